@@ -1,0 +1,117 @@
+/**
+ * createDb: one entry point for both backends.
+ *  - a real PostgreSQL server through `pg` when a connection string is given;
+ *  - otherwise embedded PGlite (PostgreSQL 18 in WASM) persisted in a data directory.
+ * Both hand domain code the same JS types: int8 → bigint, numeric → string, bytea → Uint8Array,
+ * timestamptz → Date. Type parsers are set per pool / per instance, never globally.
+ */
+import { mkdirSync } from "node:fs";
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PGliteDialect, PostgresDialect } from "kysely";
+import { type MigrationProvider, Migrator } from "kysely/migration";
+import pg from "pg";
+import { migrationProvider } from "./migrations/index.ts";
+import type { Database } from "./schema.ts";
+
+/** PostgreSQL type OIDs whose parsing we pin (pg_type.oid). */
+const OID = { int8: 20, bytea: 17, numeric: 1700, timestamptz: 1184 } as const;
+
+export type DbConfig =
+  | { kind: "postgres"; connectionString: string; maxConnections?: number }
+  | { kind: "pglite"; dataDir?: string; loadDataDir?: Blob };
+
+export interface DbHandle {
+  db: Kysely<Database>;
+  kind: DbConfig["kind"];
+  /** Closes the pool or the embedded instance; an unclosed PGlite keeps the process alive. */
+  close(): Promise<void>;
+}
+
+/** Reads the choice of backend from the environment: the only place that does. */
+export function dbConfigFromEnv(env: NodeJS.ProcessEnv, defaultDataDir = ".relink/db"): DbConfig {
+  const url = env["DATABASE_URL"];
+  if (url) return { kind: "postgres", connectionString: url };
+  return { kind: "pglite", dataDir: env["RELINK_DATA_DIR"] ?? defaultDataDir };
+}
+
+/** PostgreSQL's text form of bytea is `\x` followed by hex. Parse to a plain Uint8Array, not a Buffer. */
+function parseByteaHex(text: string): Uint8Array {
+  if (!text.startsWith("\\x")) throw new Error("bytea: expected hex output format");
+  return Uint8Array.from(Buffer.from(text.slice(2), "hex"));
+}
+
+function pgTypes(): pg.CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: string) => {
+      if (oid === OID.int8) return (v: string) => BigInt(v);
+      if (oid === OID.bytea) return parseByteaHex;
+      if (oid === OID.numeric) return (v: string) => v;
+      return pg.types.getTypeParser(oid, format as "text");
+    }) as pg.CustomTypesConfig["getTypeParser"],
+  };
+}
+
+/** PGlite parsers; PGlite already returns bytea as Uint8Array and timestamptz as Date. */
+const pgliteParsers = {
+  [OID.int8]: (v: string) => BigInt(v),
+  [OID.numeric]: (v: string) => v,
+};
+
+export async function openPglite(options: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  return PGlite.create({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
+    parsers: pgliteParsers,
+  });
+}
+
+export function kyselyOverPglite(pglite: PGlite): Kysely<Database> {
+  return new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+}
+
+export async function createDb(config: DbConfig): Promise<DbHandle> {
+  if (config.kind === "postgres") {
+    const pool = new pg.Pool({
+      connectionString: config.connectionString,
+      max: config.maxConnections ?? 10,
+      types: pgTypes(),
+    });
+    const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { db, kind: "postgres", close: () => db.destroy() };
+  }
+  const pglite = await openPglite(config);
+  const db = kyselyOverPglite(pglite);
+  return {
+    db,
+    kind: "pglite",
+    close: async () => {
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+export class MigrationError extends Error {
+  override readonly name = "MigrationError";
+  readonly migrationName: string | undefined;
+  constructor(migrationName: string | undefined, options: { cause: unknown }) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`migration ${migrationName ?? "(unknown)"} failed: ${reason}`, options);
+    this.migrationName = migrationName;
+  }
+}
+
+/** Applies every pending migration; throws MigrationError naming the one that failed. */
+export async function migrateToLatest(
+  db: Kysely<Database>,
+  provider: MigrationProvider = migrationProvider,
+): Promise<string[]> {
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error");
+    throw new MigrationError(failed?.migrationName, { cause: error });
+  }
+  return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}

@@ -1,0 +1,14 @@
+/**
+ * The ordered list of migrations. Imported statically (not read from disk) so that bundlers
+ * (Next.js) and plain Node see the same set. Names are frozen: kysely records them in the database.
+ */
+import type { Migration, MigrationProvider } from "kysely/migration";
+import * as coreIdentity from "./20261126T0700_core_identity.ts";
+
+export const migrations: Record<string, Migration> = {
+  "20261126T0700_core_identity": coreIdentity,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

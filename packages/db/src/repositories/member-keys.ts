@@ -1,0 +1,118 @@
+/** Members' public keys: Ed25519 request-signing and witness keys, X25519 mask-agreement keys. */
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { Kysely, Selectable, Transaction } from "kysely";
+import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
+import type { Database, KeyAlgorithm, MemberKeyPurpose, MemberKeyTable } from "../schema.ts";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+export interface MemberKey {
+  id: string;
+  memberId: string;
+  purpose: MemberKeyPurpose;
+  algorithm: KeyAlgorithm;
+  publicKey: Uint8Array;
+  fingerprint: Uint8Array;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+const columns = [
+  "id",
+  "member_id",
+  "purpose",
+  "algorithm",
+  "public_key",
+  "fingerprint",
+  "created_at",
+  "revoked_at",
+] as const;
+
+function toKey(row: Selectable<MemberKeyTable>): MemberKey {
+  return {
+    id: row.id,
+    memberId: row.member_id,
+    purpose: row.purpose,
+    algorithm: row.algorithm,
+    publicKey: row.public_key,
+    fingerprint: row.fingerprint,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+/** SHA-256(algorithm || 0x00 || public key): binds the algorithm so one key's bytes cannot pose as another kind. */
+export function keyFingerprint(algorithm: KeyAlgorithm, publicKey: Uint8Array): Uint8Array {
+  const label = new TextEncoder().encode(algorithm);
+  const input = new Uint8Array(label.length + 1 + publicKey.length);
+  input.set(label, 0);
+  input.set(publicKey, label.length + 1);
+  return sha256(input);
+}
+
+export async function insertMemberKey(
+  db: Db,
+  input: { memberId: string; purpose: MemberKeyPurpose; algorithm: KeyAlgorithm; publicKey: Uint8Array },
+): Promise<MemberKey> {
+  try {
+    const row = await db
+      .insertInto("member_key")
+      .values({
+        member_id: input.memberId,
+        purpose: input.purpose,
+        algorithm: input.algorithm,
+        public_key: input.publicKey,
+        fingerprint: keyFingerprint(input.algorithm, input.publicKey),
+      })
+      .returning(columns)
+      .executeTakeFirstOrThrow();
+    return toKey(row);
+  } catch (error) {
+    const state = sqlState(error);
+    if (state === SQLSTATE.uniqueViolation) {
+      throw new ConflictError("member_key", "public_key", "this public key is already registered");
+    }
+    if (state === SQLSTATE.foreignKeyViolation) throw new NotFoundError("member", input.memberId);
+    throw error;
+  }
+}
+
+export async function findActiveKeyByFingerprint(
+  db: Db,
+  fingerprint: Uint8Array,
+): Promise<MemberKey | undefined> {
+  const row = await db
+    .selectFrom("member_key")
+    .select(columns)
+    .where("fingerprint", "=", fingerprint)
+    .where("revoked_at", "is", null)
+    .executeTakeFirst();
+  return row && toKey(row);
+}
+
+export async function listActiveKeys(
+  db: Db,
+  memberId: string,
+  purpose?: MemberKeyPurpose,
+): Promise<MemberKey[]> {
+  let query = db
+    .selectFrom("member_key")
+    .select(columns)
+    .where("member_id", "=", memberId)
+    .where("revoked_at", "is", null);
+  if (purpose) query = query.where("purpose", "=", purpose);
+  const rows = await query.orderBy("created_at").execute();
+  return rows.map(toKey);
+}
+
+export async function revokeMemberKey(db: Db, id: string, at: Date): Promise<MemberKey> {
+  const row = await db
+    .updateTable("member_key")
+    .set({ revoked_at: at })
+    .where("id", "=", id)
+    .where("revoked_at", "is", null)
+    .returning(columns)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError("active member_key", id);
+  return toKey(row);
+}
