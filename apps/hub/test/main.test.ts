@@ -1,0 +1,78 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { testDatabaseUrl } from "@relink/db/testing";
+
+const main = join(import.meta.dirname, "../src/main.ts");
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+/** Starts the real hub process, waits for its "listening on" line, returns its URL and a stopper. */
+async function startProcess(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<number | null> }> {
+  const child = spawn(process.execPath, [main], {
+    env: { ...process.env, HUB_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 30_000);
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m?.[1]) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited with ${code}: ${out}`));
+    });
+  });
+  return {
+    url,
+    stop: () =>
+      new Promise((resolve) => {
+        child.once("exit", (code) => resolve(code));
+        child.kill("SIGTERM");
+      }),
+  };
+}
+
+it("starts on embedded PGlite with no server, answers /healthz, persists, and stops cleanly", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "relink-hub-"));
+  dirs.push(dataDir);
+  const env = { RELINK_DATA_DIR: dataDir, DATABASE_URL: "" };
+  const hub = await startProcess(env);
+  const health = await (await fetch(`${hub.url}/healthz`)).json();
+  expect(health).toMatchObject({ status: "ok", database: "pglite" });
+  expect(health.migrations.length).toBeGreaterThan(0);
+  const missing = await fetch(`${hub.url}/nope`);
+  expect(missing.status).toBe(404);
+  expect((await missing.json()).error.code).toBe("NOT_FOUND");
+  expect(await hub.stop()).toBe(0);
+  // Reopening the same data directory finds the migrated database.
+  const again = await startProcess(env);
+  expect((await (await fetch(`${again.url}/healthz`)).json()).migrations).toEqual(health.migrations);
+  expect(await again.stop()).toBe(0);
+});
+
+it.skipIf(!testDatabaseUrl())("starts on PostgreSQL when DATABASE_URL is set", async () => {
+  const { freshPostgres } = await import("@relink/db/testing");
+  const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
+  try {
+    const hub = await startProcess({ DATABASE_URL: pg.connectionString! });
+    const health = await (await fetch(`${hub.url}/healthz`)).json();
+    expect(health).toMatchObject({ status: "ok", database: "postgres" });
+    expect(await hub.stop()).toBe(0);
+  } finally {
+    await pg.close();
+  }
+});
