@@ -1,6 +1,6 @@
+import type { Database } from "@relink/db";
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
-import type { Database } from "@relink/db";
 import { type Route, sendJson } from "./http.ts";
 
 /** GET /healthz: the database answers and which migrations it has. Nothing member-specific. */
@@ -10,7 +10,9 @@ export function healthRoutes(deps: { db: Kysely<Database>; backend: string; vers
       method: "GET",
       path: "/healthz",
       handle: async ({ res }) => {
-        const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(deps.db);
+        const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(
+          deps.db,
+        );
         sendJson(res, 200, {
           status: "ok",
           version: deps.version,

@@ -68,7 +68,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string | Uint8Array, type = "text/plain; charset=utf-8"): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string | Uint8Array,
+  type = "text/plain; charset=utf-8",
+): void {
   res.writeHead(status, { "content-type": type });
   res.end(text);
 }
@@ -87,7 +92,8 @@ export function createHttpServer(routes: Route[], log: HubLogger): Server {
       await route.handle({ req, res, url, params: matchPath(route.path, url.pathname)! });
     } catch (error) {
       if (error instanceof HttpError) {
-        if (!res.headersSent) sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+        if (!res.headersSent)
+          sendJson(res, error.status, { error: { code: error.code, message: error.message } });
         return;
       }
       // Log the route, never the request body: bodies may carry member data.
@@ -98,7 +104,11 @@ export function createHttpServer(routes: Route[], log: HubLogger): Server {
   });
 }
 
-export async function listen(server: Server, port: number, host: string): Promise<{ url: string; port: number }> {
+export async function listen(
+  server: Server,
+  port: number,
+  host: string,
+): Promise<{ url: string; port: number }> {
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {

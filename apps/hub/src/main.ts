@@ -16,7 +16,8 @@ const hub = await startHub({
   port: Number(process.env["HUB_PORT"] ?? 7400),
   log,
 });
-const where = dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";
+const where =
+  dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";
 console.log(`Relink hub listening on ${hub.url} (database: ${where}); health: ${hub.url}/healthz`);
 
 let stopping = false;

@@ -2,8 +2,8 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, expect, it } from "vitest";
 import { testDatabaseUrl } from "@relink/db/testing";
+import { afterAll, expect, it } from "vitest";
 
 const main = join(import.meta.dirname, "../src/main.ts");
 const dirs: string[] = [];
@@ -12,7 +12,9 @@ afterAll(() => {
 });
 
 /** Starts the real hub process, waits for its "listening on" line, returns its URL and a stopper. */
-async function startProcess(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<number | null> }> {
+async function startProcess(
+  env: Record<string, string>,
+): Promise<{ url: string; stop: () => Promise<number | null> }> {
   const child = spawn(process.execPath, [main], {
     env: { ...process.env, HUB_PORT: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
