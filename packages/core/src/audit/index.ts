@@ -1,0 +1,3 @@
+export * from "./adapter.ts";
+export * from "./audit-log.ts";
+export * from "./witness-client.ts";
