@@ -1,0 +1,136 @@
+/**
+ * The key holder's HTTP shell: a tiny router over node:http (the same shape as the hub's, which an app
+ * may not import). Every error leaves as `{ error: WireError }` with the status its code maps to.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type ErrorCode, RelinkError, type WireError } from "@relink/protocol";
+import type { Logger } from "./logger.ts";
+
+export interface RouteContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+}
+
+export interface Route {
+  method: "GET" | "POST";
+  path: string;
+  handle(ctx: RouteContext): Promise<void> | void;
+}
+
+/** HTTP status of each wire error code (the same mapping the hub's tRPC layer uses). */
+export const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  BAD_SIGNATURE: 401,
+  STALE_REQUEST: 401,
+  REPLAYED_REQUEST: 401,
+  UNKNOWN_KEY: 401,
+  MEMBER_SUSPENDED: 403,
+  FORBIDDEN: 403,
+  NO_CONSENT: 403,
+  QUOTA_EXCEEDED: 429,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  WRONG_EPOCH: 412,
+  TOO_FEW_HOLDERS: 503,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** A RelinkError with an explicit HTTP status (e.g. 503 while the DKG runs). */
+export class StatusError extends RelinkError {
+  readonly status: number;
+  constructor(status: number, code: ErrorCode, message: string) {
+    super(code, message);
+    this.status = status;
+  }
+}
+
+/** Bytes past the limit are read and dropped up to this much, so the client sees the 413 answer. */
+const DRAIN_LIMIT = 16 * 1024 * 1024;
+
+/**
+ * Reads a request body of at most `limit` bytes. A longer body is drained (not kept) and refused with
+ * PAYLOAD_TOO_LARGE; past DRAIN_LIMIT the connection is cut.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > DRAIN_LIMIT) {
+    req.destroy();
+    throw new RelinkError("PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > DRAIN_LIMIT) {
+      req.destroy();
+      break;
+    }
+    if (size <= limit) chunks.push(chunk as Buffer);
+  }
+  if (size > limit) throw new RelinkError("PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
+  return new Uint8Array(Buffer.concat(chunks));
+}
+
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export function sendError(res: ServerResponse, error: RelinkError): void {
+  const wire: WireError = error.toWire();
+  const status = error instanceof StatusError ? error.status : HTTP_STATUS[error.code];
+  const headers: Record<string, string> =
+    wire.retryAfterSeconds !== undefined ? { "retry-after": String(wire.retryAfterSeconds) } : {};
+  sendJson(res, status, { error: wire }, headers);
+}
+
+export function createHttpServer(routes: Route[], log: Logger): Server {
+  return createServer(async (req, res) => {
+    let path = "/";
+    try {
+      const url = new URL(req.url ?? "/", "http://keyholder.invalid");
+      path = url.pathname;
+      const route = routes.find((r) => r.path === url.pathname && r.method === req.method);
+      if (!route) {
+        const other = routes.some((r) => r.path === url.pathname);
+        throw new StatusError(other ? 405 : 404, "NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
+      }
+      await route.handle({ req, res, url });
+    } catch (error) {
+      if (error instanceof RelinkError) {
+        if (!res.headersSent) sendError(res, error);
+        return;
+      }
+      // Log the route, never the request body: bodies carry blinded elements.
+      log.error("http.unhandled", { method: req.method, path, error: String(error) });
+      if (!res.headersSent) sendError(res, new RelinkError("INTERNAL", "internal error"));
+      else res.destroy();
+    }
+  });
+}
+
+export async function listen(
+  server: Server,
+  port: number,
+  host: string,
+): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return { url: `http://${shown}:${address.port}`, port: address.port };
+}
