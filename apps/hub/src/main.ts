@@ -3,22 +3,69 @@
  * The hub's composition root: reads the environment (only here), starts the hub, stops on a signal.
  * DATABASE_URL → PostgreSQL; otherwise embedded PGlite in RELINK_DATA_DIR (default .relink/db).
  * HUB_PORT (default 7400), HUB_HOST (default 127.0.0.1).
+ * Audit log (docs/protocol/audit-log.md):
+ *  - RELINK_LOG_KEY_FILE: the log's signer key (`PRIVATE+KEY+…`); default <RELINK_DATA_DIR>/log-signing.key,
+ *    generated (mode 0600) on first start;
+ *  - RELINK_LOG_ORIGIN: origin (= key name) used when generating; default relink.example/audit-log/v1;
+ *  - RELINK_LOG_WITNESSES: comma-separated `<witness vkey> <submission URL>` pairs;
+ *  - RELINK_LOG_CHECKPOINT_INTERVAL_MS: publication cadence, default 10000 (0 = on demand only).
  */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { WitnessEndpoint } from "@relink/core";
 import { dbConfigFromEnv } from "@relink/db";
+import {
+  formatSignerKey,
+  formatVerifierKey,
+  generateSignerKey,
+  parseSignerKey,
+  parseVerifierKey,
+  verifierOf,
+} from "@relink/tlog";
 import { startHub } from "./hub.ts";
 import { jsonLogger } from "./logger.ts";
 
+const DEFAULT_LOG_ORIGIN = "relink.example/audit-log/v1";
+
 const log = jsonLogger();
 const dbConfig = dbConfigFromEnv(process.env);
+
+const dataDir = process.env["RELINK_DATA_DIR"] || ".relink/db";
+const keyFile = process.env["RELINK_LOG_KEY_FILE"] || join(dataDir, "log-signing.key");
+if (!existsSync(keyFile)) {
+  const origin = process.env["RELINK_LOG_ORIGIN"] || DEFAULT_LOG_ORIGIN;
+  const key = generateSignerKey(origin, (n) => crypto.getRandomValues(new Uint8Array(n)));
+  mkdirSync(dirname(keyFile), { recursive: true });
+  writeFileSync(keyFile, `${formatSignerKey(key)}\n`, { mode: 0o600, flag: "wx" });
+  chmodSync(keyFile, 0o600);
+  log.info("audit.key_generated", { file: keyFile });
+}
+const signer = parseSignerKey(readFileSync(keyFile, "utf8"));
+const witnesses: WitnessEndpoint[] = (process.env["RELINK_LOG_WITNESSES"] ?? "")
+  .split(",")
+  .map((s) => s.trim())
+  .filter(Boolean)
+  .map((entry) => {
+    const [vkey, url] = entry.split(/\s+/);
+    if (!vkey || !url) throw new Error("RELINK_LOG_WITNESSES: entries are '<vkey> <url>'");
+    return { key: parseVerifierKey(vkey), url };
+  });
+
 const hub = await startHub({
   db: dbConfig,
   host: process.env["HUB_HOST"] ?? "127.0.0.1",
   port: Number(process.env["HUB_PORT"] ?? 7400),
   log,
+  auditLog: {
+    signer,
+    witnesses,
+    checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
+  },
 });
 const where =
   dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";
 console.log(`Relink hub listening on ${hub.url} (database: ${where}); health: ${hub.url}/healthz`);
+console.log(`audit log verifier key: ${formatVerifierKey(verifierOf(signer))}`);
 
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -3,7 +3,7 @@
  *  - a real PostgreSQL server through `pg` when a connection string is given;
  *  - otherwise embedded PGlite (PostgreSQL 18 in WASM) persisted in a data directory.
  * Both hand domain code the same JS types: int8 → bigint, numeric → string, bytea → Uint8Array,
- * timestamptz → Date. Type parsers are set per pool / per instance, never globally.
+ * timestamptz → Date, date → 'YYYY-MM-DD' string (a calendar day has no time zone; a Date would invent one). Type parsers are set per pool / per instance, never globally.
  */
 import { mkdirSync } from "node:fs";
 import { PGlite } from "@electric-sql/pglite";
@@ -14,7 +14,7 @@ import { migrationProvider } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
 /** PostgreSQL type OIDs whose parsing we pin (pg_type.oid). */
-const OID = { int8: 20, bytea: 17, numeric: 1700, timestamptz: 1184 } as const;
+const OID = { int8: 20, bytea: 17, numeric: 1700, date: 1082, timestamptz: 1184 } as const;
 
 export type DbConfig =
   | { kind: "postgres"; connectionString: string; maxConnections?: number }
@@ -45,7 +45,7 @@ function pgTypes(): pg.CustomTypesConfig {
     getTypeParser: ((oid: number, format?: string) => {
       if (oid === OID.int8) return (v: string) => BigInt(v);
       if (oid === OID.bytea) return parseByteaHex;
-      if (oid === OID.numeric) return (v: string) => v;
+      if (oid === OID.numeric || oid === OID.date) return (v: string) => v;
       return pg.types.getTypeParser(oid, format as "text");
     }) as pg.CustomTypesConfig["getTypeParser"],
   };
@@ -55,6 +55,7 @@ function pgTypes(): pg.CustomTypesConfig {
 const pgliteParsers = {
   [OID.int8]: (v: string) => BigInt(v),
   [OID.numeric]: (v: string) => v,
+  [OID.date]: (v: string) => v,
 };
 
 export async function openPglite(options: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
@@ -77,6 +78,10 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
       max: config.maxConnections ?? 10,
       types: pgTypes(),
     });
+    // An idle client can be terminated by the server (restart, DROP DATABASE ... WITH (FORCE)). pg emits
+    // that on the pool; unhandled it would crash the process. The pool drops the client, and the next
+    // query opens a new connection or fails with its own error.
+    pool.on("error", () => {});
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, kind: "postgres", close: () => db.destroy() };
   }

@@ -1,6 +1,10 @@
 export * from "./client.ts";
 export * from "./errors.ts";
+export * from "./repositories/audit-log.ts";
+export * from "./repositories/consents.ts";
+export * from "./repositories/directory.ts";
 export * from "./repositories/member-keys.ts";
 export * from "./repositories/members.ts";
+export * from "./repositories/requests.ts";
 export * from "./repositories/users.ts";
 export type * from "./schema.ts";

@@ -77,9 +77,119 @@ export interface RoleGrantTable {
   revoked_at: Date | null;
 }
 
+export interface PublicationBatchTable {
+  id: string;
+  member_id: string;
+  epoch: number;
+  upserted: number;
+  deleted: number;
+  request_hash: Uint8Array;
+  applied_at: CreatedAt;
+}
+
+export type LabelKind = "phone" | "address" | "email" | "employer";
+
+export interface DirectoryRecordTable {
+  publisher_id: string;
+  tag: Uint8Array;
+  record_id: Uint8Array;
+  epoch: number;
+  kind: LabelKind;
+  label_version: number;
+  value_digest: Uint8Array;
+  /** A calendar day, kept as the ISO string 'YYYY-MM-DD' (see client.ts: date is not parsed to Date). */
+  last_seen_on: string;
+  sealed: Uint8Array;
+  batch_id: string;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+export type Purpose = "debt_collection" | "credit_assessment" | "fraud_prevention" | "legal_claim";
+export type LegalBasis = "consent" | "contract_performance" | "legal_obligation" | "court_order";
+export type DataCategory = "contact" | "employment" | "credit_exposure";
+
+export interface ConsentTable {
+  id: Generated<string>;
+  member_id: string;
+  reference: string;
+  tag: Uint8Array;
+  purpose: Purpose;
+  legal_basis: LegalBasis;
+  data_categories: DataCategory[];
+  granted_at: Date;
+  expires_at: Date;
+  evidence_hash: Uint8Array;
+  registered_at: CreatedAt;
+  revoked_at: Date | null;
+}
+
+export interface RequestNonceTable {
+  key_fingerprint: Uint8Array;
+  nonce: Uint8Array;
+  seen_at: Date;
+}
+
+export type QuotaCounter = "lookup" | "evaluation";
+
+export interface QuotaUsageTable {
+  member_id: string;
+  day: string;
+  counter: QuotaCounter;
+  used: bigint;
+}
+
+/** Audit log (migration 20261126T0800): append-only; rows never change once inserted. */
+export interface AuditLogLeafTable {
+  idx: bigint;
+  /** Canonical leaf bytes (packages/tlog leaf.ts). */
+  leaf: Uint8Array;
+  leaf_hash: Uint8Array;
+  /** Perfect-subtree hashes this leaf completes, levels 1..k concatenated. */
+  subtree_hashes: Uint8Array;
+  event_type: number;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogCheckpointTable {
+  tree_size: bigint;
+  root_hash: Uint8Array;
+  /** The signed note (checkpoint text and the log's signature), without cosignatures. */
+  note: string;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogCosignatureTable {
+  tree_size: bigint;
+  witness: string;
+  key_id: Uint8Array;
+  signature_line: string;
+  cosigned_at: Date;
+  created_at: CreatedAt;
+}
+
+export interface AuditLogForkEvidenceTable {
+  id: Generated<string>;
+  origin: string;
+  tree_size: bigint;
+  note_a: string;
+  note_b: string;
+  detected_by: string;
+  detail: ColumnType<string, string | undefined, never>;
+  created_at: CreatedAt;
+}
+
 export interface Database {
   member: MemberTable;
   member_key: MemberKeyTable;
   user: UserTable;
   role_grant: RoleGrantTable;
+  audit_log_leaf: AuditLogLeafTable;
+  audit_log_checkpoint: AuditLogCheckpointTable;
+  audit_log_cosignature: AuditLogCosignatureTable;
+  audit_log_fork_evidence: AuditLogForkEvidenceTable;
+  publication_batch: PublicationBatchTable;
+  directory_record: DirectoryRecordTable;
+  consent: ConsentTable;
+  request_nonce: RequestNonceTable;
+  quota_usage: QuotaUsageTable;
 }

@@ -5,7 +5,7 @@
  *  - PostgreSQL: a uniquely named database created on the server named by TEST_DATABASE_URL and dropped
  *    afterwards. Without TEST_DATABASE_URL the PostgreSQL suite is reported as skipped, not passed.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +25,11 @@ export interface TestDb extends DbHandle {
 }
 
 function templateCachePath(): string {
-  const key = Buffer.from(Object.keys(migrations).join("|")).toString("base64url").slice(-40);
+  // Keyed by the migrations' names and code, so adding or (in development) editing one invalidates it.
+  const source = Object.entries(migrations)
+    .map(([name, m]) => `${name}\n${m.up.toString()}`)
+    .join("\n");
+  const key = createHash("sha256").update(source).digest("hex").slice(0, 32);
   const dir = join(tmpdir(), "relink-test-cache");
   mkdirSync(dir, { recursive: true });
   return join(dir, `pglite-${process.versions.node}-${key}.tar.gz`);

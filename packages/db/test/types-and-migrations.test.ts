@@ -12,7 +12,8 @@ describeEachBackend("type parsing", ({ db }) => {
       bytes: Uint8Array;
       at: Date;
       nul: bigint | null;
-    }>`select 9007199254740993::int8 as big, 12345678901234567890.123456789::numeric as num,
+      day: string;
+    }>`select '2026-02-28'::date as day, 9007199254740993::int8 as big, 12345678901234567890.123456789::numeric as num,
         '\\x00ff10'::bytea as bytes, '2026-11-26T07:00:00.123Z'::timestamptz as at, null::int8 as nul`.execute(
       db(),
     );
@@ -26,6 +27,7 @@ describeEachBackend("type parsing", ({ db }) => {
     expect(row.at).toBeInstanceOf(Date);
     expect(row.at.toISOString()).toBe("2026-11-26T07:00:00.123Z");
     expect(row.nul).toBeNull();
+    expect(row.day).toBe("2026-02-28");
   });
 
   it("round-trips bytea parameters byte for byte", async () => {

@@ -1,5 +1,4 @@
 /** Members' public keys: Ed25519 request-signing and witness keys, X25519 mask-agreement keys. */
-import { sha256 } from "@noble/hashes/sha2.js";
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
 import type { Database, KeyAlgorithm, MemberKeyPurpose, MemberKeyTable } from "../schema.ts";
@@ -41,18 +40,16 @@ function toKey(row: Selectable<MemberKeyTable>): MemberKey {
   };
 }
 
-/** SHA-256(algorithm || 0x00 || public key): binds the algorithm so one key's bytes cannot pose as another kind. */
-export function keyFingerprint(algorithm: KeyAlgorithm, publicKey: Uint8Array): Uint8Array {
-  const label = new TextEncoder().encode(algorithm);
-  const input = new Uint8Array(label.length + 1 + publicKey.length);
-  input.set(label, 0);
-  input.set(publicKey, label.length + 1);
-  return sha256(input);
-}
-
 export async function insertMemberKey(
   db: Db,
-  input: { memberId: string; purpose: MemberKeyPurpose; algorithm: KeyAlgorithm; publicKey: Uint8Array },
+  input: {
+    memberId: string;
+    purpose: MemberKeyPurpose;
+    algorithm: KeyAlgorithm;
+    publicKey: Uint8Array;
+    /** protocol's keyFingerprint(algorithm, publicKey): how requests name the key. */
+    fingerprint: Uint8Array;
+  },
 ): Promise<MemberKey> {
   try {
     const row = await db
@@ -62,7 +59,7 @@ export async function insertMemberKey(
         purpose: input.purpose,
         algorithm: input.algorithm,
         public_key: input.publicKey,
-        fingerprint: keyFingerprint(input.algorithm, input.publicKey),
+        fingerprint: input.fingerprint,
       })
       .returning(columns)
       .executeTakeFirstOrThrow();

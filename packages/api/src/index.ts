@@ -1,0 +1,2 @@
+export { type AppRouter, appRouter } from "./routers.ts";
+export { type ApiContext, toTrpcError } from "./trpc.ts";

@@ -1,0 +1,150 @@
+/** Routers as plain objects: each procedure validates with protocol schemas and calls one core function. */
+
+import type { Member } from "@relink/core";
+import {
+  eraseSubjects,
+  memberDirectory as listMemberDirectory,
+  lookupContacts,
+  onboardMember,
+  publishBatch,
+  registerConsents,
+  reinstateMember,
+  revokeConsentsByReference,
+  setQuotas,
+  suspendMember,
+} from "@relink/core";
+import {
+  eraseInput,
+  fromBase64Url,
+  lookupInput,
+  lookupOutput,
+  memberDirectory,
+  memberView,
+  onboardMemberInput,
+  publishBatchInput,
+  publishBatchOutput,
+  registerConsentsInput,
+  registerConsentsOutput,
+  revokeConsentsInput,
+  revokeConsentsOutput,
+  slug,
+} from "@relink/protocol";
+import { z } from "zod";
+import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
+
+function view(m: Member): z.infer<typeof memberView> {
+  return {
+    id: m.id,
+    slug: m.slug,
+    displayName: m.displayName,
+    kind: m.kind,
+    capabilities: m.capabilities,
+    status: m.status,
+    suspendedReason: m.suspendedReason,
+    dailyLookupQuota: Number(m.dailyLookupQuota),
+    dailyEvaluationQuota: Number(m.dailyEvaluationQuota),
+  };
+}
+
+const networkInfo = z.object({
+  protocolVersion: z.number().int(),
+  networkId: z.string(),
+  epoch: z.number().int(),
+  threshold: z.number().int(),
+  groupPublicKey: z.string(),
+  keyHolders: z.array(z.object({ index: z.number().int(), url: z.string(), publicShare: z.string() })),
+});
+
+export const appRouter = router({
+  network: router({
+    info: publicProcedure.output(networkInfo).query(async ({ ctx }) => {
+      const holders = await ctx.core.keyHolders();
+      return {
+        protocolVersion: 1,
+        networkId: ctx.core.policy.networkId,
+        epoch: ctx.core.policy.epoch,
+        threshold: ctx.core.policy.threshold,
+        groupPublicKey: holders.groupPublicKey,
+        keyHolders: holders.holders,
+      };
+    }),
+    memberDirectory: publicProcedure
+      .output(memberDirectory)
+      .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
+    whoami: memberProcedure.output(memberView).query(({ ctx }) => view(ctx.who.member)),
+  }),
+
+  admin: router({
+    onboardMember: adminProcedure
+      .input(onboardMemberInput)
+      .output(memberView)
+      .mutation(async ({ ctx, input }) => view(await onboardMember(ctx.core, input))),
+    suspendMember: adminProcedure
+      .input(z.object({ slug, reason: z.string().min(1).max(500) }))
+      .output(memberView)
+      .mutation(async ({ ctx, input }) => view(await suspendMember(ctx.core, input.slug, input.reason))),
+    reinstateMember: adminProcedure
+      .input(z.object({ slug }))
+      .output(memberView)
+      .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+    setQuotas: adminProcedure
+      .input(
+        z.object({
+          slug,
+          dailyLookupQuota: z.number().int().min(0).optional(),
+          dailyEvaluationQuota: z.number().int().min(0).optional(),
+        }),
+      )
+      .output(memberView)
+      .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+  }),
+
+  directory: router({
+    publish: memberProcedure
+      .input(publishBatchInput)
+      .output(publishBatchOutput)
+      .mutation(async ({ ctx, input }) => {
+        const r = await publishBatch(ctx.core, ctx.who, input);
+        return {
+          batchId: r.batchId,
+          replayed: r.replayed,
+          upserted: r.upserted,
+          deleted: r.deleted,
+          receipt: r.receipt,
+        };
+      }),
+    erase: memberProcedure
+      .input(eraseInput)
+      .output(z.object({ deleted: z.number().int(), receipt: z.unknown() }))
+      .mutation(async ({ ctx, input }) => {
+        const r = await eraseSubjects(ctx.core, ctx.who, input.tags.map(fromBase64Url));
+        return { deleted: r.deleted, receipt: r.receipt };
+      }),
+  }),
+
+  consent: router({
+    register: memberProcedure
+      .input(registerConsentsInput)
+      .output(registerConsentsOutput)
+      .mutation(async ({ ctx, input }) => {
+        const r = await registerConsents(ctx.core, ctx.who, input.consents);
+        return { registered: r.consents.length, ids: r.consents.map((c) => c.id), receipt: r.receipt };
+      }),
+    revoke: memberProcedure
+      .input(revokeConsentsInput)
+      .output(revokeConsentsOutput)
+      .mutation(async ({ ctx, input }) => {
+        const r = await revokeConsentsByReference(ctx.core, ctx.who, input.references);
+        return { revoked: r.revoked.length, receipt: r.receipt };
+      }),
+  }),
+
+  lookup: router({
+    run: memberProcedure
+      .input(lookupInput)
+      .output(lookupOutput)
+      .mutation(async ({ ctx, input }) => lookupContacts(ctx.core, ctx.who, input)),
+  }),
+});
+
+export type AppRouter = typeof appRouter;

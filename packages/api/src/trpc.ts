@@ -1,0 +1,98 @@
+/**
+ * tRPC init, context and procedures in one place. Transport only: authenticate, validate, call one core
+ * function, map its errors. Mounted by the standalone hub (node:http) and by the portal (fetch adapter).
+ */
+import {
+  type AuthenticatedMember,
+  authenticateAdminRequest,
+  authenticateMemberRequest,
+  type CoreDeps,
+  type UnverifiedRequest,
+} from "@relink/core";
+import { type ErrorCode, RelinkError, type WireError } from "@relink/protocol";
+import { initTRPC, TRPCError } from "@trpc/server";
+
+export interface ApiContext {
+  core: CoreDeps;
+  /** The raw request as received, for signature verification. Absent for portal (session) calls. */
+  request: UnverifiedRequest | undefined;
+  /** Ed25519 public keys of network administrators. */
+  adminKeys: Uint8Array[];
+}
+
+type TrpcCode = ConstructorParameters<typeof TRPCError>[0]["code"];
+
+const HTTP_OF: Record<ErrorCode, TrpcCode> = {
+  BAD_INPUT: "BAD_REQUEST",
+  BAD_SIGNATURE: "UNAUTHORIZED",
+  STALE_REQUEST: "UNAUTHORIZED",
+  REPLAYED_REQUEST: "UNAUTHORIZED",
+  UNKNOWN_KEY: "UNAUTHORIZED",
+  MEMBER_SUSPENDED: "FORBIDDEN",
+  FORBIDDEN: "FORBIDDEN",
+  NO_CONSENT: "FORBIDDEN",
+  QUOTA_EXCEEDED: "TOO_MANY_REQUESTS",
+  NOT_FOUND: "NOT_FOUND",
+  CONFLICT: "CONFLICT",
+  WRONG_EPOCH: "PRECONDITION_FAILED",
+  TOO_FEW_HOLDERS: "SERVICE_UNAVAILABLE",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  UNAVAILABLE: "SERVICE_UNAVAILABLE",
+  INTERNAL: "INTERNAL_SERVER_ERROR",
+};
+
+/** The one place domain errors become transport errors. */
+export function toTrpcError(error: unknown): TRPCError {
+  if (error instanceof TRPCError) return error;
+  if (error instanceof RelinkError)
+    return new TRPCError({ code: HTTP_OF[error.code], message: error.message, cause: error });
+  const named = error as { name?: string; message?: string };
+  if (named?.name === "ConflictError")
+    return new TRPCError({ code: "CONFLICT", message: named.message ?? "conflict", cause: error });
+  if (named?.name === "NotFoundError")
+    return new TRPCError({ code: "NOT_FOUND", message: named.message ?? "not found", cause: error });
+  return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: error });
+}
+
+function wireErrorOf(error: TRPCError): WireError | undefined {
+  const cause = error.cause;
+  if (cause instanceof RelinkError) return cause.toWire();
+  if (error.code === "BAD_REQUEST") return { code: "BAD_INPUT", message: error.message };
+  return undefined;
+}
+
+const t = initTRPC.context<ApiContext>().create({
+  errorFormatter({ shape, error }) {
+    // Internal errors never leak their message (it may carry data); typed errors carry their wire form.
+    const relink = wireErrorOf(error);
+    const message = error.code === "INTERNAL_SERVER_ERROR" ? "internal error" : shape.message;
+    return { ...shape, message, data: { ...shape.data, stack: undefined, relink } };
+  },
+});
+
+export const router = t.router;
+
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) throw toTrpcError(result.error.cause ?? result.error);
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+function requireRequest(ctx: ApiContext): UnverifiedRequest {
+  if (!ctx.request) throw new RelinkError("BAD_SIGNATURE", "this procedure needs a signed request");
+  return ctx.request;
+}
+
+/** A procedure callable only with a request signed by an active member key. */
+export const memberProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const who: AuthenticatedMember = await authenticateMemberRequest(ctx.core, requireRequest(ctx));
+  return next({ ctx: { ...ctx, who } });
+});
+
+/** A procedure callable only with a request signed by a network administrator's key. */
+export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const admin = await authenticateAdminRequest(ctx.core, requireRequest(ctx), ctx.adminKeys);
+  return next({ ctx: { ...ctx, admin } });
+});

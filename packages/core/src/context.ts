@@ -1,0 +1,88 @@
+/**
+ * What every use case receives. Only apps build real instances; tests pass their own clock and sinks.
+ */
+import type { Database } from "@relink/db";
+import type { Kysely, Transaction } from "kysely";
+
+export interface Logger {
+  info(event: string, fields?: Record<string, unknown>): void;
+  warn(event: string, fields?: Record<string, unknown>): void;
+  error(event: string, fields?: Record<string, unknown>): void;
+}
+
+/** One audit event as the use cases describe it; the audit module encodes it into a log leaf. */
+export interface AuditEventInput {
+  type:
+    | "member.onboarded"
+    | "member.suspended"
+    | "member.reinstated"
+    | "directory.published"
+    | "directory.erased"
+    | "directory.purged"
+    | "consent.registered"
+    | "consent.revoked"
+    | "lookup"
+    | "denial";
+  memberId: string | null;
+  userPseudonym?: Uint8Array;
+  purpose?: string;
+  legalBasis?: string;
+  caseCommitment?: Uint8Array;
+  /** Subject tags the event concerns; the audit module commits to them, never stores them raw. */
+  subjectTags?: Uint8Array[];
+  /** Consent records (ids) the decision relied on. */
+  consentIds?: string[];
+  inputSize: number;
+  outputCount: number;
+  decision: { allowed: boolean; rules: string[]; reason?: string };
+  requestHash?: Uint8Array;
+  responseHash?: Uint8Array;
+}
+
+export interface AuditRef {
+  index: bigint;
+}
+
+/** The audit log as the use cases see it: append inside the caller's transaction, then build a receipt. */
+export interface AuditLog {
+  append(trx: Transaction<Database> | Kysely<Database>, event: AuditEventInput, at: Date): Promise<AuditRef>;
+  receipt(ref: AuditRef): Promise<unknown>;
+}
+
+export interface KeyHolderInfo {
+  /** Shamir index of the holder's share (1..n). */
+  index: number;
+  url: string;
+  /** The holder's public key share k_i·G for the current epoch, base64url. */
+  publicShare: string;
+}
+
+export interface NetworkPolicy {
+  /** Identifies the network in domain separation (tags of different networks never collide). */
+  networkId: string;
+  /** Current OPRF key epoch: tags of other epochs are refused. */
+  epoch: number;
+  /** t of the t-of-n key holders. */
+  threshold: number;
+  /** Directory records not seen for this many days are purged. */
+  retentionDays: number;
+  /** Capability a member needs to look up contacts. */
+  lookupCapability: "collector";
+}
+
+/** The epoch's key-holder set as members should use it. */
+export interface KeyHolderDirectory {
+  /** k·G for the epoch's OPRF key, base64url. */
+  groupPublicKey: string;
+  holders: KeyHolderInfo[];
+}
+
+export interface CoreDeps {
+  /** Resolves the key holders' public shares (fetched from the holders and cached by the app). */
+  keyHolders: () => Promise<KeyHolderDirectory>;
+  db: Kysely<Database>;
+  clock: () => Date;
+  log: Logger;
+  audit: AuditLog;
+  policy: NetworkPolicy;
+}

@@ -1,0 +1,143 @@
+/**
+ * Contact lookup (threat T1: fishing). The querier gets sealed records only for tags it holds a valid
+ * consent for, for this purpose and the "contact" category; never its own records; a corroboration count
+ * rather than publisher identities (records carry only the publisher's opaque record id). Quota is charged per tag asked, before anything is read.
+ */
+import { consumeQuota, coveringConsents, findRecordsForTags } from "@relink/db";
+import { fromBase64Url, type LookupInput, RelinkError, toBase64Url, toHex } from "@relink/protocol";
+import type { AuthenticatedMember } from "./auth.ts";
+import type { CoreDeps } from "./context.ts";
+import { deny, requireActive, secondsUntilNextDay, utcDay } from "./denials.ts";
+
+export interface LookupRecordOut {
+  kind: "phone" | "address" | "email" | "employer";
+  recordId: string;
+  labelVersion: number;
+  lastSeenOn: string;
+  sealed: string;
+  corroboration: number;
+}
+
+export interface LookupResultOut {
+  tag: string;
+  status: "ok" | "no_consent";
+  records: LookupRecordOut[];
+}
+
+export async function lookupContacts(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: LookupInput,
+): Promise<{ results: LookupResultOut[]; receipt: unknown }> {
+  await requireActive(deps, who);
+  const tags = input.tags.map(fromBase64Url);
+  const caseCommitment = fromBase64Url(input.caseCommitment);
+  const base = { purpose: input.purpose, caseCommitment, subjectTags: tags, inputSize: tags.length };
+  if (!who.member.capabilities.includes(deps.policy.lookupCapability)) {
+    await deny(
+      deps,
+      who,
+      new RelinkError("FORBIDDEN", `member lacks the '${deps.policy.lookupCapability}' capability`),
+      {
+        ...base,
+        rule: "lookup.capability",
+      },
+    );
+  }
+  if (input.epoch !== deps.policy.epoch) {
+    await deny(
+      deps,
+      who,
+      new RelinkError("WRONG_EPOCH", `tags of epoch ${input.epoch}, network epoch ${deps.policy.epoch}`),
+      {
+        ...base,
+        rule: "lookup.epoch",
+      },
+    );
+  }
+  const now = deps.clock();
+  const used = await consumeQuota(deps.db, {
+    memberId: who.member.id,
+    day: utcDay(now),
+    counter: "lookup",
+    amount: BigInt(tags.length),
+    limit: who.member.dailyLookupQuota,
+  });
+  if (used === undefined) {
+    const retryAfterSeconds = secondsUntilNextDay(now);
+    await deny(
+      deps,
+      who,
+      new RelinkError(
+        "QUOTA_EXCEEDED",
+        `daily lookup quota of ${who.member.dailyLookupQuota} tags exceeded`,
+        {
+          retryAfterSeconds,
+        },
+      ),
+      { ...base, rule: "lookup.quota" },
+    );
+  }
+  const covered = await coveringConsents(deps.db, {
+    memberId: who.member.id,
+    tags,
+    purpose: input.purpose,
+    category: "contact",
+    at: now,
+  });
+  const consentedTags = tags.filter((t) => covered.has(toHex(t)));
+  const records = await findRecordsForTags(deps.db, {
+    tags: consentedTags,
+    epoch: input.epoch,
+    excludePublisher: who.member.id,
+  });
+  const byTag = new Map<string, LookupRecordOut[]>();
+  for (const r of records) {
+    const key = toHex(r.tag);
+    const list = byTag.get(key) ?? [];
+    list.push({
+      kind: r.kind,
+      recordId: toBase64Url(r.recordId),
+      labelVersion: r.labelVersion,
+      lastSeenOn: r.lastSeenOn,
+      sealed: toBase64Url(r.sealed),
+      corroboration: r.corroboration,
+    });
+    byTag.set(key, list);
+  }
+  const results: LookupResultOut[] = tags.map((t) => {
+    const key = toHex(t);
+    return covered.has(key)
+      ? { tag: toBase64Url(t), status: "ok", records: byTag.get(key) ?? [] }
+      : { tag: toBase64Url(t), status: "no_consent", records: [] };
+  });
+  const consentIds = [...covered.values()].map((c) => c.id);
+  const audit = await deps.audit.append(
+    deps.db,
+    {
+      type: "lookup",
+      memberId: who.member.id,
+      purpose: input.purpose,
+      legalBasis: [...new Set([...covered.values()].map((c) => c.legalBasis))].sort().join(","),
+      caseCommitment,
+      subjectTags: tags,
+      consentIds,
+      inputSize: tags.length,
+      outputCount: records.length,
+      decision: {
+        allowed: true,
+        rules: ["lookup.consent", ...(consentedTags.length < tags.length ? ["lookup.partial-consent"] : [])],
+      },
+      requestHash: who.requestHash,
+    },
+    now,
+  );
+  if (consentedTags.length < tags.length) {
+    deps.log.warn("lookup.unconsented-tags", {
+      member: who.member.slug,
+      asked: tags.length,
+      unconsented: tags.length - consentedTags.length,
+    });
+  }
+  return { results, receipt: await deps.audit.receipt(audit) };
+}

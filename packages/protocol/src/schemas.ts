@@ -1,0 +1,256 @@
+/**
+ * Versioned wire schemas (zod 4). Every hub procedure declares its input and output with these.
+ * Bytes are unpadded base64url strings on the wire; `bytes(n)` checks the exact decoded length.
+ */
+import { z } from "zod";
+import { fromBase64Url } from "./bytes.ts";
+
+export const PROTOCOL_VERSION = 1;
+
+/** Limits that bound every request the hub accepts. */
+export const LIMITS = {
+  tagsPerLookup: 1000,
+  recordsPerBatch: 10_000,
+  consentsPerBatch: 10_000,
+  sealedLabelBytes: 2048,
+} as const;
+
+function decodesTo(min: number, max: number) {
+  return (s: string) => {
+    try {
+      const n = fromBase64Url(s).length;
+      return n >= min && n <= max;
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** Exactly n bytes as base64url. */
+export const bytes = (n: number, what: string) =>
+  z.string().refine(decodesTo(n, n), { message: `${what}: expected ${n} bytes as unpadded base64url` });
+
+/** Between min and max bytes as base64url. */
+export const bytesBetween = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .max(Math.ceil((max * 4) / 3) + 2)
+    .refine(decodesTo(min, max), {
+      message: `${what}: expected ${min}..${max} bytes as unpadded base64url`,
+    });
+
+export const tag = bytes(32, "tag");
+export const hash32 = bytes(32, "hash");
+export const epoch = z.number().int().min(1).max(1_000_000);
+export const uuid = z.uuid();
+export const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "lower-case letters, digits and dashes");
+export const isoDate = z.iso.date();
+export const isoDateTime = z.iso.datetime({ offset: true });
+
+export const LABEL_KINDS = ["phone", "address", "email", "employer"] as const;
+export const labelKind = z.enum(LABEL_KINDS);
+
+/** Why a member asks. Each purpose has its own consent; a consent for one does not cover another. */
+export const PURPOSES = ["debt_collection", "credit_assessment", "fraud_prevention", "legal_claim"] as const;
+export const purpose = z.enum(PURPOSES);
+
+/** Lawful bases of PIPL Article 13 that apply to members' processing. */
+export const LEGAL_BASES = ["consent", "contract_performance", "legal_obligation", "court_order"] as const;
+export const legalBasis = z.enum(LEGAL_BASES);
+
+export const DATA_CATEGORIES = ["contact", "employment", "credit_exposure"] as const;
+export const dataCategory = z.enum(DATA_CATEGORIES);
+
+// ---------------------------------------------------------------------------------------------- members
+
+export const MEMBER_KINDS = [
+  "bank",
+  "consumer_finance",
+  "auto_finance",
+  "collection_agency",
+  "other",
+] as const;
+export const MEMBER_CAPABILITIES = ["lender", "collector", "querier"] as const;
+
+export const onboardMemberInput = z.object({
+  slug,
+  displayName: z.string().min(1).max(200),
+  kind: z.enum(MEMBER_KINDS),
+  capabilities: z.array(z.enum(MEMBER_CAPABILITIES)).max(3),
+  signingPublicKey: bytes(32, "signingPublicKey"),
+  dailyLookupQuota: z.number().int().min(0).optional(),
+  dailyEvaluationQuota: z.number().int().min(0).optional(),
+});
+
+export const memberView = z.object({
+  id: uuid,
+  slug,
+  displayName: z.string(),
+  kind: z.enum(MEMBER_KINDS),
+  capabilities: z.array(z.enum(MEMBER_CAPABILITIES)),
+  status: z.enum(["active", "suspended"]),
+  suspendedReason: z.string().nullable(),
+  dailyLookupQuota: z.number().int(),
+  dailyEvaluationQuota: z.number().int(),
+});
+
+// -------------------------------------------------------------------------------------------- directory
+
+/** One contact record: a sealed label under a subject's tag. `recordId` is the publisher's opaque key. */
+export const directoryUpsert = z.object({
+  tag,
+  recordId: bytes(16, "recordId"),
+  kind: labelKind,
+  labelVersion: z.number().int().min(1),
+  /** HMAC of the canonical value under the label key: lets the hub count corroborating members only. */
+  valueDigest: hash32,
+  /** Day the publisher last saw this contact point work; drives retention. */
+  lastSeenOn: isoDate,
+  sealed: bytesBetween(40, LIMITS.sealedLabelBytes, "sealed"),
+});
+
+export const directoryDeletion = z.object({ tag, recordId: bytes(16, "recordId").optional() });
+
+export const publishBatchInput = z
+  .object({
+    batchId: uuid,
+    epoch,
+    upserts: z.array(directoryUpsert).max(LIMITS.recordsPerBatch),
+    deletions: z.array(directoryDeletion).max(LIMITS.recordsPerBatch),
+  })
+  .refine((b) => b.upserts.length + b.deletions.length > 0, { message: "empty batch" });
+
+export const publishBatchOutput = z.object({
+  batchId: uuid,
+  /** True when this batch id was already applied: nothing changed. */
+  replayed: z.boolean(),
+  upserted: z.number().int(),
+  deleted: z.number().int(),
+  receipt: z.unknown(),
+});
+
+/** Erasure: every record of this member under the tag (a data subject's request). */
+export const eraseInput = z.object({ tags: z.array(tag).min(1).max(LIMITS.tagsPerLookup) });
+
+// --------------------------------------------------------------------------------------------- consents
+
+export const consentRecord = z
+  .object({
+    /** The member's own reference for the consent, opaque to the hub (e.g. a hash of its case id). */
+    reference: z.string().min(1).max(128),
+    tag,
+    purpose,
+    legalBasis,
+    dataCategories: z.array(dataCategory).min(1).max(DATA_CATEGORIES.length),
+    grantedAt: isoDateTime,
+    expiresAt: isoDateTime,
+    /** SHA-256 of the evidence the member keeps (signed form, court order, contract). */
+    evidenceHash: hash32,
+  })
+  .refine((c) => Date.parse(c.expiresAt) > Date.parse(c.grantedAt), {
+    message: "expiresAt must be after grantedAt",
+    path: ["expiresAt"],
+  });
+
+export const registerConsentsInput = z.object({
+  consents: z.array(consentRecord).min(1).max(LIMITS.consentsPerBatch),
+});
+export const registerConsentsOutput = z.object({
+  registered: z.number().int(),
+  ids: z.array(uuid),
+  receipt: z.unknown(),
+});
+
+export const revokeConsentsInput = z.object({
+  references: z.array(z.string().min(1).max(128)).min(1).max(LIMITS.consentsPerBatch),
+});
+export const revokeConsentsOutput = z.object({ revoked: z.number().int(), receipt: z.unknown() });
+
+// ---------------------------------------------------------------------------------------------- lookups
+
+export const lookupInput = z.object({
+  epoch,
+  purpose,
+  tags: z.array(tag).min(1).max(LIMITS.tagsPerLookup),
+  /** Commitment to the querier's case (e.g. SHA-256 of its case id and a salt); goes into the audit leaf. */
+  caseCommitment: hash32,
+});
+
+export const lookupRecord = z.object({
+  kind: labelKind,
+  /** The publisher's opaque record id (bound into the label's AD); says nothing about who published. */
+  recordId: bytes(16, "recordId"),
+  labelVersion: z.number().int(),
+  lastSeenOn: isoDate,
+  sealed: z.string(),
+  /** Members (including this publisher) holding the same value for this subject. */
+  corroboration: z.number().int().min(1),
+});
+
+export const lookupResult = z.object({
+  tag,
+  status: z.enum(["ok", "no_consent"]),
+  records: z.array(lookupRecord),
+});
+
+export const lookupOutput = z.object({
+  results: z.array(lookupResult),
+  receipt: z.unknown(),
+});
+
+export type OnboardMemberInput = z.infer<typeof onboardMemberInput>;
+export type MemberView = z.infer<typeof memberView>;
+export type DirectoryUpsert = z.infer<typeof directoryUpsert>;
+export type PublishBatchInput = z.infer<typeof publishBatchInput>;
+export type PublishBatchOutput = z.infer<typeof publishBatchOutput>;
+export type ConsentRecord = z.infer<typeof consentRecord>;
+export type LookupInput = z.infer<typeof lookupInput>;
+export type LookupOutput = z.infer<typeof lookupOutput>;
+export type LookupRecord = z.infer<typeof lookupRecord>;
+export type LabelKind = z.infer<typeof labelKind>;
+export type Purpose = z.infer<typeof purpose>;
+
+// ---------------------------------------------------------------------------------------------- key holders
+
+/** Largest batch one evaluation request may carry (RFC 9497 batches allow 2^16 − 1; we stay well below). */
+export const MAX_EVALUATION_BATCH = 4096;
+
+export const networkId = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, "network id");
+
+export const evaluateInput = z.object({
+  networkId,
+  epoch,
+  blindedElements: z.array(bytes(32, "blindedElement")).min(1).max(MAX_EVALUATION_BATCH),
+});
+
+export const evaluateOutput = z.object({
+  networkId,
+  epoch,
+  holder: z.number().int().min(1).max(0xffff),
+  evaluatedElements: z.array(z.string()),
+  proof: z.string(),
+});
+
+export const keyHolderInfo = z.object({
+  networkId,
+  epoch,
+  holder: z.number().int().min(1).max(0xffff),
+  threshold: z.number().int().min(1),
+  publicShare: bytes(32, "publicShare"),
+  groupPublicKey: bytes(32, "groupPublicKey"),
+});
+
+/** What a key holder needs to know of each member: its request key and evaluation quota. */
+export const memberDirectoryEntry = z.object({
+  memberId: uuid,
+  slug,
+  status: z.enum(["active", "suspended"]),
+  signingKeys: z.array(bytes(32, "signingKey")),
+  dailyEvaluationQuota: z.number().int().min(0),
+});
+export const memberDirectory = z.object({ members: z.array(memberDirectoryEntry) });
+
+export type EvaluateInput = z.infer<typeof evaluateInput>;
+export type EvaluateOutput = z.infer<typeof evaluateOutput>;
+export type KeyHolderInfoWire = z.infer<typeof keyHolderInfo>;
+export type MemberDirectoryEntry = z.infer<typeof memberDirectoryEntry>;

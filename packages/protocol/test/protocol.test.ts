@@ -1,0 +1,170 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  bytesEqual,
+  EncodingError,
+  fromBase64Url,
+  fromHex,
+  lengthPrefixed,
+  lookupInput,
+  publishBatchInput,
+  registerConsentsInput,
+  requestSigningMessage,
+  toBase64Url,
+  toHex,
+} from "../src/index.ts";
+
+const b64 = (n: number, fill = 7) => toBase64Url(new Uint8Array(n).fill(fill));
+
+describe("byte encodings", () => {
+  it("round-trips base64url and hex for any bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), (b) => {
+        expect(fromBase64Url(toBase64Url(b))).toEqual(b);
+        expect(fromHex(toHex(b))).toEqual(b);
+      }),
+    );
+  });
+
+  it("matches RFC 4648 test vectors (base64url alphabet, no padding)", () => {
+    const enc = (s: string) => toBase64Url(new TextEncoder().encode(s));
+    expect(["", "f", "fo", "foo", "foob", "fooba", "foobar"].map(enc)).toEqual([
+      "",
+      "Zg",
+      "Zm8",
+      "Zm9v",
+      "Zm9vYg",
+      "Zm9vYmE",
+      "Zm9vYmFy",
+    ]);
+    expect(toBase64Url(Uint8Array.of(0xfb, 0xff))).toBe("-_8");
+  });
+
+  it("refuses padding, the standard alphabet, stray bits and impossible lengths", () => {
+    for (const bad of ["Zg==", "+/8", "Zh", "Z", "Zm9v!", " Zg"]) {
+      expect(() => fromBase64Url(bad), bad).toThrow(EncodingError);
+    }
+    expect(() => fromHex("ABCD")).toThrow(EncodingError);
+    expect(() => fromHex("abc")).toThrow(EncodingError);
+  });
+
+  it("compares bytes in full", () => {
+    expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 2))).toBe(true);
+    expect(bytesEqual(Uint8Array.of(1, 2), Uint8Array.of(1, 3))).toBe(false);
+    expect(bytesEqual(Uint8Array.of(1), Uint8Array.of(1, 0))).toBe(false);
+  });
+
+  it("length-prefixes so that different field lists never share an encoding", () => {
+    expect(bytesEqual(lengthPrefixed("ab", "c"), lengthPrefixed("a", "bc"))).toBe(false);
+    expect(bytesEqual(lengthPrefixed("abc"), lengthPrefixed("abc", ""))).toBe(false);
+    expect([...lengthPrefixed("a")]).toEqual([0, 0, 0, 1, 97]);
+  });
+});
+
+describe("request signing message", () => {
+  const base = {
+    method: "post",
+    path: "/trpc/lookup.run",
+    bodySha256: new Uint8Array(32),
+    timestampMs: 1_764_140_000_000,
+    nonce: new Uint8Array(16).fill(1),
+    keyFingerprint: new Uint8Array(32).fill(2),
+  };
+
+  it("binds every field", () => {
+    const m = requestSigningMessage(base);
+    const variants = [
+      { ...base, method: "GET" },
+      { ...base, path: "/trpc/lookup.runx" },
+      { ...base, bodySha256: new Uint8Array(32).fill(9) },
+      { ...base, timestampMs: base.timestampMs + 1 },
+      { ...base, nonce: new Uint8Array(16).fill(3) },
+      { ...base, keyFingerprint: new Uint8Array(32).fill(4) },
+    ];
+    for (const v of variants) expect(bytesEqual(requestSigningMessage(v), m)).toBe(false);
+    // The method is case-normalised: POST and post are the same request.
+    expect(bytesEqual(requestSigningMessage({ ...base, method: "POST" }), m)).toBe(true);
+  });
+
+  it("refuses malformed fields", () => {
+    expect(() => requestSigningMessage({ ...base, bodySha256: new Uint8Array(31) })).toThrow(RangeError);
+    expect(() => requestSigningMessage({ ...base, nonce: new Uint8Array(8) })).toThrow(RangeError);
+    expect(() => requestSigningMessage({ ...base, timestampMs: -1 })).toThrow(RangeError);
+    expect(() => requestSigningMessage({ ...base, timestampMs: 1.5 })).toThrow(RangeError);
+  });
+});
+
+describe("wire schemas", () => {
+  const upsert = {
+    tag: b64(32),
+    recordId: b64(16),
+    kind: "phone",
+    labelVersion: 1,
+    valueDigest: b64(32),
+    lastSeenOn: "2026-11-01",
+    sealed: b64(80),
+  };
+
+  it("accept a well-formed publish batch", () => {
+    const r = publishBatchInput.safeParse({
+      batchId: "6f1c4d4e-8a7b-4c3d-9e2f-0a1b2c3d4e5f",
+      epoch: 1,
+      upserts: [upsert],
+      deletions: [],
+    });
+    expect(r.success).toBe(true);
+  });
+
+  it("name the field of each malformed input", () => {
+    const cases: [unknown, string][] = [
+      [{ ...upsert, tag: b64(31) }, "tag"],
+      [{ ...upsert, tag: "not base64!" }, "tag"],
+      [{ ...upsert, kind: "fax" }, "kind"],
+      [{ ...upsert, sealed: b64(3000) }, "sealed"],
+      [{ ...upsert, lastSeenOn: "2026-13-01" }, "lastSeenOn"],
+      [{ ...upsert, labelVersion: 0 }, "labelVersion"],
+    ];
+    for (const [bad, field] of cases) {
+      const r = publishBatchInput.safeParse({
+        batchId: "6f1c4d4e-8a7b-4c3d-9e2f-0a1b2c3d4e5f",
+        epoch: 1,
+        upserts: [bad],
+        deletions: [],
+      });
+      expect(r.success, field).toBe(false);
+      expect(r.error?.issues[0]?.path).toEqual(["upserts", 0, field]);
+    }
+    expect(
+      publishBatchInput.safeParse({
+        batchId: "6f1c4d4e-8a7b-4c3d-9e2f-0a1b2c3d4e5f",
+        epoch: 1,
+        upserts: [],
+        deletions: [],
+      }).success,
+    ).toBe(false);
+  });
+
+  it("bound lookups and refuse consents that end before they start", () => {
+    const tags = Array.from({ length: 1001 }, () => b64(32));
+    expect(
+      lookupInput.safeParse({ epoch: 1, purpose: "debt_collection", tags, caseCommitment: b64(32) }).success,
+    ).toBe(false);
+    const consent = {
+      reference: "case-1",
+      tag: b64(32),
+      purpose: "debt_collection",
+      legalBasis: "contract_performance",
+      dataCategories: ["contact"],
+      grantedAt: "2026-01-01T00:00:00Z",
+      expiresAt: "2025-01-01T00:00:00Z",
+      evidenceHash: b64(32),
+    };
+    const r = registerConsentsInput.safeParse({ consents: [consent] });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues[0]?.path).toEqual(["consents", 0, "expiresAt"]);
+    expect(
+      registerConsentsInput.safeParse({ consents: [{ ...consent, expiresAt: "2027-01-01T00:00:00Z" }] })
+        .success,
+    ).toBe(true);
+  });
+});

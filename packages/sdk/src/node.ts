@@ -1,0 +1,349 @@
+/**
+ * The member node: everything a member does with Relink, with raw identifiers and contact values kept
+ * inside the member. What leaves: blinded elements (to key holders), tags, sealed labels, value digests,
+ * consent metadata and signed requests (to the hub).
+ */
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  fromBase64Url,
+  fromHex,
+  type LabelKind,
+  lengthPrefixed,
+  type Purpose,
+  toBase64Url,
+  toHex,
+} from "@relink/protocol";
+import {
+  type EpochId,
+  type Label,
+  openLabel,
+  PsiError,
+  sealLabel,
+  type ThresholdPublicKeys,
+} from "@relink/psi";
+import { createHubClient, type HubClient } from "./hub-client.ts";
+import type { ConsentRow, ContactRow, DebtorRow } from "./rows.ts";
+import { type RequestSigner, signedFetch } from "./signing.ts";
+import { computeTags, singleThreaded, type TagDeps, type TagKeysFor } from "./tags.ts";
+
+export interface MemberSecrets {
+  signer: RequestSigner;
+  /** 32 random bytes that key the member's record ids; never leaves the node. */
+  recordKey: Uint8Array;
+}
+
+export interface MemberNodeOptions {
+  hubUrl: string;
+  secrets: MemberSecrets;
+  fetch?: typeof fetch;
+  clock?: () => Date;
+  onProgress?: (stage: string, done: number, total: number) => void;
+  /** Blind/combine implementation; defaults to single-threaded (use psi's worker pool for bulk work). */
+  crypto?: Pick<TagDeps, "blind" | "combine">;
+}
+
+export interface NetworkView {
+  epoch: EpochId;
+  keys: ThresholdPublicKeys;
+  holders: { index: number; url: string }[];
+}
+
+const DAY_MS = 86_400_000;
+const BATCH = 1000;
+
+/** HMAC of the canonical value under the subject's label key: equal across members for the same value. */
+export function valueDigest(labelKey: Uint8Array, kind: LabelKind, value: string): Uint8Array {
+  return hmac(sha256, labelKey, lengthPrefixed("relink/v1/value-digest", kind, value));
+}
+
+/** The publisher's stable id for a record, so re-publishing the same contact replaces it. */
+export function recordId(recordKey: Uint8Array, tag: Uint8Array, kind: LabelKind, value: string): Uint8Array {
+  return hmac(sha256, recordKey, lengthPrefixed("relink/v1/record-id", tag, kind, value)).slice(0, 16);
+}
+
+/**
+ * The AD of a sealed label binds its tag and the publisher's record id, not the publisher's member id: a
+ * label cannot be moved to another subject or record, and the querier does not learn who published it.
+ */
+function labelContext(tag: Uint8Array, rid: Uint8Array, kind: LabelKind, labelVersion: number) {
+  return { tag, publisherRef: `record:${toBase64Url(rid)}`, kind, labelVersion };
+}
+
+const toUnix = (day: string) => Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000);
+const fromUnix = (s: number) => new Date(s * 1000).toISOString().slice(0, 10);
+
+export interface MatchedContact {
+  kind: LabelKind;
+  value: string;
+  firstSeen: string;
+  lastSeen: string;
+  sourceType: string;
+  /** Members holding this value for the debtor (publishers that sent it; the querier's own data excluded). */
+  corroboration: number;
+  confidence: number;
+}
+
+export interface DebtorMatch {
+  ref: string;
+  row: number;
+  status: "matched" | "no_match" | "no_consent";
+  contacts: MatchedContact[];
+}
+
+/**
+ * Confidence shown to the operator: the best publisher confidence, discounted by age of last sighting
+ * (full within 90 days, falling linearly to half at two years), plus 10 per additional corroborating member.
+ */
+export function contactConfidence(
+  publisherConfidence: number,
+  corroboration: number,
+  lastSeen: string,
+  now: Date,
+): number {
+  const ageDays = Math.max(0, (now.getTime() - Date.parse(`${lastSeen}T00:00:00Z`)) / DAY_MS);
+  const recency = ageDays <= 90 ? 1 : Math.max(0.5, 1 - (0.5 * (ageDays - 90)) / (730 - 90));
+  return Math.min(100, Math.round(publisherConfidence * recency + 10 * (corroboration - 1)));
+}
+
+export class MemberNode {
+  readonly hub: HubClient;
+  readonly network: NetworkView;
+  readonly memberId: string;
+  readonly slug: string;
+  private readonly secrets: MemberSecrets;
+  private readonly signed: typeof fetch;
+  private readonly clock: () => Date;
+  private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
+  private readonly crypto: Pick<TagDeps, "blind" | "combine">;
+
+  private constructor(
+    o: MemberNodeOptions,
+    hub: HubClient,
+    network: NetworkView,
+    who: { id: string; slug: string },
+  ) {
+    this.hub = hub;
+    this.network = network;
+    this.memberId = who.id;
+    this.slug = who.slug;
+    this.secrets = o.secrets;
+    this.signed = signedFetch(o.secrets.signer, o.fetch ? { fetch: o.fetch } : {});
+    this.clock = o.clock ?? (() => new Date());
+    this.progress = o.onProgress ?? (() => {});
+    this.crypto = o.crypto ?? singleThreaded;
+  }
+
+  /** Connects to the hub, learns the epoch and key holders, and checks who we are. */
+  static async connect(o: MemberNodeOptions): Promise<MemberNode> {
+    const hub = createHubClient({
+      url: o.hubUrl,
+      signer: o.secrets.signer,
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+    });
+    const info = await hub.network.info.query();
+    const who = await hub.network.whoami.query();
+    const epoch = { networkId: info.networkId, epoch: info.epoch };
+    const keys: ThresholdPublicKeys = {
+      ...epoch,
+      threshold: info.threshold,
+      groupPublicKey: fromBase64Url(info.groupPublicKey),
+      publicShares: new Map(info.keyHolders.map((h) => [h.index, fromBase64Url(h.publicShare)])),
+    };
+    const holders = info.keyHolders.map((h) => ({ index: h.index, url: h.url }));
+    return new MemberNode(o, hub, { epoch, keys, holders }, who);
+  }
+
+  /** Tags and label keys for canonical identifiers, through the key holders. */
+  async tags(identifiers: readonly string[]): Promise<Map<string, TagKeysFor>> {
+    const unique = [...new Set(identifiers)];
+    const computed = await computeTags(
+      {
+        keys: this.network.keys,
+        holders: this.network.holders,
+        fetch: this.signed,
+        ...this.crypto,
+        onProgress: (d, t) => this.progress("tags", d, t),
+      },
+      this.network.epoch,
+      unique,
+    );
+    return new Map(computed.map((c) => [c.identifier, c]));
+  }
+
+  /** Publishes contact rows: every contact under every identifier of its subject, in batches. */
+  async publishContacts(rows: readonly ContactRow[], batchIds: () => string = () => crypto.randomUUID()) {
+    const tags = await this.tags(rows.flatMap((r) => r.subjects));
+    const upserts = rows.flatMap((r) =>
+      r.subjects.map((subject) => {
+        const t = tags.get(subject)!;
+        const c = r.contact;
+        const label: Label = {
+          kind: c.kind,
+          value: c.value,
+          firstSeen: toUnix(c.firstSeen),
+          lastSeen: toUnix(c.lastSeen),
+          sourceType: c.sourceType,
+          confidence: c.confidence,
+        };
+        // The label version grows with the last sighting, so a fresher upsert supersedes an older one.
+        const labelVersion = Math.floor(label.lastSeen / 86_400);
+        const rid = recordId(this.secrets.recordKey, t.tag, c.kind, c.value);
+        const sealed = sealLabel(t.labelKey, labelContext(t.tag, rid, c.kind, labelVersion), label);
+        return {
+          tag: toBase64Url(t.tag),
+          recordId: toBase64Url(rid),
+          kind: c.kind,
+          labelVersion,
+          valueDigest: toBase64Url(valueDigest(t.labelKey, c.kind, c.value)),
+          lastSeenOn: c.lastSeen,
+          sealed: toBase64Url(sealed),
+        };
+      }),
+    );
+    const receipts: unknown[] = [];
+    let upserted = 0;
+    for (let i = 0; i < upserts.length; i += BATCH) {
+      const r = await this.hub.directory.publish.mutate({
+        batchId: batchIds(),
+        epoch: this.network.epoch.epoch,
+        upserts: upserts.slice(i, i + BATCH),
+        deletions: [],
+      });
+      upserted += r.upserted;
+      if (r.receipt) receipts.push(r.receipt);
+      this.progress("publish", Math.min(i + BATCH, upserts.length), upserts.length);
+    }
+    return { records: upserted, receipts };
+  }
+
+  /** Erasure at this member: removes every record it published under the subjects' tags. */
+  async erase(subjects: readonly string[]) {
+    const tags = await this.tags(subjects);
+    return this.hub.directory.erase.mutate({ tags: [...tags.values()].map((t) => toBase64Url(t.tag)) });
+  }
+
+  /** Registers consents: one record per identifier tag of each row, referenced `<debtor_ref>#<n>`. */
+  async importConsents(rows: readonly ConsentRow[]) {
+    const tags = await this.tags(rows.flatMap((r) => r.subjects));
+    const consents = rows.flatMap((r) =>
+      r.subjects.map((subject, n) => ({
+        reference: `${r.ref}#${n + 1}`,
+        tag: toBase64Url(tags.get(subject)!.tag),
+        purpose: r.purpose,
+        legalBasis: r.legalBasis,
+        dataCategories: r.dataCategories,
+        grantedAt: r.grantedAt,
+        expiresAt: r.expiresAt,
+        evidenceHash: toBase64Url(fromHex(r.evidenceSha256)),
+      })),
+    );
+    const receipts: unknown[] = [];
+    let registered = 0;
+    for (let i = 0; i < consents.length; i += BATCH) {
+      const r = await this.hub.consent.register.mutate({ consents: consents.slice(i, i + BATCH) });
+      registered += r.registered;
+      receipts.push(r.receipt);
+    }
+    return { registered, receipts };
+  }
+
+  async revokeConsents(refs: readonly string[]) {
+    return this.hub.consent.revoke.mutate({ references: [...refs] });
+  }
+
+  /**
+   * Looks up fresher contacts for debtors. Each debtor's contacts are merged over all its identifiers,
+   * deduplicated by (kind, value), and sorted newest first. Labels that fail to open are dropped and
+   * counted (a tampered or mis-addressed record cannot pass as data).
+   */
+  async match(debtors: readonly DebtorRow[], purpose: Purpose, caseId: string) {
+    const tags = await this.tags(debtors.flatMap((d) => d.subjects));
+    const byTag = new Map<string, TagKeysFor>([...tags.values()].map((t) => [toHex(t.tag), t]));
+    const allTags = [...byTag.values()].map((t) => toBase64Url(t.tag));
+    const caseCommitment = toBase64Url(sha256(lengthPrefixed("relink/v1/case", caseId, this.memberId)));
+    const status = new Map<string, "ok" | "no_consent">();
+    const found = new Map<
+      string,
+      { kind: LabelKind; recordId: string; labelVersion: number; sealed: string; corroboration: number }[]
+    >();
+    const receipts: unknown[] = [];
+    for (let i = 0; i < allTags.length; i += BATCH) {
+      const r = await this.hub.lookup.run.mutate({
+        epoch: this.network.epoch.epoch,
+        purpose,
+        tags: allTags.slice(i, i + BATCH),
+        caseCommitment,
+      });
+      receipts.push(r.receipt);
+      for (const res of r.results) {
+        const hex = toHex(fromBase64Url(res.tag));
+        status.set(hex, res.status);
+        found.set(hex, res.records);
+      }
+      this.progress("lookup", Math.min(i + BATCH, allTags.length), allTags.length);
+    }
+    const now = this.clock();
+    let unreadable = 0;
+    const results: DebtorMatch[] = debtors.map((d) => {
+      const merged = new Map<string, MatchedContact>();
+      let consented = false;
+      for (const subject of d.subjects) {
+        const t = tags.get(subject)!;
+        const hex = toHex(t.tag);
+        if (status.get(hex) === "ok") consented = true;
+        for (const rec of found.get(hex) ?? []) {
+          let label: Label;
+          try {
+            label = openLabel(
+              t.labelKey,
+              labelContext(t.tag, fromBase64Url(rec.recordId), rec.kind, rec.labelVersion),
+              fromBase64Url(rec.sealed),
+            );
+          } catch (error) {
+            if (error instanceof PsiError) {
+              unreadable++;
+              continue;
+            }
+            throw error;
+          }
+          const key = `${label.kind}\u0000${label.value}`;
+          const prev = merged.get(key);
+          const firstSeen = fromUnix(label.firstSeen);
+          const lastSeen = fromUnix(label.lastSeen);
+          if (!prev) {
+            merged.set(key, {
+              kind: label.kind,
+              value: label.value,
+              firstSeen,
+              lastSeen,
+              sourceType: label.sourceType,
+              corroboration: rec.corroboration,
+              confidence: label.confidence,
+            });
+          } else {
+            if (firstSeen < prev.firstSeen) prev.firstSeen = firstSeen;
+            if (lastSeen > prev.lastSeen) {
+              prev.lastSeen = lastSeen;
+              prev.sourceType = label.sourceType;
+            }
+            prev.corroboration = Math.max(prev.corroboration, rec.corroboration);
+            prev.confidence = Math.max(prev.confidence, label.confidence);
+          }
+        }
+      }
+      const contacts = [...merged.values()]
+        .map((c) => ({ ...c, confidence: contactConfidence(c.confidence, c.corroboration, c.lastSeen, now) }))
+        .sort((a, b) =>
+          a.lastSeen === b.lastSeen ? b.confidence - a.confidence : a.lastSeen < b.lastSeen ? 1 : -1,
+        );
+      return {
+        ref: d.ref,
+        row: d.row,
+        status: !consented ? "no_consent" : contacts.length > 0 ? "matched" : "no_match",
+        contacts,
+      };
+    });
+    return { results, receipts, unreadable };
+  }
+}

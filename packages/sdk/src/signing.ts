@@ -1,0 +1,61 @@
+/**
+ * Signs every request to the hub with the member's Ed25519 request-signing key (see protocol/signing.ts).
+ * Wraps `fetch`, so the signature covers exactly the method, path and body bytes that are sent.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import {
+  keyFingerprint,
+  NONCE_BYTES,
+  requestSigningMessage,
+  SIGNATURE_HEADERS,
+  toBase64Url,
+} from "@relink/protocol";
+
+export interface RequestSigner {
+  /** SHA-256(algorithm || 0x00 || public key), as the hub registers it. */
+  fingerprint: Uint8Array;
+  sign(message: Uint8Array): Uint8Array;
+}
+
+export function ed25519Signer(secretKey: Uint8Array): RequestSigner {
+  const publicKey = ed25519.getPublicKey(secretKey);
+  return { fingerprint: keyFingerprint("ed25519", publicKey), sign: (m) => ed25519.sign(m, secretKey) };
+}
+
+function bodyBytes(body: unknown): Uint8Array {
+  if (body === undefined || body === null) return new Uint8Array();
+  if (typeof body === "string") return new TextEncoder().encode(body);
+  if (body instanceof Uint8Array) return body;
+  throw new TypeError("signed requests need a string or byte body");
+}
+
+export function signedFetch(
+  signer: RequestSigner,
+  deps: { fetch?: typeof fetch; clock?: () => number; random?: (n: number) => Uint8Array } = {},
+): typeof fetch {
+  const doFetch = deps.fetch ?? fetch;
+  const clock = deps.clock ?? Date.now;
+  const random = deps.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
+  return (async (input: RequestInfo | URL, init?: RequestInit) => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+    const method = (init?.method ?? "GET").toUpperCase();
+    const body = bodyBytes(init?.body);
+    const timestampMs = clock();
+    const nonce = random(NONCE_BYTES);
+    const message = requestSigningMessage({
+      method,
+      path: url.pathname + url.search,
+      bodySha256: sha256(body),
+      timestampMs,
+      nonce,
+      keyFingerprint: signer.fingerprint,
+    });
+    const headers = new Headers(init?.headers);
+    headers.set(SIGNATURE_HEADERS.key, toBase64Url(signer.fingerprint));
+    headers.set(SIGNATURE_HEADERS.timestamp, String(timestampMs));
+    headers.set(SIGNATURE_HEADERS.nonce, toBase64Url(nonce));
+    headers.set(SIGNATURE_HEADERS.signature, toBase64Url(signer.sign(message)));
+    return doFetch(url, { ...init, method, headers });
+  }) as typeof fetch;
+}
