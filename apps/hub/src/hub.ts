@@ -5,16 +5,22 @@
 import type { Server } from "node:http";
 import {
   type AuditLogDeps,
+  type CoreDeps,
   type CosignRequester,
+  createAuditLog,
   createCheckpointScheduler,
   httpCosignRequester,
+  purgeExpiredRecords,
   type WitnessEndpoint,
 } from "@relink/core";
-import { createDb, type DbConfig, type DbHandle, migrateToLatest } from "@relink/db";
+import { createDb, type DbConfig, type DbHandle, forgetNoncesBefore, migrateToLatest } from "@relink/db";
+import { fromBase64Url, MAX_CLOCK_SKEW_MS } from "@relink/protocol";
 import type { SignerKey } from "@relink/tlog";
 import { healthRoutes } from "./health.ts";
 import { createHttpServer, type HubLogger, listen, type Route } from "./http.ts";
+import { keyHolderDirectory, type NetworkConfig } from "./network.ts";
 import { logRoutes } from "./routes/log.ts";
+import { trpcRoutes } from "./routes/trpc.ts";
 
 export const HUB_VERSION = "0.1.0";
 
@@ -25,6 +31,8 @@ export interface RunningHub {
   server: Server;
   /** The audit log's dependencies, for the other use cases (present when `auditLog` was configured). */
   audit?: AuditLogDeps;
+  /** The use cases' dependencies (present when `network` and `auditLog` were configured). */
+  core?: CoreDeps;
   close(): Promise<void>;
 }
 
@@ -45,10 +53,21 @@ export async function startHub(options: {
   log: HubLogger;
   extraRoutes?: (db: DbHandle) => Route[];
   auditLog?: HubAuditLogOptions;
+  /** The network this hub serves; with it (and an audit log) the tRPC API is mounted at /trpc. */
+  network?: NetworkConfig;
+  /** How often scheduled upkeep runs (retention purge, nonce expiry); 0 disables it. Default hourly. */
+  upkeepIntervalMs?: number;
+  fetch?: typeof fetch;
 }): Promise<RunningHub> {
   const db = await createDb(options.db);
   let timer: NodeJS.Timeout | undefined;
-  let inflight: Promise<unknown> = Promise.resolve();
+  let upkeepTimer: NodeJS.Timeout | undefined;
+  // Scheduled work in flight; close() waits for it before closing the database.
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
   try {
     await migrateToLatest(db.db);
     const log = options.log;
@@ -58,22 +77,58 @@ export async function startHub(options: {
       witnesses: options.auditLog.witnesses,
       requestCosignature: options.auditLog.requestCosignature ?? httpCosignRequester(),
       clock: options.auditLog.clock ?? (() => new Date()),
-      log: { info: log.info, warn: log.error },
+      log: { info: log.info, warn: log.warn },
     };
+    const clock = options.auditLog?.clock ?? (() => new Date());
+    const core: CoreDeps | undefined =
+      audit && options.network
+        ? {
+            db: db.db,
+            clock,
+            log,
+            audit: createAuditLog({ ...audit, softwareVersion: `relink-hub-${HUB_VERSION}` }),
+            policy: {
+              networkId: options.network.networkId,
+              epoch: options.network.epoch,
+              threshold: options.network.threshold,
+              retentionDays: options.network.retentionDays,
+              lookupCapability: "collector",
+            },
+            keyHolders: keyHolderDirectory(options.network, options.fetch),
+          }
+        : undefined;
     const routes = [
       ...healthRoutes({ db: db.db, backend: db.kind, version: HUB_VERSION }),
       ...(audit ? logRoutes(audit) : []),
+      ...(core && options.network
+        ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
+        : []),
       ...(options.extraRoutes?.(db) ?? []),
     ];
+    const upkeepMs = options.upkeepIntervalMs ?? 3_600_000;
+    if (core && upkeepMs > 0) {
+      // Retention and nonce expiry; a nonce older than twice the clock skew can never be replayed.
+      upkeepTimer = setInterval(() => {
+        track(
+          Promise.all([
+            purgeExpiredRecords(core),
+            forgetNoncesBefore(db.db, new Date(clock().getTime() - 2 * MAX_CLOCK_SKEW_MS)),
+          ]).catch((error: unknown) => log.error("hub.upkeep_failed", { error: String(error) })),
+        );
+      }, upkeepMs);
+      upkeepTimer.unref();
+    }
     if (audit && options.auditLog!.checkpointIntervalMs > 0) {
       const cadence = createCheckpointScheduler(audit, {
         intervalMs: options.auditLog!.checkpointIntervalMs,
       });
       timer = setInterval(
         () => {
-          inflight = cadence
-            .tick()
-            .catch((error: unknown) => log.error("audit.checkpoint_failed", { error: String(error) }));
+          track(
+            cadence
+              .tick()
+              .catch((error: unknown) => log.error("audit.checkpoint_failed", { error: String(error) })),
+          );
         },
         Math.min(options.auditLog!.checkpointIntervalMs, 1000),
       );
@@ -87,15 +142,18 @@ export async function startHub(options: {
       db,
       server,
       ...(audit ? { audit } : {}),
+      ...(core ? { core } : {}),
       close: async () => {
         clearInterval(timer);
-        await inflight;
+        clearInterval(upkeepTimer);
+        await Promise.all(inflight);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await db.close();
       },
     };
   } catch (error) {
     clearInterval(timer);
+    clearInterval(upkeepTimer);
     await db.close();
     throw error;
   }

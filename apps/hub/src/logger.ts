@@ -7,5 +7,9 @@ export function jsonLogger(
 ): HubLogger {
   const emit = (level: string, event: string, fields?: Record<string, unknown>) =>
     write(`${JSON.stringify({ t: clock().toISOString(), level, event, ...fields })}\n`);
-  return { info: (e, f) => emit("info", e, f), error: (e, f) => emit("error", e, f) };
+  return {
+    info: (e, f) => emit("info", e, f),
+    warn: (e, f) => emit("warn", e, f),
+    error: (e, f) => emit("error", e, f),
+  };
 }

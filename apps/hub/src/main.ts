@@ -9,6 +9,9 @@
  *  - RELINK_LOG_ORIGIN: origin (= key name) used when generating; default relink.example/audit-log/v1;
  *  - RELINK_LOG_WITNESSES: comma-separated `<witness vkey> <submission URL>` pairs;
  *  - RELINK_LOG_CHECKPOINT_INTERVAL_MS: publication cadence, default 10000 (0 = on demand only).
+ * Network (docs/runbooks/hub.md): RELINK_NETWORK_CONFIG names a JSON file (network id, epoch, threshold,
+ * key holders, retention, admin keys); with it the tRPC API is served at /trpc. Without it the hub serves
+ * only health and the audit log.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -24,6 +27,7 @@ import {
 } from "@relink/tlog";
 import { startHub } from "./hub.ts";
 import { jsonLogger } from "./logger.ts";
+import { parseNetworkConfig } from "./network.ts";
 
 const DEFAULT_LOG_ORIGIN = "relink.example/audit-log/v1";
 
@@ -51,6 +55,9 @@ const witnesses: WitnessEndpoint[] = (process.env["RELINK_LOG_WITNESSES"] ?? "")
     return { key: parseVerifierKey(vkey), url };
   });
 
+const networkFile = process.env["RELINK_NETWORK_CONFIG"];
+const network = networkFile ? parseNetworkConfig(JSON.parse(readFileSync(networkFile, "utf8"))) : undefined;
+
 const hub = await startHub({
   db: dbConfig,
   host: process.env["HUB_HOST"] ?? "127.0.0.1",
@@ -61,6 +68,7 @@ const hub = await startHub({
     witnesses,
     checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
   },
+  ...(network ? { network } : {}),
 });
 const where =
   dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";

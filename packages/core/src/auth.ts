@@ -116,7 +116,7 @@ export async function authenticateMemberRequest(
   const now = deps.clock();
   const parts = signedParts(req, now);
   const key = await findActiveKeyByFingerprint(deps.db, parts.fingerprint);
-  if (!key || key.purpose !== "request_signing" || key.algorithm !== "ed25519") {
+  if (key?.purpose !== "request_signing" || key.algorithm !== "ed25519") {
     throw new RelinkError("UNKNOWN_KEY", "no active request-signing key with this fingerprint");
   }
   const member = await findMemberById(deps.db, key.memberId);

@@ -41,6 +41,8 @@ export interface MemberNodeOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Blind/combine implementation; defaults to single-threaded (use psi's worker pool for bulk work). */
   crypto?: Pick<TagDeps, "blind" | "combine">;
+  /** Identifiers per key-holder request. */
+  batchSize?: number;
 }
 
 export interface NetworkView {
@@ -116,6 +118,7 @@ export class MemberNode {
   private readonly clock: () => Date;
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
   private readonly crypto: Pick<TagDeps, "blind" | "combine">;
+  private readonly batchSize: number | undefined;
 
   private constructor(
     o: MemberNodeOptions,
@@ -132,6 +135,7 @@ export class MemberNode {
     this.clock = o.clock ?? (() => new Date());
     this.progress = o.onProgress ?? (() => {});
     this.crypto = o.crypto ?? singleThreaded;
+    this.batchSize = o.batchSize;
   }
 
   /** Connects to the hub, learns the epoch and key holders, and checks who we are. */
@@ -163,6 +167,7 @@ export class MemberNode {
         holders: this.network.holders,
         fetch: this.signed,
         ...this.crypto,
+        ...(this.batchSize ? { batchSize: this.batchSize } : {}),
         onProgress: (d, t) => this.progress("tags", d, t),
       },
       this.network.epoch,

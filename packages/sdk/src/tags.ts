@@ -42,6 +42,8 @@ export interface TagDeps {
   fetch: typeof fetch;
   /** Per-request deadline for one holder. */
   timeoutMs?: number;
+  /** Identifiers per evaluation request (default and maximum: MAX_EVALUATION_BATCH). */
+  batchSize?: number;
   /** Called after every chunk with the number of identifiers done. */
   onProgress?: (done: number, total: number) => void;
   /** Blinding and combining: psi's single-threaded functions, or a worker pool's for bulk work. */
@@ -164,8 +166,9 @@ export async function computeTags(
   identifiers: readonly string[],
 ): Promise<TagKeysFor[]> {
   const out: TagKeysFor[] = [];
-  for (let i = 0; i < identifiers.length; i += MAX_EVALUATION_BATCH) {
-    const chunk = identifiers.slice(i, i + MAX_EVALUATION_BATCH);
+  const size = Math.min(deps.batchSize ?? MAX_EVALUATION_BATCH, MAX_EVALUATION_BATCH);
+  for (let i = 0; i < identifiers.length; i += size) {
+    const chunk = identifiers.slice(i, i + size);
     const batch = deps.blind(epoch, chunk);
     const outputs = await combineFirstValid(deps, batch);
     outputs.forEach((o, j) => {

@@ -56,6 +56,7 @@ export const FIELD_TAGS = {
   responseHash: 0x000e,
   softwareVersion: 0x000f,
   decisionReason: 0x0010,
+  consentRefsRoot: 0x0011,
 } as const;
 
 export interface AuditEvent {
@@ -77,8 +78,10 @@ export interface AuditEvent {
   subjectTagCommitments?: string[];
   /** RFC 9162 Merkle root (hex) over the batch's subject-tag commitments, and how many there are. */
   subjectTagsRoot?: { root: string; count: number };
-  /** Consent record references (hex, 1–64 bytes each). */
+  /** Consent record references (hex, 1–64 bytes each), at most 64; larger sets use consentRefsRoot. */
   consentRefs?: string[];
+  /** RFC 9162 root over the consent references (each a leaf) and their count. */
+  consentRefsRoot?: { root: string; count: number };
   inputSize?: number;
   outputCount?: number;
   decision?: "allow" | "deny";
@@ -178,15 +181,8 @@ export function encodeAuditEvent(event: AuditEvent): Uint8Array {
     }
     put(T.subjectTagCommitments, concat(...c.map((h) => fromHex("subjectTagCommitments", h, 32))));
   }
-  if (e.subjectTagsRoot !== undefined) {
-    const { root, count } = e.subjectTagsRoot;
-    if (!Number.isInteger(count) || count < 1 || count > 0xffffffff) {
-      throw new LeafError("subjectTagsRoot.count: 1 to 2^32-1");
-    }
-    const c = new Uint8Array(4);
-    new DataView(c.buffer).setUint32(0, count);
-    put(T.subjectTagsRoot, concat(fromHex("subjectTagsRoot.root", root, 32), c));
-  }
+  if (e.subjectTagsRoot !== undefined)
+    put(T.subjectTagsRoot, rootField("subjectTagsRoot", e.subjectTagsRoot));
   if (e.consentRefs !== undefined) {
     put(
       T.consentRefs,
@@ -220,6 +216,8 @@ export function encodeAuditEvent(event: AuditEvent): Uint8Array {
     put(T.softwareVersion, code("softwareVersion", e.softwareVersion, VERSION_RE));
   if (e.decisionReason !== undefined)
     put(T.decisionReason, code("decisionReason", e.decisionReason, REASON_RE));
+  if (e.consentRefsRoot !== undefined)
+    put(T.consentRefsRoot, rootField("consentRefsRoot", e.consentRefsRoot));
   const knownTags: number[] = Object.values(T);
   for (const u of e.unknownFields ?? []) {
     if (!Number.isInteger(u.tag) || u.tag < 1 || u.tag >= 0x8000 || knownTags.includes(u.tag)) {
@@ -325,11 +323,10 @@ export function decodeAuditEvent(unverifiedLeaf: Uint8Array): AuditEvent {
         break;
       }
       case T.subjectTagsRoot:
-        fixed("subjectTagsRoot", v, 36);
-        event.subjectTagsRoot = {
-          root: toHex(v.slice(0, 32)),
-          count: new DataView(v.buffer, v.byteOffset + 32, 4).getUint32(0),
-        };
+        event.subjectTagsRoot = readRootField("subjectTagsRoot", v);
+        break;
+      case T.consentRefsRoot:
+        event.consentRefsRoot = readRootField("consentRefsRoot", v);
         break;
       case T.consentRefs:
         event.consentRefs = readList("consentRefs", v).map(toHex);
@@ -372,9 +369,27 @@ export function decodeAuditEvent(unverifiedLeaf: Uint8Array): AuditEvent {
   return event;
 }
 
-/** RFC 9162 root over a batch's subject-tag commitments (each a leaf), for `subjectTagsRoot`. */
-export function subjectTagsRoot(commitments: readonly Uint8Array[]): { root: string; count: number } {
+/** RFC 9162 root over a batch's items (each a leaf) with their count: `subjectTagsRoot`, `consentRefsRoot`. */
+export function batchRoot(items: readonly Uint8Array[]): { root: string; count: number } {
   const tree = new MemoryTree();
-  for (const c of commitments) tree.append(hashLeaf(c));
-  return { root: toHex(tree.root()), count: commitments.length };
+  for (const c of items) tree.append(hashLeaf(c));
+  return { root: toHex(tree.root()), count: items.length };
+}
+
+/** Root over a batch's subject-tag commitments, for `subjectTagsRoot`. */
+export const subjectTagsRoot = batchRoot;
+
+/** A root field: 32-byte root ‖ uint32 count ≥ 1. */
+function rootField(field: string, r: { root: string; count: number }): Uint8Array {
+  if (!Number.isInteger(r.count) || r.count < 1 || r.count > 0xffffffff) {
+    throw new LeafError(`${field}.count: 1 to 2^32-1`);
+  }
+  const c = new Uint8Array(4);
+  new DataView(c.buffer).setUint32(0, r.count);
+  return concat(fromHex(`${field}.root`, r.root, 32), c);
+}
+
+function readRootField(field: string, v: Uint8Array): { root: string; count: number } {
+  if (v.length !== 36) throw new LeafError(`${field}: expected 36 bytes`);
+  return { root: toHex(v.slice(0, 32)), count: new DataView(v.buffer, v.byteOffset + 32, 4).getUint32(0) };
 }

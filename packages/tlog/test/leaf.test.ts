@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   type AuditEvent,
+  batchRoot,
   decodeAuditEvent,
   encodeAuditEvent,
   LeafError,
@@ -56,5 +57,16 @@ describe("audit leaf encoding", () => {
     const e = { ...sampleEvent, subjectTagCommitments: undefined, subjectTagsRoot: root };
     delete e.subjectTagCommitments;
     expect(decodeAuditEvent(encodeAuditEvent(e))).toEqual(e);
+  });
+
+  it("commits to large consent sets with a Merkle root, and refuses a zero count", () => {
+    const refs = Array.from({ length: 100 }, (_, i) => fromHex(h32(i % 200)).slice(0, 16));
+    const root = batchRoot(refs);
+    const e = { ...sampleEvent, consentRefs: undefined, consentRefsRoot: root };
+    delete e.consentRefs;
+    expect(decodeAuditEvent(encodeAuditEvent(e))).toEqual(e);
+    expect(() => encodeAuditEvent({ ...e, consentRefsRoot: { root: root.root, count: 0 } })).toThrow(
+      LeafError,
+    );
   });
 });

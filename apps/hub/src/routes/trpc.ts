@@ -8,6 +8,7 @@ import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import { type Route, readBody } from "../http.ts";
 
 export function trpcRoutes(deps: { core: CoreDeps; adminKeys: Uint8Array[] }): Route[] {
+  const log = deps.core.log;
   const handle: Route["handle"] = async ({ req, res, url, params }) => {
     const body = req.method === "POST" ? await readBody(req) : new Uint8Array();
     // tRPC reads a pre-read body from req.body (as a string) instead of the consumed stream.
@@ -18,6 +19,23 @@ export function trpcRoutes(deps: { core: CoreDeps; adminKeys: Uint8Array[] }): R
       req,
       res,
       path: params["path"] ?? "",
+      onError: ({ error, path }) => {
+        // The hub never holds personal data, so messages are safe to log; internal errors get their cause.
+        const cause = error.cause;
+        if (error.code === "INTERNAL_SERVER_ERROR") {
+          log.error("api.internal_error", {
+            path,
+            error: String(cause ?? error),
+            stack: (cause as Error | undefined)?.stack?.split("\n").slice(0, 4).join(" | "),
+          });
+        } else {
+          log.info("api.refused", {
+            path,
+            code: error.code,
+            reason: (cause as { code?: string } | undefined)?.code,
+          });
+        }
+      },
       createContext: (): ApiContext => ({
         core: deps.core,
         adminKeys: deps.adminKeys,

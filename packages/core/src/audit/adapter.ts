@@ -5,13 +5,16 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { AuditEvent } from "@relink/tlog";
-import { subjectTagsRoot } from "@relink/tlog";
+import { batchRoot, subjectTagsRoot } from "@relink/tlog";
 import type { AuditEventInput, AuditLog } from "../context.ts";
 import { type AuditLogDeps, appendEvents, buildReceipt } from "./audit-log.ts";
 
 /** Domain separation for subject-tag commitments in leaves (docs/protocol/audit-log.md §Commitments). */
 const SUBJECT_TAG_DOMAIN = new TextEncoder().encode("relink/audit/subject-tag/v1\n");
 const MAX_INLINE_SUBJECTS = 64;
+const MAX_INLINE_REFS = 64;
+
+const fromHexString = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
 
 function hex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -44,7 +47,11 @@ export function toAuditEvent(input: AuditEventInput, at: Date, softwareVersion: 
     if (commitments.length <= MAX_INLINE_SUBJECTS) e.subjectTagCommitments = commitments.map(hex);
     else e.subjectTagsRoot = subjectTagsRoot(commitments);
   }
-  if (input.consentIds && input.consentIds.length > 0) e.consentRefs = input.consentIds.map(consentRef);
+  if (input.consentIds && input.consentIds.length > 0) {
+    const refs = input.consentIds.map(consentRef);
+    if (refs.length <= MAX_INLINE_REFS) e.consentRefs = refs;
+    else e.consentRefsRoot = batchRoot(refs.map(fromHexString));
+  }
   e.inputSize = input.inputSize;
   e.outputCount = input.outputCount;
   e.decision = input.decision.allowed ? "allow" : "deny";

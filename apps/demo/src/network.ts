@@ -1,0 +1,192 @@
+/**
+ * Boots a Relink network of real processes on this machine: one hub, n key holders (t-of-n, DKG among
+ * themselves) and member nodes driven through the `relink` CLI. Used by the demo and end-to-end tests.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { toBase64Url, toHex } from "@relink/protocol";
+import { freePort, type Proc, runProcess, startProcess } from "./processes.ts";
+
+const root = join(import.meta.dirname, "../../..");
+export const SCRIPTS = {
+  hub: join(root, "apps/hub/src/main.ts"),
+  keyholder: join(root, "apps/keyholder/src/main.ts"),
+  relink: join(root, "apps/member-node/src/cli.ts"),
+} as const;
+
+export interface NetworkOptions {
+  /** Working directory for all state (data dirs, configs, member homes). */
+  dir: string;
+  /** PostgreSQL connection string for the hub; embedded PGlite in `dir` when absent. */
+  databaseUrl?: string;
+  networkId?: string;
+  holders?: number;
+  threshold?: number;
+  /** Checkpoint cadence of the hub's audit log. */
+  checkpointIntervalMs?: number;
+}
+
+export interface RunningNetwork {
+  hubUrl: string;
+  logKey: string;
+  adminKeyFile: string;
+  hub: Proc;
+  holders: Proc[];
+  holderUrls: string[];
+  /** Runs `relink …` as a process; the member home is in `dir/members/<home>` when `home` is given. */
+  relink(args: string[], home?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  homeDir(home: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
+  const n = o.holders ?? 3;
+  const t = o.threshold ?? 2;
+  const networkId = o.networkId ?? "relink-demo";
+  mkdirSync(o.dir, { recursive: true });
+  const started: Proc[] = [];
+  try {
+    // Administrator key: the hub's network config lists its public half.
+    const adminSecret = ed25519.utils.randomSecretKey();
+    const adminKeyFile = join(o.dir, "admin.key");
+    writeFileSync(adminKeyFile, `${toHex(adminSecret)}\n`, { mode: 0o600 });
+
+    const hubPort = await freePort();
+    const hubUrl = `http://127.0.0.1:${hubPort}`;
+    const holderPorts = await Promise.all(Array.from({ length: n }, () => freePort()));
+    const holderUrls = holderPorts.map((p) => `http://127.0.0.1:${p}`);
+
+    // Key holders: identities, then the DKG configuration they share.
+    const identities = [];
+    for (let i = 1; i <= n; i++) {
+      const r = await runProcess(SCRIPTS.keyholder, [
+        "init",
+        "--data-dir",
+        join(o.dir, `holder-${i}`),
+        "--index",
+        String(i),
+      ]);
+      if (r.code !== 0) throw new Error(`keyholder init ${i}: ${r.stderr}`);
+      identities.push(JSON.parse(r.stdout) as { identityPublicKey: string; encryptionPublicKey: string });
+    }
+    const holderNetwork = join(o.dir, "keyholders.json");
+    writeFileSync(
+      holderNetwork,
+      JSON.stringify({
+        networkId,
+        epoch: 1,
+        threshold: t,
+        holders: identities.map((id, i) => ({ index: i + 1, url: holderUrls[i], ...id })),
+      }),
+    );
+    const hubNetwork = join(o.dir, "network.json");
+    writeFileSync(
+      hubNetwork,
+      JSON.stringify({
+        networkId,
+        epoch: 1,
+        threshold: t,
+        keyHolders: holderUrls.map((url, i) => ({ index: i + 1, url })),
+        retentionDays: 730,
+        adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
+      }),
+    );
+
+    const hub = startProcess("hub", SCRIPTS.hub, [], {
+      HUB_PORT: String(hubPort),
+      RELINK_DATA_DIR: join(o.dir, "hub"),
+      DATABASE_URL: o.databaseUrl ?? "",
+      RELINK_NETWORK_CONFIG: hubNetwork,
+      RELINK_LOG_CHECKPOINT_INTERVAL_MS: String(o.checkpointIntervalMs ?? 2000),
+    });
+    started.push(hub);
+    const holders = holderPorts.map((port, i) =>
+      startProcess(`holder-${i + 1}`, SCRIPTS.keyholder, [
+        "serve",
+        "--data-dir",
+        join(o.dir, `holder-${i + 1}`),
+        "--network",
+        holderNetwork,
+        "--port",
+        String(port),
+        "--hub",
+        hubUrl,
+        "--workers",
+        "1",
+        "--directory-ttl",
+        "2",
+        "--directory-refetch",
+        "1",
+      ]),
+    );
+    started.push(...holders);
+    const logKey = (await hub.waitFor(/audit log verifier key: (\S+)/))[1]!;
+    // Ready when the hub can serve the key-holder set (every holder finished the DKG).
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const res = await fetch(`${hubUrl}/trpc/network.info`).catch(() => undefined);
+      if (res?.ok) {
+        const body = (await res.json()) as { result: { data: { keyHolders: unknown[] } } };
+        if (body.result.data.keyHolders.length === n) break;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`network did not become ready\n${hub.output().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const homeDir = (home: string) => join(o.dir, "members", home);
+    return {
+      hubUrl,
+      logKey,
+      adminKeyFile,
+      hub,
+      holders,
+      holderUrls,
+      homeDir,
+      relink: (args, home) => runProcess(SCRIPTS.relink, home ? [...args, "--home", homeDir(home)] : args),
+      stop: async () => {
+        await Promise.all(started.map((p) => p.stop()));
+      },
+    };
+  } catch (error) {
+    await Promise.all(started.map((p) => p.stop()));
+    throw error;
+  }
+}
+
+export interface MemberSpec {
+  slug: string;
+  name: string;
+  kind: "bank" | "consumer_finance" | "auto_finance" | "collection_agency" | "other";
+  capabilities: ("lender" | "collector" | "querier")[];
+  lookupQuota?: number;
+}
+
+/** `relink init` for a member and onboarding by the admin; returns the member's id. */
+export async function addMember(net: RunningNetwork, m: MemberSpec): Promise<string> {
+  const init = await net.relink(["init", "--hub", net.hubUrl, "--log-key", net.logKey], m.slug);
+  if (init.code !== 0) throw new Error(`relink init ${m.slug}: ${init.stderr}`);
+  const { signingPublicKey } = JSON.parse(init.stdout) as { signingPublicKey: string };
+  const args = [
+    "admin",
+    "onboard",
+    "--hub",
+    net.hubUrl,
+    "--admin-key",
+    net.adminKeyFile,
+    "--slug",
+    m.slug,
+    "--name",
+    m.name,
+    "--kind",
+    m.kind,
+    "--capabilities",
+    m.capabilities.join(","),
+    "--signing-key",
+    signingPublicKey,
+    ...(m.lookupQuota !== undefined ? ["--lookup-quota", String(m.lookupQuota)] : []),
+  ];
+  const r = await net.relink(args);
+  if (r.code !== 0) throw new Error(`onboard ${m.slug}: ${r.stderr}`);
+  return (JSON.parse(r.stdout) as { id: string }).id;
+}

@@ -1,0 +1,301 @@
+/**
+ * The skip-trace network end to end, with real processes (hub, three key holders, `relink` CLIs) on
+ * embedded PGlite and on the local PostgreSQL: members publish, a collector matches against a plaintext
+ * oracle, and each attack in the issue is tried.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createDb, type DbHandle } from "@relink/db";
+import { fromHex, SIGNATURE_HEADERS } from "@relink/protocol";
+import { ed25519Signer, MemberNode, signedFetch, wireError } from "@relink/sdk";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { writeCsvFile } from "../src/csv.ts";
+import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
+import { freshServerDatabase } from "../src/postgres.ts";
+import { buildScenario, expectedMatches, MEMBERS, type Scenario } from "../src/scenario.ts";
+
+const serverUrl = process.env["TEST_DATABASE_URL"];
+const today = new Date().toISOString().slice(0, 10);
+
+interface MatchJson {
+  results: {
+    ref: string;
+    status: string;
+    contacts: { kind: string; value: string; corroboration: number }[];
+  }[];
+}
+
+for (const backend of ["pglite", "postgres"] as const) {
+  const run = backend === "postgres" && !serverUrl ? describe.skip : describe;
+  run(`skip-trace network of real processes [${backend}]`, () => {
+    let dir: string;
+    let net: RunningNetwork;
+    let serverDb: { url: string; drop(): Promise<void> } | undefined;
+    let s: Scenario;
+    const file = (name: string) => join(dir, name);
+    const C = MEMBERS.collector.slug;
+
+    async function relink(args: string[], home?: string) {
+      return net.relink([...args, "--no-progress"], home);
+    }
+    async function match(): Promise<MatchJson> {
+      const r = await relink(["match", file("debtors.csv"), "--purpose", "debt_collection", "--json"], C);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as MatchJson;
+    }
+    function collectorSecrets() {
+      const home = JSON.parse(readFileSync(join(net.homeDir(C), "member.json"), "utf8"));
+      return { signer: ed25519Signer(fromHex(home.signingSecretKey)), recordKey: fromHex(home.recordKey) };
+    }
+    async function collectorNode(
+      onProgress?: (stage: string, done: number, total: number) => void,
+    ): Promise<MemberNode> {
+      return MemberNode.connect({
+        hubUrl: net.hubUrl,
+        secrets: collectorSecrets(),
+        ...(onProgress ? { onProgress } : {}),
+      });
+    }
+
+    beforeAll(async () => {
+      dir = mkdtempSync(join(tmpdir(), `relink-e2e-${backend}-`));
+      serverDb = backend === "postgres" ? await freshServerDatabase(serverUrl!, "relink_e2e") : undefined;
+      net = await startNetwork({
+        dir,
+        ...(serverDb ? { databaseUrl: serverDb.url } : {}),
+        checkpointIntervalMs: 1000,
+      });
+      for (const m of Object.values(MEMBERS)) await addMember(net, m);
+      s = buildScenario({ seed: 77, population: 120, debtors: 40, unconsented: 8, asOf: today });
+      writeCsvFile(file("bank.csv"), s.books.bank);
+      writeCsvFile(file("consumer.csv"), s.books.consumer);
+      writeCsvFile(file("auto.csv"), s.books.auto);
+      writeCsvFile(file("debtors.csv"), s.debtors);
+      writeCsvFile(file("consents.csv"), s.consents);
+      for (const [f, m] of [
+        ["bank.csv", MEMBERS.bank],
+        ["consumer.csv", MEMBERS.consumer],
+        ["auto.csv", MEMBERS.auto],
+      ] as const) {
+        const r = await relink(["publish", file(f)], m.slug);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const r = await relink(["consent", "import", file("consents.csv")], C);
+      expect(r.code, r.stderr).toBe(0);
+    });
+
+    afterAll(async () => {
+      await net?.stop();
+      await serverDb?.drop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("the collector learns exactly its consented debtors' contacts (plaintext oracle) and nothing else", async () => {
+      const oracle = expectedMatches(s);
+      const got = await match();
+      expect(got.results).toHaveLength(s.debtors.length);
+      let compared = 0;
+      for (const d of got.results) {
+        const seen = new Set(d.contacts.map((c) => `${c.kind}:${c.value}`));
+        expect(seen, d.ref).toEqual(oracle.get(d.ref));
+        compared += seen.size;
+      }
+      // The scenario is rich enough for the comparison to mean something.
+      expect(compared).toBeGreaterThan(40);
+      const unconsented = s.debtors.slice(-8).map((d) => d.debtor_ref);
+      for (const ref of unconsented)
+        expect(got.results.find((r) => r.ref === ref)?.status).toBe("no_consent");
+      // Corroboration counts members, and some contacts are held by several.
+      expect(got.results.some((r) => r.contacts.some((c) => c.corroboration >= 2))).toBe(true);
+    });
+
+    it("a revoked consent blocks the lookup; an expired one never opens it", async () => {
+      const revoked = s.consents[0]!.debtor_ref;
+      const r = await relink(["consent", "revoke", revoked], C);
+      expect(r.code, r.stderr).toBe(0);
+      const expiredRef = s.debtors.at(-1)!;
+      writeCsvFile(file("expired.csv"), [
+        {
+          ...expiredRef,
+          purpose: "debt_collection",
+          legal_basis: "consent",
+          categories: "contact",
+          granted_at: "2024-01-01",
+          expires_at: "2025-01-01",
+          evidence_sha256: "b".repeat(64),
+        },
+      ]);
+      expect((await relink(["consent", "import", file("expired.csv")], C)).code).toBe(0);
+      const got = await match();
+      expect(got.results.find((x) => x.ref === revoked)?.status).toBe("no_consent");
+      expect(got.results.find((x) => x.ref === revoked)?.contacts).toEqual([]);
+      expect(got.results.find((x) => x.ref === expiredRef.debtor_ref)?.status).toBe("no_consent");
+      // The others still match: the block is per consent, not a general failure.
+      expect(got.results.filter((x) => x.status === "matched").length).toBeGreaterThan(10);
+    });
+
+    it("a suspended member is refused, and served again once reinstated", async () => {
+      const admin = ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile, "--slug", C];
+      expect((await net.relink(["admin", "suspend", ...admin, "--reason", "fishing alert"])).code).toBe(0);
+      const refused = await relink(["match", file("debtors.csv"), "--purpose", "debt_collection"], C);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/MEMBER_SUSPENDED|suspended/);
+      expect((await net.relink(["admin", "reinstate", ...admin])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 2500)); // key holders refresh the member directory (TTL 2 s)
+      expect((await match()).results.length).toBe(s.debtors.length);
+    });
+
+    it("quotas bite with a clear error and a retry-after", async () => {
+      const admin = ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile, "--slug", C];
+      expect((await net.relink(["admin", "quota", ...admin, "--lookup", "5"])).code).toBe(0);
+      const node = await collectorNode();
+      const error = await node
+        .match(
+          [
+            {
+              row: 2,
+              ref: "q",
+              subjects: [`cn-id:${s.debtors[0]!.id_number}`, `phone:+86${s.debtors[0]!.subject_phone}`],
+            },
+          ],
+          "debt_collection",
+          "quota-case",
+        )
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      // Two tags fit in a quota of 5 only if the day's usage is below 3: it is far above after the matches.
+      expect(wireError(error)?.code).toBe("QUOTA_EXCEEDED");
+      expect(wireError(error)?.retryAfterSeconds).toBeGreaterThan(0);
+      expect((await net.relink(["admin", "quota", ...admin, "--lookup", "100000"])).code).toBe(0);
+      await expect(
+        node.match(
+          [{ row: 2, ref: "q", subjects: [`cn-id:${s.debtors[0]!.id_number}`] }],
+          "debt_collection",
+          "quota-case",
+        ),
+      ).resolves.toBeTruthy();
+    });
+
+    it("a replayed signed request is refused", async () => {
+      const home = JSON.parse(readFileSync(join(net.homeDir(C), "member.json"), "utf8"));
+      let captured: { url: string; init: RequestInit } | undefined;
+      const recording: typeof fetch = async (input, init) => {
+        captured = { url: String(input), init: init! };
+        return fetch(input, init);
+      };
+      const signed = signedFetch(ed25519Signer(fromHex(home.signingSecretKey)), { fetch: recording });
+      const first = await signed(`${net.hubUrl}/trpc/network.whoami`, { method: "GET" });
+      expect(first.status).toBe(200);
+      expect(new Headers(captured!.init.headers).get(SIGNATURE_HEADERS.nonce)).toBeTruthy();
+      const replay = await fetch(captured!.url, captured!.init);
+      expect(replay.status).toBe(401);
+      expect(
+        ((await replay.json()) as { error: { data: { relink: { code: string } } } }).error.data.relink.code,
+      ).toBe("REPLAYED_REQUEST");
+      // A tampered copy (same headers, another path) fails on the signature.
+      const forgedPrivate = await fetch(`${net.hubUrl}/trpc/network.whoami?x=1`, captured!.init);
+      expect(
+        ((await forgedPrivate.json()) as { error: { data: { relink: { code: string } } } }).error.data.relink
+          .code,
+      ).toBe("BAD_SIGNATURE");
+    });
+
+    it("a key holder killed mid-batch: the batch completes with the remaining holders", async () => {
+      const node = await collectorNode();
+      const ids = Array.from({ length: 600 }, (_, i) => `phone:+86139${String(i).padStart(8, "0")}`);
+      const before = await node.tags(ids.slice(0, 50));
+      let killed = false;
+      const progressing = await MemberNode.connect({
+        hubUrl: net.hubUrl,
+        secrets: collectorSecrets(),
+        batchSize: 100,
+        onProgress: (stage, done) => {
+          // After the first of six chunks, holder 1 dies; the remaining chunks must still complete.
+          if (stage === "tags" && done > 0 && !killed) {
+            killed = true;
+            void net.holders[0]!.stop("SIGKILL");
+          }
+        },
+      });
+      const all = await progressing.tags(ids);
+      expect(killed).toBe(true);
+      expect(all.size).toBe(600);
+      // Any t of the holders give the same tags: the ones computed before the kill are unchanged.
+      for (const [id, t] of before) expect(all.get(id)?.tag).toEqual(t.tag);
+    });
+
+    it("the hub's tables, files and logs contain none of the plaintext identifiers or contact values", async () => {
+      await net.stop();
+      const needles = new Set<string>();
+      const people = new Map(s.people.map((p) => [p.idNumber, p]));
+      const rows = [...s.books.bank, ...s.books.consumer, ...s.books.auto];
+      for (const r of rows) {
+        needles.add(r.id_number);
+        needles.add(r.name);
+        needles.add(
+          r.value.replace(/\D/g, "").length >= 11 && r.kind === "phone"
+            ? r.value.replace(/\D/g, "").slice(-11)
+            : r.value,
+        );
+      }
+      for (const d of s.debtors) {
+        needles.add(d.id_number);
+        needles.add(d.name);
+        needles.add(d.subject_phone);
+        const p = people.get(d.id_number)!;
+        for (const e of p.emails) needles.add(e);
+      }
+      const hubLog = net.hub.output() + net.holders.map((h) => h.output()).join("\n");
+      let db: DbHandle;
+      if (backend === "postgres") db = await createDb({ kind: "postgres", connectionString: serverDb!.url });
+      else db = await createDb({ kind: "pglite", dataDir: join(dir, "hub") });
+      let dump = "";
+      try {
+        const tables = await sql<{ table_name: string }>`
+          select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(
+          db.db,
+        );
+        expect(tables.rows.length).toBeGreaterThan(8);
+        for (const { table_name } of tables.rows) {
+          const { rows: tableRows } = await sql<
+            Record<string, unknown>
+          >`select * from ${sql.table(table_name)}`.execute(db.db);
+          for (const row of tableRows) {
+            for (const v of Object.values(row)) {
+              if (v instanceof Uint8Array)
+                dump += `${Buffer.from(v).toString("hex")} ${Buffer.from(v).toString("utf8")}\n`;
+              else
+                dump += `${typeof v === "object" ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x)) : String(v)}\n`;
+            }
+          }
+        }
+      } finally {
+        await db.close();
+      }
+      // Positive controls: what the hub may hold is found, so the dump and the search work.
+      expect(dump).toContain(MEMBERS.collector.name);
+      expect(dump).toContain(MEMBERS.bank.slug);
+      let files = "";
+      if (backend === "pglite") {
+        const walk = (d: string): void => {
+          for (const f of readdirSync(d)) {
+            const p = join(d, f);
+            if (statSync(p).isDirectory()) walk(p);
+            else files += readFileSync(p).toString("utf8");
+          }
+        };
+        walk(join(dir, "hub"));
+        expect(files).toContain(MEMBERS.collector.name);
+      }
+      const leaks = [...needles].filter(
+        (n) => n.length >= 5 && (dump.includes(n) || hubLog.includes(n) || files.includes(n)),
+      );
+      expect(leaks).toEqual([]);
+      expect(needles.size).toBeGreaterThan(200);
+    });
+  });
+}

@@ -1,0 +1,127 @@
+/**
+ * `relink admin …`: the network operator's commands, signed with an administrator key that the hub's
+ * network config lists. Keys are files holding the hex Ed25519 secret key (mode 0600).
+ */
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
+import { createHubClient, ed25519Signer, wireError } from "@relink/sdk";
+import type { Command } from "commander";
+import { nonNegativeInt } from "./options.ts";
+
+function adminClient(opts: { hub: string; adminKey: string }) {
+  const hex = readFileSync(opts.adminKey, "utf8").trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${opts.adminKey}: expected a hex Ed25519 secret key`);
+  return createHubClient({ url: opts.hub, signer: ed25519Signer(fromHex(hex)) });
+}
+
+function run<A extends unknown[]>(f: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    try {
+      await f(...args);
+    } catch (error) {
+      const wire = wireError(error);
+      console.error(`relink admin: ${wire ? `${wire.code}: ${wire.message}` : (error as Error).message}`);
+      process.exitCode = 1;
+    }
+  };
+}
+
+const list = (v: string) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+export function register(program: Command): void {
+  const admin = program.command("admin").description("network administration (hub operator)");
+
+  admin
+    .command("keygen")
+    .description("create an administrator key file; prints the public key for the hub's network config")
+    .requiredOption("--out <file>", "where to write the secret key (refuses to overwrite)")
+    .action((opts: { out: string }) => {
+      if (existsSync(opts.out)) throw new Error(`${opts.out} exists`);
+      const secret = ed25519.utils.randomSecretKey();
+      writeFileSync(opts.out, `${toHex(secret)}\n`, { mode: 0o600, flag: "wx" });
+      chmodSync(opts.out, 0o600);
+      console.log(JSON.stringify({ adminPublicKey: toBase64Url(ed25519.getPublicKey(secret)) }));
+    });
+
+  const withHub = (c: Command) =>
+    c
+      .requiredOption("--hub <url>", "the hub's URL")
+      .requiredOption("--admin-key <file>", "administrator key file");
+
+  withHub(admin.command("onboard"))
+    .description("onboard a member institution with its request-signing key")
+    .requiredOption("--slug <slug>", "short lower-case handle, e.g. acme-bank")
+    .requiredOption("--name <name>", "display name")
+    .requiredOption("--kind <kind>", MEMBER_KINDS.join(" | "))
+    .option("--capabilities <list>", `comma-separated: ${MEMBER_CAPABILITIES.join(", ")}`, list, [])
+    .requiredOption("--signing-key <base64url>", "the member's Ed25519 public key (from relink init)")
+    .option("--lookup-quota <n>", "daily lookup quota (tags)", nonNegativeInt)
+    .option("--evaluation-quota <n>", "daily OPRF evaluation quota", nonNegativeInt)
+    .action(
+      run(
+        async (o: {
+          hub: string;
+          adminKey: string;
+          slug: string;
+          name: string;
+          kind: string;
+          capabilities: string[];
+          signingKey: string;
+          lookupQuota?: number;
+          evaluationQuota?: number;
+        }) => {
+          const m = await adminClient(o).admin.onboardMember.mutate({
+            slug: o.slug,
+            displayName: o.name,
+            kind: o.kind as (typeof MEMBER_KINDS)[number],
+            capabilities: o.capabilities as (typeof MEMBER_CAPABILITIES)[number][],
+            signingPublicKey: o.signingKey,
+            ...(o.lookupQuota !== undefined ? { dailyLookupQuota: o.lookupQuota } : {}),
+            ...(o.evaluationQuota !== undefined ? { dailyEvaluationQuota: o.evaluationQuota } : {}),
+          });
+          console.log(JSON.stringify(m));
+        },
+      ),
+    );
+
+  withHub(admin.command("suspend"))
+    .requiredOption("--slug <slug>")
+    .requiredOption("--reason <text>")
+    .action(
+      run(async (o: { hub: string; adminKey: string; slug: string; reason: string }) => {
+        console.log(
+          JSON.stringify(await adminClient(o).admin.suspendMember.mutate({ slug: o.slug, reason: o.reason })),
+        );
+      }),
+    );
+
+  withHub(admin.command("reinstate"))
+    .requiredOption("--slug <slug>")
+    .action(
+      run(async (o: { hub: string; adminKey: string; slug: string }) => {
+        console.log(JSON.stringify(await adminClient(o).admin.reinstateMember.mutate({ slug: o.slug })));
+      }),
+    );
+
+  withHub(admin.command("quota"))
+    .requiredOption("--slug <slug>")
+    .option("--lookup <n>", "daily lookup quota", nonNegativeInt)
+    .option("--evaluation <n>", "daily evaluation quota", nonNegativeInt)
+    .action(
+      run(
+        async (o: { hub: string; adminKey: string; slug: string; lookup?: number; evaluation?: number }) => {
+          const m = await adminClient(o).admin.setQuotas.mutate({
+            slug: o.slug,
+            ...(o.lookup !== undefined ? { dailyLookupQuota: o.lookup } : {}),
+            ...(o.evaluation !== undefined ? { dailyEvaluationQuota: o.evaluation } : {}),
+          });
+          console.log(JSON.stringify(m));
+        },
+      ),
+    );
+}

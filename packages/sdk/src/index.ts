@@ -1,0 +1,12 @@
+export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
+export * from "./node.ts";
+export * from "./rows.ts";
+export { ed25519Signer, type RequestSigner, signedFetch } from "./signing.ts";
+export {
+  computeTags,
+  type HolderEndpoint,
+  HolderError,
+  singleThreaded,
+  type TagDeps,
+  type TagKeysFor,
+} from "./tags.ts";
