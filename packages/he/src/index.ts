@@ -19,3 +19,4 @@ export {
   type SlotValue,
 } from "./he.ts";
 export { isPresetId, PRESET_IDS, PRESETS, type Preset, type PresetId } from "./presets.ts";
+export { applyMask, type MaskParticipant, type MaskRound, maskKeyPair, pairMask, pairSeed, zeroSumMask } from "./masks.ts";
