@@ -46,18 +46,26 @@ export function toTrpcError(error: unknown): TRPCError {
   if (error instanceof TRPCError) return error;
   if (error instanceof RelinkError)
     return new TRPCError({ code: HTTP_OF[error.code], message: error.message, cause: error });
+  // The repositories' typed errors (by name: api never imports db) become wire errors a client can act on.
   const named = error as { name?: string; message?: string };
   if (named?.name === "ConflictError")
-    return new TRPCError({ code: "CONFLICT", message: named.message ?? "conflict", cause: error });
+    return toTrpcError(new RelinkError("CONFLICT", named.message ?? "conflict"));
   if (named?.name === "NotFoundError")
-    return new TRPCError({ code: "NOT_FOUND", message: named.message ?? "not found", cause: error });
+    return toTrpcError(new RelinkError("NOT_FOUND", named.message ?? "not found"));
   return new TRPCError({ code: "INTERNAL_SERVER_ERROR", message: "internal error", cause: error });
 }
 
 function wireErrorOf(error: TRPCError): WireError | undefined {
   const cause = error.cause;
   if (cause instanceof RelinkError) return cause.toWire();
-  if (error.code === "BAD_REQUEST") return { code: "BAD_INPUT", message: error.message };
+  if (error.code === "BAD_REQUEST") {
+    // Invalid input: name the first offending field by its schema path (e.g. `upserts.3.tag`).
+    const issue = (cause as { issues?: { path?: PropertyKey[]; message?: string }[] } | undefined)
+      ?.issues?.[0];
+    const field = issue?.path?.length ? issue.path.map(String).join(".") : undefined;
+    const message = issue?.message ? (field ? `${field}: ${issue.message}` : issue.message) : error.message;
+    return { code: "BAD_INPUT", message, ...(field ? { field } : {}) };
+  }
   return undefined;
 }
 
@@ -74,7 +82,12 @@ export const router = t.router;
 
 const mapErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok) throw toTrpcError(result.error.cause ?? result.error);
+  if (!result.ok) {
+    // tRPC wraps what a resolver or middleware throws in an INTERNAL_SERVER_ERROR whose cause is the
+    // original error; its own refusals (BAD_REQUEST for input that fails the schema, …) keep their code.
+    const e = result.error;
+    throw toTrpcError(e.code === "INTERNAL_SERVER_ERROR" && e.cause ? e.cause : e);
+  }
   return result;
 });
 

@@ -42,6 +42,26 @@ export async function publishBatch(
       },
     );
   }
+  // One record once per batch: the database cannot upsert a row twice in one statement. And no sighting
+  // after tomorrow (UTC): a future last-seen day would dodge retention and sort first in every result.
+  const latestDay = utcDay(new Date(deps.clock().getTime() + 86_400_000));
+  const seen = new Set<string>();
+  for (const [i, u] of batch.upserts.entries()) {
+    if (u.lastSeenOn > latestDay) {
+      throw new RelinkError("BAD_INPUT", `upsert ${i + 1}: lastSeenOn is in the future`, {
+        row: i + 1,
+        field: `upserts.${i}.lastSeenOn`,
+      });
+    }
+    const key = `${u.tag}/${u.recordId}`;
+    if (seen.has(key)) {
+      throw new RelinkError("BAD_INPUT", `upsert ${i + 1} repeats a record of this batch`, {
+        row: i + 1,
+        field: `upserts.${i}.recordId`,
+      });
+    }
+    seen.add(key);
+  }
   const existing = await findBatch(deps.db, batch.batchId);
   if (existing) {
     if (existing.memberId === who.member.id && bytesEqual(existing.requestHash, contentHash)) {

@@ -18,5 +18,13 @@ export {
   loadHe,
   type SlotValue,
 } from "./he.ts";
+export {
+  applyMask,
+  type MaskParticipant,
+  type MaskRound,
+  maskKeyPair,
+  pairMask,
+  pairSeed,
+  zeroSumMask,
+} from "./masks.ts";
 export { isPresetId, PRESET_IDS, PRESETS, type Preset, type PresetId } from "./presets.ts";
-export { applyMask, type MaskParticipant, type MaskRound, maskKeyPair, pairMask, pairSeed, zeroSumMask } from "./masks.ts";

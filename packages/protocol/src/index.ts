@@ -1,5 +1,5 @@
 export * from "./bytes.ts";
 export * from "./errors.ts";
+export * from "./exposure.ts";
 export * from "./schemas.ts";
 export * from "./signing.ts";
-export * from "./exposure.ts";

@@ -45,6 +45,10 @@ export const epoch = z.number().int().min(1).max(1_000_000);
 export const uuid = z.uuid();
 export const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{1,62}$/, "lower-case letters, digits and dashes");
 export const isoDate = z.iso.date();
+/** A calendar day a member can plausibly have seen a contact (the hub also refuses future days). */
+export const sightingDay = isoDate.refine((d) => d >= "1990-01-01" && d <= "2099-12-31", {
+  message: "expected a day between 1990-01-01 and 2099-12-31",
+});
 export const isoDateTime = z.iso.datetime({ offset: true });
 
 export const LABEL_KINDS = ["phone", "address", "email", "employer"] as const;
@@ -101,11 +105,12 @@ export const directoryUpsert = z.object({
   tag,
   recordId: bytes(16, "recordId"),
   kind: labelKind,
-  labelVersion: z.number().int().min(1),
+  /** Stored as a PostgreSQL int4. */
+  labelVersion: z.number().int().min(1).max(2_147_483_647),
   /** HMAC of the canonical value under the label key: lets the hub count corroborating members only. */
   valueDigest: hash32,
   /** Day the publisher last saw this contact point work; drives retention. */
-  lastSeenOn: isoDate,
+  lastSeenOn: sightingDay,
   sealed: bytesBetween(40, LIMITS.sealedLabelBytes, "sealed"),
 });
 

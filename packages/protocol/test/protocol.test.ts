@@ -26,6 +26,28 @@ describe("byte encodings", () => {
     );
   });
 
+  it("agrees with Node's base64url on every input, accepting exactly the canonical spellings", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 7000 }), (b) => {
+        expect(toBase64Url(b)).toBe(Buffer.from(b).toString("base64url"));
+      }),
+      { numRuns: 200 },
+    );
+    const chars = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", "=", "+", "/", " ", "é"];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 12 }), (cs) => {
+        const text = cs.join("");
+        const canonical =
+          /^[A-Za-z0-9_-]*$/.test(text) &&
+          text.length % 4 !== 1 &&
+          Buffer.from(text, "base64url").toString("base64url") === text;
+        if (canonical) expect(fromBase64Url(text)).toEqual(new Uint8Array(Buffer.from(text, "base64url")));
+        else expect(() => fromBase64Url(text), text).toThrow(EncodingError);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
   it("matches RFC 4648 test vectors (base64url alphabet, no padding)", () => {
     const enc = (s: string) => toBase64Url(new TextEncoder().encode(s));
     expect(["", "f", "fo", "foo", "foob", "fooba", "foobar"].map(enc)).toEqual([
@@ -123,6 +145,9 @@ describe("wire schemas", () => {
       [{ ...upsert, sealed: b64(3000) }, "sealed"],
       [{ ...upsert, lastSeenOn: "2026-13-01" }, "lastSeenOn"],
       [{ ...upsert, labelVersion: 0 }, "labelVersion"],
+      [{ ...upsert, labelVersion: 2 ** 31 }, "labelVersion"],
+      [{ ...upsert, lastSeenOn: "0000-01-01" }, "lastSeenOn"],
+      [{ ...upsert, lastSeenOn: "2100-01-01" }, "lastSeenOn"],
     ];
     for (const [bad, field] of cases) {
       const r = publishBatchInput.safeParse({

@@ -1,0 +1,248 @@
+/**
+ * Test harness for code built on core (core's own tests, api's tests): real use-case dependencies over a
+ * per-file database on each backend — the real audit log with a real Ed25519 log key and no witnesses, a
+ * fixed clock the test moves by hand, log lines captured — and members whose requests are signed exactly
+ * as the SDK signs them (packages/sdk/src/signing.ts). Nothing here is a stand-in for a named component.
+ * Not exported from the package root: import `@relink/core/testing`.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { type Database, listAuditLeaves } from "@relink/db";
+import {
+  keyFingerprint,
+  NONCE_BYTES,
+  type OnboardMemberInput,
+  requestSigningMessage,
+  SIGNATURE_HEADERS,
+  toBase64Url,
+} from "@relink/protocol";
+import {
+  type AuditEvent,
+  decodeAuditEvent,
+  formatVerifierKey,
+  generateSignerKey,
+  type SignerKey,
+  verifierOf,
+} from "@relink/tlog";
+import type { Kysely } from "kysely";
+import { createAuditLog } from "./audit/adapter.ts";
+import type { AuditLogDeps } from "./audit/audit-log.ts";
+import { type AuthenticatedMember, authenticateMemberRequest, type UnverifiedRequest } from "./auth.ts";
+import type { CoreDeps, KeyHolderDirectory, NetworkPolicy } from "./context.ts";
+import { onboardMember } from "./members.ts";
+
+export { type Backend, describeEachBackend, type TestDb } from "@relink/db/testing";
+
+/** Deterministic bytes for keys (a SHA-256 chain from the seed): tests replay, and no test depends on luck. */
+export function seededBytes(seed: number): (n: number) => Uint8Array {
+  return (n) => {
+    const out = new Uint8Array(n);
+    let block = sha256(new TextEncoder().encode(`relink/test-seed/${seed}`));
+    for (let at = 0; at < n; at += 32) {
+      out.set(block.subarray(0, Math.min(32, n - at)), at);
+      block = sha256(block);
+    }
+    return out;
+  };
+}
+
+export interface TestClock {
+  (): Date;
+  set(at: Date | string): void;
+  advance(ms: number): void;
+}
+
+/** A clock that stands still until the test moves it. */
+export function fixedClock(start: Date | string): TestClock {
+  let now = new Date(start).getTime();
+  const clock = (() => new Date(now)) as TestClock;
+  clock.set = (at) => {
+    now = new Date(at).getTime();
+  };
+  clock.advance = (ms) => {
+    now += ms;
+  };
+  return clock;
+}
+
+export interface LogLine {
+  level: "info" | "warn" | "error";
+  event: string;
+  fields: Record<string, unknown>;
+}
+
+export const TEST_LOG_ORIGIN = "relink.test/audit-log/v1";
+
+export interface TestCore {
+  deps: CoreDeps;
+  clock: TestClock;
+  /** Every line the use cases logged, in order. */
+  logLines: LogLine[];
+  auditDeps: AuditLogDeps;
+  /** The log's verifier key as a receipt verifier pins it (no witnesses: k = 0). */
+  logVerifierKey: string;
+}
+
+export const TEST_KEY_HOLDERS: KeyHolderDirectory = {
+  groupPublicKey: toBase64Url(new Uint8Array(32).fill(7)),
+  holders: [1, 2, 3].map((index) => ({
+    index,
+    url: `http://holder-${index}.invalid`,
+    publicShare: toBase64Url(new Uint8Array(32).fill(index)),
+  })),
+};
+
+export function createTestCore(
+  db: Kysely<Database>,
+  options: { now?: Date | string; policy?: Partial<NetworkPolicy>; logKey?: SignerKey } = {},
+): TestCore {
+  const clock = fixedClock(options.now ?? "2026-11-26T09:30:00.000Z");
+  const logLines: LogLine[] = [];
+  const line =
+    (level: LogLine["level"]) =>
+    (event: string, fields: Record<string, unknown> = {}) => {
+      logLines.push({ level, event, fields });
+    };
+  const log = { info: line("info"), warn: line("warn"), error: line("error") };
+  const signer = options.logKey ?? generateSignerKey(TEST_LOG_ORIGIN, seededBytes(1));
+  const auditDeps: AuditLogDeps = {
+    db,
+    signer,
+    witnesses: [],
+    requestCosignature: async () => {
+      throw new Error("no witnesses are configured in tests");
+    },
+    clock,
+    log,
+  };
+  const deps: CoreDeps = {
+    db,
+    clock,
+    log,
+    audit: createAuditLog({ ...auditDeps, softwareVersion: "relink-test-0.0.0" }),
+    policy: {
+      networkId: "relink.test",
+      epoch: 1,
+      threshold: 2,
+      retentionDays: 730,
+      lookupCapability: "collector",
+      ...options.policy,
+    },
+    keyHolders: async () => TEST_KEY_HOLDERS,
+  };
+  return { deps, clock, logLines, auditDeps, logVerifierKey: formatVerifierKey(verifierOf(signer)) };
+}
+
+// ------------------------------------------------------------------------------------------ signed requests
+
+export interface RequestToSign {
+  method: string;
+  path: string;
+  body?: Uint8Array | string;
+  timestampMs: number;
+  nonce?: Uint8Array;
+}
+
+export interface SignedRequest {
+  method: string;
+  path: string;
+  body: Uint8Array;
+  headers: Record<string, string>;
+}
+
+function bodyBytes(body: Uint8Array | string | undefined): Uint8Array {
+  if (body === undefined) return new Uint8Array();
+  return typeof body === "string" ? new TextEncoder().encode(body) : body;
+}
+
+/** Signs a request as packages/sdk/src/signing.ts does: the four x-relink-* headers over the exact bytes. */
+export function signRequest(secretKey: Uint8Array, r: RequestToSign): SignedRequest {
+  const fingerprint = keyFingerprint("ed25519", ed25519.getPublicKey(secretKey));
+  const body = bodyBytes(r.body);
+  const nonce = r.nonce ?? crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const method = r.method.toUpperCase();
+  const message = requestSigningMessage({
+    method,
+    path: r.path,
+    bodySha256: sha256(body),
+    timestampMs: r.timestampMs,
+    nonce,
+    keyFingerprint: fingerprint,
+  });
+  return {
+    method,
+    path: r.path,
+    body,
+    headers: {
+      [SIGNATURE_HEADERS.key]: toBase64Url(fingerprint),
+      [SIGNATURE_HEADERS.timestamp]: String(r.timestampMs),
+      [SIGNATURE_HEADERS.nonce]: toBase64Url(nonce),
+      [SIGNATURE_HEADERS.signature]: toBase64Url(ed25519.sign(message, secretKey)),
+    },
+  };
+}
+
+/** The request as a transport hands it to core: header names are case-insensitive. */
+export function unverifiedRequest(r: SignedRequest): UnverifiedRequest {
+  const headers = new Map(Object.entries(r.headers).map(([k, v]) => [k.toLowerCase(), v]));
+  return { method: r.method, path: r.path, body: r.body, header: (name) => headers.get(name.toLowerCase()) };
+}
+
+// ----------------------------------------------------------------------------------------------- members
+
+export interface TestMember {
+  slug: string;
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+  /** A freshly signed request by this member at the core clock's time. */
+  sign(method: string, path: string, body?: Uint8Array | string): SignedRequest;
+  /** Authenticates a fresh signed request through the real `authenticateMemberRequest`. */
+  authenticate(): Promise<AuthenticatedMember>;
+}
+
+let memberSeed = 1000;
+
+/** Onboards a member through the real use case, with a fresh Ed25519 request-signing key. */
+export async function onboardTestMember(
+  core: TestCore,
+  input: Partial<OnboardMemberInput> & { slug: string },
+): Promise<TestMember> {
+  const secretKey = seededBytes(memberSeed++)(32);
+  const publicKey = ed25519.getPublicKey(secretKey);
+  await onboardMember(core.deps, {
+    displayName: `Test member ${input.slug}`,
+    kind: "bank",
+    capabilities: ["lender", "collector"],
+    signingPublicKey: toBase64Url(publicKey),
+    ...input,
+  });
+  const sign = (method: string, path: string, body?: Uint8Array | string) =>
+    signRequest(secretKey, { method, path, body, timestampMs: core.clock().getTime() });
+  return {
+    slug: input.slug,
+    secretKey,
+    publicKey,
+    sign,
+    authenticate: () =>
+      authenticateMemberRequest(core.deps, unverifiedRequest(sign("POST", "/trpc/test", "{}"))),
+  };
+}
+
+// ------------------------------------------------------------------------------------------------- audit
+
+export interface StoredAuditEvent {
+  index: bigint;
+  leaf: Uint8Array;
+  event: AuditEvent;
+}
+
+/** The audit log as stored, decoded leaf by leaf (from `from` on). */
+export async function storedAuditEvents(db: Kysely<Database>, from = 0n): Promise<StoredAuditEvent[]> {
+  const out: StoredAuditEvent[] = [];
+  for (let at = from; ; ) {
+    const rows = await listAuditLeaves(db, at, 1000);
+    for (const r of rows) out.push({ index: r.index, leaf: r.leaf, event: decodeAuditEvent(r.leaf) });
+    if (rows.length < 1000) return out;
+    at = rows[rows.length - 1]!.index + 1n;
+  }
+}
