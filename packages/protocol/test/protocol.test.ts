@@ -33,7 +33,14 @@ describe("byte encodings", () => {
       }),
       { numRuns: 200 },
     );
-    const chars = [..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", "=", "+", "/", " ", "é"];
+    const chars = [
+      ..."ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+      "=",
+      "+",
+      "/",
+      " ",
+      "é",
+    ];
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...chars), { maxLength: 12 }), (cs) => {
         const text = cs.join("");
