@@ -9,16 +9,28 @@ import {
   type CosignRequester,
   createAuditLog,
   createCheckpointScheduler,
+  DEFAULT_EXPOSURE_POLICY,
+  ExposureCoordinator,
+  type ExposurePolicy,
   httpCosignRequester,
   purgeExpiredRecords,
   type WitnessEndpoint,
 } from "@relink/core";
-import { createDb, type DbConfig, type DbHandle, forgetNoncesBefore, migrateToLatest } from "@relink/db";
+import {
+  createDb,
+  type DbConfig,
+  type DbHandle,
+  forgetNoncesBefore,
+  migrateToLatest,
+  purgeExposureLedger,
+} from "@relink/db";
+import { loadHe } from "@relink/he";
 import { fromBase64Url, MAX_CLOCK_SKEW_MS } from "@relink/protocol";
 import type { SignerKey } from "@relink/tlog";
 import { healthRoutes } from "./health.ts";
 import { createHttpServer, type HubLogger, listen, type Route } from "./http.ts";
 import { keyHolderDirectory, type NetworkConfig } from "./network.ts";
+import { exposureRoutes, exposureSubmitLimit } from "./routes/exposure.ts";
 import { logRoutes } from "./routes/log.ts";
 import { trpcRoutes } from "./routes/trpc.ts";
 
@@ -33,6 +45,8 @@ export interface RunningHub {
   audit?: AuditLogDeps;
   /** The use cases' dependencies (present when `network` and `auditLog` were configured). */
   core?: CoreDeps;
+  /** The exposure round coordinator (in memory, this process only; ADR 0033), with `core`. */
+  exposure?: ExposureCoordinator;
   close(): Promise<void>;
 }
 
@@ -44,6 +58,24 @@ export interface HubAuditLogOptions {
   checkpointIntervalMs: number;
   requestCosignature?: CosignRequester;
   clock?: () => Date;
+}
+
+/** The network config's exposure settings as the use cases' policy (defaults for what it leaves out). */
+export function exposurePolicyOf(network: NetworkConfig): ExposurePolicy {
+  const e = network.exposure ?? {};
+  const d = DEFAULT_EXPOSURE_POLICY;
+  return {
+    ...d,
+    k: e.k ?? d.k,
+    budgetUnits: e.budgetUnits ?? d.budgetUnits,
+    budgetWindowDays: e.budgetWindowDays ?? d.budgetWindowDays,
+    cacheHours: e.cacheHours ?? d.cacheHours,
+    maxRounds: e.maxRounds ?? d.maxRounds,
+    deadlineMs: {
+      subjects: e.subjectsDeadlineMs ?? d.deadlineMs.subjects,
+      aggregate: e.aggregateDeadlineMs ?? d.deadlineMs.aggregate,
+    },
+  };
 }
 
 export async function startHub(options: {
@@ -62,6 +94,7 @@ export async function startHub(options: {
   const db = await createDb(options.db);
   let timer: NodeJS.Timeout | undefined;
   let upkeepTimer: NodeJS.Timeout | undefined;
+  let coordinator: ExposureCoordinator | undefined;
   // Scheduled work in flight; close() waits for it before closing the database.
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
@@ -80,6 +113,9 @@ export async function startHub(options: {
       log: { info: log.info, warn: log.warn },
     };
     const clock = options.auditLog?.clock ?? (() => new Date());
+    const exposure = options.network ? exposurePolicyOf(options.network) : undefined;
+    // One coordinator per hub process: the exposure rounds in flight live in its memory (ADR 0033).
+    coordinator = audit && options.network ? new ExposureCoordinator() : undefined;
     const core: CoreDeps | undefined =
       audit && options.network
         ? {
@@ -93,16 +129,27 @@ export async function startHub(options: {
               threshold: options.network.threshold,
               retentionDays: options.network.retentionDays,
               lookupCapability: "collector",
+              ...(exposure ? { exposure } : {}),
             },
             keyHolders: keyHolderDirectory(options.network, options.fetch),
+            ...(coordinator ? { exposure: { coordinator } } : {}),
           }
         : undefined;
+    // Binary exposure submissions: a full round of the largest accepted preset's ciphertexts, no more.
+    let exposureBodyLimit = 0;
+    if (core && exposure) {
+      const he = await loadHe();
+      exposureBodyLimit = Math.max(
+        ...exposure.presets.map((p) => exposureSubmitLimit(he.context(p).serializedBytes.ciphertext)),
+      );
+    }
     const routes = [
       ...healthRoutes({ db: db.db, backend: db.kind, version: HUB_VERSION }),
       ...(audit ? logRoutes(audit) : []),
       ...(core && options.network
         ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
         : []),
+      ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
       ...(options.extraRoutes?.(db) ?? []),
     ];
     const upkeepMs = options.upkeepIntervalMs ?? 3_600_000;
@@ -113,6 +160,15 @@ export async function startHub(options: {
           Promise.all([
             purgeExpiredRecords(core),
             forgetNoncesBefore(db.db, new Date(clock().getTime() - 2 * MAX_CLOCK_SKEW_MS)),
+            // Exposure budgets only look back one window, cached answers one cache period.
+            ...(exposure
+              ? [
+                  purgeExposureLedger(db.db, {
+                    spendBefore: new Date(clock().getTime() - exposure.budgetWindowDays * 86_400_000),
+                    cacheBefore: new Date(clock().getTime() - exposure.cacheHours * 3_600_000),
+                  }),
+                ]
+              : []),
           ]).catch((error: unknown) => log.error("hub.upkeep_failed", { error: String(error) })),
         );
       }, upkeepMs);
@@ -135,6 +191,12 @@ export async function startHub(options: {
       timer.unref();
     }
     const server = createHttpServer(routes, options.log);
+    // Long polls (exposure.poll waits up to 25 s) and exposure queries (up to 3 rounds × the deadline)
+    // hold a response open: no socket inactivity timeout. Receiving a whole request (a ≈ 15 MB binary
+    // submission on a slow link) may take up to 5 minutes; headers must arrive within a minute.
+    server.timeout = 0;
+    server.requestTimeout = 300_000;
+    server.headersTimeout = 60_000;
     const { url, port } = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return {
       url,
@@ -143,9 +205,12 @@ export async function startHub(options: {
       server,
       ...(audit ? { audit } : {}),
       ...(core ? { core } : {}),
+      ...(coordinator ? { exposure: coordinator } : {}),
       close: async () => {
         clearInterval(timer);
         clearInterval(upkeepTimer);
+        // Ends long polls and the rounds in flight, so that open requests finish and the server can close.
+        coordinator?.close();
         await Promise.all(inflight);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await db.close();
@@ -154,6 +219,7 @@ export async function startHub(options: {
   } catch (error) {
     clearInterval(timer);
     clearInterval(upkeepTimer);
+    coordinator?.close();
     await db.close();
     throw error;
   }

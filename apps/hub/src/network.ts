@@ -17,6 +17,20 @@ export const networkConfigSchema = z.object({
   retentionDays: z.number().int().min(1).default(730),
   /** Ed25519 public keys (base64url) of network administrators. */
   adminKeys: z.array(z.string()).default([]),
+  /** Exposure queries (docs/protocol/exposure-he.md); every field defaults to the protocol's value. */
+  exposure: z
+    .object({
+      /** Minimum number of lenders (other than the querier) that hold and answer for a subject. */
+      k: z.number().int().min(2).max(100),
+      budgetUnits: z.number().int().min(1),
+      budgetWindowDays: z.number().int().min(1),
+      cacheHours: z.number().min(0),
+      subjectsDeadlineMs: z.number().int().min(100).max(600_000),
+      aggregateDeadlineMs: z.number().int().min(100).max(600_000),
+      maxRounds: z.number().int().min(1).max(10),
+    })
+    .partial()
+    .optional(),
 });
 export type NetworkConfig = z.infer<typeof networkConfigSchema>;
 

@@ -1,13 +1,17 @@
 /**
  * The member node's home directory: its secrets and settings, kept on the member's machine only.
- *   member.json (0600): hub URL, Ed25519 request-signing secret key, record key, optional pinned log key.
+ *   member.json (0600): hub URL, Ed25519 request-signing secret key, record key, optional pinned log key,
+ *                       and (once exposure is used) the X25519 mask key and whether the hub has it.
+ *   exposure-keys/ (0700): one file (0600) per exposure query, the HE secret key under the SHA-256 of its
+ *                       public key, kept 24 h so that the hub's cached answer can still be decrypted.
+ *   exposure-subjects.json (0600): the tags this node last registered as a lender (to unregister leavers).
  * Raw books (CSV) stay wherever the member keeps them; only derived values leave the node.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { fromHex, toBase64Url, toHex } from "@relink/protocol";
-import { ed25519Signer, type MemberSecrets } from "@relink/sdk";
+import { fromBase64Url, fromHex, toBase64Url, toHex } from "@relink/protocol";
+import { ed25519Signer, type HeKeyStore, type MaskKeyState, type MemberSecrets } from "@relink/sdk";
 import { writeFileAtomic } from "./commands/options.ts";
 
 export interface MemberHome {
@@ -16,6 +20,9 @@ export interface MemberHome {
   recordKey: string;
   /** The audit log's verifier key; receipts are verified against it when set. */
   logKey?: string;
+  /** Exposure: X25519 mask secret key (hex) and whether it is registered with the hub. */
+  maskSecretKey?: string;
+  maskKeyRegistered?: boolean;
 }
 
 export const DEFAULT_HOME = ".relink/member";
@@ -58,4 +65,82 @@ export function readHome(home: string): MemberHome {
 
 export function secretsOf(config: MemberHome): MemberSecrets {
   return { signer: ed25519Signer(fromHex(config.signingSecretKey)), recordKey: fromHex(config.recordKey) };
+}
+
+// ---------------------------------------------------------------------------------------------- exposure
+
+/** The member's exposure mask key, if it has one. */
+export function readMaskKey(home: string): MaskKeyState | undefined {
+  const config = readHome(home);
+  if (config.maskSecretKey === undefined) return undefined;
+  if (!/^[0-9a-f]{64}$/.test(config.maskSecretKey)) throw new Error(`${file(home)}: malformed mask key`);
+  return { secretKey: fromHex(config.maskSecretKey), registered: config.maskKeyRegistered === true };
+}
+
+/** Stores the mask key in member.json (the other settings untouched). */
+export function saveMaskKey(home: string, state: MaskKeyState): void {
+  const config: MemberHome = {
+    ...readHome(home),
+    maskSecretKey: toHex(state.secretKey),
+    maskKeyRegistered: state.registered,
+  };
+  writeFileAtomic(file(home), `${JSON.stringify(config, null, 2)}\n`);
+  chmodSync(file(home), 0o600);
+}
+
+const subjectsFile = (home: string) => join(home, "exposure-subjects.json");
+
+/** The tags this node registered as a lender last time (empty when it never did). */
+export function readRegisteredTags(home: string): string[] {
+  if (!existsSync(subjectsFile(home))) return [];
+  const parsed = JSON.parse(readFileSync(subjectsFile(home), "utf8")) as { tags?: unknown };
+  return Array.isArray(parsed.tags) ? parsed.tags.filter((t): t is string => typeof t === "string") : [];
+}
+
+export function saveRegisteredTags(home: string, tags: readonly string[]): void {
+  writeFileAtomic(subjectsFile(home), `${JSON.stringify({ tags })}\n`);
+}
+
+const HASH = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * HE secret keys of this node's exposure queries, one file each under exposure-keys/, named by the
+ * base64url SHA-256 of the public key and deleted once expired (checked on every access).
+ */
+export function fileHeKeyStore(home: string, now: () => number = Date.now): HeKeyStore {
+  const dir = join(home, "exposure-keys");
+  const path = (hash: string) => {
+    if (!HASH.test(hash)) throw new Error("malformed public key hash");
+    return join(dir, `${hash}.json`);
+  };
+  const prune = () => {
+    if (!existsSync(dir)) return;
+    for (const name of readdirSync(dir)) {
+      if (!name.endsWith(".json")) continue;
+      try {
+        const k = JSON.parse(readFileSync(join(dir, name), "utf8")) as { expiresAtMs?: number };
+        if (!(typeof k.expiresAtMs === "number" && k.expiresAtMs > now()))
+          rmSync(join(dir, name), { force: true });
+      } catch {
+        rmSync(join(dir, name), { force: true });
+      }
+    }
+  };
+  return {
+    put(hash, secretKey, expiresAtMs) {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      prune();
+      writeFileAtomic(path(hash), `${JSON.stringify({ expiresAtMs, secretKey: toBase64Url(secretKey) })}\n`);
+    },
+    get(hash, nowMs) {
+      prune();
+      const p = path(hash);
+      if (!existsSync(p)) return undefined;
+      const k = JSON.parse(readFileSync(p, "utf8")) as { expiresAtMs: number; secretKey: string };
+      return k.expiresAtMs > nowMs ? fromBase64Url(k.secretKey) : undefined;
+    },
+    delete(hash) {
+      rmSync(path(hash), { force: true });
+    },
+  };
 }

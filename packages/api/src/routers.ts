@@ -30,6 +30,7 @@ import {
   slug,
 } from "@relink/protocol";
 import { z } from "zod";
+import { exposureRouter } from "./exposure.ts";
 import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
@@ -145,6 +146,8 @@ export const appRouter = router({
       .output(lookupOutput)
       .mutation(async ({ ctx, input }) => lookupContacts(ctx.core, ctx.who, input)),
   }),
+
+  exposure: exposureRouter,
 });
 
 export type AppRouter = typeof appRouter;

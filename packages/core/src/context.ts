@@ -3,6 +3,9 @@
  */
 import type { Database } from "@relink/db";
 import type { Kysely, Transaction } from "kysely";
+import type { ExposureCoordinator } from "./exposure/coordinator.ts";
+import type { RandomSource } from "./exposure/noise.ts";
+import type { ExposurePolicy } from "./exposure/policy.ts";
 
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
@@ -22,7 +25,11 @@ export interface AuditEventInput {
     | "consent.registered"
     | "consent.revoked"
     | "lookup"
-    | "denial";
+    | "denial"
+    | "exposure.query"
+    | "exposure.subjects_registered"
+    | "exposure.subjects_unregistered"
+    | "exposure.mask_key_registered";
   memberId: string | null;
   userPseudonym?: Uint8Array;
   purpose?: string;
@@ -68,6 +75,15 @@ export interface NetworkPolicy {
   retentionDays: number;
   /** Capability a member needs to look up contacts. */
   lookupCapability: "collector";
+  /** Exposure queries (k, budgets, cache, deadlines, presets); defaults in DEFAULT_EXPOSURE_POLICY. */
+  exposure?: Partial<ExposurePolicy>;
+}
+
+/** What the exposure use cases need beyond the database: the process's one round coordinator. */
+export interface ExposureRuntime {
+  coordinator: ExposureCoordinator;
+  /** Randomness for differential-privacy noise; crypto.getRandomValues unless a test injects its own. */
+  random?: RandomSource;
 }
 
 /** The epoch's key-holder set as members should use it. */
@@ -85,4 +101,6 @@ export interface CoreDeps {
   log: Logger;
   audit: AuditLog;
   policy: NetworkPolicy;
+  /** Present when the app runs exposure queries (the hub); the exposure use cases refuse without it. */
+  exposure?: ExposureRuntime;
 }

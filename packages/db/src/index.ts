@@ -3,6 +3,7 @@ export * from "./errors.ts";
 export * from "./repositories/audit-log.ts";
 export * from "./repositories/consents.ts";
 export * from "./repositories/directory.ts";
+export * from "./repositories/exposure.ts";
 export * from "./repositories/member-keys.ts";
 export * from "./repositories/members.ts";
 export * from "./repositories/requests.ts";

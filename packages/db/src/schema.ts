@@ -178,6 +178,37 @@ export interface AuditLogForkEvidenceTable {
   created_at: CreatedAt;
 }
 
+/** Exposure (migration 20261126T1000): a lender holds a subject (by resident-ID tag). */
+export interface ExposureSubjectTable {
+  member_id: string;
+  tag: Uint8Array;
+  epoch: number;
+  registered_at: ColumnType<Date, Date | undefined, Date>;
+}
+
+/** One query's spending of a (querier, subject) budget; the rolling window sums these rows. */
+export interface ExposureBudgetSpendTable {
+  querier_id: string;
+  tag: Uint8Array;
+  spent_at: Date;
+  units: number;
+}
+
+/** An answer kept for identical repeated queries (same querier, purpose, mode and tag set). */
+export interface ExposureAnswerCacheTable {
+  querier_id: string;
+  /** SHA-256 over purpose, mode and the sorted tags. */
+  request_key: Uint8Array;
+  query_id: string;
+  created_at: Date;
+  /** SHA-256 of the HE public key the cached ciphertexts are encrypted under. */
+  public_key_hash: Uint8Array;
+  /** The answer without its ciphertexts (statuses, slot bases, counts); jsonb. */
+  answer: ColumnType<unknown, string, never>;
+  /** The result ciphertexts' envelopes, each prefixed by its length (u32, big-endian). */
+  ciphertexts: Uint8Array;
+}
+
 export interface Database {
   member: MemberTable;
   member_key: MemberKeyTable;
@@ -192,4 +223,7 @@ export interface Database {
   consent: ConsentTable;
   request_nonce: RequestNonceTable;
   quota_usage: QuotaUsageTable;
+  exposure_subject: ExposureSubjectTable;
+  exposure_budget_spend: ExposureBudgetSpendTable;
+  exposure_answer_cache: ExposureAnswerCacheTable;
 }

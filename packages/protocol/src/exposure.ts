@@ -62,7 +62,7 @@ export const exposureMode = z.enum(["subjects", "aggregate"]);
 export type ExposureMode = z.infer<typeof exposureMode>;
 
 export const registerMaskKeyInput = z.object({ publicKey: bytes(32, "publicKey") });
-export const registerMaskKeyOutput = z.object({ fingerprint: z.string() });
+export const registerMaskKeyOutput = z.object({ fingerprint: z.string(), receipt: z.unknown() });
 
 export const registerExposureSubjectsInput = z.object({
   epoch,
@@ -158,3 +158,38 @@ export type ExposureQueryInput = z.infer<typeof exposureQueryInput>;
 export type ExposureQueryOutput = z.infer<typeof exposureQueryOutput>;
 export type ExposureTask = z.infer<typeof exposureTask>;
 export type ExposureSubmitInput = z.infer<typeof exposureSubmitInput>;
+
+/**
+ * The binary submit route (docs/protocol/exposure-he.md §6): `POST /v1/exposure/submit/<queryId>/<round>`,
+ * content type application/octet-stream, signed like every member request; the body is the round's
+ * ciphertext envelopes in order, each prefixed by its length as a big-endian u32.
+ */
+export const EXPOSURE_SUBMIT_PATH = "/v1/exposure/submit";
+export const exposureSubmitPath = (queryId: string, round: number): string =>
+  `${EXPOSURE_SUBMIT_PATH}/${queryId}/${round}`;
+
+export function packCiphertexts(envelopes: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(envelopes.reduce((n, e) => n + 4 + e.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const e of envelopes) {
+    view.setUint32(at, e.length);
+    out.set(e, at + 4);
+    at += 4 + e.length;
+  }
+  return out;
+}
+
+/** Splits a binary submit body; undefined if it is not a well-formed sequence of at most `max` frames. */
+export function unpackCiphertexts(body: Uint8Array, max: number): Uint8Array[] | undefined {
+  const out: Uint8Array[] = [];
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  for (let at = 0; at < body.length; ) {
+    if (at + 4 > body.length || out.length >= max) return undefined;
+    const n = view.getUint32(at);
+    if (n === 0 || at + 4 + n > body.length) return undefined;
+    out.push(body.subarray(at + 4, at + 4 + n));
+    at += 4 + n;
+  }
+  return out.length > 0 ? out : undefined;
+}

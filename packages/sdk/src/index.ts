@@ -1,3 +1,6 @@
+export * from "./exposure.ts";
+export * from "./exposure-book.ts";
+export * from "./exposure-client.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export * from "./node.ts";
 export * from "./rows.ts";

@@ -36,6 +36,9 @@ export const EVENT_TYPES = {
   lookup: 9,
   denial: 10,
   "exposure.query": 11,
+  "exposure.subjects_registered": 12,
+  "exposure.subjects_unregistered": 13,
+  "exposure.mask_key_registered": 14,
 } as const;
 export type KnownEventType = keyof typeof EVENT_TYPES;
 

@@ -1,0 +1,95 @@
+/**
+ * The binary submit route for large exposure rounds (docs/protocol/exposure-he.md §6):
+ * `POST /v1/exposure/submit/:queryId/:round`, body = the round's ciphertext envelopes, each prefixed by
+ * its length (u32 big-endian), content type application/octet-stream. Authenticated exactly like a tRPC
+ * call (core's authenticateMemberRequest over the raw body), bounded in size, and handled by the same core
+ * function as `exposure.submit`. A portfolio round (≈ 220 ciphertexts × 65.7 KB) is ≈ 14.5 MB here
+ * instead of ≈ 19 MB as base64 JSON.
+ */
+import { authenticateMemberRequest, type CoreDeps, submitExposureRound } from "@relink/core";
+import {
+  type ErrorCode,
+  EXPOSURE_LIMITS,
+  EXPOSURE_SUBMIT_PATH,
+  RelinkError,
+  unpackCiphertexts,
+} from "@relink/protocol";
+import { HttpError, type Route, readBody, sendJson } from "../http.ts";
+
+const STATUS: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  BAD_SIGNATURE: 401,
+  STALE_REQUEST: 401,
+  REPLAYED_REQUEST: 401,
+  UNKNOWN_KEY: 401,
+  MEMBER_SUSPENDED: 403,
+  FORBIDDEN: 403,
+  NO_CONSENT: 403,
+  QUOTA_EXCEEDED: 429,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  WRONG_EPOCH: 412,
+  TOO_FEW_HOLDERS: 503,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Largest accepted body for `ciphertextBytes`-sized envelopes: a full round plus the length prefixes. */
+export function exposureSubmitLimit(ciphertextBytes: number): number {
+  return EXPOSURE_LIMITS.ciphertextsPerSubmit * (ciphertextBytes + 4);
+}
+
+export function exposureRoutes(deps: { core: CoreDeps; maxBodyBytes: number }): Route[] {
+  const { core } = deps;
+  return [
+    {
+      method: "POST",
+      path: `${EXPOSURE_SUBMIT_PATH}/:queryId/:round`,
+      handle: async ({ req, res, url, params }) => {
+        const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+        if (type !== "application/octet-stream") {
+          throw new HttpError(415, "BAD_INPUT", "expected content-type application/octet-stream");
+        }
+        const declared = Number(req.headers["content-length"] ?? Number.NaN);
+        if (declared > deps.maxBodyBytes) {
+          throw new HttpError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${deps.maxBodyBytes} bytes`);
+        }
+        const body = await readBody(req, deps.maxBodyBytes);
+        try {
+          const who = await authenticateMemberRequest(core, {
+            method: req.method ?? "POST",
+            path: url.pathname + url.search,
+            body,
+            header: (name) => {
+              const v = req.headers[name.toLowerCase()];
+              return Array.isArray(v) ? v[0] : v;
+            },
+          });
+          const queryId = params["queryId"] ?? "";
+          const round = Number(params["round"]);
+          if (!UUID_RE.test(queryId) || !Number.isSafeInteger(round) || round < 1) {
+            throw new RelinkError(
+              "BAD_INPUT",
+              "path: expected /v1/exposure/submit/<queryId uuid>/<round ≥ 1>",
+            );
+          }
+          // A body that is not a well-formed frame sequence counts as a refused submission (the lender is
+          // dropped from the round): core refuses an empty list as the wrong number of ciphertexts.
+          const ciphertexts = unpackCiphertexts(body, EXPOSURE_LIMITS.ciphertextsPerSubmit) ?? [];
+          sendJson(
+            res,
+            200,
+            await submitExposureRound(core, who, { queryId: queryId.toLowerCase(), round, ciphertexts }),
+          );
+        } catch (error) {
+          if (!(error instanceof RelinkError)) throw error;
+          core.log.info("exposure.submit_refused", { code: error.code });
+          sendJson(res, STATUS[error.code], { error: error.toWire() });
+        }
+      },
+    },
+  ];
+}

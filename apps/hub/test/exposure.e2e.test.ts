@@ -1,0 +1,284 @@
+/**
+ * Exposure through the running hub over HTTP: the tRPC procedures (registerMaskKey, registerSubjects,
+ * query, poll, submit) and the binary submit route, signed exactly as members sign; hostile bodies on the
+ * binary route are refused with the right status and the hub keeps serving. Lenders are small in-test
+ * functions (the member node's lender side is written elsewhere); the answer is checked against a
+ * plaintext oracle.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { onboardMember } from "@relink/core";
+import { seededBytes, signRequest } from "@relink/core/testing";
+import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
+import { applyMask, type HeContext, loadHe, maskKeyPair, zeroSumMask } from "@relink/he";
+import {
+  type ExposureQueryOutput,
+  type ExposureTask,
+  exposureSubmitPath,
+  fromBase64Url,
+  packCiphertexts,
+  toBase64Url,
+} from "@relink/protocol";
+import { generateSignerKey } from "@relink/tlog";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type RunningHub, startHub } from "../src/hub.ts";
+import { exposureSubmitLimit } from "../src/routes/exposure.ts";
+
+const T = (n: number) => sha256(new TextEncoder().encode(`hub-exposure-subject-${n}`));
+
+interface Member {
+  slug: string;
+  secretKey: Uint8Array;
+  id: string;
+}
+
+for (const backend of ["pglite", "postgres"] as const) {
+  const run = backend === "postgres" && !testDatabaseUrl() ? describe.skip : describe;
+  run(`exposure over HTTP [${backend}]`, () => {
+    let hub: RunningHub;
+    let closeDb: (() => Promise<void>) | undefined;
+    let ctx: HeContext;
+    const lines: string[] = [];
+    const members: Record<string, Member> = {};
+    let seed = 500;
+
+    async function member(
+      slug: string,
+      capabilities: ("lender" | "querier" | "collector")[],
+    ): Promise<Member> {
+      const secretKey = seededBytes(seed++)(32);
+      const m = await onboardMember(hub.core!, {
+        slug,
+        displayName: slug,
+        kind: "bank",
+        capabilities,
+        signingPublicKey: toBase64Url(ed25519.getPublicKey(secretKey)),
+      });
+      members[slug] = { slug, secretKey, id: m.id };
+      return members[slug]!;
+    }
+
+    function signed(
+      m: Member,
+      path: string,
+      body: Uint8Array | string,
+      headers: Record<string, string> = {},
+    ) {
+      const r = signRequest(m.secretKey, { method: "POST", path, body, timestampMs: Date.now() });
+      return fetch(`${hub.url}${path}`, {
+        method: "POST",
+        headers: { ...r.headers, ...headers },
+        body: Uint8Array.from(r.body),
+      });
+    }
+
+    async function call<T>(m: Member, procedure: string, input: unknown): Promise<T> {
+      const res = await signed(m, `/trpc/${procedure}`, JSON.stringify(input), {
+        "content-type": "application/json",
+      });
+      const json = (await res.json()) as {
+        result?: { data: T };
+        error?: { data?: { relink?: { code: string } } };
+      };
+      if (!json.result) throw new Error(`${procedure}: ${json.error?.data?.relink?.code ?? res.status}`);
+      return json.result.data;
+    }
+
+    /** Figures per lender and subject: [active, outstanding, dpd_current, …]. */
+    const books: Record<string, Map<number, number[]>> = {
+      "bank-a": new Map([1, 2, 3].map((n) => [n, [1, 1_234_567 + n, 1, 0, 0, 0, 0, 1, 1]])),
+      "bank-b": new Map([1, 2].map((n) => [n, [1, 2_345_678 + n, 0, 1, 0, 0, 0, 0, 1]])),
+      "bank-c": new Map([1, 2, 3].map((n) => [n, [1, 3_456_789 + n, 2, 0, 0, 1, 0, 0, 0]])),
+      "bank-d": new Map([[3, [1, 4_567_890, 1, 0, 0, 0, 0, 0, 0]]]),
+    };
+    const maskKeys: Record<string, ReturnType<typeof maskKeyPair>> = {};
+
+    async function lenderEnvelopes(slug: string, task: ExposureTask): Promise<Uint8Array[]> {
+      const pk = ctx.loadPublicKey(fromBase64Url(task.publicKey));
+      const values = new Array<bigint>(task.ciphertextCount * ctx.slotCount).fill(0n);
+      for (const s of task.slots) {
+        const n = [1, 2, 3].find((i) => toBase64Url(T(i)) === s.tag)!;
+        books[slug]!.get(n)!.forEach((v, i) => {
+          values[s.slotBase + i] = BigInt(v);
+        });
+      }
+      const mask = zeroSumMask(
+        maskKeys[slug]!.secretKey,
+        members[slug]!.id,
+        task.participants.map((p) => ({ id: p.memberId, publicKey: fromBase64Url(p.maskKey) })),
+        { queryId: task.queryId, round: task.round, modulus: ctx.plainModulus, length: values.length },
+      );
+      const masked = applyMask(values, mask, ctx.plainModulus);
+      const out: Uint8Array[] = [];
+      for (let c = 0; c < task.ciphertextCount; c++) {
+        const ct = ctx.encrypt(pk, masked.slice(c * ctx.slotCount, (c + 1) * ctx.slotCount));
+        out.push(ctx.saveCiphertext(ct));
+        ct.dispose();
+      }
+      pk.dispose();
+      return out;
+    }
+
+    /** One lender node: long-polls once, answers its task through tRPC or the binary route. */
+    async function serveOnce(slug: string, via: "trpc" | "binary"): Promise<unknown> {
+      const m = members[slug]!;
+      for (let i = 0; i < 20; i++) {
+        const { tasks } = await call<{ tasks: ExposureTask[] }>(m, "exposure.poll", { waitMs: 2000 });
+        const task = tasks[0];
+        if (!task) continue;
+        const envelopes = await lenderEnvelopes(slug, task);
+        if (via === "trpc") {
+          return call(m, "exposure.submit", {
+            queryId: task.queryId,
+            round: task.round,
+            ciphertexts: envelopes.map(toBase64Url),
+          });
+        }
+        const res = await signed(
+          m,
+          exposureSubmitPath(task.queryId, task.round),
+          packCiphertexts(envelopes),
+          {
+            "content-type": "application/octet-stream",
+          },
+        );
+        return res.json();
+      }
+      throw new Error(`${slug} got no task`);
+    }
+
+    beforeAll(async () => {
+      ctx = (await loadHe()).context("bfv-4096-add-v1");
+      let db: Parameters<typeof startHub>[0]["db"] = { kind: "pglite" };
+      if (backend === "postgres") {
+        const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
+        db = { kind: "postgres", connectionString: pg.connectionString! };
+        closeDb = () => pg.close();
+      }
+      const line = (level: string) => (event: string, fields?: Record<string, unknown>) => {
+        lines.push(JSON.stringify({ level, event, ...fields }));
+      };
+      hub = await startHub({
+        db,
+        log: { info: line("info"), warn: line("warn"), error: line("error") },
+        auditLog: {
+          signer: generateSignerKey("relink.test/hub-exposure/v1", seededBytes(9)),
+          witnesses: [],
+          checkpointIntervalMs: 0,
+        },
+        network: {
+          networkId: "relink.test",
+          epoch: 1,
+          threshold: 1,
+          keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
+          retentionDays: 730,
+          adminKeys: [],
+          exposure: { k: 3, subjectsDeadlineMs: 5000 },
+        },
+        upkeepIntervalMs: 0,
+      });
+      const q = await member("risk-q", ["querier"]);
+      for (const slug of Object.keys(books)) {
+        const m = await member(slug, ["lender"]);
+        maskKeys[slug] = maskKeyPair();
+        await call(m, "exposure.registerMaskKey", { publicKey: toBase64Url(maskKeys[slug]!.publicKey) });
+        await call(m, "exposure.registerSubjects", {
+          epoch: 1,
+          tags: [...books[slug]!.keys()].map((n) => toBase64Url(T(n))),
+        });
+      }
+      await call(q, "consent.register", {
+        consents: [1, 2, 3].map((n) => ({
+          reference: `c-${n}`,
+          tag: toBase64Url(T(n)),
+          purpose: "credit_assessment",
+          legalBasis: "consent",
+          dataCategories: ["credit_exposure"],
+          grantedAt: "2026-01-01T00:00:00Z",
+          expiresAt: "2030-01-01T00:00:00Z",
+          evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
+        })),
+      });
+    });
+
+    afterAll(async () => {
+      await hub?.close();
+      await closeDb?.();
+    });
+
+    it("runs a query end to end: tRPC and binary submissions, exact against the oracle", async () => {
+      expect(hub.server.timeout).toBe(0);
+      expect(hub.server.requestTimeout).toBeGreaterThanOrEqual(60_000);
+      const keys = ctx.keygen();
+      const query = call<ExposureQueryOutput>(members["risk-q"]!, "exposure.query", {
+        epoch: 1,
+        purpose: "credit_assessment",
+        mode: "subjects",
+        tags: [1, 2, 3].map((n) => toBase64Url(T(n))),
+        caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case"))),
+        publicKey: toBase64Url(ctx.savePublicKey(keys.publicKey)),
+      });
+      const answers = await Promise.all([
+        serveOnce("bank-a", "binary"),
+        serveOnce("bank-b", "trpc"),
+        serveOnce("bank-c", "binary"),
+        serveOnce("bank-d", "binary"),
+      ]);
+      expect(answers).toEqual([
+        { accepted: true },
+        { accepted: true },
+        { accepted: true },
+        { accepted: true },
+      ]);
+      const out = await query;
+      expect(out).toMatchObject({ rounds: 1, invited: 4, responded: 4, cached: false });
+      expect(out.subjects.map((s) => s.status)).toEqual(["ok", "ok", "ok"]);
+      const ct = ctx.loadCiphertext(fromBase64Url(out.ciphertexts[0]!));
+      const slots = ctx.decrypt(keys.secretKey, ct).map(Number);
+      for (const [i, n] of [1, 2, 3].entries()) {
+        const expected = new Array<number>(9).fill(0);
+        for (const book of Object.values(books))
+          book.get(n)?.forEach((v, f) => {
+            expected[f]! += v;
+          });
+        const base = out.subjects[i]!.slotBase!;
+        expect(slots.slice(base, base + 9)).toEqual(expected);
+      }
+      // No figure in the hub's log lines.
+      for (const book of Object.values(books)) {
+        for (const f of book.values()) expect(lines.join("\n")).not.toContain(String(f[1]));
+      }
+    });
+
+    it("the binary route refuses hostile requests with the right status and the hub keeps serving", async () => {
+      const m = members["bank-a"]!;
+      const path = exposureSubmitPath("6f1c1d0e-2b59-4a8e-9a39-5f3c0c6f0a11", 1);
+      const type = { "content-type": "application/octet-stream" };
+      // Unsigned.
+      const unsigned = await fetch(`${hub.url}${path}`, {
+        method: "POST",
+        headers: type,
+        body: new Uint8Array(8),
+      });
+      expect(unsigned.status).toBe(401);
+      expect((await unsigned.json()).error.code).toBe("BAD_SIGNATURE");
+      // Wrong content type.
+      expect((await signed(m, path, new Uint8Array(8), { "content-type": "application/json" })).status).toBe(
+        415,
+      );
+      // Over the limit (a full round of the largest accepted preset plus prefixes): refused, never read.
+      const limit = exposureSubmitLimit(ctx.serializedBytes.ciphertext);
+      expect(limit).toBeLessThan(21 * 1024 * 1024);
+      const big = await signed(m, path, new Uint8Array(limit + 1), type);
+      expect(big.status).toBe(413);
+      // Garbage frames for a round that does not exist: not accepted, never a crash.
+      const garbage = await signed(m, path, Uint8Array.from([0, 0, 0, 200, 1, 2, 3]), type);
+      expect([200, 400]).toContain(garbage.status);
+      // A bad path.
+      const bad = await signed(m, `/v1/exposure/submit/not-a-uuid/0`, new Uint8Array(8), type);
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error.code).toBe("BAD_INPUT");
+      expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+    });
+  });
+}

@@ -1,0 +1,5 @@
+export * from "./coordinator.ts";
+export * from "./noise.ts";
+export * from "./policy.ts";
+export * from "./query.ts";
+export * from "./subjects.ts";

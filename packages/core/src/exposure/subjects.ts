@@ -1,0 +1,188 @@
+/**
+ * Lenders' side of exposure at the hub: the X25519 mask-agreement key (one active per member; a new one
+ * revokes the old) and the registration of the subject tags a lender holds. Each change is an audit leaf
+ * that commits to the tags, never stores them.
+ */
+import { x25519 } from "@noble/curves/ed25519.js";
+import {
+  countExposureSubjects,
+  deleteExposureSubjects,
+  insertMemberKey,
+  listActiveKeys,
+  lockMemberRow,
+  revokeMemberKey,
+  upsertExposureSubjects,
+} from "@relink/db";
+import { bytesEqual, fromBase64Url, keyFingerprint, RelinkError, toBase64Url, toHex } from "@relink/protocol";
+import type { AuthenticatedMember } from "../auth.ts";
+import type { CoreDeps } from "../context.ts";
+import { deny, requireActive } from "../denials.ts";
+import { LENDER_CAPABILITY } from "./policy.ts";
+
+export async function requireLender(deps: CoreDeps, who: AuthenticatedMember, rule: string): Promise<void> {
+  await requireActive(deps, who);
+  if (!who.member.capabilities.includes(LENDER_CAPABILITY)) {
+    await deny(
+      deps,
+      who,
+      new RelinkError("FORBIDDEN", `member lacks the '${LENDER_CAPABILITY}' capability`),
+      {
+        rule,
+      },
+    );
+  }
+}
+
+/** True for the X25519 points whose shared secret with any (clamped) scalar is zero (RFC 7748 §6.1). */
+export function isLowOrderX25519(publicKey: Uint8Array): boolean {
+  try {
+    return x25519.getSharedSecret(x25519.utils.randomSecretKey(), publicKey).every((b) => b === 0);
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Registers the member's X25519 mask-agreement key (exposure-he.md §4). A lender without one cannot take
+ * part in exposure rounds: its subjects do not count towards k and it gets no tasks.
+ */
+export async function registerMaskKey(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  publicKeyText: string,
+): Promise<{ fingerprint: string; receipt: unknown }> {
+  await requireLender(deps, who, "exposure.capability");
+  const publicKey = fromBase64Url(publicKeyText);
+  if (publicKey.length !== 32 || isLowOrderX25519(publicKey)) {
+    await deny(deps, who, new RelinkError("BAD_INPUT", "mask key is not a usable X25519 public key"), {
+      rule: "exposure.mask_key",
+      inputSize: 1,
+    });
+  }
+  const fingerprint = keyFingerprint("x25519", publicKey);
+  const at = deps.clock();
+  const audit = await deps.db.transaction().execute(async (trx) => {
+    await lockMemberRow(trx, who.member.id);
+    const active = await listActiveKeys(trx, who.member.id, "mask_agreement");
+    const unchanged = active.length === 1 && bytesEqual(active[0]!.publicKey, publicKey);
+    if (!unchanged) {
+      for (const k of active) await revokeMemberKey(trx, k.id, at);
+      await insertMemberKey(trx, {
+        memberId: who.member.id,
+        purpose: "mask_agreement",
+        algorithm: "x25519",
+        publicKey,
+        fingerprint,
+      });
+    }
+    return deps.audit.append(
+      trx,
+      {
+        type: "exposure.mask_key_registered",
+        memberId: who.member.id,
+        inputSize: 1,
+        outputCount: unchanged ? 0 : 1,
+        decision: {
+          allowed: true,
+          rules: ["exposure.mask_key", ...(unchanged ? ["exposure.unchanged"] : [])],
+        },
+        requestHash: who.requestHash,
+        responseHash: fingerprint,
+      },
+      at,
+    );
+  });
+  deps.log.info("exposure.mask_key_registered", { member: who.member.slug });
+  return { fingerprint: toBase64Url(fingerprint), receipt: await deps.audit.receipt(audit) };
+}
+
+function uniqueTags(texts: readonly string[]): Uint8Array[] {
+  const seen = new Map<string, Uint8Array>();
+  for (const t of texts) {
+    const tag = fromBase64Url(t);
+    seen.set(toHex(tag), tag);
+  }
+  return [...seen.values()];
+}
+
+/** Registers tags the lender holds (its customers' resident-ID tags) under the network's epoch. */
+export async function registerExposureSubjects(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: { epoch: number; tags: string[] },
+): Promise<{ changed: number; total: number; receipt: unknown }> {
+  await requireLender(deps, who, "exposure.capability");
+  const tags = uniqueTags(input.tags);
+  if (input.epoch !== deps.policy.epoch) {
+    await deny(
+      deps,
+      who,
+      new RelinkError("WRONG_EPOCH", `tags of epoch ${input.epoch}, network epoch ${deps.policy.epoch}`),
+      { rule: "exposure.epoch", subjectTags: tags, inputSize: tags.length },
+    );
+  }
+  const at = deps.clock();
+  const done = await deps.db.transaction().execute(async (trx) => {
+    const changed = await upsertExposureSubjects(
+      trx,
+      { memberId: who.member.id, epoch: input.epoch, tags },
+      at,
+    );
+    const total = await countExposureSubjects(trx, who.member.id);
+    const audit = await deps.audit.append(
+      trx,
+      {
+        type: "exposure.subjects_registered",
+        memberId: who.member.id,
+        subjectTags: tags,
+        inputSize: tags.length,
+        outputCount: changed,
+        decision: { allowed: true, rules: ["exposure.register"] },
+        requestHash: who.requestHash,
+      },
+      at,
+    );
+    return { changed, total, audit };
+  });
+  deps.log.info("exposure.subjects_registered", {
+    member: who.member.slug,
+    changed: done.changed,
+    total: done.total,
+  });
+  return { changed: done.changed, total: done.total, receipt: await deps.audit.receipt(done.audit) };
+}
+
+/** Removes tags the lender no longer holds. */
+export async function unregisterExposureSubjects(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: { tags: string[] },
+): Promise<{ changed: number; total: number; receipt: unknown }> {
+  await requireLender(deps, who, "exposure.capability");
+  const tags = uniqueTags(input.tags);
+  const at = deps.clock();
+  const done = await deps.db.transaction().execute(async (trx) => {
+    const changed = await deleteExposureSubjects(trx, who.member.id, tags);
+    const total = await countExposureSubjects(trx, who.member.id);
+    const audit = await deps.audit.append(
+      trx,
+      {
+        type: "exposure.subjects_unregistered",
+        memberId: who.member.id,
+        subjectTags: tags,
+        inputSize: tags.length,
+        outputCount: changed,
+        decision: { allowed: true, rules: ["exposure.unregister"] },
+        requestHash: who.requestHash,
+      },
+      at,
+    );
+    return { changed, total, audit };
+  });
+  deps.log.info("exposure.subjects_unregistered", {
+    member: who.member.slug,
+    changed: done.changed,
+    total: done.total,
+  });
+  return { changed: done.changed, total: done.total, receipt: await deps.audit.receipt(done.audit) };
+}
