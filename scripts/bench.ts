@@ -2,7 +2,8 @@
  * `npm run bench -- <name>` runs one benchmark; `npm run bench` runs all.
  * A benchmark is a file `<workspace>/bench/<name>.bench.ts` run as its own Node process. It prints a
  * readable table and, as its last line, `BENCH <name> <one-line JSON>`; every speed figure sits beside a
- * baseline measured in the same run (see docs/benchmarks.md).
+ * baseline measured in the same run (see docs/benchmarks.md). Arguments starting with `-` are passed to
+ * every benchmark run (e.g. `npm run bench -- skiptrace --records 100000`).
  */
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -33,7 +34,10 @@ export function findBenchmarks(dir: string): Map<string, string> {
 
 if (import.meta.main) {
   const benches = findBenchmarks(root);
-  const wanted = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const firstOption = args.findIndex((a) => a.startsWith("-"));
+  const wanted = firstOption < 0 ? args : args.slice(0, firstOption);
+  const options = firstOption < 0 ? [] : args.slice(firstOption);
   const unknown = wanted.filter((w) => !benches.has(w));
   if (unknown.length > 0) {
     console.error(
@@ -45,7 +49,7 @@ if (import.meta.main) {
   for (const name of wanted.length > 0 ? wanted : [...benches.keys()].sort()) {
     const file = benches.get(name)!;
     console.log(`\n== bench ${name} (${relative(root, file)})`);
-    const r = spawnSync(process.execPath, [file], { stdio: "inherit", cwd: root });
+    const r = spawnSync(process.execPath, [file, ...options], { stdio: "inherit", cwd: root });
     if (r.status !== 0) failed++;
   }
   process.exit(failed === 0 ? 0 : 1);

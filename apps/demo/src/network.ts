@@ -160,6 +160,8 @@ export interface MemberSpec {
   kind: "bank" | "consumer_finance" | "auto_finance" | "collection_agency" | "other";
   capabilities: ("lender" | "collector" | "querier")[];
   lookupQuota?: number;
+  /** Daily OPRF evaluations the key holders allow this member. */
+  evaluationQuota?: number;
 }
 
 /** `relink init` for a member and onboarding by the admin; returns the member's id. */
@@ -185,6 +187,7 @@ export async function addMember(net: RunningNetwork, m: MemberSpec): Promise<str
     "--signing-key",
     signingPublicKey,
     ...(m.lookupQuota !== undefined ? ["--lookup-quota", String(m.lookupQuota)] : []),
+    ...(m.evaluationQuota !== undefined ? ["--evaluation-quota", String(m.evaluationQuota)] : []),
   ];
   const r = await net.relink(args);
   if (r.code !== 0) throw new Error(`onboard ${m.slug}: ${r.stderr}`);

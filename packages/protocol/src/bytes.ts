@@ -3,24 +3,84 @@
  * strict (canonical: re-encoding must give the same string), so one value has exactly one spelling.
  */
 
-const B64URL = /^[A-Za-z0-9_-]*$/;
+const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
+/** Character code → 6-bit value, or -1 outside the base64url alphabet. */
+const DECODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
 
 export class EncodingError extends Error {
   override readonly name = "EncodingError";
 }
 
+// Table-driven in both directions: this runs for every tag, record and element on the wire.
 export function toBase64Url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  const n = bytes.length;
+  const whole = n - (n % 3);
+  const out = new Uint8Array(Math.ceil((n * 4) / 3));
+  let o = 0;
+  let i = 0;
+  for (; i < whole; i += 3) {
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out[o++] = CODES[v >> 18]!;
+    out[o++] = CODES[(v >> 12) & 63]!;
+    out[o++] = CODES[(v >> 6) & 63]!;
+    out[o++] = CODES[v & 63]!;
+  }
+  if (n - whole === 1) {
+    const v = bytes[i]!;
+    out[o++] = CODES[v >> 2]!;
+    out[o] = CODES[(v & 3) << 4]!;
+  } else if (n - whole === 2) {
+    const v = (bytes[i]! << 8) | bytes[i + 1]!;
+    out[o++] = CODES[v >> 10]!;
+    out[o++] = CODES[(v >> 4) & 63]!;
+    out[o] = CODES[(v & 15) << 2]!;
+  }
+  // fromCharCode takes its arguments on the stack: long outputs go in chunks.
+  if (out.length <= 8192) return String.fromCharCode.apply(null, out as unknown as number[]);
+  let text = "";
+  for (let at = 0; at < out.length; at += 8192) {
+    text += String.fromCharCode.apply(null, out.subarray(at, at + 8192) as unknown as number[]);
+  }
+  return text;
 }
 
+/**
+ * Strict: only the base64url alphabet, no padding, no impossible length, and the unused low bits of the
+ * last character zero — exactly the strings toBase64Url produces.
+ */
 export function fromBase64Url(text: string): Uint8Array {
-  if (!B64URL.test(text) || text.length % 4 === 1) throw new EncodingError("not unpadded base64url");
-  const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (text.length % 4)) % 4);
-  const bin = atob(padded);
-  const out = Uint8Array.from(bin, (c) => c.charCodeAt(0));
-  if (toBase64Url(out) !== text) throw new EncodingError("non-canonical base64url");
+  const len = text.length;
+  if (len % 4 === 1) throw new EncodingError("not unpadded base64url");
+  const out = new Uint8Array(Math.floor((len * 3) / 4));
+  const sextet = (i: number) => {
+    const c = text.charCodeAt(i);
+    const v = c < 128 ? DECODE[c]! : -1;
+    if (v < 0) throw new EncodingError("not unpadded base64url");
+    return v;
+  };
+  const whole = len - (len % 4);
+  let o = 0;
+  for (let i = 0; i < whole; i += 4) {
+    const v = (sextet(i) << 18) | (sextet(i + 1) << 12) | (sextet(i + 2) << 6) | sextet(i + 3);
+    out[o++] = v >> 16;
+    out[o++] = (v >> 8) & 255;
+    out[o++] = v & 255;
+  }
+  if (len - whole === 2) {
+    const a = sextet(whole);
+    const b = sextet(whole + 1);
+    if (b & 15) throw new EncodingError("non-canonical base64url");
+    out[o] = (a << 2) | (b >> 4);
+  } else if (len - whole === 3) {
+    const a = sextet(whole);
+    const b = sextet(whole + 1);
+    const c = sextet(whole + 2);
+    if (c & 3) throw new EncodingError("non-canonical base64url");
+    out[o++] = (a << 2) | (b >> 4);
+    out[o] = ((b & 15) << 4) | (c >> 2);
+  }
   return out;
 }
 

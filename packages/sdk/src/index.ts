@@ -9,6 +9,7 @@ export {
   computeTags,
   type HolderEndpoint,
   HolderError,
+  pooled,
   singleThreaded,
   type TagDeps,
   type TagKeysFor,

@@ -9,7 +9,9 @@ import {
   fromBase64Url,
   fromHex,
   type LabelKind,
+  LIMITS,
   lengthPrefixed,
+  type PublishBatchInput,
   type Purpose,
   toBase64Url,
   toHex,
@@ -43,6 +45,8 @@ export interface MemberNodeOptions {
   crypto?: Pick<TagDeps, "blind" | "combine">;
   /** Identifiers per key-holder request. */
   batchSize?: number;
+  /** Key-holder requests in flight at once (see computeTags). */
+  concurrency?: number;
 }
 
 export interface NetworkView {
@@ -52,7 +56,11 @@ export interface NetworkView {
 }
 
 const DAY_MS = 86_400_000;
+/** Consents per registration request. */
 const BATCH = 1000;
+/** Records per publication batch, and publication or lookup requests in flight at once. */
+const PUBLISH_BATCH = 2000;
+const HUB_IN_FLIGHT = 2;
 
 /** HMAC of the canonical value under the subject's label key: equal across members for the same value. */
 export function valueDigest(labelKey: Uint8Array, kind: LabelKind, value: string): Uint8Array {
@@ -119,6 +127,7 @@ export class MemberNode {
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
   private readonly crypto: Pick<TagDeps, "blind" | "combine">;
   private readonly batchSize: number | undefined;
+  private readonly concurrency: number | undefined;
 
   private constructor(
     o: MemberNodeOptions,
@@ -136,6 +145,7 @@ export class MemberNode {
     this.progress = o.onProgress ?? (() => {});
     this.crypto = o.crypto ?? singleThreaded;
     this.batchSize = o.batchSize;
+    this.concurrency = o.concurrency;
   }
 
   /** Connects to the hub, learns the epoch and key holders, and checks who we are. */
@@ -158,8 +168,14 @@ export class MemberNode {
     return new MemberNode(o, hub, { epoch, keys, holders }, who);
   }
 
-  /** Tags and label keys for canonical identifiers, through the key holders. */
-  async tags(identifiers: readonly string[]): Promise<Map<string, TagKeysFor>> {
+  /**
+   * Tags and label keys for canonical identifiers, through the key holders. `onTags` receives them chunk
+   * by chunk as they are ready (see computeTags), so callers can send work to the hub meanwhile.
+   */
+  async tags(
+    identifiers: readonly string[],
+    onTags?: (chunk: TagKeysFor[]) => void | Promise<void>,
+  ): Promise<Map<string, TagKeysFor>> {
     const unique = [...new Set(identifiers)];
     const computed = await computeTags(
       {
@@ -168,6 +184,8 @@ export class MemberNode {
         fetch: this.signed,
         ...this.crypto,
         ...(this.batchSize ? { batchSize: this.batchSize } : {}),
+        ...(this.concurrency ? { concurrency: this.concurrency } : {}),
+        ...(onTags ? { onTags } : {}),
         onProgress: (d, t) => this.progress("tags", d, t),
       },
       this.network.epoch,
@@ -176,50 +194,83 @@ export class MemberNode {
     return new Map(computed.map((c) => [c.identifier, c]));
   }
 
-  /** Publishes contact rows: every contact under every identifier of its subject, in batches. */
+  /**
+   * Publishes contact rows: every contact under every identifier of its subject, in batches of
+   * PUBLISH_BATCH records. Batches are sent as soon as their subjects' tags are ready, HUB_IN_FLIGHT at a
+   * time, while the key holders work on the next tags. A contact given twice for the same identifier is
+   * one record (the same record id): it is sent once, from its freshest row. On an error, batches already
+   * acknowledged stay published; the error says what failed.
+   */
   async publishContacts(rows: readonly ContactRow[], batchIds: () => string = () => crypto.randomUUID()) {
-    const tags = await this.tags(rows.flatMap((r) => r.subjects));
-    const upserts = rows.flatMap((r) =>
-      r.subjects.map((subject) => {
-        const t = tags.get(subject)!;
-        const c = r.contact;
-        const label: Label = {
-          kind: c.kind,
-          value: c.value,
-          firstSeen: toUnix(c.firstSeen),
-          lastSeen: toUnix(c.lastSeen),
-          sourceType: c.sourceType,
-          confidence: c.confidence,
-        };
-        // The label version grows with the last sighting, so a fresher upsert supersedes an older one.
-        const labelVersion = Math.floor(label.lastSeen / 86_400);
-        const rid = recordId(this.secrets.recordKey, t.tag, c.kind, c.value);
-        const sealed = sealLabel(t.labelKey, labelContext(t.tag, rid, c.kind, labelVersion), label);
-        return {
-          tag: toBase64Url(t.tag),
-          recordId: toBase64Url(rid),
-          kind: c.kind,
-          labelVersion,
-          valueDigest: toBase64Url(valueDigest(t.labelKey, c.kind, c.value)),
-          lastSeenOn: c.lastSeen,
-          sealed: toBase64Url(sealed),
-        };
-      }),
-    );
+    const bySubject = new Map<string, ContactRow[]>();
+    for (const r of rows) {
+      for (const subject of r.subjects) {
+        const list = bySubject.get(subject);
+        if (list) list.push(r);
+        else bySubject.set(subject, [r]);
+      }
+    }
+    const total = [...bySubject.values()].reduce((n, list) => n + freshestPerValue(list).length, 0);
+    const sender = new InFlight(HUB_IN_FLIGHT);
     const receipts: unknown[] = [];
     let upserted = 0;
-    for (let i = 0; i < upserts.length; i += BATCH) {
-      const r = await this.hub.directory.publish.mutate({
-        batchId: batchIds(),
-        epoch: this.network.epoch.epoch,
-        upserts: upserts.slice(i, i + BATCH),
-        deletions: [],
+    let sent = 0;
+    let pending: PublishUpsert[] = [];
+    const send = (upserts: PublishUpsert[]) => {
+      const slot = receipts.push(undefined) - 1;
+      return sender.run(async () => {
+        const r = await this.hub.directory.publish.mutate({
+          batchId: batchIds(),
+          epoch: this.network.epoch.epoch,
+          upserts,
+          deletions: [],
+        });
+        upserted += r.upserted;
+        receipts[slot] = r.receipt ?? undefined;
+        sent += upserts.length;
+        this.progress("publish", sent, total);
       });
-      upserted += r.upserted;
-      if (r.receipt) receipts.push(r.receipt);
-      this.progress("publish", Math.min(i + BATCH, upserts.length), upserts.length);
-    }
-    return { records: upserted, receipts };
+    };
+    await this.tags([...bySubject.keys()], async (chunk) => {
+      for (const t of chunk) {
+        for (const r of freshestPerValue(bySubject.get(t.identifier)!)) {
+          pending.push(this.sealedUpsert(t, r.contact));
+          if (pending.length === PUBLISH_BATCH) {
+            const full = pending;
+            pending = [];
+            await send(full);
+          }
+        }
+      }
+    });
+    if (pending.length > 0) await send(pending);
+    await sender.settle();
+    return { records: upserted, receipts: receipts.filter((r) => r !== undefined) };
+  }
+
+  /** One directory record: the contact sealed under the subject's label key, addressed by its tag. */
+  private sealedUpsert(t: TagKeysFor, c: ContactRow["contact"]): PublishUpsert {
+    const label: Label = {
+      kind: c.kind,
+      value: c.value,
+      firstSeen: toUnix(c.firstSeen),
+      lastSeen: toUnix(c.lastSeen),
+      sourceType: c.sourceType,
+      confidence: c.confidence,
+    };
+    // The label version grows with the last sighting, so a fresher upsert supersedes an older one.
+    const labelVersion = Math.floor(label.lastSeen / 86_400);
+    const rid = recordId(this.secrets.recordKey, t.tag, c.kind, c.value);
+    const sealed = sealLabel(t.labelKey, labelContext(t.tag, rid, c.kind, labelVersion), label);
+    return {
+      tag: toBase64Url(t.tag),
+      recordId: toBase64Url(rid),
+      kind: c.kind,
+      labelVersion,
+      valueDigest: toBase64Url(valueDigest(t.labelKey, c.kind, c.value)),
+      lastSeenOn: c.lastSeen,
+      sealed: toBase64Url(sealed),
+    };
   }
 
   /** Erasure at this member: removes every record it published under the subjects' tags. */
@@ -263,31 +314,49 @@ export class MemberNode {
    * counted (a tampered or mis-addressed record cannot pass as data).
    */
   async match(debtors: readonly DebtorRow[], purpose: Purpose, caseId: string) {
-    const tags = await this.tags(debtors.flatMap((d) => d.subjects));
-    const byTag = new Map<string, TagKeysFor>([...tags.values()].map((t) => [toHex(t.tag), t]));
-    const allTags = [...byTag.values()].map((t) => toBase64Url(t.tag));
     const caseCommitment = toBase64Url(sha256(lengthPrefixed("relink/v1/case", caseId, this.memberId)));
     const status = new Map<string, "ok" | "no_consent">();
     const found = new Map<
       string,
       { kind: LabelKind; recordId: string; labelVersion: number; sealed: string; corroboration: number }[]
     >();
+    const unique = new Set(debtors.flatMap((d) => d.subjects));
+    // Lookups go out in batches of LIMITS.tagsPerLookup as tags become ready, HUB_IN_FLIGHT at a time.
+    const lookups = new InFlight(HUB_IN_FLIGHT);
     const receipts: unknown[] = [];
-    for (let i = 0; i < allTags.length; i += BATCH) {
-      const r = await this.hub.lookup.run.mutate({
-        epoch: this.network.epoch.epoch,
-        purpose,
-        tags: allTags.slice(i, i + BATCH),
-        caseCommitment,
+    let asked = 0;
+    let pending: string[] = [];
+    const lookup = (tags: string[]) => {
+      const slot = receipts.push(undefined) - 1;
+      return lookups.run(async () => {
+        const r = await this.hub.lookup.run.mutate({
+          epoch: this.network.epoch.epoch,
+          purpose,
+          tags,
+          caseCommitment,
+        });
+        receipts[slot] = r.receipt;
+        for (const res of r.results) {
+          const hex = toHex(fromBase64Url(res.tag));
+          status.set(hex, res.status);
+          found.set(hex, res.records);
+        }
+        asked += tags.length;
+        this.progress("lookup", asked, unique.size);
       });
-      receipts.push(r.receipt);
-      for (const res of r.results) {
-        const hex = toHex(fromBase64Url(res.tag));
-        status.set(hex, res.status);
-        found.set(hex, res.records);
+    };
+    const tags = await this.tags([...unique], async (chunk) => {
+      for (const t of chunk) {
+        pending.push(toBase64Url(t.tag));
+        if (pending.length === LIMITS.tagsPerLookup) {
+          const full = pending;
+          pending = [];
+          await lookup(full);
+        }
       }
-      this.progress("lookup", Math.min(i + BATCH, allTags.length), allTags.length);
-    }
+    });
+    if (pending.length > 0) await lookup(pending);
+    await lookups.settle();
     const now = this.clock();
     let unreadable = 0;
     const results: DebtorMatch[] = debtors.map((d) => {
@@ -350,5 +419,47 @@ export class MemberNode {
       };
     });
     return { results, receipts, unreadable };
+  }
+}
+
+type PublishUpsert = PublishBatchInput["upserts"][number];
+
+/** A subject's rows, one per (kind, value): the freshest sighting, the later row on a tie. */
+function freshestPerValue(rows: readonly ContactRow[]): ContactRow[] {
+  if (rows.length === 1) return [...rows];
+  const best = new Map<string, ContactRow>();
+  for (const r of rows) {
+    const key = `${r.contact.kind}\u0000${r.contact.value}`;
+    const prev = best.get(key);
+    if (!prev || r.contact.lastSeen >= prev.contact.lastSeen) best.set(key, r);
+  }
+  return [...best.values()];
+}
+
+/**
+ * At most `limit` requests in flight. `run` resolves once the task has started (waiting for a free slot
+ * first), so a producer that awaits it is held back; `settle` waits for every task and throws the first
+ * failure. After a failure, `run` throws it instead of starting more work.
+ */
+class InFlight {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+  private readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  async run(task: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.limit) await Promise.race(this.running);
+    if (this.failure) throw this.failure.error;
+    const p: Promise<void> = task()
+      .catch((error: unknown) => {
+        this.failure ??= { error };
+      })
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+  async settle(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.error;
   }
 }

@@ -1,8 +1,10 @@
 /**
  * Computing tags and label keys for canonical identifiers through the t-of-n key holders.
- * The member node blinds locally, sends blinded elements to every holder at once, accepts the first t
- * responses whose DLEQ proofs verify (so a holder that is down or misbehaves is simply not among them),
- * combines with Lagrange coefficients and derives (tag, labelKey) per identifier (packages/psi).
+ * The member node blinds locally, sends each chunk's blinded elements to t holders (rotating over the
+ * holders from chunk to chunk), and asks the next holder whenever one fails, times out or returns a proof
+ * that does not verify; it combines t verified responses with Lagrange coefficients and derives
+ * (tag, labelKey) per identifier (packages/psi). Several chunks are in flight at once, so blinding and
+ * combining overlap the holders' round trips.
  */
 
 import {
@@ -23,6 +25,11 @@ import {
   InvalidProofError,
   type ThresholdPublicKeys,
 } from "@relink/psi";
+import type { OprfPool } from "@relink/psi/pool";
+
+/** Identifiers per evaluation request and requests in flight, unless the caller says otherwise. */
+const DEFAULT_BATCH = 2048;
+const DEFAULT_CONCURRENCY = 4;
 
 export interface HolderEndpoint {
   index: number;
@@ -42,12 +49,19 @@ export interface TagDeps {
   fetch: typeof fetch;
   /** Per-request deadline for one holder. */
   timeoutMs?: number;
-  /** Identifiers per evaluation request (default and maximum: MAX_EVALUATION_BATCH). */
+  /** Identifiers per evaluation request (default 2048, at most MAX_EVALUATION_BATCH). */
   batchSize?: number;
+  /** Chunks in flight at once (default 4): blinding, holder round trips and combining overlap. */
+  concurrency?: number;
   /** Called after every chunk with the number of identifiers done. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Receives each chunk's tags as soon as they are ready (chunks may finish out of order); awaited before
+   * that chunk's slot takes the next chunk, so a slow consumer holds the computation back.
+   */
+  onTags?: (chunk: TagKeysFor[]) => void | Promise<void>;
   /** Blinding and combining: psi's single-threaded functions, or a worker pool's for bulk work. */
-  blind: (e: EpochId, identifiers: readonly string[]) => ClientBatch;
+  blind: (e: EpochId, identifiers: readonly string[]) => ClientBatch | Promise<ClientBatch>;
   combine: (
     keys: ThresholdPublicKeys,
     batch: ClientBatch,
@@ -61,6 +75,19 @@ export const singleThreaded = {
   combine: (keys: ThresholdPublicKeys, batch: ClientBatch, responses: readonly HolderResponse[]) =>
     combineResponses(keys, batch, responses),
 };
+
+/**
+ * Blinding and combining on psi's libsodium WASM worker pool (`createOprfPool()` from "@relink/psi/pool",
+ * Node only): for bulk work. The caller owns the pool and closes it.
+ */
+export function pooled(
+  pool: Pick<OprfPool, "blindIdentifiers" | "combineResponses">,
+): Pick<TagDeps, "blind" | "combine"> {
+  return {
+    blind: (e, identifiers) => pool.blindIdentifiers(e, identifiers),
+    combine: (keys, batch, responses) => pool.combineResponses(keys, batch, responses),
+  };
+}
 
 export class HolderError extends Error {
   override readonly name = "HolderError";
@@ -113,26 +140,41 @@ async function askHolder(deps: TagDeps, holder: HolderEndpoint, batch: ClientBat
 }
 
 /**
- * Combines the first `threshold` responses that arrive. A holder that fails, times out or whose proof does
- * not verify (combineResponses throws InvalidProofError naming it) is dropped and the next response is
- * used; with fewer than t good responses, TOO_FEW_HOLDERS lists every holder's problem. Each proof is
+ * Combines t verified responses for one chunk. Holders are asked t at a time, in `order`: one that fails,
+ * times out or whose proof does not verify (combineResponses throws InvalidProofError naming it) is
+ * replaced by the next holder in the order; it is also reported through `failed`, so later chunks ask it
+ * last. With fewer than t good responses, TOO_FEW_HOLDERS lists every holder's problem. Each proof is
  * verified exactly once, inside combineResponses.
  */
-async function combineFirstValid(deps: TagDeps, batch: ClientBatch): Promise<Uint8Array[]> {
+async function combineFromHolders(
+  deps: TagDeps,
+  batch: ClientBatch,
+  order: readonly HolderEndpoint[],
+  failed: (holder: number) => void,
+): Promise<Uint8Array[]> {
   const t = deps.keys.threshold;
   const arrived: HolderResponse[] = [];
   const failures: string[] = [];
-  let pending = deps.holders.length;
+  let asked = 0;
+  let pending = 0;
   let wake: (() => void) | undefined;
-  for (const holder of deps.holders) {
+  const askNext = () => {
+    const holder = order[asked++];
+    if (!holder) return;
+    pending++;
     askHolder(deps, holder, batch)
       .then((r) => arrived.push(r))
-      .catch((error: unknown) => failures.push((error as Error).message))
+      .catch((error: unknown) => {
+        failures.push((error as Error).message);
+        failed(holder.index);
+        askNext();
+      })
       .finally(() => {
         pending--;
         wake?.();
       });
-  }
+  };
+  for (let i = 0; i < t; i++) askNext();
   for (;;) {
     if (arrived.length >= t) {
       const chosen = arrived.slice(0, t);
@@ -141,10 +183,12 @@ async function combineFirstValid(deps: TagDeps, batch: ClientBatch): Promise<Uin
       } catch (error) {
         if (!(error instanceof InvalidProofError)) throw error;
         failures.push(`key holder ${error.holder}: proof does not verify`);
+        failed(error.holder);
         arrived.splice(
           arrived.findIndex((r) => r.holder === error.holder),
           1,
         );
+        askNext();
         continue;
       }
     }
@@ -160,22 +204,55 @@ async function combineFirstValid(deps: TagDeps, batch: ClientBatch): Promise<Uin
   }
 }
 
+/**
+ * Tags for identifiers, in their order. Chunks of `batchSize` run `concurrency` at a time; chunk i asks
+ * the holders starting at the (s + i)-th (mod n) for a random s, holders that failed earlier in this call
+ * last. The first
+ * error stops new chunks from starting and is thrown once the chunks in flight have settled.
+ */
 export async function computeTags(
   deps: TagDeps,
   epoch: EpochId,
   identifiers: readonly string[],
 ): Promise<TagKeysFor[]> {
-  const out: TagKeysFor[] = [];
-  const size = Math.min(deps.batchSize ?? MAX_EVALUATION_BATCH, MAX_EVALUATION_BATCH);
-  for (let i = 0; i < identifiers.length; i += size) {
-    const chunk = identifiers.slice(i, i + size);
-    const batch = deps.blind(epoch, chunk);
-    const outputs = await combineFirstValid(deps, batch);
-    outputs.forEach((o, j) => {
-      const { tag, labelKey } = deriveTagKeys(o, epoch);
-      out.push({ identifier: chunk[j]!, tag, labelKey });
-    });
-    deps.onProgress?.(Math.min(i + chunk.length, identifiers.length), identifiers.length);
-  }
+  const out: TagKeysFor[] = new Array(identifiers.length);
+  const size = Math.min(deps.batchSize ?? DEFAULT_BATCH, MAX_EVALUATION_BATCH);
+  const chunks = Math.ceil(identifiers.length / size);
+  const holders = deps.holders;
+  // A random first holder per call spreads small (one-chunk) calls over all holders, not just the first t.
+  const offset = Math.floor(Math.random() * holders.length);
+  const bad = new Set<number>();
+  let next = 0;
+  let done = 0;
+  let stopped = false;
+  const worker = async () => {
+    while (!stopped && next < chunks) {
+      const c = next++;
+      const from = c * size;
+      const chunk = identifiers.slice(from, from + size);
+      const rotated = holders.map((_, i) => holders[(offset + c + i) % holders.length]!);
+      const order = [...rotated.filter((h) => !bad.has(h.index)), ...rotated.filter((h) => bad.has(h.index))];
+      try {
+        const batch = await deps.blind(epoch, chunk);
+        const outputs = await combineFromHolders(deps, batch, order, (h) => bad.add(h));
+        const ready = outputs.map((o, j) => {
+          const { tag, labelKey } = deriveTagKeys(o, epoch);
+          return { identifier: chunk[j]!, tag, labelKey };
+        });
+        for (const [j, r] of ready.entries()) out[from + j] = r;
+        await deps.onTags?.(ready);
+      } catch (error) {
+        stopped = true;
+        throw error;
+      }
+      done += chunk.length;
+      deps.onProgress?.(done, identifiers.length);
+    }
+  };
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.min(chunks, Math.max(1, deps.concurrency ?? DEFAULT_CONCURRENCY)) }, worker),
+  );
+  const failure = settled.find((r) => r.status === "rejected");
+  if (failure) throw failure.reason;
   return out;
 }

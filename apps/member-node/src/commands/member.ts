@@ -6,8 +6,16 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PURPOSES, type Purpose } from "@relink/protocol";
+import { createOprfPool } from "@relink/psi/pool";
 import type { UploadError } from "@relink/sdk";
-import { MemberNode, parseConsentRows, parseContactRows, parseDebtorRows, wireError } from "@relink/sdk";
+import {
+  MemberNode,
+  parseConsentRows,
+  parseContactRows,
+  parseDebtorRows,
+  pooled,
+  wireError,
+} from "@relink/sdk";
 import { verifyReceipt } from "@relink/tlog";
 import { type Command, InvalidArgumentError } from "commander";
 import { readCsv, writeCsv } from "../csv.ts";
@@ -21,15 +29,30 @@ interface Common {
   json?: boolean;
 }
 
-async function connect(opts: Common): Promise<{ node: MemberNode; logKey: string | undefined }> {
+/** From this many identifiers on, blinding and combining run on the WASM worker pool, one per core. */
+const POOL_FROM_IDENTIFIERS = 256;
+
+/**
+ * Connects the member node; with `identifiers` ≥ POOL_FROM_IDENTIFIERS it blinds and combines on psi's
+ * worker pool. The pool's workers are unref'd while idle, so they never keep the command alive.
+ */
+async function connect(
+  opts: Common,
+  identifiers = 0,
+): Promise<{ node: MemberNode; logKey: string | undefined }> {
   const home = readHome(opts.home);
+  const pool = identifiers >= POOL_FROM_IDENTIFIERS ? await createOprfPool() : undefined;
   const node = await MemberNode.connect({
     hubUrl: home.hubUrl,
     secrets: secretsOf(home),
     onProgress: progressReporter(opts.progress),
+    ...(pool ? { crypto: pooled(pool) } : {}),
   });
   return { node, logKey: home.logKey };
 }
+
+const countSubjects = (rows: readonly { subjects: readonly string[] }[]) =>
+  new Set(rows.flatMap((r) => r.subjects)).size;
 
 function reportRejected(errors: UploadError[], opts: Common): void {
   if (errors.length === 0) return;
@@ -116,7 +139,7 @@ export function register(program: Command): void {
       run(async (file: string, opts: Common & { receipts?: string }) => {
         const { rows, errors } = parseContactRows(readCsv(file), new Date());
         reportRejected(errors, opts);
-        const { node, logKey } = await connect(opts);
+        const { node, logKey } = await connect(opts, countSubjects(rows));
         const r = await node.publishContacts(rows);
         saveReceipts(opts.receipts, "publish", r.receipts);
         const summary = {
@@ -144,7 +167,7 @@ export function register(program: Command): void {
       run(async (file: string, opts: Common & { receipts?: string }) => {
         const { rows, errors } = parseConsentRows(readCsv(file), new Date());
         reportRejected(errors, opts);
-        const { node, logKey } = await connect(opts);
+        const { node, logKey } = await connect(opts, countSubjects(rows));
         const r = await node.importConsents(rows);
         saveReceipts(opts.receipts, "consent", r.receipts);
         const summary = {
@@ -194,7 +217,7 @@ export function register(program: Command): void {
         ) => {
           const { rows, errors } = parseDebtorRows(readCsv(file), new Date());
           reportRejected(errors, opts);
-          const { node, logKey } = await connect(opts);
+          const { node, logKey } = await connect(opts, countSubjects(rows));
           const r = await node.match(rows, opts.purpose, opts.case);
           saveReceipts(opts.receipts, "match", r.receipts);
           const flat = r.results.flatMap((d) =>
@@ -252,7 +275,7 @@ export function register(program: Command): void {
       run(async (file: string, opts: Common) => {
         const { rows, errors } = parseDebtorRows(readCsv(file), new Date());
         reportRejected(errors, opts);
-        const { node } = await connect(opts);
+        const { node } = await connect(opts, countSubjects(rows));
         const r = await node.erase(rows.flatMap((d) => d.subjects));
         console.log(opts.json ? JSON.stringify({ deleted: r.deleted }) : `erased ${r.deleted} record(s)`);
       }),

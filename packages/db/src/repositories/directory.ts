@@ -61,45 +61,43 @@ export async function insertBatch(db: Db, batch: StoredBatch, at: Date): Promise
     .execute();
 }
 
-/** Inserts or replaces records (by publisher, tag, record id), in chunks that stay under parameter limits. */
+/**
+ * Inserts or replaces records (by publisher, tag, record id). One statement per 10,000 rows whose
+ * columns travel as arrays (`unnest`): a handful of parameters instead of eleven per row, which the
+ * drivers serialise and the server parses markedly faster than a multi-row VALUES list.
+ * A record may appear only once per call (PostgreSQL cannot update a row twice in one statement).
+ */
 export async function upsertRecords(
   db: Db,
   batchId: string,
   rows: DirectoryRow[],
   at: Date,
 ): Promise<number> {
-  const chunk = 1000;
+  const chunk = 10_000;
   for (let i = 0; i < rows.length; i += chunk) {
-    await db
-      .insertInto("directory_record")
-      .values(
-        rows.slice(i, i + chunk).map((r) => ({
-          publisher_id: r.publisherId,
-          tag: r.tag,
-          record_id: r.recordId,
-          epoch: r.epoch,
-          kind: r.kind,
-          label_version: r.labelVersion,
-          value_digest: r.valueDigest,
-          last_seen_on: r.lastSeenOn,
-          sealed: r.sealed,
-          batch_id: batchId,
-          updated_at: at,
-        })),
-      )
-      .onConflict((oc) =>
-        oc.columns(["publisher_id", "tag", "record_id"]).doUpdateSet((eb) => ({
-          epoch: eb.ref("excluded.epoch"),
-          kind: eb.ref("excluded.kind"),
-          label_version: eb.ref("excluded.label_version"),
-          value_digest: eb.ref("excluded.value_digest"),
-          last_seen_on: eb.ref("excluded.last_seen_on"),
-          sealed: eb.ref("excluded.sealed"),
-          batch_id: eb.ref("excluded.batch_id"),
-          updated_at: eb.ref("excluded.updated_at"),
-        })),
-      )
-      .execute();
+    const part = rows.slice(i, i + chunk);
+    const col = <T>(f: (r: DirectoryRow) => T) => part.map(f);
+    await sql`
+      insert into directory_record
+        (publisher_id, tag, record_id, epoch, kind, label_version, value_digest, last_seen_on, sealed,
+         batch_id, updated_at)
+      select r.publisher_id, r.tag, r.record_id, r.epoch, r.kind, r.label_version, r.value_digest,
+        r.last_seen_on, r.sealed, ${batchId}::uuid, ${at}::timestamptz
+      from unnest(
+        ${col((r) => r.publisherId)}::uuid[], ${col((r) => r.tag)}::bytea[],
+        ${col((r) => r.recordId)}::bytea[], ${col((r) => r.epoch)}::int[], ${col((r) => r.kind)}::text[],
+        ${col((r) => r.labelVersion)}::int[], ${col((r) => r.valueDigest)}::bytea[],
+        ${col((r) => r.lastSeenOn)}::date[], ${col((r) => r.sealed)}::bytea[]
+      ) as r (publisher_id, tag, record_id, epoch, kind, label_version, value_digest, last_seen_on, sealed)
+      on conflict (publisher_id, tag, record_id) do update set
+        epoch = excluded.epoch,
+        kind = excluded.kind,
+        label_version = excluded.label_version,
+        value_digest = excluded.value_digest,
+        last_seen_on = excluded.last_seen_on,
+        sealed = excluded.sealed,
+        batch_id = excluded.batch_id,
+        updated_at = excluded.updated_at`.execute(db);
   }
   return rows.length;
 }
