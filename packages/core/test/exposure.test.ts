@@ -311,7 +311,7 @@ describeEachBackend("exposure queries", ({ db }) => {
     const asked = new Set(tasks.flatMap((t) => t.slots.map((s) => s.tag)));
     expect(asked).toEqual(new Set([toBase64Url(T(5000)), toBase64Url(T(5005))]));
     expect(mask(["lender-nomask"])[0]!.tasks).toEqual([]);
-    const leaf = (await storedAuditEvents(db())).at(-1)!.event;
+    const leaf = (await storedAuditEvents(db())).findLast((l) => l.event.type === "exposure.query")!.event;
     expect(leaf.type).toBe("exposure.query");
     expect(leaf.ruleIds).toEqual(
       expect.arrayContaining([
@@ -471,7 +471,7 @@ describeEachBackend("exposure queries", ({ db }) => {
       const responders = withMaskKey().filter((n) => n !== slow);
       expect(out.subjects[0]!.status).toBe("suppressed"); // k re-applied: lender-b was one of its 3
       expectExact(subjects, out, keys, responders);
-      const leaf = (await storedAuditEvents(db())).at(-1)!.event;
+      const leaf = (await storedAuditEvents(db())).findLast((l) => l.event.type === "exposure.query")!.event;
       expect(leaf.ruleIds).toEqual(expect.arrayContaining(["exposure.rounds:2", "exposure.responded:4"]));
     } finally {
       slow!.behaviour = "honest";
@@ -511,7 +511,7 @@ describeEachBackend("exposure queries", ({ db }) => {
         n.tasks.filter((t) => t.queryId === out.queryId).map((t) => t.round),
       );
       expect(Math.max(...rounds)).toBe(3);
-      const leaf = (await storedAuditEvents(db())).at(-1)!.event;
+      const leaf = (await storedAuditEvents(db())).findLast((l) => l.event.type === "exposure.query")!.event;
       expect(leaf.ruleIds).toEqual(expect.arrayContaining(["exposure.rounds_failed", "exposure.rounds:3"]));
     } finally {
       for (const n of [a!, b!, c!]) n.behaviour = "honest";
