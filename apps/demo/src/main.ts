@@ -8,6 +8,7 @@
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { writeCsvFile } from "./csv.ts";
+import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
 import { freshServerDatabase } from "./postgres.ts";
 import { buildScenario, MEMBERS } from "./scenario.ts";
@@ -39,8 +40,8 @@ try {
   );
   say(`  audit log key ${net.logKey}`);
 
-  step("Onboarding four member institutions");
-  for (const m of Object.values(MEMBERS)) {
+  step("Onboarding six member institutions");
+  for (const m of [...Object.values(MEMBERS), ...EXTRA_LENDERS]) {
     await addMember(net, m);
     say(`  ${m.slug.padEnd(16)} ${m.name} [${m.capabilities.join(", ")}]`);
   }
@@ -86,6 +87,41 @@ try {
   const lines = readFileSync(files.results, "utf8").trim().split("\n");
   say(`\n  first results (${files.results}):`);
   for (const line of lines.slice(0, 8)) say(`    ${line}`);
+
+  step("Cross-lender exposure: five lenders answer encrypted requests (BFV, pairwise zero-sum masks)");
+  const x = buildExposureScenario(s.people, { asOf: new Date().toISOString().slice(0, 10) });
+  const serving = [];
+  for (const [slug, rows] of Object.entries(x.books)) {
+    const book = join(dir, `${slug}-loans.csv`);
+    writeCsvFile(book, rows);
+    serving.push(net.daemon(`serve-${slug}`, ["serve", "--book", book], slug));
+  }
+  await Promise.all(serving.map((p) => p.waitFor(/"event":"book\.registered"/, 120_000)));
+  say(`  ${serving.length} lender nodes registered their customers' tags (never figures) and are serving`);
+  const xFiles = {
+    consents: join(dir, "eastern-bank-credit-consents.csv"),
+    applicants: join(dir, "eastern-bank-applicants.csv"),
+    portfolio: join(dir, "eastern-bank-portfolio.csv"),
+    out: join(dir, "eastern-bank-exposure.csv"),
+  };
+  writeCsvFile(xFiles.consents, x.consents);
+  writeCsvFile(xFiles.applicants, x.applicants);
+  writeCsvFile(xFiles.portfolio, x.portfolio);
+  say(`  ${x.querier} (risk team): ${await cli(net, ["consent", "import", xFiles.consents], x.querier)}`);
+  say(
+    `  ${x.querier}: ${await cli(net, ["exposure", xFiles.applicants, "--purpose", "credit_assessment", "--out", xFiles.out], x.querier)}`,
+  );
+  const xLines = readFileSync(xFiles.out, "utf8").trim().split("\n");
+  for (const line of xLines.slice(0, 4)) say(`    ${line}`);
+  say(
+    `  ${x.querier}: portfolio of ${x.portfolio.length} (ε = 1 per query: on a portfolio this small the noise dominates;`,
+  );
+  say("    it is calibrated for portfolios of tens of thousands, where it is a few per cent) —");
+  for (const line of (
+    await cli(net, ["exposure", xFiles.portfolio, "--purpose", "credit_assessment", "--aggregate"], x.querier)
+  ).split("\n")) {
+    say(`    ${line}`);
+  }
 
   step("Audit log");
   const checkpoint = await (await fetch(`${net.hubUrl}/log/checkpoint`)).text();

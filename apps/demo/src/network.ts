@@ -25,6 +25,8 @@ export interface NetworkOptions {
   threshold?: number;
   /** Checkpoint cadence of the hub's audit log. */
   checkpointIntervalMs?: number;
+  /** The hub's `exposure` network config (apps/hub/src/network.ts), e.g. a longer deadline for benchmarks. */
+  exposure?: Record<string, number>;
 }
 
 export interface RunningNetwork {
@@ -36,6 +38,8 @@ export interface RunningNetwork {
   holderUrls: string[];
   /** Runs `relink …` as a process; the member home is in `dir/members/<home>` when `home` is given. */
   relink(args: string[], home?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
+  /** Starts a long-running `relink …` (e.g. `serve`) as a process, stopped with the network. */
+  daemon(name: string, args: string[], home: string): Proc;
   homeDir(home: string): string;
   stop(): Promise<void>;
 }
@@ -90,6 +94,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         keyHolders: holderUrls.map((url, i) => ({ index: i + 1, url })),
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
+        ...(o.exposure ? { exposure: o.exposure } : {}),
       }),
     );
 
@@ -144,6 +149,11 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       holderUrls,
       homeDir,
       relink: (args, home) => runProcess(SCRIPTS.relink, home ? [...args, "--home", homeDir(home)] : args),
+      daemon: (name, args, home) => {
+        const p = startProcess(name, SCRIPTS.relink, [...args, "--home", homeDir(home)]);
+        started.push(p);
+        return p;
+      },
       stop: async () => {
         await Promise.all(started.map((p) => p.stop()));
       },

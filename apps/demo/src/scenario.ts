@@ -12,7 +12,7 @@ export const MEMBERS = {
     slug: "eastern-bank",
     name: "东方商业银行（演示）",
     kind: "bank",
-    capabilities: ["lender", "collector"],
+    capabilities: ["lender", "collector", "querier"],
   },
   consumer: {
     slug: "anxin-consumer",
