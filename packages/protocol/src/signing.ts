@@ -5,10 +5,12 @@
  *
  * The signed message is a length-prefixed list (see `lengthPrefixed`) of:
  *   "relink/v1/request", METHOD, path, SHA-256(body), timestamp (decimal ms), nonce, key fingerprint.
- * This module only builds the bytes; signing and verification live with the key owners (sdk, core).
+ * Signing lives with the key owner (sdk); verification (below) is shared by the hub and the key holders.
  */
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { lengthPrefixed } from "./bytes.ts";
+import { EncodingError, fromBase64Url, lengthPrefixed } from "./bytes.ts";
+import { RelinkError } from "./errors.ts";
 
 export const REQUEST_SIGNATURE_DST = "relink/v1/request";
 
@@ -59,4 +61,86 @@ export function keyFingerprint(algorithm: "ed25519" | "x25519", publicKey: Uint8
   input.set(label, 0);
   input.set(publicKey, label.length + 1);
   return sha256(input);
+}
+
+/** A request as received, before anything about it is trusted. */
+export interface UnverifiedRequest {
+  method: string;
+  /** Path and query exactly as received. */
+  path: string;
+  body: Uint8Array;
+  header(name: string): string | undefined;
+}
+
+/** The signature headers of a request, parsed (not yet verified). */
+export interface SignatureHeaders {
+  fingerprint: Uint8Array;
+  nonce: Uint8Array;
+  signature: Uint8Array;
+  timestampMs: number;
+}
+
+function headerBytes(req: UnverifiedRequest, name: string, length: number): Uint8Array {
+  const value = req.header(name);
+  if (!value) throw new RelinkError("BAD_SIGNATURE", `missing header ${name}`);
+  try {
+    const bytes = fromBase64Url(value);
+    if (bytes.length !== length) throw new EncodingError(`expected ${length} bytes`);
+    return bytes;
+  } catch (error) {
+    throw new RelinkError("BAD_SIGNATURE", `header ${name}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * Parses the four signature headers and checks the timestamp against the receiver's clock
+ * (BAD_SIGNATURE for a missing or malformed header, STALE_REQUEST outside ±MAX_CLOCK_SKEW_MS).
+ */
+export function parseSignatureHeaders(req: UnverifiedRequest, nowMs: number): SignatureHeaders {
+  const fingerprint = headerBytes(req, SIGNATURE_HEADERS.key, 32);
+  const nonce = headerBytes(req, SIGNATURE_HEADERS.nonce, NONCE_BYTES);
+  const signature = headerBytes(req, SIGNATURE_HEADERS.signature, 64);
+  const tsText = req.header(SIGNATURE_HEADERS.timestamp) ?? "";
+  if (!/^\d{1,15}$/.test(tsText)) {
+    throw new RelinkError(
+      "BAD_SIGNATURE",
+      `header ${SIGNATURE_HEADERS.timestamp}: not a decimal ms timestamp`,
+    );
+  }
+  const timestampMs = Number(tsText);
+  if (Math.abs(nowMs - timestampMs) > MAX_CLOCK_SKEW_MS) {
+    throw new RelinkError(
+      "STALE_REQUEST",
+      `request timestamp is more than ${MAX_CLOCK_SKEW_MS / 1000} s from the receiver's clock`,
+    );
+  }
+  return { fingerprint, nonce, signature, timestampMs };
+}
+
+/**
+ * Verifies the request's Ed25519 signature (RFC 8032 §5.1.7, strict: no ZIP-215 leniency) under the
+ * public key its fingerprint names; throws BAD_SIGNATURE. Returns SHA-256 of the signed message: the
+ * request hash audit records carry. Replay protection (remembering the nonce) is the caller's, after this.
+ */
+export function verifyRequestSignature(
+  req: UnverifiedRequest,
+  parsed: SignatureHeaders,
+  publicKey: Uint8Array,
+): Uint8Array {
+  const message = requestSigningMessage({
+    method: req.method,
+    path: req.path,
+    bodySha256: sha256(req.body),
+    timestampMs: parsed.timestampMs,
+    nonce: parsed.nonce,
+    keyFingerprint: parsed.fingerprint,
+  });
+  let valid = false;
+  try {
+    valid = ed25519.verify(parsed.signature, message, publicKey, { zip215: false });
+  } catch {
+    valid = false;
+  }
+  if (!valid) throw new RelinkError("BAD_SIGNATURE", "signature does not verify");
+  return sha256(message);
 }

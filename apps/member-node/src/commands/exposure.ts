@@ -27,11 +27,8 @@ import {
   queryExposure,
   registerExposureBook,
   serveExposure,
-  type UploadError,
-  wireError,
 } from "@relink/sdk";
-import { verifyReceipt } from "@relink/tlog";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { readCsv, writeCsv } from "../csv.ts";
 import {
   DEFAULT_HOME,
@@ -45,6 +42,7 @@ import {
 } from "../home.ts";
 import { progressReporter } from "../progress.ts";
 import { nonNegativeInt } from "./options.ts";
+import { checkReceipts, purposeOption, reportRejected, run } from "./shared.ts";
 
 interface Common {
   home: string;
@@ -66,51 +64,6 @@ async function connect(
   // Plain signed tRPC calls until the hub's AppRouter type has `exposure` (see @relink/sdk exposure-client).
   const client = createExposureClient({ hubUrl: home.hubUrl, signer: secrets.signer });
   return { node, client, logKey: home.logKey };
-}
-
-function reportRejected(errors: UploadError[], opts: Common): void {
-  if (errors.length === 0) return;
-  for (const e of errors.slice(0, 50)) console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
-  if (errors.length > 50) console.error(`… and ${errors.length - 50} more rejected cells`);
-  if (opts.errors)
-    writeCsv(
-      opts.errors,
-      ["row", "field", "reason", "message"],
-      errors.map((e) => ({ ...e })),
-    );
-  process.exitCode = 3;
-}
-
-function checkReceipts(receipts: unknown[], logKey: string | undefined): string {
-  if (!logKey) return `${receipts.length} receipt(s) (no log key pinned: not verified)`;
-  let ok = 0;
-  for (const r of receipts) {
-    const v = verifyReceipt(r, { logKey, witnesses: [], k: 0 });
-    if (v.ok) ok++;
-    else console.error(`receipt REJECTED: ${v.reason}: ${v.message}`);
-  }
-  if (ok !== receipts.length) process.exitCode = 1;
-  return `${ok}/${receipts.length} receipt(s) verified`;
-}
-
-function purposeOption(value: string): Purpose {
-  if (!(PURPOSES as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`one of ${PURPOSES.join(", ")}`);
-  }
-  return value as Purpose;
-}
-
-function run<A extends unknown[]>(f: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await f(...args);
-    } catch (error) {
-      const wire = wireError(error) ?? (error as { wire?: { code: string; message: string } }).wire;
-      const code = wire?.code ?? (error as { code?: string }).code;
-      console.error(`relink: ${code ? `${code}: ` : ""}${wire?.message ?? (error as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
 }
 
 function common(cmd: Command): Command {

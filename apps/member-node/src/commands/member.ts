@@ -7,20 +7,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PURPOSES, type Purpose } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
-import type { UploadError } from "@relink/sdk";
-import {
-  MemberNode,
-  parseConsentRows,
-  parseContactRows,
-  parseDebtorRows,
-  pooled,
-  wireError,
-} from "@relink/sdk";
-import { verifyReceipt } from "@relink/tlog";
-import { type Command, InvalidArgumentError } from "commander";
+import { MemberNode, parseConsentRows, parseContactRows, parseDebtorRows, pooled } from "@relink/sdk";
+import type { Command } from "commander";
 import { readCsv, writeCsv } from "../csv.ts";
 import { DEFAULT_HOME, initHome, readHome, secretsOf } from "../home.ts";
 import { progressReporter } from "../progress.ts";
+import { checkReceipts, purposeOption, reportRejected, run } from "./shared.ts";
 
 interface Common {
   home: string;
@@ -54,58 +46,11 @@ async function connect(
 const countSubjects = (rows: readonly { subjects: readonly string[] }[]) =>
   new Set(rows.flatMap((r) => r.subjects)).size;
 
-function reportRejected(errors: UploadError[], opts: Common): void {
-  if (errors.length === 0) return;
-  for (const e of errors.slice(0, 50)) console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
-  if (errors.length > 50) console.error(`… and ${errors.length - 50} more rejected cells`);
-  if (opts.errors)
-    writeCsv(
-      opts.errors,
-      ["row", "field", "reason", "message"],
-      errors.map((e) => ({ ...e })),
-    );
-  process.exitCode = 3;
-}
-
-/** Verifies every receipt against the pinned log key; returns how many verified. */
-function checkReceipts(receipts: unknown[], logKey: string | undefined): string {
-  if (!logKey) return `${receipts.length} receipt(s) (no log key pinned: not verified)`;
-  let ok = 0;
-  for (const r of receipts) {
-    const v = verifyReceipt(r, { logKey, witnesses: [], k: 0 });
-    if (v.ok) ok++;
-    else console.error(`receipt REJECTED: ${v.reason}: ${v.message}`);
-  }
-  if (ok !== receipts.length) process.exitCode = 1;
-  return `${ok}/${receipts.length} receipt(s) verified`;
-}
-
 function saveReceipts(dir: string | undefined, name: string, receipts: unknown[]): void {
   if (!dir) return;
   for (const [i, r] of receipts.entries()) {
     writeFileSync(join(dir, `${name}-${i + 1}.json`), `${JSON.stringify(r, null, 2)}\n`);
   }
-}
-
-function purposeOption(value: string): Purpose {
-  if (!(PURPOSES as readonly string[]).includes(value)) {
-    throw new InvalidArgumentError(`one of ${PURPOSES.join(", ")}`);
-  }
-  return value as Purpose;
-}
-
-/** Runs an action, turning hub and key-holder errors into one clear line and exit code 1. */
-function run<A extends unknown[]>(f: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await f(...args);
-    } catch (error) {
-      const wire = wireError(error) ?? (error as { wire?: { code: string; message: string } }).wire;
-      const code = wire?.code ?? (error as { code?: string }).code;
-      console.error(`relink: ${code ? `${code}: ` : ""}${wire?.message ?? (error as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
 }
 
 function common(cmd: Command): Command {
