@@ -696,8 +696,21 @@ export class HeContext {
     const { t } = this.#rt;
     const half = this.signedMax;
     const out = new BigUint64Array(this.slotCount);
+    // Numbers go straight into the low 32-bit word of their slot (t < 2^31; the high word stays 0): no
+    // bigint per slot. Same checks and results as the bigint path below.
+    const low = LITTLE_ENDIAN && t < 1n << 32n ? new Uint32Array(out.buffer) : undefined;
+    const tNum = Number(t);
+    const halfNum = Number(half);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
+      if (low && typeof v === "number" && Number.isSafeInteger(v)) {
+        if (signed ? v < -halfNum || v > halfNum : v < 0 || v >= tNum) {
+          const range = signed ? `[-${half}, ${half}]` : `[0, ${t})`;
+          throw new HeError("out-of-range", `slot ${i}: ${v} outside ${range}`);
+        }
+        low[2 * i] = v < 0 ? v + tNum : v;
+        continue;
+      }
       let b: bigint;
       if (typeof v === "bigint") b = v;
       else if (typeof v === "number" && Number.isSafeInteger(v)) b = BigInt(v);
@@ -753,6 +766,8 @@ export class HeContext {
     return new HeError(code, `${what}: ${sealMessage(e)}`);
   }
 }
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 function primesOf(seal: MainModule, v: VectorModulus): bigint[] {
   return (seal.jsArrayFromVecModulus(v) as unknown[]).map((x) => BigInt(x as bigint));

@@ -24,7 +24,9 @@ export {
   type MaskRound,
   maskKeyPair,
   pairMask,
+  pairMaskWords,
   pairSeed,
   zeroSumMask,
+  zeroSumMaskWords,
 } from "./masks.ts";
 export { isPresetId, PRESET_IDS, PRESETS, type Preset, type PresetId } from "./presets.ts";

@@ -201,6 +201,27 @@ describe("range checks before encoding (never reduce mod t)", () => {
       -add.signedMax,
     ]);
   });
+
+  it("numbers (and typed arrays of them) encode exactly as the same bigints, at the range's edges", () => {
+    const t = Number(add.plainModulus);
+    const half = Number(add.signedMax);
+    const pk = addKeys.publicKey;
+    expect(code(() => add.encrypt(pk, [t]))).toBe("out-of-range");
+    expect(code(() => add.encrypt(pk, [half + 1], { signed: true }))).toBe("out-of-range");
+    expect(code(() => add.encrypt(pk, [-half - 1], { signed: true }))).toBe("out-of-range");
+    expect(code(() => add.encrypt(pk, [Number.NaN]))).toBe("invalid-input");
+    const unsigned = [0, 1, t - 1, -0, 123_456_789];
+    using u = add.encrypt(pk, Float64Array.from(unsigned));
+    expect(add.decrypt(addKeys.secretKey, u, { length: 5 })).toEqual(unsigned.map((v) => BigInt(v)));
+    const signed = [half, -half, -1, 0, 1];
+    using s = add.encrypt(pk, signed, { signed: true });
+    using sb = add.encrypt(pk, signed.map(BigInt), { signed: true });
+    expect(add.decrypt(addKeys.secretKey, s, { signed: true, length: 5 })).toEqual(signed.map(BigInt));
+    expect(add.decrypt(addKeys.secretKey, sb, { signed: true, length: 5 })).toEqual(signed.map(BigInt));
+    // Mixed bigint and number slots.
+    using m = add.encrypt(pk, [5n, 6, 7n, t - 1]);
+    expect(add.decrypt(addKeys.secretKey, m, { length: 4 })).toEqual([5n, 6n, 7n, BigInt(t - 1)]);
+  });
 });
 
 describe("ownership", () => {

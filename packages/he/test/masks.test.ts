@@ -1,7 +1,20 @@
+import { chacha20 } from "@noble/ciphers/chacha.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { HeError } from "../src/errors.ts";
-import { applyMask, maskKeyPair, pairMask, pairSeed, zeroSumMask } from "../src/masks.ts";
+import {
+  applyMask,
+  type MaskParticipant,
+  type MaskRound,
+  maskKeyPair,
+  nobleKeystream,
+  nodeKeystream,
+  pairMask,
+  pairMaskWords,
+  pairSeed,
+  zeroSumMask,
+  zeroSumMaskWords,
+} from "../src/masks.ts";
 
 const t = 1_073_692_673n;
 const round = { queryId: "q-1", round: 1, modulus: t, length: 512 };
@@ -88,5 +101,139 @@ describe("pairwise zero-sum masks", () => {
     expect(() => zeroSumMask(a.secretKey, "a", [...pub, pub[1]!], round)).toThrow(/duplicate/);
     expect(() => zeroSumMask(a.secretKey, "c", pub, round)).toThrow(/not in the round/);
     expect(() => applyMask([t], new BigUint64Array(1), t)).toThrow(HeError);
+  });
+});
+
+// The bigint implementation the number-typed path replaced, kept verbatim as the reference.
+function referencePairMask(seed: Uint8Array, round: MaskRound): BigUint64Array {
+  const t = Number(round.modulus);
+  const out = new BigUint64Array(round.length);
+  const nonce = new Uint8Array(12);
+  let filled = 0;
+  let counter = 0;
+  while (filled < round.length) {
+    const words = Math.max(64, Math.ceil((round.length - filled) * 1.01) + 16);
+    const block = chacha20(seed, nonce, new Uint8Array(words * 4), undefined, counter);
+    counter += Math.ceil((words * 4) / 64);
+    const view = new DataView(block.buffer, block.byteOffset, block.byteLength);
+    for (let w = 0; w < words && filled < round.length; w++) {
+      const v = view.getUint32(w * 4, true) & 0x3fffffff;
+      if (v < t) out[filled++] = BigInt(v);
+    }
+  }
+  return out;
+}
+
+function referenceZeroSumMask(
+  mySecret: Uint8Array,
+  me: string,
+  participants: readonly MaskParticipant[],
+  round: MaskRound,
+): BigUint64Array {
+  const t = round.modulus;
+  const total = new BigUint64Array(round.length);
+  for (const other of participants) {
+    if (other.id === me) continue;
+    const m = referencePairMask(pairSeed(mySecret, me, other, round), round);
+    const add = me < other.id;
+    for (let s = 0; s < round.length; s++) {
+      const cur = total[s]!;
+      total[s] = add ? (cur + m[s]!) % t : (cur + t - m[s]!) % t;
+    }
+  }
+  return total;
+}
+
+describe("number-typed masks (no bigint per slot)", () => {
+  // Moduli from 2^29 + 1 (about half of the words rejected: several keystream calls, the counter
+  // advancing) to 2^30. (Far smaller moduli reject almost every 30-bit word; masks use t ≈ 2^30.)
+  const modulus = fc.oneof(
+    fc.constant(t),
+    fc.constant(1n << 30n),
+    fc.bigInt({ min: (1n << 29n) + 1n, max: 1n << 30n }),
+    fc.bigInt({ min: (1n << 29n) + 1n, max: (1n << 29n) + 5000n }),
+  );
+
+  it("pairMaskWords and pairMask give exactly the reference stream, with either keystream", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 3000 }),
+        modulus,
+        (seed, length, m) => {
+          const r = { ...round, modulus: m, length };
+          const ref = referencePairMask(seed, r);
+          expect(Array.from(pairMaskWords(seed, r), BigInt)).toEqual(Array.from(ref));
+          expect(Array.from(pairMaskWords(seed, r, nobleKeystream), BigInt)).toEqual(Array.from(ref));
+          expect(pairMask(seed, r)).toEqual(ref);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("node:crypto's ChaCha20 keystream is noble's (RFC 8439), at any counter and length", () => {
+    expect(nodeKeystream).toBeDefined();
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 100_000 }),
+        fc.integer({ min: 1, max: 2000 }),
+        (key, counter, bytes) => {
+          expect(Uint8Array.from(nodeKeystream!(key, counter, bytes))).toEqual(
+            nobleKeystream(key, counter, bytes),
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it("zeroSumMaskWords and zeroSumMask are the reference bigint mask for every participant", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 0, max: 1500 }),
+        modulus,
+        fc.integer({ min: 1, max: 200 }),
+        (n, length, m, salt) => {
+          const ps = Array.from({ length: n }, (_, i) => party(`m-${(i * 7 + salt) % 97}-${i}`, salt + i));
+          const pub = ps.map((p) => ({ id: p.id, publicKey: p.publicKey }));
+          const r = { queryId: `q-${salt}`, round: 1 + (salt % 3), modulus: m, length };
+          for (const p of ps) {
+            const ref = referenceZeroSumMask(p.secretKey, p.id, pub, r);
+            expect(Array.from(zeroSumMaskWords(p.secretKey, p.id, pub, r), BigInt)).toEqual(Array.from(ref));
+            expect(zeroSumMask(p.secretKey, p.id, pub, r)).toEqual(ref);
+            // A keystream in a buffer not aligned to 4 bytes (as pooled Buffers can be) reads the same.
+            const unaligned = (key: Uint8Array, counter: number, bytes: number) => {
+              const b = new Uint8Array(bytes + 1);
+              b.set(nobleKeystream(key, counter, bytes), 1);
+              return b.subarray(1);
+            };
+            expect(Array.from(zeroSumMaskWords(p.secretKey, p.id, pub, r, unaligned), BigInt)).toEqual(
+              Array.from(ref),
+            );
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+
+  it("the cached X25519 secret follows the secret key's bytes, and low-order keys stay refused", () => {
+    const a = party("a", 1);
+    const b = party("b", 2);
+    const other = { id: "b", publicKey: b.publicKey };
+    const secret = Uint8Array.from(a.secretKey);
+    const s1 = pairSeed(secret, "a", other, round);
+    expect(pairSeed(secret, "a", other, round)).toEqual(s1); // cached
+    expect(pairSeed(Uint8Array.from(secret), "a", other, round)).toEqual(s1); // uncached
+    secret[5]! ^= 1; // the same array, other bytes: another key (byte 0 would be clamped), another seed
+    const s2 = pairSeed(secret, "a", other, round);
+    expect(s2).not.toEqual(s1);
+    expect(pairSeed(Uint8Array.from(secret), "a", other, round)).toEqual(s2);
+    const zero = { id: "z", publicKey: new Uint8Array(32) };
+    expect(() => pairSeed(secret, "a", zero, round)).toThrow(HeError);
+    expect(() => pairSeed(secret, "a", zero, round)).toThrow(HeError);
   });
 });

@@ -84,8 +84,13 @@ export function fromBase64Url(text: string): Uint8Array {
   return out;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
+// Table-driven: the hub keys maps by the hex of every tag of a query (10^5 and more per portfolio).
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]!;
+  return out;
 }
 
 export function fromHex(text: string): Uint8Array {

@@ -14,6 +14,22 @@ import { RelinkError } from "./errors.ts";
 
 export const REQUEST_SIGNATURE_DST = "relink/v1/request";
 
+type NodeCrypto = typeof import("node:crypto");
+const nodeCrypto = (
+  globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }
+).process?.getBuiltinModule?.("node:crypto") as NodeCrypto | undefined;
+
+/**
+ * SHA-256 of a request body (or any bytes): OpenSSL's through node:crypto where it exists (≈ 2 GB/s
+ * against ≈ 0.23 GB/s for pure JS — a portfolio exposure submission is 14.5 MB, hashed by the lender and
+ * again by the hub), noble's elsewhere. The same digest either way.
+ */
+export function sha256Bytes(data: Uint8Array): Uint8Array {
+  if (!nodeCrypto || data.length < 4096) return sha256(data);
+  const d = nodeCrypto.createHash("sha256").update(data).digest();
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
 export const SIGNATURE_HEADERS = {
   key: "x-relink-key",
   timestamp: "x-relink-timestamp",
@@ -130,7 +146,7 @@ export function verifyRequestSignature(
   const message = requestSigningMessage({
     method: req.method,
     path: req.path,
-    bodySha256: sha256(req.body),
+    bodySha256: sha256Bytes(req.body),
     timestampMs: parsed.timestampMs,
     nonce: parsed.nonce,
     keyFingerprint: parsed.fingerprint,

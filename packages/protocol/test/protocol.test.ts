@@ -26,6 +26,14 @@ describe("byte encodings", () => {
     );
   });
 
+  it("agrees with Node's lower-case hex on every input", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (b) => {
+        expect(toHex(b)).toBe(Buffer.from(b).toString("hex"));
+      }),
+    );
+  });
+
   it("agrees with Node's base64url on every input, accepting exactly the canonical spellings", () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 7000 }), (b) => {

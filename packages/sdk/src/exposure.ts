@@ -18,8 +18,7 @@ import {
   loadHe,
   maskKeyPair,
   type PresetId,
-  pairMask,
-  pairSeed,
+  zeroSumMaskWords,
 } from "@relink/he";
 import {
   AGGREGATE_SLOTS,
@@ -354,8 +353,8 @@ export function answerExposureTask(
 }
 
 /**
- * This participant's zero-sum mask (the same values as @relink/he's zeroSumMask, accumulated in doubles
- * rather than bigints: every intermediate stays below 2t < 2^31).
+ * This participant's zero-sum mask: @relink/he's zeroSumMaskWords (the same values as zeroSumMask, as
+ * numbers — no bigint per slot); a bad participant key is a refusal.
  */
 export function combinedMask(
   task: Pick<ExposureTask, "queryId" | "round" | "participants">,
@@ -363,35 +362,19 @@ export function combinedMask(
   maskSecret: Uint8Array,
   modulus: bigint,
   length: number,
-): Float64Array {
+): Uint32Array {
   const round = { queryId: task.queryId, round: task.round, modulus, length };
-  const t = Number(modulus);
-  const total = new Float64Array(length);
-  for (const p of task.participants) {
-    if (p.memberId === me) continue;
-    let m: BigUint64Array;
-    try {
-      m = pairMask(
-        pairSeed(maskSecret, me, { id: p.memberId, publicKey: fromBase64Url(p.maskKey) }, round),
-        round,
-      );
-    } catch (error) {
-      if (error instanceof HeError) return refuse("bad-participants", error.message);
-      throw error;
-    }
-    // Mask values are < 2^30: on little-endian hosts read each u64's low word directly (no bigint per slot).
-    const low = LITTLE_ENDIAN ? new Uint32Array(m.buffer, m.byteOffset, 2 * length) : undefined;
-    const at = (s: number) => (low ? low[2 * s]! : Number(m[s]!));
-    const add = me < p.memberId;
-    for (let s = 0; s < length; s++) {
-      const v = add ? total[s]! + at(s) : total[s]! + t - at(s);
-      total[s] = v >= t ? v - t : v;
-    }
+  const participants = task.participants.map((p) => ({
+    id: p.memberId,
+    publicKey: fromBase64Url(p.maskKey),
+  }));
+  try {
+    return zeroSumMaskWords(maskSecret, me, participants, round);
+  } catch (error) {
+    if (error instanceof HeError) return refuse("bad-participants", error.message);
+    throw error;
   }
-  return total;
 }
-
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** One JSON log line of the serve loop: counts and ids only, never figures, tags or identifiers. */
 export type ExposureServeLog = { event: string } & Record<string, string | number | boolean>;
@@ -655,7 +638,7 @@ export function decodeExposureAnswer(
     for (const c of output.ciphertexts) {
       const ct = ctx.loadCiphertext(fromBase64Url(c));
       try {
-        values.push(...ctx.decrypt(sk, ct, { signed: output.mode === "aggregate" }));
+        for (const v of ctx.decrypt(sk, ct, { signed: output.mode === "aggregate" })) values.push(v);
       } finally {
         ct.dispose();
       }
@@ -679,6 +662,8 @@ export function decodeExposureAnswer(
     return { ...base, decrypted: true, aggregate: { ...base.aggregate!, totals } };
   }
   const byTag = new Map(output.subjects.map((s) => [s.tag, s]));
+  // The largest honest sum per feature (cap × responders), once per answer rather than per slot.
+  const limits = EXPOSURE_FEATURES.map((f) => BigInt(EXPOSURE_CAPS[f] * Math.max(output.responded, 1)));
   const tags = base.tags.map((r) => {
     if (r.status !== "ok") return r;
     const slotBase = byTag.get(r.tag)?.slotBase;
@@ -687,7 +672,7 @@ export function decodeExposureAnswer(
     const features = Object.fromEntries(
       EXPOSURE_FEATURES.map((f, i) => {
         const x = values[slotBase! + i]!;
-        if (x > BigInt(EXPOSURE_CAPS[f] * Math.max(output.responded, 1)))
+        if (x > limits[i]!)
           throw new ExposureError(
             "garbled",
             "the result does not decode to sums of capped figures (masks did not cancel or the key is wrong)",

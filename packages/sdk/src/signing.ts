@@ -3,12 +3,12 @@
  * Wraps `fetch`, so the signature covers exactly the method, path and body bytes that are sent.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { sha256 } from "@noble/hashes/sha2.js";
 import {
   keyFingerprint,
   NONCE_BYTES,
   requestSigningMessage,
   SIGNATURE_HEADERS,
+  sha256Bytes,
   toBase64Url,
 } from "@relink/protocol";
 
@@ -46,7 +46,7 @@ export function signedFetch(
     const message = requestSigningMessage({
       method,
       path: url.pathname + url.search,
-      bodySha256: sha256(body),
+      bodySha256: sha256Bytes(body),
       timestampMs,
       nonce,
       keyFingerprint: signer.fingerprint,

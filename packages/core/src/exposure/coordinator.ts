@@ -42,6 +42,8 @@ export interface RoundSpec {
   deadline: number;
   /** One task per participant, keyed by member id. */
   tasks: ReadonlyMap<string, ExposureTask>;
+  /** Told the milliseconds each submission took to validate and add (diagnostics: the hub's HE work). */
+  onAbsorbed?: (ms: number) => void;
 }
 
 export interface RoundOutcome {
@@ -175,7 +177,9 @@ export class ExposureCoordinator {
     if (live.answered.has(memberId)) return { status: "not_accepted", reason: "duplicate" };
     live.answered.add(memberId);
     this.#dropPending(memberId, key);
+    const started = performance.now();
     const result = this.#absorb(live, ciphertexts);
+    live.spec.onAbsorbed?.(performance.now() - started);
     if (result.status === "accepted") live.valid.push(memberId);
     else live.refused.push(memberId);
     if (live.answered.size === live.spec.tasks.size) this.#finish(key);

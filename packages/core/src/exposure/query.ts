@@ -28,6 +28,7 @@ import {
   fromBase64Url,
   OUTSTANDING_LIMB_BITS,
   RelinkError,
+  sha256Bytes,
   toBase64Url,
   toHex,
 } from "@relink/protocol";
@@ -48,7 +49,11 @@ type SubjectStatus = ExposureQueryOutput["subjects"][number]["status"];
 
 /** SHA-256 over purpose | mode | the sorted tags: the cache key of "the same query". */
 export function exposureRequestKey(purpose: string, mode: string, tags: readonly Uint8Array[]): Uint8Array {
-  const sorted = [...tags].sort((a, b) => (toHex(a) < toHex(b) ? -1 : 1));
+  // Hex once per tag, then sort (a comparator converting both sides costs 2 n log n conversions).
+  const sorted = tags
+    .map((t) => ({ t, hex: toHex(t) }))
+    .sort((a, b) => (a.hex < b.hex ? -1 : a.hex > b.hex ? 1 : 0))
+    .map((x) => x.t);
   const head = new TextEncoder().encode(`relink/exposure/request/v1\n${purpose}|${mode}|`);
   const buf = new Uint8Array(head.length + 32 * sorted.length);
   buf.set(head);
@@ -257,6 +262,8 @@ interface RoundsResult {
   sum?: HeCiphertext[];
   /** True when every round that ran failed (all candidates end suppressed). */
   failed: boolean;
+  /** Milliseconds the coordinator spent validating and adding submissions, over all rounds. */
+  absorbMs: number;
 }
 
 async function runRounds(
@@ -275,6 +282,7 @@ async function runRounds(
   const { policy, context, held, mode } = args;
   let pool = new Set(held.maskKeys.keys());
   let invited = 0;
+  let absorbMs = 0;
   for (let round = 1; round <= policy.maxRounds; round++) {
     // k-suppression on the counts of the lenders still in the pool.
     const answered = args.candidates.filter((t) => {
@@ -283,7 +291,7 @@ async function runRounds(
       return n >= policy.k;
     });
     if (answered.length === 0) {
-      return { slots: new Map(), invited, responded: 0, rounds: round - 1, failed: round > 1 };
+      return { slots: new Map(), invited, responded: 0, rounds: round - 1, failed: round > 1, absorbMs };
     }
     const slots = new Map(answered.map((t, s) => [toHex(t), mode === "subjects" ? FEATURES * s : 0]));
     const ciphertextCount =
@@ -337,6 +345,9 @@ async function runRounds(
       ciphertextCount,
       deadline,
       tasks,
+      onAbsorbed: (ms) => {
+        absorbMs += ms;
+      },
     });
     if (outcome.sum) {
       return {
@@ -346,6 +357,7 @@ async function runRounds(
         rounds: round,
         sum: outcome.sum,
         failed: false,
+        absorbMs,
       };
     }
     deps.log.warn("exposure.round_failed", {
@@ -357,7 +369,7 @@ async function runRounds(
     });
     pool = new Set(outcome.valid);
   }
-  return { slots: new Map(), invited, responded: 0, rounds: policy.maxRounds, failed: true };
+  return { slots: new Map(), invited, responded: 0, rounds: policy.maxRounds, failed: true, absorbMs };
 }
 
 function finishResult(
@@ -462,7 +474,7 @@ export async function runExposureQuery(
               rules: ["exposure.consent", "exposure.cached", ...countRules(answer, policy.k)],
             },
             requestHash: who.requestHash,
-            responseHash: sha256(packBlobs(cached.ciphertexts)),
+            responseHash: sha256Bytes(packBlobs(cached.ciphertexts)),
           },
           now,
         );
@@ -497,10 +509,13 @@ export async function runExposureQuery(
 
     const noiseScales = input.mode === "aggregate" ? aggregateNoiseScales(rounds.responded) : undefined;
     let ciphertexts: Uint8Array[] = [];
+    let finishMs = 0;
     if (rounds.sum) {
       const random: RandomSource = runtime.random ?? cryptoRandom;
       const noise = noiseScales?.map((scale) => (scale > 0 ? discreteLaplace(random, scale) : 0));
+      const started = performance.now();
       ciphertexts = finishResult(context, key, rounds.sum, noise);
+      finishMs = performance.now() - started;
     }
     const answer: CachedAnswer = {
       queryId,
@@ -552,7 +567,7 @@ export async function runExposureQuery(
           ],
         },
         requestHash: who.requestHash,
-        responseHash: sha256(packBlobs(ciphertexts)),
+        responseHash: sha256Bytes(packBlobs(ciphertexts)),
       },
       deps.clock(),
     );
@@ -569,6 +584,9 @@ export async function runExposureQuery(
       responded: rounds.responded,
       rounds: rounds.rounds,
       lendersWithoutMaskKey: held.withoutMaskKey,
+      // The hub's HE work (diagnostics): validating + adding submissions; noise, re-randomising, saving.
+      absorbMs: Math.round(rounds.absorbMs * 10) / 10,
+      finishMs: Math.round(finishMs * 10) / 10,
     });
     return {
       ...answer,
