@@ -7,9 +7,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDb, type DbHandle } from "@relink/db";
 import { EXPOSURE_FEATURES } from "@relink/protocol";
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
 import {
@@ -23,6 +21,7 @@ import { freshServerDatabase } from "../src/postgres.ts";
 import type { Proc } from "../src/processes.ts";
 import { MEMBERS } from "../src/scenario.ts";
 import { makePopulation } from "../src/synthetic.ts";
+import { dumpHubDatabase } from "./hub-dump.ts";
 
 const serverUrl = process.env["TEST_DATABASE_URL"];
 const asOf = new Date().toISOString().slice(0, 10);
@@ -149,25 +148,11 @@ for (const backend of ["pglite", "postgres"] as const) {
       for (const v of oracle.values())
         if (v !== "suppressed" && v.outstanding >= 100_000) balances.add(String(v.outstanding));
       expect(balances.size).toBeGreaterThan(20);
-      let db: DbHandle;
-      if (backend === "postgres") db = await createDb({ kind: "postgres", connectionString: serverDb!.url });
-      else db = await createDb({ kind: "pglite", dataDir: join(dir, "hub") });
-      let dump = "";
-      try {
-        const tables = await sql<{ table_name: string }>`
-          select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(
-          db.db,
-        );
-        for (const { table_name } of tables.rows) {
-          const { rows } = await sql<Record<string, unknown>>`select * from ${sql.table(table_name)}`.execute(
-            db.db,
-          );
-          for (const row of rows)
-            dump += `${JSON.stringify(row, (_k, v) => (typeof v === "bigint" ? String(v) : v instanceof Uint8Array ? Buffer.from(v).toString("latin1") : v))}\n`;
-        }
-      } finally {
-        await db.close();
-      }
+      const { text: dump } = await dumpHubDatabase({
+        backend,
+        dir,
+        ...(serverDb ? { serverDbUrl: serverDb.url } : {}),
+      });
       expect(dump).toContain(MEMBERS.bank.slug); // the dump works
       const logs = net.hub.output() + [...serving.values()].map((p) => p.output()).join("\n");
       const leaks = [...balances].filter((b) => dump.includes(b) || logs.includes(b));

@@ -6,15 +6,14 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createDb, type DbHandle } from "@relink/db";
 import { fromHex, SIGNATURE_HEADERS } from "@relink/protocol";
 import { ed25519Signer, MemberNode, signedFetch, wireError } from "@relink/sdk";
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
 import { buildScenario, expectedMatches, MEMBERS, type Scenario } from "../src/scenario.ts";
+import { dumpHubDatabase } from "./hub-dump.ts";
 
 const serverUrl = process.env["TEST_DATABASE_URL"];
 const today = new Date().toISOString().slice(0, 10);
@@ -250,32 +249,13 @@ for (const backend of ["pglite", "postgres"] as const) {
         for (const e of p.emails) needles.add(e);
       }
       const hubLog = net.hub.output() + net.holders.map((h) => h.output()).join("\n");
-      let db: DbHandle;
-      if (backend === "postgres") db = await createDb({ kind: "postgres", connectionString: serverDb!.url });
-      else db = await createDb({ kind: "pglite", dataDir: join(dir, "hub") });
-      let dump = "";
-      try {
-        const tables = await sql<{ table_name: string }>`
-          select table_name from information_schema.tables where table_schema = 'public' and table_type = 'BASE TABLE'`.execute(
-          db.db,
-        );
-        expect(tables.rows.length).toBeGreaterThan(8);
-        for (const { table_name } of tables.rows) {
-          const { rows: tableRows } = await sql<
-            Record<string, unknown>
-          >`select * from ${sql.table(table_name)}`.execute(db.db);
-          for (const row of tableRows) {
-            for (const v of Object.values(row)) {
-              if (v instanceof Uint8Array)
-                dump += `${Buffer.from(v).toString("hex")} ${Buffer.from(v).toString("utf8")}\n`;
-              else
-                dump += `${typeof v === "object" ? JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? String(x) : x)) : String(v)}\n`;
-            }
-          }
-        }
-      } finally {
-        await db.close();
-      }
+      const { tables, text: dump } = await dumpHubDatabase({
+        hex: true,
+        backend,
+        dir,
+        ...(serverDb ? { serverDbUrl: serverDb.url } : {}),
+      });
+      expect(tables).toBeGreaterThan(8);
       // Positive controls: what the hub may hold is found, so the dump and the search work.
       expect(dump).toContain(MEMBERS.collector.name);
       expect(dump).toContain(MEMBERS.bank.slug);
