@@ -4,7 +4,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ErrorCode, RelinkError, type WireError } from "@relink/protocol";
+import { type ErrorCode, HTTP_STATUS, RelinkError, type WireError } from "@relink/protocol";
 import type { Logger } from "./logger.ts";
 
 export interface RouteContext {
@@ -18,26 +18,6 @@ export interface Route {
   path: string;
   handle(ctx: RouteContext): Promise<void> | void;
 }
-
-/** HTTP status of each wire error code (the same mapping the hub's tRPC layer uses). */
-export const HTTP_STATUS: Record<ErrorCode, number> = {
-  BAD_INPUT: 400,
-  BAD_SIGNATURE: 401,
-  STALE_REQUEST: 401,
-  REPLAYED_REQUEST: 401,
-  UNKNOWN_KEY: 401,
-  MEMBER_SUSPENDED: 403,
-  FORBIDDEN: 403,
-  NO_CONSENT: 403,
-  QUOTA_EXCEEDED: 429,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  WRONG_EPOCH: 412,
-  TOO_FEW_HOLDERS: 503,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 /** A RelinkError with an explicit HTTP status (e.g. 503 while the DKG runs). */
 export class StatusError extends RelinkError {

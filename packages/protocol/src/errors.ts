@@ -23,6 +23,26 @@ export const ERROR_CODES = [
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** The HTTP status every service answers with for each code (tRPC's mapping in packages/api agrees). */
+export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
+  BAD_INPUT: 400,
+  BAD_SIGNATURE: 401,
+  STALE_REQUEST: 401,
+  REPLAYED_REQUEST: 401,
+  UNKNOWN_KEY: 401,
+  MEMBER_SUSPENDED: 403,
+  FORBIDDEN: 403,
+  NO_CONSENT: 403,
+  QUOTA_EXCEEDED: 429,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  WRONG_EPOCH: 412,
+  TOO_FEW_HOLDERS: 503,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
 export interface WireError {
   code: ErrorCode;
   message: string;

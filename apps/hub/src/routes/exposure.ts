@@ -8,32 +8,13 @@
  */
 import { authenticateMemberRequest, type CoreDeps, submitExposureRound } from "@relink/core";
 import {
-  type ErrorCode,
   EXPOSURE_LIMITS,
   EXPOSURE_SUBMIT_PATH,
+  HTTP_STATUS,
   RelinkError,
   unpackCiphertexts,
 } from "@relink/protocol";
 import { HttpError, type Route, readBody, sendJson } from "../http.ts";
-
-const STATUS: Record<ErrorCode, number> = {
-  BAD_INPUT: 400,
-  BAD_SIGNATURE: 401,
-  STALE_REQUEST: 401,
-  REPLAYED_REQUEST: 401,
-  UNKNOWN_KEY: 401,
-  MEMBER_SUSPENDED: 403,
-  FORBIDDEN: 403,
-  NO_CONSENT: 403,
-  QUOTA_EXCEEDED: 429,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  WRONG_EPOCH: 412,
-  TOO_FEW_HOLDERS: 503,
-  PAYLOAD_TOO_LARGE: 413,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -87,7 +68,7 @@ export function exposureRoutes(deps: { core: CoreDeps; maxBodyBytes: number }): 
         } catch (error) {
           if (!(error instanceof RelinkError)) throw error;
           core.log.info("exposure.submit_refused", { code: error.code });
-          sendJson(res, STATUS[error.code], { error: error.toWire() });
+          sendJson(res, HTTP_STATUS[error.code], { error: error.toWire() });
         }
       },
     },
