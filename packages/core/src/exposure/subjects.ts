@@ -6,6 +6,7 @@
 import { x25519 } from "@noble/curves/ed25519.js";
 import {
   countExposureSubjects,
+  type Database,
   deleteExposureSubjects,
   insertMemberKey,
   listActiveKeys,
@@ -14,6 +15,7 @@ import {
   upsertExposureSubjects,
 } from "@relink/db";
 import { bytesEqual, fromBase64Url, keyFingerprint, RelinkError, toBase64Url, toHex } from "@relink/protocol";
+import type { Transaction } from "kysely";
 import type { AuthenticatedMember } from "../auth.ts";
 import type { CoreDeps } from "../context.ts";
 import { deny, requireActive } from "../denials.ts";
@@ -121,35 +123,9 @@ export async function registerExposureSubjects(
       { rule: "exposure.epoch", subjectTags: tags, inputSize: tags.length },
     );
   }
-  const at = deps.clock();
-  const done = await deps.db.transaction().execute(async (trx) => {
-    const changed = await upsertExposureSubjects(
-      trx,
-      { memberId: who.member.id, epoch: input.epoch, tags },
-      at,
-    );
-    const total = await countExposureSubjects(trx, who.member.id);
-    const audit = await deps.audit.append(
-      trx,
-      {
-        type: "exposure.subjects_registered",
-        memberId: who.member.id,
-        subjectTags: tags,
-        inputSize: tags.length,
-        outputCount: changed,
-        decision: { allowed: true, rules: ["exposure.register"] },
-        requestHash: who.requestHash,
-      },
-      at,
-    );
-    return { changed, total, audit };
-  });
-  deps.log.info("exposure.subjects_registered", {
-    member: who.member.slug,
-    changed: done.changed,
-    total: done.total,
-  });
-  return { changed: done.changed, total: done.total, receipt: await deps.audit.receipt(done.audit) };
+  return changeSubjects(deps, who, tags, "registered", (trx, at) =>
+    upsertExposureSubjects(trx, { memberId: who.member.id, epoch: input.epoch, tags }, at),
+  );
 }
 
 /** Removes tags the lender no longer holds. */
@@ -160,29 +136,45 @@ export async function unregisterExposureSubjects(
 ): Promise<{ changed: number; total: number; receipt: unknown }> {
   await requireLender(deps, who, "exposure.capability");
   const tags = uniqueTags(input.tags);
+  return changeSubjects(deps, who, tags, "unregistered", (trx) =>
+    deleteExposureSubjects(trx, who.member.id, tags),
+  );
+}
+
+/**
+ * Applies a change to the lender's subject set in one transaction with its audit leaf (committing to the
+ * tags), then logs the counts and returns the receipt.
+ */
+async function changeSubjects(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  tags: Uint8Array[],
+  change: "registered" | "unregistered",
+  apply: (trx: Transaction<Database>, at: Date) => Promise<number>,
+): Promise<{ changed: number; total: number; receipt: unknown }> {
   const at = deps.clock();
+  const type = `exposure.subjects_${change}` as const;
   const done = await deps.db.transaction().execute(async (trx) => {
-    const changed = await deleteExposureSubjects(trx, who.member.id, tags);
+    const changed = await apply(trx, at);
     const total = await countExposureSubjects(trx, who.member.id);
     const audit = await deps.audit.append(
       trx,
       {
-        type: "exposure.subjects_unregistered",
+        type,
         memberId: who.member.id,
         subjectTags: tags,
         inputSize: tags.length,
         outputCount: changed,
-        decision: { allowed: true, rules: ["exposure.unregister"] },
+        decision: {
+          allowed: true,
+          rules: [change === "registered" ? "exposure.register" : "exposure.unregister"],
+        },
         requestHash: who.requestHash,
       },
       at,
     );
     return { changed, total, audit };
   });
-  deps.log.info("exposure.subjects_unregistered", {
-    member: who.member.slug,
-    changed: done.changed,
-    total: done.total,
-  });
+  deps.log.info(type, { member: who.member.slug, changed: done.changed, total: done.total });
   return { changed: done.changed, total: done.total, receipt: await deps.audit.receipt(done.audit) };
 }
