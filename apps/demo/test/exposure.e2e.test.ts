@@ -67,7 +67,7 @@ for (const backend of ["pglite", "postgres"] as const) {
         writeCsvFile(file(`${slug}.csv`), rows);
         serving.set(slug, net.daemon(`serve-${slug}`, ["serve", "--book", file(`${slug}.csv`)], slug));
       }
-      await Promise.all([...serving.values()].map((p) => p.waitFor(/"event":"book\.registered"/, 120_000)));
+      await Promise.all([...serving.values()].map((p) => p.waitFor(/"event":"book\.registered"/)));
       writeCsvFile(file("consents.csv"), x.consents);
       writeCsvFile(file("applicants.csv"), x.applicants);
       const r = await net.relink(["consent", "import", file("consents.csv"), "--no-progress"], x.querier);

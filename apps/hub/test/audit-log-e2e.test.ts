@@ -52,7 +52,10 @@ function start(
   });
   let out = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`did not start (RELINK_START_TIMEOUT_MS): ${out}`)),
+      Number(process.env["RELINK_START_TIMEOUT_MS"] || 600_000),
+    );
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);

@@ -22,7 +22,10 @@ async function startProcess(
   });
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`hub did not start (RELINK_START_TIMEOUT_MS): ${out}`)),
+      Number(process.env["RELINK_START_TIMEOUT_MS"] || 600_000),
+    );
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);

@@ -3,6 +3,7 @@
  * inside the member. What leaves: blinded elements (to key holders), tags, sealed labels, value digests,
  * consent metadata and signed requests (to the hub).
  */
+
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
@@ -16,6 +17,7 @@ import {
   toBase64Url,
   toHex,
 } from "@relink/protocol";
+import { createRequester } from "@relink/protocol/http";
 import {
   type EpochId,
   type Label,
@@ -122,7 +124,8 @@ export class MemberNode {
   readonly memberId: string;
   readonly slug: string;
   private readonly secrets: MemberSecrets;
-  private readonly signed: typeof fetch;
+  /** Signed fetch for key holders: one quick retry (a stale socket), then fail over to another holder. */
+  private readonly signedToHolders: typeof fetch;
   private readonly clock: () => Date;
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
   private readonly crypto: Pick<TagDeps, "blind" | "combine">;
@@ -140,7 +143,9 @@ export class MemberNode {
     this.memberId = who.id;
     this.slug = who.slug;
     this.secrets = o.secrets;
-    this.signed = signedFetch(o.secrets.signer, o.fetch ? { fetch: o.fetch } : {});
+    this.signedToHolders = signedFetch(o.secrets.signer, {
+      fetch: o.fetch ?? createRequester({ retry: { retries: 1, baseDelayMs: 50 } }),
+    });
     this.clock = o.clock ?? (() => new Date());
     this.progress = o.onProgress ?? (() => {});
     this.crypto = o.crypto ?? singleThreaded;
@@ -181,7 +186,7 @@ export class MemberNode {
       {
         keys: this.network.keys,
         holders: this.network.holders,
-        fetch: this.signed,
+        fetch: this.signedToHolders,
         ...this.crypto,
         ...(this.batchSize ? { batchSize: this.batchSize } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),

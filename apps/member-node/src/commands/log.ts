@@ -5,6 +5,7 @@
  * not connect — is a fork: both signed notes go into the state file as evidence, and the exit code is 2.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { relinkFetch } from "@relink/protocol/http";
 import {
   base64Decode,
   bytesEqual,
@@ -33,7 +34,7 @@ export interface LogMonitorState {
 }
 
 async function fetchText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  const res = await relinkFetch(url, { signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${text.slice(0, 200)}`);
   return text;
@@ -112,7 +113,7 @@ export async function verifyLog(opts: {
       let proofB64: string[] = [];
       let ok = small.size === 0n;
       if (!ok) {
-        const res = await fetch(`${hub}/log/proof/consistency?from=${small.size}&to=${large.size}`, {
+        const res = await relinkFetch(`${hub}/log/proof/consistency?from=${small.size}&to=${large.size}`, {
           signal: AbortSignal.timeout(15_000),
         });
         if (res.ok) {

@@ -65,14 +65,16 @@ export interface RequestLayerOptions {
   onRetry?: (event: RetryEvent) => void;
 }
 
+/** A connection pool with the layer's keep-alive (idle sockets closed after CLIENT_KEEP_ALIVE_MS). */
+export function createAgent(): Agent {
+  return new Agent({ keepAliveTimeout: CLIENT_KEEP_ALIVE_MS, keepAliveMaxTimeout: CLIENT_KEEP_ALIVE_MS });
+}
+
 let sharedAgent: Agent | undefined;
 
 /** The process-wide keep-alive Agent behind `relinkFetch`. */
 export function sharedDispatcher(): Agent {
-  sharedAgent ??= new Agent({
-    keepAliveTimeout: CLIENT_KEEP_ALIVE_MS,
-    keepAliveMaxTimeout: CLIENT_KEEP_ALIVE_MS,
-  });
+  sharedAgent ??= createAgent();
   return sharedAgent;
 }
 
@@ -144,7 +146,7 @@ export function createRequester(options: RequestLayerOptions = {}): typeof fetch
     const url = request ? request.url : input.toString();
     const method = (init?.method ?? request?.method ?? "GET").toUpperCase();
     const headers = new Headers(init?.headers ?? request?.headers);
-    const canRepeat = replayable(init?.body) && !(request && request.body && !init?.body);
+    const canRepeat = replayable(init?.body) && !(request?.body && !init?.body);
     for (let attempt = 0; ; attempt++) {
       try {
         const call = request ? request.clone() : url;
