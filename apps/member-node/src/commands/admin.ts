@@ -7,6 +7,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
 import { createHubClient, ed25519Signer, wireError } from "@relink/sdk";
 import type { Command } from "commander";
+import { UserError } from "../errors.ts";
 import { nonNegativeInt } from "./options.ts";
 
 function adminClient(opts: { hub: string; adminKey: string }) {
@@ -41,7 +42,7 @@ export function register(program: Command): void {
     .description("create an administrator key file; prints the public key for the hub's network config")
     .requiredOption("--out <file>", "where to write the secret key (refuses to overwrite)")
     .action((opts: { out: string }) => {
-      if (existsSync(opts.out)) throw new Error(`${opts.out} exists`);
+      if (existsSync(opts.out)) throw new UserError(`${opts.out} exists: refusing to overwrite a key file`);
       const secret = ed25519.utils.randomSecretKey();
       writeFileSync(opts.out, `${toHex(secret)}\n`, { mode: 0o600, flag: "wx" });
       chmodSync(opts.out, 0o600);
