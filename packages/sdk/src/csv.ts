@@ -301,13 +301,11 @@ export function editDistance(a: string, b: string): number {
 const looksLikeData = (h: string) => /\d{5,}|@|^\+?\d[\d\s-]{6,}$/.test(h);
 
 /** Control characters (except tab and line breaks) and bidirectional overrides/isolates/marks. */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
-const HOSTILE =
-  /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
+const HOSTILE = /(?![\t\n\r])[\p{Cc}\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/u;
 const HOSTILE_ALL = new RegExp(HOSTILE.source, "gu");
 const SCIENTIFIC = /^[0-9](\.[0-9]+)?e\+?[0-9]+$/i;
 /** Our writer's marker: an apostrophe before what Excel would evaluate or turn into a number. */
-const NEUTRALISED = /^'(?=[=+\-@\t\r0-9])/;
+const NEUTRALISED = /^'(?=[=+\-@\t\r0-9'])/;
 
 function resolveHeader(header: string[], spec: TableSpec, ignore: readonly string[]) {
   const known = new Map<string, string>();
@@ -316,6 +314,13 @@ function resolveHeader(header: string[], spec: TableSpec, ignore: readonly strin
     for (const a of s.aliases ?? []) known.set(foldHeader(a), name);
   }
   const ignored = new Set(ignore.map(foldHeader));
+  // No header row: the first row is data (personal data) — say so without echoing any of it.
+  if (header.some(looksLikeData))
+    throw new CsvError(
+      "header",
+      "the header row (row 1) is not usable: the first row looks like data, not column names — add a header row",
+      { row: 1 },
+    );
   const problems: string[] = [];
   const at = new Map<string, number>();
   const mapping: (string | undefined)[] = [];
@@ -334,12 +339,12 @@ function resolveHeader(header: string[], spec: TableSpec, ignore: readonly strin
         let best: { name: string; d: number } | undefined;
         for (const [k, v] of known) {
           const d = editDistance(folded, k);
-          if (!best || d < best.d) best = { name: k === foldHeader(v) ? v : `${v}" ("${k}`, d };
+          if (!best || d < best.d) best = { name: k === foldHeader(v) ? `"${v}"` : `"${v}" ("${k}")`, d };
         }
         const close = best && best.d <= Math.max(2, Math.floor(folded.length / 3));
         problems.push(
           `${col}: unknown column "${raw.trim()}"` +
-            (close ? ` — did you mean "${best!.name}"?` : "") +
+            (close ? ` — did you mean ${best!.name}?` : "") +
             " (use --ignore-column to skip a column on purpose)",
         );
       }
@@ -468,8 +473,8 @@ export interface OutColumn {
   header?: string;
 }
 
-/** Text that Excel would evaluate (OWASP: = + - @ tab CR) or turn into a number. */
-const FORMULA_START = /^[=+\-@\t\r]/;
+/** Text that Excel would evaluate (OWASP: = + - @ tab CR) or turn into a number; or that starts with our marker. */
+const FORMULA_START = /^[=+\-@\t\r']/;
 const NUMBER_LIKE = /^[0-9][0-9.,]*([eE][+-]?[0-9]+)?%?$|^[0-9]+[xX]$/;
 
 /** One cell, neutralised and quoted. Numbers (typeof number) are written as numbers. */
