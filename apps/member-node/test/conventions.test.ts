@@ -45,7 +45,7 @@ const COMMANDS = [
 ];
 
 describe("help and usage", () => {
-  it("every member command has --help with --json and --quiet, and exits 0", () => {
+  it("every member command has --help with --json and --quiet, and exits 0", { timeout: 600_000 }, () => {
     for (const c of COMMANDS) {
       const r = relink([...c, "--help"]);
       expect(r.code, c.join(" ")).toBe(0);
