@@ -53,8 +53,9 @@ export function describeError(error: unknown): string {
   const wire = wireError(error) ?? (error as { wire?: { code: string; message: string } })?.wire;
   const net = networkCode(error);
   if (net) {
-    const url = (error as { url?: string }).url ?? peer;
-    return `cannot reach ${url ?? "the server"}: ${NETWORK_CODES[net]} (${net})`;
+    const url = (error as { url?: string }).url ?? peer ?? "the server";
+    const reached = ["UND_ERR_SOCKET", "ECONNRESET"].includes(net);
+    return `${reached ? `connection to ${url} failed` : `cannot reach ${url}`}: ${NETWORK_CODES[net]} (${net})`;
   }
   const message = wire?.message ?? (error instanceof Error ? error.message : String(error));
   if (/^fetch failed$/.test(message) && peer) return `cannot reach ${peer}: fetch failed`;
