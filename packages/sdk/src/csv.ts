@@ -422,7 +422,10 @@ export function readCsvTable(
     for (let i = 0; i < header.length; i++) {
       const name = mapping[i];
       if (name === undefined) continue;
-      let v = cells[i]!.trim().replace(NEUTRALISED, "");
+      const cell = cells[i]!.trim();
+      // A cell marked as text (our apostrophe) was never a number in Excel: no scientific-notation hint.
+      const markedText = NEUTRALISED.test(cell);
+      let v = markedText ? cell.slice(1) : cell;
       if (v.length > maxCell) {
         rowErrors.push({
           row,
@@ -441,7 +444,7 @@ export function readCsvTable(
         });
         continue;
       }
-      if (spec.columns[name]?.identifier && SCIENTIFIC.test(v)) {
+      if (spec.columns[name]?.identifier && !markedText && SCIENTIFIC.test(v)) {
         rowErrors.push({
           row,
           field: name,

@@ -284,7 +284,7 @@ describe("Excel-safe output", () => {
           expect(back.records).toEqual(rows);
         },
       ),
-      { numRuns: 200 },
+      { numRuns: 500 },
     );
   });
 
