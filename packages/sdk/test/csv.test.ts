@@ -346,3 +346,11 @@ describe("rows from Chinese files", () => {
     expect(errors.map((e) => [e.row, e.field, e.reason])).toEqual([[3, "debtor_ref", "duplicate"]]);
   });
 });
+
+it("the CSV modules stay usable in a browser: no node: imports, no Buffer", async () => {
+  const { readFileSync } = await import("node:fs");
+  for (const f of ["csv.ts", "columns.ts", "exposure-present.ts"]) {
+    const src = readFileSync(new URL(`../src/${f}`, import.meta.url), "utf8");
+    expect(src, f).not.toMatch(/from\s+["']node:|require\(|\bBuffer\b|\bprocess\./);
+  }
+});
