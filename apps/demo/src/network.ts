@@ -9,6 +9,7 @@ import { toBase64Url, toHex } from "@relink/protocol";
 import { createRequester } from "@relink/protocol/http";
 import { formatSignerKey, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import {
+  demoExposureDeadlineMs,
   freePort,
   type Proc,
   runProcess,
@@ -103,7 +104,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         keyHolders: holderUrls.map((url, i) => ({ index: i + 1, url })),
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
-        ...(o.exposure ? { exposure: o.exposure } : {}),
+        exposure: { subjectsDeadlineMs: demoExposureDeadlineMs(), ...o.exposure },
       }),
     );
 
