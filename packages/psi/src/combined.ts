@@ -103,8 +103,9 @@ export const combinedPhases = {
     const outputs = inputs.map((x, j) => {
       const r = blinds[j]!;
       const rInv = group.scalarInvert(r);
-      let n = IDENTITY;
-      for (let i = 0; i < lambdas.length; i++) {
+      // The first term starts the sum: adding to the identity would cost a full (re-encoding) addition.
+      let n = group.mul(group.scalarMul(lambdas[0]!, rInv), evaluated[0]![j]!);
+      for (let i = 1; i < lambdas.length; i++) {
         n = group.add(n, group.mul(group.scalarMul(lambdas[i]!, rInv), evaluated[i]![j]!));
       }
       partialC = group.add(partialC, mulLenient(group, group.scalarMul(weights[j]!, r), n));
