@@ -143,14 +143,24 @@ async function askHolder(
     blindedElements: request.blindedElements.map(toBase64Url),
     ...(proof === "none" ? { proof } : {}),
   });
-  let res: Response;
-  try {
-    res = await deps.fetch(`${holder.url.replace(/\/$/, "")}/v1/evaluate`, {
+  const post = () =>
+    deps.fetch(`${holder.url.replace(/\/$/, "")}/v1/evaluate`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body,
       signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000),
     });
+  let res: Response;
+  try {
+    try {
+      res = await post();
+    } catch (error) {
+      // A kept-alive connection the holder closed while idle fails at once ("fetch failed"): one retry on
+      // a fresh connection. Timeouts are not retried. (The combined check's second request comes after a
+      // pause, so it meets this race more often than a single request.)
+      if ((error as Error).name === "TimeoutError" || (error as Error).name === "AbortError") throw error;
+      res = await post();
+    }
   } catch (error) {
     throw new HolderError(holder.index, `unreachable (${(error as Error).message})`);
   }
