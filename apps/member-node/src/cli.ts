@@ -10,7 +10,8 @@
  * for the SDK, the PSI worker pool and SEAL's WASM (≈ 2 s of imports on a loaded machine against ≈ 0.3 s).
  * Help, unknown commands and no command load every group.
  */
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
+import { describeError, EXIT, exitCodeOf } from "./errors.ts";
 
 interface Group {
   /** Top-level commands the group's register() adds. */
@@ -32,13 +33,39 @@ export const GROUPS: readonly Group[] = [
 
 /** The program with every group, or only the group of `command` when one claims it. */
 export async function buildProgram(command?: string): Promise<Command> {
-  const program = new Command("relink").description("Relink member node").version("0.1.0");
+  const program = new Command("relink")
+    .description("Relink member node")
+    .version("0.1.0")
+    .addHelpText(
+      "after",
+      "\nSettings: flag > environment (RELINK_HOME, RELINK_HUB, RELINK_RECEIPTS, RELINK_LANG, RELINK_CONFIG) >\n" +
+        "config file (~/.config/relink/config.json) > default.\n" +
+        "Exit codes: 0 done, 1 failed, 2 usage error, 3 done but some rows rejected, 4 log fork found.",
+    )
+    // Usage errors exit 2 (commander's default is 1); help and version exit 0.
+    .exitOverride();
   const own = GROUPS.filter((g) => command !== undefined && g.commands.includes(command));
   const groups = own.length > 0 ? own : GROUPS;
   for (const g of await Promise.all(groups.map((g) => g.load()))) g.register(program);
   return program;
 }
 
+/** Runs the CLI: usage errors exit 2, other errors print one line (no stack trace) and exit 1. */
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await (await buildProgram(argv[2])).parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // commander has printed the message (or the help) already.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    console.error(`relink: ${describeError(error)}`);
+    if (process.env["RELINK_DEBUG"] && error instanceof Error) console.error(error.stack);
+    process.exitCode = exitCodeOf(error);
+  }
+}
+
 if (import.meta.main) {
-  await (await buildProgram(process.argv[2])).parseAsync(process.argv);
+  await main(process.argv);
 }
