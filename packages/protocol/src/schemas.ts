@@ -244,6 +244,12 @@ export const evaluateInput = z.object({
   networkId,
   epoch,
   blindedElements: z.array(bytes(32, "blindedElement")).min(1).max(MAX_EVALUATION_BATCH),
+  /**
+   * "batch" (default): the RFC 9497 batch DLEQ proof with the evaluations. "none": evaluations only — the
+   * client proves them afterwards with one combined element it sends as an ordinary "batch" request of
+   * one element (ADR 0013; docs/protocol/oprf.md).
+   */
+  proof: z.enum(["batch", "none"]).optional(),
 });
 
 export const evaluateOutput = z.object({
@@ -251,7 +257,8 @@ export const evaluateOutput = z.object({
   epoch,
   holder: z.number().int().min(1).max(0xffff),
   evaluatedElements: z.array(z.string()),
-  proof: z.string(),
+  /** Absent exactly when the request asked for proof "none". */
+  proof: z.string().optional(),
 });
 
 export const keyHolderInfo = z.object({

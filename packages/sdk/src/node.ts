@@ -44,7 +44,7 @@ export interface MemberNodeOptions {
   clock?: () => Date;
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Blind/combine implementation; defaults to single-threaded (use psi's worker pool for bulk work). */
-  crypto?: Pick<TagDeps, "blind" | "combine">;
+  crypto?: Pick<TagDeps, "blind" | "combine" | "check">;
   /** Identifiers per key-holder request. */
   batchSize?: number;
   /** Key-holder requests in flight at once (see computeTags). */
@@ -128,7 +128,7 @@ export class MemberNode {
   private readonly signedToHolders: typeof fetch;
   private readonly clock: () => Date;
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
-  private readonly crypto: Pick<TagDeps, "blind" | "combine">;
+  private readonly crypto: Pick<TagDeps, "blind" | "combine" | "check">;
   private readonly batchSize: number | undefined;
   private readonly concurrency: number | undefined;
 

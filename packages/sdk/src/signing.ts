@@ -4,8 +4,8 @@
  * fetch is protocol's request layer (`relinkFetch`): a retry after a closed connection resends these exact
  * bytes — same nonce — so a request the server did process is refused as a replay, never done twice.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import {
+  ed25519SignerFor,
   keyFingerprint,
   NONCE_BYTES,
   requestSigningMessage,
@@ -21,9 +21,10 @@ export interface RequestSigner {
   sign(message: Uint8Array): Uint8Array;
 }
 
+/** Signs with node:crypto on Node (≈ 20× faster than pure JS), noble in browsers; same bytes either way. */
 export function ed25519Signer(secretKey: Uint8Array): RequestSigner {
-  const publicKey = ed25519.getPublicKey(secretKey);
-  return { fingerprint: keyFingerprint("ed25519", publicKey), sign: (m) => ed25519.sign(m, secretKey) };
+  const { publicKey, sign } = ed25519SignerFor(secretKey);
+  return { fingerprint: keyFingerprint("ed25519", publicKey), sign };
 }
 
 function bodyBytes(body: unknown): Uint8Array {

@@ -1,6 +1,7 @@
 export * from "./bytes.ts";
 export * from "./checkpoint.ts";
 export * from "./cosignature.ts";
+export * from "./ed25519.ts";
 export * from "./leaf.ts";
 export * from "./merkle.ts";
 export * from "./note.ts";
