@@ -8,4 +8,5 @@ export * from "./repositories/member-keys.ts";
 export * from "./repositories/members.ts";
 export * from "./repositories/requests.ts";
 export * from "./repositories/users.ts";
+export * from "./repositories/credentials.ts";
 export type * from "./schema.ts";
