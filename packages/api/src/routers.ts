@@ -31,6 +31,7 @@ import {
 } from "@relink/protocol";
 import { z } from "zod";
 import { exposureRouter } from "./exposure.ts";
+import { portalRouter } from "./portal.ts";
 import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
@@ -148,6 +149,8 @@ export const appRouter = router({
   }),
 
   exposure: exposureRouter,
+
+  portal: portalRouter,
 });
 
 export type AppRouter = typeof appRouter;

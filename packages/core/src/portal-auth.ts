@@ -15,10 +15,10 @@ import {
   findUserByEmail,
   grantRole,
   insertUser,
+  type Role,
   type RoleGrant,
   recordFailedSignIn,
   recordSuccessfulSignIn,
-  type Role,
   setPassword,
   setTotpSecret,
 } from "@relink/db";
@@ -48,7 +48,9 @@ export async function hashPassword(password: string, salt: Uint8Array = randomBy
 
 /** Constant-time check of a password against a stored `$scrypt$…` string; malformed strings never verify. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const m = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(stored);
+  const m = /^\$scrypt\$ln=(\d{1,2}),r=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)$/.exec(
+    stored,
+  );
   if (!m) return false;
   const [ln, r, p] = [Number(m[1]), Number(m[2]), Number(m[3])];
   if (ln < 10 || ln > 20 || r < 1 || r > 32 || p < 1 || p > 16) return false;
@@ -209,7 +211,9 @@ export async function createPortalUser(
   },
 ): Promise<PortalIdentity> {
   if (input.password.length < PASSWORD_POLICY.minLength || input.password.length > PASSWORD_POLICY.maxLength)
-    throw new Error(`password: between ${PASSWORD_POLICY.minLength} and ${PASSWORD_POLICY.maxLength} characters`);
+    throw new Error(
+      `password: between ${PASSWORD_POLICY.minLength} and ${PASSWORD_POLICY.maxLength} characters`,
+    );
   const at = deps.clock();
   const hash = await hashPassword(input.password);
   const id = await deps.db.transaction().execute(async (trx) => {

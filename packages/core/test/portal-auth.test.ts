@@ -18,7 +18,9 @@ import {
 } from "../src/portal-auth.ts";
 import { createTestCore, describeEachBackend, onboardTestMember, type TestCore } from "../src/testing.ts";
 
-const vectors = JSON.parse(readFileSync(join(import.meta.dirname, "vectors", "rfc6238-totp.json"), "utf8")) as {
+const vectors = JSON.parse(
+  readFileSync(join(import.meta.dirname, "vectors", "rfc6238-totp.json"), "utf8"),
+) as {
   seeds: Record<"sha1" | "sha256" | "sha512", string>;
   totp: { time: number; sha1: string; sha256: string; sha512: string }[];
   scrypt: { password: string; salt: string; N: number; r: number; p: number; dk: string };
@@ -118,13 +120,20 @@ describeEachBackend("portal sign-in", ({ db }) => {
       reason: "locked",
     });
     core.clock.advance(LOCKOUT_POLICY.lockMinutes * 60_000 + 1000);
-    expect((await signIn(core.deps, { email: "op@bank.example", password: "operator-pass-1" })).ok).toBe(true);
+    expect((await signIn(core.deps, { email: "op@bank.example", password: "operator-pass-1" })).ok).toBe(
+      true,
+    );
   });
 
   it("asks for the second factor, accepts a current code once and refuses its replay", async () => {
     const base = { email: "dpo@bank.example", password: "dpo-pass-123" };
     expect(await signIn(core.deps, base)).toEqual({ ok: false, reason: "totp_required" });
-    expect(await signIn(core.deps, { ...base, totp: "000000" === totp(secret, core.clock()) ? "111111" : "000000" })).toEqual({
+    expect(
+      await signIn(core.deps, {
+        ...base,
+        totp: "000000" === totp(secret, core.clock()) ? "111111" : "000000",
+      }),
+    ).toEqual({
       ok: false,
       reason: "totp_invalid",
     });
@@ -134,9 +143,17 @@ describeEachBackend("portal sign-in", ({ db }) => {
   });
 
   it("refuses a disabled user", async () => {
-    await db().updateTable("user").set({ status: "disabled" }).where("email", "=", "dpo@bank.example").execute();
+    await db()
+      .updateTable("user")
+      .set({ status: "disabled" })
+      .where("email", "=", "dpo@bank.example")
+      .execute();
     core.clock.advance(60_000);
-    const r = await signIn(core.deps, { email: "dpo@bank.example", password: "dpo-pass-123", totp: totp(secret, core.clock()) });
+    const r = await signIn(core.deps, {
+      email: "dpo@bank.example",
+      password: "dpo-pass-123",
+      totp: totp(secret, core.clock()),
+    });
     expect(r).toEqual({ ok: false, reason: "disabled" });
   });
 });

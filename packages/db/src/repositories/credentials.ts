@@ -97,7 +97,12 @@ export async function recordSuccessfulSignIn(
   await db.updateTable("user").set({ last_login_at: at }).where("id", "=", userId).execute();
 }
 
-export async function setTotpSecret(db: Db, userId: string, secret: Uint8Array | null, at: Date): Promise<void> {
+export async function setTotpSecret(
+  db: Db,
+  userId: string,
+  secret: Uint8Array | null,
+  at: Date,
+): Promise<void> {
   const r = await db
     .updateTable("user_credential")
     .set({ totp_secret: secret, last_totp_step: null, updated_at: at })
