@@ -83,7 +83,8 @@ export async function startHub(options: {
   host?: string;
   port?: number;
   log: HubLogger;
-  extraRoutes?: (db: DbHandle) => Route[];
+  /** More routes, after the hub's own (the portal mounts a catch-all here); `core` when the API is mounted. */
+  extraRoutes?: (db: DbHandle, core?: CoreDeps) => Route[];
   auditLog?: HubAuditLogOptions;
   /** The network this hub serves; with it (and an audit log) the tRPC API is mounted at /trpc. */
   network?: NetworkConfig;
@@ -150,7 +151,7 @@ export async function startHub(options: {
         ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
         : []),
       ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
-      ...(options.extraRoutes?.(db) ?? []),
+      ...(options.extraRoutes?.(db, core) ?? []),
     ];
     const upkeepMs = options.upkeepIntervalMs ?? 3_600_000;
     if (core && upkeepMs > 0) {
@@ -197,6 +198,9 @@ export async function startHub(options: {
     server.timeout = 0;
     server.requestTimeout = 300_000;
     server.headersTimeout = 60_000;
+    // Idle keep-alive sockets stay open longer than any client keeps them (undici: 4 s), so a client whose
+    // event loop was busy never reuses a socket the hub just closed ("other side closed" on a POST).
+    server.keepAliveTimeout = 65_000;
     const { url, port } = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return {
       url,

@@ -12,11 +12,15 @@
  * Network (docs/runbooks/hub.md): RELINK_NETWORK_CONFIG names a JSON file (network id, epoch, threshold,
  * key holders, retention, admin keys); with it the tRPC API is served at /trpc. Without it the hub serves
  * only health and the audit log.
+ * Portal (ADR 0060): RELINK_PORTAL=1 serves the web portal (apps/portal, a production `next build`) from
+ * this process at every path the hub does not use; RELINK_PORTAL_URL is the address browsers use (default
+ * the hub's own URL; https:// turns on HSTS and secure cookies).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { WitnessEndpoint } from "@relink/core";
 import { dbConfigFromEnv } from "@relink/db";
+import { fromBase64Url } from "@relink/protocol";
 import {
   formatSignerKey,
   formatVerifierKey,
@@ -58,6 +62,10 @@ const witnesses: WitnessEndpoint[] = (process.env["RELINK_LOG_WITNESSES"] ?? "")
 const networkFile = process.env["RELINK_NETWORK_CONFIG"];
 const network = networkFile ? parseNetworkConfig(JSON.parse(readFileSync(networkFile, "utf8"))) : undefined;
 
+const wantPortal = process.env["RELINK_PORTAL"] === "1" && network !== undefined;
+const portalMount = wantPortal ? await import("@relink/portal/server") : undefined;
+let portal: Promise<import("@relink/portal/server").PortalHandler> | undefined;
+
 const hub = await startHub({
   db: dbConfig,
   host: process.env["HUB_HOST"] ?? "127.0.0.1",
@@ -69,7 +77,22 @@ const hub = await startHub({
     checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
   },
   ...(network ? { network } : {}),
+  ...(portalMount ? { extraRoutes: () => portalMount.portalRoutes(() => portal) } : {}),
 });
+if (portalMount && hub.core && network) {
+  const publicUrl = process.env["RELINK_PORTAL_URL"] || hub.url;
+  portal = portalMount.startPortal({
+    publicUrl,
+    bridge: portalMount.createBridge({
+      core: hub.core,
+      adminKeys: network.adminKeys.map(fromBase64Url),
+      secure: publicUrl.startsWith("https:"),
+      holderUrls: network.keyHolders.map((h) => h.url),
+    }),
+  });
+  await portal;
+  console.log(`Relink portal on ${publicUrl}/`);
+}
 const where =
   dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";
 console.log(`Relink hub listening on ${hub.url} (database: ${where}); health: ${hub.url}/healthz`);
@@ -80,12 +103,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    hub.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error("hub.close", { error: String(error) });
-        process.exit(1);
-      },
-    );
+    Promise.resolve(portal?.then((p) => p.close()))
+      .catch(() => undefined)
+      .then(() => hub.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error("hub.close", { error: String(error) });
+          process.exit(1);
+        },
+      );
   });
 }

@@ -51,6 +51,8 @@ export interface KeyHolderOptions {
   dkgTimeoutMs: number;
   directoryTtlMs: number;
   directoryRefetchMs: number;
+  /** Browser origins allowed to call this holder (the portal's); none by default. */
+  corsOrigins?: readonly string[];
   clock?: () => number;
 }
 
@@ -283,7 +285,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     { method: "POST", path: "/v1/dkg/round2", handle: dkgRoute(2) },
   ];
 
-  const server: Server = createHttpServer(routes, log);
+  const server: Server = createHttpServer(routes, log, o.corsOrigins ?? []);
   server.requestTimeout = 60_000;
   server.headersTimeout = 20_000;
   let bound: { url: string; port: number };

@@ -73,9 +73,28 @@ export function sendError(res: ServerResponse, error: RelinkError): void {
   sendJson(res, status, { error: wire }, headers);
 }
 
-export function createHttpServer(routes: Route[], log: Logger): Server {
+/** Request headers a browser may send cross-origin (the portal's worker signs with these). */
+const CORS_HEADERS = "content-type, x-relink-key, x-relink-timestamp, x-relink-nonce, x-relink-signature";
+
+export function createHttpServer(routes: Route[], log: Logger, corsOrigins: readonly string[] = []): Server {
   return createServer(async (req, res) => {
     let path = "/";
+    // CORS (ADR 0060): the portal's browser worker calls the key holders directly; only listed origins.
+    const origin = req.headers.origin;
+    if (origin && corsOrigins.includes(origin)) {
+      res.setHeader("access-control-allow-origin", origin);
+      res.setHeader("vary", "origin");
+      res.setHeader("access-control-expose-headers", "retry-after");
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, {
+          "access-control-allow-methods": "GET, POST",
+          "access-control-allow-headers": CORS_HEADERS,
+          "access-control-max-age": "600",
+        });
+        res.end();
+        return;
+      }
+    }
     try {
       const url = new URL(req.url ?? "/", "http://keyholder.invalid");
       path = url.pathname;

@@ -22,6 +22,7 @@ import {
   setPassword,
   setTotpSecret,
 } from "@relink/db";
+import { RelinkError } from "@relink/protocol";
 import type { CoreDeps } from "./context.ts";
 
 const scrypt = promisify(scryptCb) as (
@@ -211,7 +212,8 @@ export async function createPortalUser(
   },
 ): Promise<PortalIdentity> {
   if (input.password.length < PASSWORD_POLICY.minLength || input.password.length > PASSWORD_POLICY.maxLength)
-    throw new Error(
+    throw new RelinkError(
+      "BAD_INPUT",
       `password: between ${PASSWORD_POLICY.minLength} and ${PASSWORD_POLICY.maxLength} characters`,
     );
   const at = deps.clock();
