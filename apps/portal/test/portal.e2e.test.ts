@@ -156,9 +156,14 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     await page.getByTestId("consents-start").click();
     await page.getByTestId("consents-done").waitFor({ timeout: 120_000 });
     await page.getByTestId("consent-list").waitFor();
-    await expect
-      .poll(() => page.locator("[data-testid=consent-list] tbody tr").count(), { timeout: 30_000 })
-      .toBe(s.consents.length);
+    // One consent record per identifier of the row (resident ID, phone, name + date of birth), one reference.
+    const refs = async () =>
+      new Set(
+        (await page.locator("[data-testid=consent-list] tbody tr td:first-child").allTextContents()).map(
+          (r) => r.split("#")[0],
+        ),
+      ).size;
+    await expect.poll(refs, { timeout: 30_000 }).toBe(s.consents.length);
     await shot("04-consents");
     await page.goto(`${net.hubUrl}/match`);
     await page.getByTestId("case-id").fill("portal-e2e-2026-12");
