@@ -67,7 +67,7 @@ export default function NetworkPage() {
                   <code>{m.slug}</code>
                 </td>
                 <td>{m.displayName}</td>
-                <td>{m.capabilities.join(", ")}</td>
+                <td>{m.capabilities.map((c) => t(`cap.${c}` as MessageKey)).join("、")}</td>
                 <td>
                   <Badge tone={m.status === "active" ? "ok" : "bad"}>
                     {t(`common.${m.status}` as MessageKey)}
