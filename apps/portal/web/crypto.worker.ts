@@ -100,7 +100,7 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
     case "revoke": {
       const node = await connect(req.id);
       const r = await node.revokeConsents(req.references);
-      return { op: "revoke", revoked: r.revoked, receipts: [r.receipt] };
+      return { op: "revoke", revoked: r.revoked, receipts: r.receipts };
     }
   }
 }
