@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import type { NextConfig } from "next";
 
 // Security headers other than the CSP (which needs a per-request nonce: src/proxy.ts).
@@ -17,6 +18,16 @@ const config: NextConfig = {
   poweredByHeader: false,
   reactStrictMode: true,
   productionBrowserSourceMaps: false,
+  webpack(config, { isServer }) {
+    // The SDK's Node request layer (undici) has a browser stand-in (web/http-shim.ts).
+    if (!isServer) {
+      config.resolve.alias = {
+        ...config.resolve.alias,
+        "@relink/protocol/http": join(import.meta.dirname, "web", "http-shim.ts"),
+      };
+    }
+    return config;
+  },
   async headers() {
     return [{ source: "/:path*", headers }];
   },
