@@ -126,8 +126,14 @@ if (portalMount && hub.core && network) {
       holderUrls: network.keyHolders.map((h) => h.url),
     }),
   });
-  await portal;
-  console.log(`Relink portal on ${publicUrl}/`);
+  try {
+    await portal;
+    console.log(`Relink portal on ${publicUrl}/`);
+  } catch (error) {
+    // The hub's API does not depend on the portal: serve without it (its routes answer 503).
+    log.error("portal.start_failed", { error: String(error) });
+    portal = undefined;
+  }
 }
 const where =
   dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";
