@@ -7,14 +7,17 @@
  */
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePortalBuild } from "@relink/portal/server/build";
 import { relinkFetch } from "@relink/protocol/http";
 import { writeCsvFile } from "./csv.ts";
 import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
+import { demoAccounts, randomPassword, seedPortalAccounts } from "./portal.ts";
 import { freshServerDatabase } from "./postgres.ts";
 import { buildScenario, MEMBERS } from "./scenario.ts";
 
 const keepRunning = process.argv.includes("--keep-running");
+const wantPortal = !process.argv.includes("--no-portal");
 const dir = join(process.cwd(), ".relink", "demo");
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const step = (s: string) => say(`\n▸ ${s}`);
@@ -32,8 +35,20 @@ const serverDb = process.env["DATABASE_URL"]
   ? await freshServerDatabase(process.env["DATABASE_URL"], "relink_demo")
   : undefined;
 const started = Date.now();
+// The web portal is served by the hub from a production build, made here when missing or stale (ADR 0060).
+let portal = wantPortal;
+if (portal) {
+  const t0 = Date.now();
+  try {
+    if (await ensurePortalBuild())
+      say(`  built the web portal (next build) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  } catch (error) {
+    portal = false;
+    say(`  web portal not started: ${(error as Error).message}`);
+  }
+}
 step(`Starting the network in ${dir} (${serverDb ? "PostgreSQL" : "embedded PGlite"})`);
-const net = await startNetwork({ dir, ...(serverDb ? { databaseUrl: serverDb.url } : {}) });
+const net = await startNetwork({ dir, portal, ...(serverDb ? { databaseUrl: serverDb.url } : {}) });
 let failed = false;
 try {
   say(
@@ -45,6 +60,25 @@ try {
   for (const m of [...Object.values(MEMBERS), ...EXTRA_LENDERS]) {
     await addMember(net, m);
     say(`  ${m.slug.padEnd(16)} ${m.name} [${m.capabilities.join(", ")}]`);
+  }
+
+  if (portal)
+    portal = await net.hub.waitFor(/Relink portal on|portal\.start_failed/, 600_000).then(
+      (m) => m[0].startsWith("Relink portal"),
+      () => false,
+    );
+  if (!portal) say("  web portal not available (see the hub's log); continuing without it");
+  if (portal) {
+    const password = randomPassword();
+    const accounts = demoAccounts({ collector: MEMBERS.collector.slug, bank: MEMBERS.bank.slug });
+    await seedPortalAccounts(net, accounts, password);
+    step(`Web portal: ${net.hubUrl}/ (zh-Hans; zh-Hant and English in the language menu)`);
+    say(`  demo accounts, password ${password}:`);
+    for (const a of accounts) say(`    ${a.role.padEnd(21)} ${a.email}`);
+    say(
+      `  member key files to import in the browser (Member key page): ${join(dir, "members", "<member>", "member.json")}`,
+    );
+    say(`  audit log key to pin on the audit page: ${net.logKey}`);
   }
 
   const s = buildScenario({ asOf: new Date().toISOString().slice(0, 10) });
@@ -157,7 +191,7 @@ try {
   console.error(`hub output (last lines):\n${net.hub.output().split("\n").slice(-15).join("\n")}`);
 } finally {
   if (keepRunning && !failed) {
-    say(`\nNetwork left running (hub ${net.hubUrl}); Ctrl-C to stop.`);
+    say(`\nNetwork left running (hub and web portal ${net.hubUrl}/); Ctrl-C to stop.`);
     await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
   }
   await net.stop();

@@ -37,6 +37,8 @@ export interface NetworkOptions {
   checkpointIntervalMs?: number;
   /** The hub's `exposure` network config (apps/hub/src/network.ts), e.g. a longer deadline for benchmarks. */
   exposure?: Record<string, number>;
+  /** Serve the web portal from the hub (RELINK_PORTAL=1; needs a portal build) and let browsers call holders. */
+  portal?: boolean;
 }
 
 export interface RunningNetwork {
@@ -124,26 +126,32 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       DATABASE_URL: o.databaseUrl ?? "",
       RELINK_NETWORK_CONFIG: hubNetwork,
       RELINK_LOG_CHECKPOINT_INTERVAL_MS: String(o.checkpointIntervalMs ?? 2000),
+      RELINK_PORTAL: o.portal ? "1" : "",
     });
     started.push(hub);
     const holders = holderPorts.map((port, i) =>
-      startProcess(`holder-${i + 1}`, SCRIPTS.keyholder, [
-        "serve",
-        "--data-dir",
-        join(o.dir, `holder-${i + 1}`),
-        "--network",
-        holderNetwork,
-        "--port",
-        String(port),
-        "--hub",
-        hubUrl,
-        "--workers",
-        "1",
-        "--directory-ttl",
-        "2",
-        "--directory-refetch",
-        "1",
-      ]),
+      startProcess(
+        `holder-${i + 1}`,
+        SCRIPTS.keyholder,
+        [
+          "serve",
+          "--data-dir",
+          join(o.dir, `holder-${i + 1}`),
+          "--network",
+          holderNetwork,
+          "--port",
+          String(port),
+          "--hub",
+          hubUrl,
+          "--workers",
+          "1",
+          "--directory-ttl",
+          "2",
+          "--directory-refetch",
+          "1",
+        ],
+        { RELINK_CORS_ORIGINS: o.portal ? hubUrl : "" },
+      ),
     );
     started.push(...holders);
     // Readiness by health endpoints (deadline RELINK_START_TIMEOUT_MS): the hub has migrated, every

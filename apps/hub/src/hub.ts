@@ -83,7 +83,8 @@ export async function startHub(options: {
   host?: string;
   port?: number;
   log: HubLogger;
-  extraRoutes?: (db: DbHandle) => Route[];
+  /** More routes, after the hub's own (the portal mounts a catch-all here); `core` when the API is mounted. */
+  extraRoutes?: (db: DbHandle, core?: CoreDeps) => Route[];
   auditLog?: HubAuditLogOptions;
   /** The network this hub serves; with it (and an audit log) the tRPC API is mounted at /trpc. */
   network?: NetworkConfig;
@@ -150,7 +151,7 @@ export async function startHub(options: {
         ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
         : []),
       ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
-      ...(options.extraRoutes?.(db) ?? []),
+      ...(options.extraRoutes?.(db, core) ?? []),
     ];
     const upkeepMs = options.upkeepIntervalMs ?? 3_600_000;
     if (core && upkeepMs > 0) {

@@ -51,6 +51,8 @@ export interface KeyHolderOptions {
   dkgTimeoutMs: number;
   directoryTtlMs: number;
   directoryRefetchMs: number;
+  /** Browser origins allowed to call this holder (the portal's); none by default. */
+  corsOrigins?: readonly string[];
   clock?: () => number;
 }
 
@@ -287,7 +289,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   ];
 
   // Keep-alive and header timeouts: protocol's hardenServer (longer than any Relink client's idle socket).
-  const server: Server = createHttpServer(routes, log, { requestTimeoutMs: 60_000 });
+  const server: Server = createHttpServer(routes, log, { requestTimeoutMs: 60_000 }, o.corsOrigins ?? []);
   let bound: { url: string; port: number };
   try {
     bound = await listen(server, o.port, o.host);

@@ -2,10 +2,13 @@
 
 import type { Member } from "@relink/core";
 import {
+  createPortalUser,
   eraseSubjects,
   memberDirectory as listMemberDirectory,
   lookupContacts,
+  memberBySlugOrThrow,
   onboardMember,
+  PASSWORD_POLICY,
   publishBatch,
   registerConsents,
   reinstateMember,
@@ -30,7 +33,9 @@ import {
   slug,
 } from "@relink/protocol";
 import { z } from "zod";
+import { ROLES } from "./access.ts";
 import { exposureRouter } from "./exposure.ts";
+import { portalRouter } from "./portal.ts";
 import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
@@ -98,6 +103,29 @@ export const appRouter = router({
       )
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+    /** First accounts of a member (its member admin) or of network staff; later staff are added in the portal. */
+    createPortalUser: adminProcedure
+      .input(
+        z.object({
+          email: z.email().max(200),
+          displayName: z.string().min(1).max(200),
+          memberSlug: slug.nullable(),
+          password: z.string().min(PASSWORD_POLICY.minLength).max(PASSWORD_POLICY.maxLength),
+          roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+        }),
+      )
+      .output(z.object({ userId: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const member = input.memberSlug ? await memberBySlugOrThrow(ctx.core, input.memberSlug) : null;
+        const id = await createPortalUser(ctx.core, {
+          email: input.email,
+          displayName: input.displayName,
+          memberId: member?.id ?? null,
+          password: input.password,
+          roles: input.roles,
+        });
+        return { userId: id.userId };
+      }),
   }),
 
   directory: router({
@@ -156,6 +184,8 @@ export const appRouter = router({
   }),
 
   exposure: exposureRouter,
+
+  portal: portalRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -8,3 +8,5 @@ export * from "./directory.ts";
 export * from "./exposure/index.ts";
 export * from "./lookup.ts";
 export * from "./members.ts";
+export * from "./portal.ts";
+export * from "./portal-auth.ts";

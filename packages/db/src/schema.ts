@@ -77,6 +77,19 @@ export interface RoleGrantTable {
   revoked_at: Date | null;
 }
 
+export interface UserCredentialTable {
+  user_id: string;
+  /** `$scrypt$ln=…,r=…,p=…$<salt b64>$<hash b64>` (see core/portal-auth.ts). */
+  password_hash: string;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  locked_until: Date | null;
+  /** RFC 6238 shared secret; null when the user has not enrolled a second factor. */
+  totp_secret: Uint8Array | null;
+  /** The last accepted TOTP time step: a code is accepted once (replay within its window fails). */
+  last_totp_step: bigint | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
+}
+
 export interface PublicationBatchTable {
   id: string;
   member_id: string;
@@ -231,6 +244,7 @@ export interface Database {
   member_key: MemberKeyTable;
   user: UserTable;
   role_grant: RoleGrantTable;
+  user_credential: UserCredentialTable;
   audit_log_leaf: AuditLogLeafTable;
   audit_log_checkpoint: AuditLogCheckpointTable;
   audit_log_cosignature: AuditLogCosignatureTable;

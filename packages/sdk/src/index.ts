@@ -7,7 +7,7 @@ export * from "./exposure-present.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export * from "./node.ts";
 export * from "./rows.ts";
-export { ed25519Signer, type RequestSigner, signedFetch } from "./signing.ts";
+export { ed25519Signer, type RequestSigner, signedFetch, webCryptoSigner } from "./signing.ts";
 export {
   computeTags,
   type HolderEndpoint,
