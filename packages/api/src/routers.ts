@@ -30,6 +30,7 @@ import {
   slug,
 } from "@relink/protocol";
 import { z } from "zod";
+import { consentProofRouter } from "./consent-proofs.ts";
 import { exposureRouter } from "./exposure.ts";
 import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
 
@@ -147,6 +148,7 @@ export const appRouter = router({
       .mutation(async ({ ctx, input }) => lookupContacts(ctx.core, ctx.who, input)),
   }),
 
+  consentProof: consentProofRouter,
   exposure: exposureRouter,
 });
 

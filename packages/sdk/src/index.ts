@@ -1,3 +1,4 @@
+export * from "./consent-proofs.ts";
 export * from "./exposure.ts";
 export * from "./exposure-book.ts";
 export * from "./exposure-client.ts";
