@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { register as registerAdmin } from "./commands/admin.ts";
+import { register as registerConsentProofs } from "./commands/consent-proofs.ts";
 import { register as registerExposure } from "./commands/exposure.ts";
 import { register as registerLog } from "./commands/log.ts";
 import { register as registerMember } from "./commands/member.ts";
@@ -15,6 +16,7 @@ import { register as registerWitness } from "./commands/witness.ts";
 export function buildProgram(): Command {
   const program = new Command("relink").description("Relink member node").version("0.1.0");
   registerMember(program);
+  registerConsentProofs(program);
   registerExposure(program);
   registerAdmin(program);
   registerLog(program);

@@ -20,6 +20,7 @@ import {
   type ConsentProofBundle,
   checkArtifact,
   consentLeaf,
+  createProverPool,
   fieldToBytes,
   membershipInput,
   PoseidonTree,
@@ -84,6 +85,47 @@ export class ConsentBook {
     return best;
   }
 
+  /** The book as JSON (holds the salts: keep it with the member's other secrets). */
+  toJSON(): { format: "relink-consent-book/v1"; openings: Record<string, string | number>[] } {
+    return {
+      format: "relink-consent-book/v1",
+      openings: this.#openings.map((o) => ({
+        tag: hex(o.tag),
+        purpose: o.purpose,
+        legalBasis: o.legalBasis,
+        expiresAt: o.expiresAt,
+        evidenceHash: hex(o.evidenceHash),
+        salt: hex(o.salt),
+      })),
+    };
+  }
+
+  static fromJSON(unverified: unknown): ConsentBook {
+    const o = unverified as { format?: unknown; openings?: unknown };
+    if (o?.format !== "relink-consent-book/v1" || !Array.isArray(o.openings)) {
+      throw new ZkError("INVALID_ENCODING", "consent book: format relink-consent-book/v1 expected");
+    }
+    const bytes = (i: number, f: string, v: unknown, n: number) => {
+      if (typeof v !== "string" || !/^(?:[0-9a-f]{2})*$/.test(v) || v.length !== 2 * n) {
+        throw new ZkError(
+          "INVALID_ENCODING",
+          `consent book: openings[${i}].${f}: ${n} bytes of hex expected`,
+        );
+      }
+      return Uint8Array.from(v.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
+    };
+    return new ConsentBook(
+      o.openings.map((x: Record<string, unknown>, i: number) => ({
+        tag: bytes(i, "tag", x.tag, 32),
+        purpose: String(x.purpose),
+        legalBasis: String(x.legalBasis),
+        expiresAt: Number(x.expiresAt),
+        evidenceHash: bytes(i, "evidenceHash", x.evidenceHash, 32),
+        salt: bytes(i, "salt", x.salt, 31),
+      })),
+    );
+  }
+
   /** Witness inputs proving each tag covered for `purpose` at `queryTime`; throws naming the first gap. */
   inputs(tags: readonly Uint8Array[], purpose: string, queryTime: number): Record<string, unknown>[] {
     const root = this.root();
@@ -95,6 +137,18 @@ export class ConsentBook {
       return membershipInput(this.#openings[at]!, this.#tree.path(at), root, queryTime);
     });
   }
+}
+
+/** A prover pool started on first use (the artifacts load only when a member actually proves). */
+export function lazyProverPool(size?: number): BatchProver & { close(): Promise<void> } {
+  let pool: ReturnType<typeof createProverPool> | undefined;
+  return {
+    proveAll: (inputs) => {
+      pool ??= createProverPool(loadZkArtifacts(), size);
+      return pool.proveAll(inputs);
+    },
+    close: async () => pool?.close(),
+  };
 }
 
 /** Anything that proves witness inputs in order: a ProverPool, or a single-threaded stand-in. */

@@ -7,8 +7,16 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PURPOSES, type Purpose } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
-import { MemberNode, parseConsentRows, parseContactRows, parseDebtorRows, pooled } from "@relink/sdk";
+import {
+  lazyProverPool,
+  MemberNode,
+  parseConsentRows,
+  parseContactRows,
+  parseDebtorRows,
+  pooled,
+} from "@relink/sdk";
 import type { Command } from "commander";
+import { readConsentBook } from "../consent-book.ts";
 import { readCsv, writeCsv } from "../csv.ts";
 import { DEFAULT_HOME, initHome, readHome, secretsOf } from "../home.ts";
 import { progressReporter } from "../progress.ts";
@@ -34,11 +42,14 @@ async function connect(
 ): Promise<{ node: MemberNode; logKey: string | undefined }> {
   const home = readHome(opts.home);
   const pool = identifiers >= POOL_FROM_IDENTIFIERS ? await createOprfPool() : undefined;
+  // A committed consent book (`relink consent commit`) means lookups carry proofs (ADR 0050).
+  const book = readConsentBook(opts.home);
   const node = await MemberNode.connect({
     hubUrl: home.hubUrl,
     secrets: secretsOf(home),
     onProgress: progressReporter(opts.progress),
     ...(pool ? { crypto: pooled(pool) } : {}),
+    ...(book ? { consentProofs: { book, prover: lazyProverPool() } } : {}),
   });
   return { node, logKey: home.logKey };
 }
@@ -49,6 +60,7 @@ const countSubjects = (rows: readonly { subjects: readonly string[] }[]) =>
 function saveReceipts(dir: string | undefined, name: string, receipts: unknown[]): void {
   if (!dir) return;
   for (const [i, r] of receipts.entries()) {
+    if (r === undefined) continue;
     writeFileSync(join(dir, `${name}-${i + 1}.json`), `${JSON.stringify(r, null, 2)}\n`);
   }
 }
@@ -165,6 +177,8 @@ export function register(program: Command): void {
           const { node, logKey } = await connect(opts, countSubjects(rows));
           const r = await node.match(rows, opts.purpose, opts.case);
           saveReceipts(opts.receipts, "match", r.receipts);
+          // Each lookup's consent proofs sit beside its receipt (`relink receipt verify` checks both).
+          saveReceipts(opts.receipts, "match-consent-proofs", r.consentProofs);
           const flat = r.results.flatMap((d) =>
             d.contacts.length === 0
               ? [{ debtor_ref: d.ref, status: d.status }]

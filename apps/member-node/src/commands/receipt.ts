@@ -1,33 +1,86 @@
-/** `relink receipt verify <file>`: checks a receipt offline against the log key and the witnesses. */
-import { readFileSync } from "node:fs";
+/**
+ * `relink receipt verify <file>`: checks a receipt offline against the log key and the witnesses; when the
+ * leaf commits to consent-membership proofs (ADR 0050), also re-verifies the proof bundle — given with
+ * `--consent-proofs`, or found beside the receipt (`match-N.json` → `match-consent-proofs-N.json`).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { verifyReceipt } from "@relink/tlog";
+import { parseBundle, VERIFICATION_KEY, VKEY_HASH, verifyBundle, ZkError } from "@relink/zk";
 import type { Command } from "commander";
 import { collect, nonNegativeInt } from "./options.ts";
+
+/** The bundle file saved beside a receipt by `relink match --receipts`. */
+export function bundleBeside(receiptFile: string): string {
+  const name = basename(receiptFile).replace(/^(.+)-(\d+)\.json$/, "$1-consent-proofs-$2.json");
+  return join(dirname(receiptFile), name);
+}
 
 export function register(program: Command): void {
   const receipt = program.command("receipt").description("audit receipts");
   receipt
     .command("verify")
     .description(
-      "verify a receipt offline: log signature, k-of-n witness cosignatures, inclusion of the leaf",
+      "verify a receipt offline: log signature, k-of-n witness cosignatures, inclusion of the leaf, and the consent proofs it commits to",
     )
     .argument("<file>", "receipt JSON file")
     .requiredOption("--log-key <vkey>", "the log's verifier key (name+id+key)")
     .option("--witness <vkey>", "a trusted witness cosignature key (repeatable)", collect, [])
     .option("--k <n>", "cosignatures required from distinct trusted witnesses", nonNegativeInt)
-    .action((file: string, opts: { logKey: string; witness: string[]; k?: number }) => {
-      const text = readFileSync(file, "utf8");
-      const k = opts.k ?? opts.witness.length;
-      const v = verifyReceipt(text, { logKey: opts.logKey, witnesses: opts.witness, k });
-      if (!v.ok) {
-        console.error(`receipt REJECTED: ${v.reason}: ${v.message}`);
-        process.exitCode = 1;
-        return;
-      }
-      console.log(
-        `receipt OK: leaf ${v.index} (${v.event.type} at ${new Date(v.event.time).toISOString()}) in ` +
-          `${v.checkpoint.origin} size ${v.checkpoint.size}, ${v.cosignatures.length} cosignature(s)`,
-      );
-      console.log(JSON.stringify(v.event, null, 2));
-    });
+    .option(
+      "--consent-proofs <file>",
+      "the consent-proof bundle of this lookup (default: beside the receipt)",
+    )
+    .action(
+      async (
+        file: string,
+        opts: { logKey: string; witness: string[]; k?: number; consentProofs?: string },
+      ) => {
+        const text = readFileSync(file, "utf8");
+        const k = opts.k ?? opts.witness.length;
+        const v = verifyReceipt(text, { logKey: opts.logKey, witnesses: opts.witness, k });
+        if (!v.ok) {
+          console.error(`receipt REJECTED: ${v.reason}: ${v.message}`);
+          process.exitCode = 1;
+          return;
+        }
+        console.log(
+          `receipt OK: leaf ${v.index} (${v.event.type} at ${new Date(v.event.time).toISOString()}) in ` +
+            `${v.checkpoint.origin} size ${v.checkpoint.size}, ${v.cosignatures.length} cosignature(s)`,
+        );
+        console.log(JSON.stringify(v.event, null, 2));
+        const committed = v.event.consentProofsHash;
+        const bundleFile = opts.consentProofs ?? (committed ? bundleBeside(file) : undefined);
+        if (!bundleFile) return;
+        if (!existsSync(bundleFile)) {
+          console.log(
+            `consent proofs: committed in the leaf (${committed}); no bundle at ${bundleFile} to check`,
+          );
+          return;
+        }
+        try {
+          const bundle = parseBundle(readFileSync(bundleFile, "utf8"));
+          const b = await verifyBundle(VERIFICATION_KEY, VKEY_HASH, bundle);
+          if (!b.ok) {
+            console.error(`consent proofs REJECTED: ${b.reason}: ${b.message}`);
+            process.exitCode = 1;
+          } else if (b.commitment !== committed) {
+            console.error(
+              `consent proofs REJECTED: bundle commitment ${b.commitment} is not the leaf's ${committed ?? "(none)"}`,
+            );
+            process.exitCode = 1;
+          } else {
+            console.log(
+              `consent proofs OK: ${bundle.items.length} Groth16 proof(s) for '${bundle.purpose}' at ` +
+                `${new Date(bundle.queryTime).toISOString()}, vkey ${VKEY_HASH}; root(s) ${b.roots.join(", ")} ` +
+                `(each must be in a consent.root_committed leaf of member ${v.event.member})`,
+            );
+          }
+        } catch (e) {
+          if (!(e instanceof ZkError)) throw e;
+          console.error(`consent proofs REJECTED: malformed bundle: ${e.message}`);
+          process.exitCode = 1;
+        }
+      },
+    );
 }
