@@ -109,3 +109,16 @@ export async function verifyMembership(
     return false;
   }
 }
+
+/**
+ * Stops the worker threads snarkjs' BN254 curve (ffjavascript) keeps after a multi-threaded prove or
+ * verify; a short-lived process calls this before it can exit. The next prove or verify builds it again.
+ */
+export async function releaseCurve(): Promise<void> {
+  const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
+  const curve = g.curve_bn128;
+  if (curve) {
+    delete g.curve_bn128;
+    await curve.terminate();
+  }
+}

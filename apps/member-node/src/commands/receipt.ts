@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { verifyReceipt } from "@relink/tlog";
-import { parseBundle, VERIFICATION_KEY, VKEY_HASH, verifyBundle, ZkError } from "@relink/zk";
+import { parseBundle, releaseCurve, VERIFICATION_KEY, VKEY_HASH, verifyBundle, ZkError } from "@relink/zk";
 import type { Command } from "commander";
 import { collect, nonNegativeInt } from "./options.ts";
 
@@ -80,6 +80,8 @@ export function register(program: Command): void {
           if (!(e instanceof ZkError)) throw e;
           console.error(`consent proofs REJECTED: malformed bundle: ${e.message}`);
           process.exitCode = 1;
+        } finally {
+          await releaseCurve(); // snarkjs' curve keeps worker threads that would hold the process open
         }
       },
     );
