@@ -16,6 +16,7 @@ import {
   artifactUrl,
   type ConsentOpening,
   checkArtifact,
+  codeField,
   consentLeaf,
   fieldToBytes,
   membershipInput,
@@ -279,5 +280,31 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
       "BAD_INPUT",
     );
     expect(e.details).toMatchObject({ row: 1, field: "consentProofs.items.proof" });
+  });
+
+  it("keeps the openings from the hub: no evidence hash, salt, expiry or legal-basis value in any table", async () => {
+    const dump: string[] = [];
+    const hexOf = (v: unknown): string =>
+      v instanceof Uint8Array
+        ? toHex(v)
+        : typeof v === "object" && v !== null
+          ? JSON.stringify(v, (_k, x) =>
+              x instanceof Uint8Array ? toHex(x) : typeof x === "bigint" ? String(x) : x,
+            )
+          : String(v);
+    for (const table of ["consent_root", "consent_proof_bundle", "audit_log_leaf", "consent"] as const) {
+      const rows = await db().selectFrom(table).selectAll().execute();
+      for (const row of rows) for (const v of Object.values(row)) dump.push(hexOf(v));
+    }
+    const text = dump.join("\n");
+    // The scan finds what is there: the committed root and the queried tags are stored.
+    expect(text).toContain(toHex(fieldToBytes(tree.root())));
+    expect(text).toContain(toHex(T(1)));
+    for (const o of book) {
+      expect(text).not.toContain(toHex(o.evidenceHash));
+      expect(text).not.toContain(toHex(o.salt));
+      expect(text).not.toContain(String(o.expiresAt));
+    }
+    expect(text).not.toContain(toHex(fieldToBytes(codeField("legal_basis", "consent"))));
   });
 });
