@@ -5,7 +5,7 @@
  * member institutions with synthetic Chinese data — then publishes, registers consents, runs a match,
  * verifies the receipts and prints a summary. `--keep-running` leaves the network up afterwards.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePortalBuild } from "@relink/portal/server/build";
 import { relinkFetch } from "@relink/protocol/http";
@@ -125,6 +125,33 @@ try {
     .split(/\r?\n/);
   say(`\n  first results (${files.results}):`);
   for (const line of lines.slice(0, 8)) say(`    ${line}`);
+
+  step(
+    `${MEMBERS.collector.slug}: zero-knowledge consent proofs — commit a consent root, then each lookup proves its tags are covered`,
+  );
+  say(`  ${await cli(net, ["consent", "commit", files.consents], MEMBERS.collector.slug)}`);
+  // A few debtors only: each identifier tag costs one Groth16 proof (about a second on a loaded machine).
+  const zk = { debtors: join(dir, "xinda-debtors-zk.csv"), receipts: join(dir, "xinda-zk-receipts") };
+  writeCsvFile(zk.debtors, s.debtors.slice(0, 3));
+  mkdirSync(zk.receipts, { recursive: true });
+  say(
+    `  ${await cli(net, ["match", zk.debtors, "--purpose", "debt_collection", "--case", "demo-2026-11-zk", "--receipts", zk.receipts], MEMBERS.collector.slug)}`,
+  );
+  const receiptFile = readdirSync(zk.receipts).find(
+    (f) => /^match-.*-1\.json$/.test(f) && !f.includes("consent-proofs"),
+  );
+  if (!receiptFile) throw new Error(`no match receipt in ${zk.receipts}`);
+  const verified = await net.relink([
+    "receipt",
+    "verify",
+    join(zk.receipts, receiptFile),
+    "--log-key",
+    net.logKey,
+  ]);
+  if (verified.code !== 0) throw new Error(`relink receipt verify failed:\n${verified.stderr}`);
+  say(
+    `  ${verified.stdout.split("\n").find((l) => l.startsWith("consent proofs")) ?? "consent proofs: none"}`,
+  );
 
   step("Cross-lender exposure: five lenders answer encrypted requests (BFV, pairwise zero-sum masks)");
   const x = buildExposureScenario(s.people, { asOf: new Date().toISOString().slice(0, 10) });

@@ -22,7 +22,19 @@ interface Group {
 export const GROUPS: readonly Group[] = [
   {
     commands: ["init", "publish", "consent", "match", "erase"],
-    load: () => import("./commands/member.ts"),
+    // `consent commit` (zero-knowledge consents) hangs off the member group's `consent` command.
+    load: async () => {
+      const [member, proofs] = await Promise.all([
+        import("./commands/member.ts"),
+        import("./commands/consent-proofs.ts"),
+      ]);
+      return {
+        register(program: Command) {
+          member.register(program);
+          proofs.register(program);
+        },
+      };
+    },
   },
   { commands: ["exposure", "serve"], load: () => import("./commands/exposure.ts") },
   { commands: ["admin"], load: () => import("./commands/admin.ts") },

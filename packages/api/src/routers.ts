@@ -34,6 +34,7 @@ import {
 } from "@relink/protocol";
 import { z } from "zod";
 import { ROLES } from "./access.ts";
+import { consentProofRouter } from "./consent-proofs.ts";
 import { exposureRouter } from "./exposure.ts";
 import { portalRouter } from "./portal.ts";
 import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
@@ -183,6 +184,7 @@ export const appRouter = router({
       .mutation(async ({ ctx, input }) => lookupContacts(ctx.core, ctx.who, input)),
   }),
 
+  consentProof: consentProofRouter,
   exposure: exposureRouter,
 
   portal: portalRouter,

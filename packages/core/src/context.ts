@@ -29,7 +29,8 @@ export interface AuditEventInput {
     | "exposure.query"
     | "exposure.subjects_registered"
     | "exposure.subjects_unregistered"
-    | "exposure.mask_key_registered";
+    | "exposure.mask_key_registered"
+    | "consent.root_committed";
   memberId: string | null;
   userPseudonym?: Uint8Array;
   purpose?: string;
@@ -44,6 +45,11 @@ export interface AuditEventInput {
   decision: { allowed: boolean; rules: string[]; reason?: string };
   requestHash?: Uint8Array;
   responseHash?: Uint8Array;
+  /** consent.root_committed: the Poseidon root (32 bytes) and leaf count, and the vkey's SHA-256. */
+  consentRoot?: { root: Uint8Array; count: number };
+  zkVkeyHash?: Uint8Array;
+  /** lookup: SHA-256 commitment to the consent-proof bundle the query carried (ADR 0050). */
+  consentProofsHash?: Uint8Array;
 }
 
 export interface AuditRef {
@@ -77,6 +83,8 @@ export interface NetworkPolicy {
   lookupCapability: "collector";
   /** Exposure queries (k, budgets, cache, deadlines, presets); defaults in DEFAULT_EXPOSURE_POLICY. */
   exposure?: Partial<ExposurePolicy>;
+  /** Consent-membership proofs (ADR 0050): required of every member, and the accepted query-time skew. */
+  consentProofs?: { requiredForAll?: boolean; maxSkewMs?: number };
 }
 
 /** What the exposure use cases need beyond the database: the process's one round coordinator. */

@@ -1,6 +1,7 @@
 export type { Member } from "@relink/db";
 export * from "./audit/index.ts";
 export * from "./auth.ts";
+export * from "./consent-proofs.ts";
 export * from "./consents.ts";
 export * from "./context.ts";
 export * from "./denials.ts";

@@ -258,4 +258,24 @@ export interface Database {
   exposure_subject: ExposureSubjectTable;
   exposure_budget_spend: ExposureBudgetSpendTable;
   exposure_answer_cache: ExposureAnswerCacheTable;
+  consent_root: ConsentRootTable;
+  consent_proof_bundle: ConsentProofBundleTable;
+}
+
+/** A member's committed consent root (Poseidon, ADR 0050) and the audit leaf that logged it. */
+export interface ConsentRootTable {
+  member_id: string;
+  root: Uint8Array;
+  leaf_count: number;
+  vkey_hash: Uint8Array;
+  log_index: ColumnType<bigint, bigint, never>;
+  committed_at: Date;
+}
+
+/** The consent-proof bundle (packages/zk bundle.ts, JSON text) a lookup carried, by its audit-leaf index. */
+export interface ConsentProofBundleTable {
+  log_index: ColumnType<bigint, bigint, never>;
+  member_id: string;
+  bundle: string;
+  created_at: Date;
 }

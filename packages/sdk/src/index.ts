@@ -1,4 +1,5 @@
 export * from "./columns.ts";
+export * from "./consent-proofs.ts";
 export * from "./csv.ts";
 export * from "./exposure.ts";
 export * from "./exposure-book.ts";

@@ -59,6 +59,10 @@ export function toAuditEvent(input: AuditEventInput, at: Date, softwareVersion: 
   if (input.decision.reason) e.decisionReason = input.decision.reason;
   if (input.requestHash) e.requestHash = hex(input.requestHash);
   if (input.responseHash) e.responseHash = hex(input.responseHash);
+  if (input.consentRoot)
+    e.consentRoot = { root: hex(input.consentRoot.root), count: input.consentRoot.count };
+  if (input.zkVkeyHash) e.zkVkeyHash = hex(input.zkVkeyHash);
+  if (input.consentProofsHash) e.consentProofsHash = hex(input.consentProofsHash);
   return e;
 }
 
