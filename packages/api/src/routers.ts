@@ -8,12 +8,14 @@ import {
   onboardMember,
   publishBatch,
   registerConsents,
+  registerDpoKey,
   reinstateMember,
   revokeConsentsByReference,
   setQuotas,
   suspendMember,
 } from "@relink/core";
 import {
+  bytes,
   eraseInput,
   fromBase64Url,
   lookupInput,
@@ -28,10 +30,12 @@ import {
   revokeConsentsInput,
   revokeConsentsOutput,
   slug,
+  toBase64Url,
 } from "@relink/protocol";
 import { z } from "zod";
+import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
-import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
+import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
   return {
@@ -69,7 +73,7 @@ export const appRouter = router({
         keyHolders: holders.holders,
       };
     }),
-    memberDirectory: publicProcedure
+    memberDirectory: networkReaderProcedure
       .output(memberDirectory)
       .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
     whoami: memberProcedure.output(memberView).query(({ ctx }) => view(ctx.who.member)),
@@ -88,6 +92,13 @@ export const appRouter = router({
       .input(z.object({ slug }))
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+    registerDpoKey: adminProcedure
+      .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
+      .output(z.object({ memberId: z.string(), fingerprint: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const r = await registerDpoKey(ctx.core, input.slug, input.publicKey);
+        return { memberId: r.memberId, fingerprint: toBase64Url(r.key.fingerprint) };
+      }),
     setQuotas: adminProcedure
       .input(
         z.object({
@@ -148,6 +159,7 @@ export const appRouter = router({
   }),
 
   exposure: exposureRouter,
+  dpo: dpoRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,4 +5,5 @@ export * from "./leaf.ts";
 export * from "./merkle.ts";
 export * from "./note.ts";
 export * from "./receipt.ts";
+export * from "./subject.ts";
 export * from "./witness.ts";

@@ -39,6 +39,8 @@ export const EVENT_TYPES = {
   "exposure.subjects_registered": 12,
   "exposure.subjects_unregistered": 13,
   "exposure.mask_key_registered": 14,
+  "dpo.subject_report": 15,
+  "dpo.export": 16,
 } as const;
 export type KnownEventType = keyof typeof EVENT_TYPES;
 
@@ -60,6 +62,7 @@ export const FIELD_TAGS = {
   softwareVersion: 0x000f,
   decisionReason: 0x0010,
   consentRefsRoot: 0x0011,
+  subjectNonce: 0x0012,
 } as const;
 
 export interface AuditEvent {
@@ -97,6 +100,11 @@ export interface AuditEvent {
   /** 32 bytes, hex. */
   responseHash?: string;
   softwareVersion?: string;
+  /**
+   * 16 bytes, hex: the per-leaf random nonce of keyed subject-tag commitments (ADR 0040). Present exactly when
+   * the leaf's commitments are keyed (v2); leaves without it carry the unkeyed v1 commitments.
+   */
+  subjectNonce?: string;
   /** Fields this version does not know (non-critical tags), kept so the leaf round-trips. */
   unknownFields?: { tag: number; value: string }[];
 }
@@ -221,6 +229,7 @@ export function encodeAuditEvent(event: AuditEvent): Uint8Array {
     put(T.decisionReason, code("decisionReason", e.decisionReason, REASON_RE));
   if (e.consentRefsRoot !== undefined)
     put(T.consentRefsRoot, rootField("consentRefsRoot", e.consentRefsRoot));
+  if (e.subjectNonce !== undefined) put(T.subjectNonce, fromHex("subjectNonce", e.subjectNonce, 16));
   const knownTags: number[] = Object.values(T);
   for (const u of e.unknownFields ?? []) {
     if (!Number.isInteger(u.tag) || u.tag < 1 || u.tag >= 0x8000 || knownTags.includes(u.tag)) {
@@ -360,6 +369,9 @@ export function decodeAuditEvent(unverifiedLeaf: Uint8Array): AuditEvent {
         break;
       case T.decisionReason:
         event.decisionReason = text("decisionReason", v, REASON_RE);
+        break;
+      case T.subjectNonce:
+        event.subjectNonce = toHex(fixed("subjectNonce", v, 16));
         break;
       default:
         if (tag & 0x8000) throw new LeafError(`unknown critical field ${tag}`);
