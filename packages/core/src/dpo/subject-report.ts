@@ -35,16 +35,15 @@ import {
   keyedCommitment,
   MemoryTree,
   subjectTagsRoot,
+  utc8,
 } from "@relink/tlog";
 import type { CoreDeps } from "../context.ts";
 import { type DpoPrincipal, scopeOf } from "./access.ts";
 
 const PAGE = 2000;
 
-/** An instant as China Standard Time, e.g. `2026-12-03 15:04:05 UTC+8`. */
-export function formatUtc8(ms: number): string {
-  return `${new Date(ms + 8 * 3_600_000).toISOString().slice(0, 19).replace("T", " ")} UTC+8`;
-}
+/** An instant as China Standard Time, e.g. `2026-12-03 15:04:05 UTC+8` (the report and replay format). */
+export const formatUtc8 = utc8;
 
 /** SHA-256 over a DPO's free-text reference, as the report's leaf carries it (never the text). */
 export function dpoReferenceCommitment(kind: string, reference: string): Uint8Array {
@@ -180,7 +179,7 @@ export function memberView(m: Member | undefined) {
   return m ? { id: m.id, slug: m.slug, displayName: m.displayName } : null;
 }
 
-/** Fields of a report entry that are read off the (verified) leaf. */
+/** Fields of a report entry that are read off the leaf (tlog `leafFields` is the verifier's twin). */
 export function entryFields(index: bigint, e: AuditEvent) {
   return {
     index: Number(index),
