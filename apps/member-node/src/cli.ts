@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { register as registerAdmin } from "./commands/admin.ts";
+import { register as registerDpo } from "./commands/dpo.ts";
 import { register as registerExposure } from "./commands/exposure.ts";
 import { register as registerLog } from "./commands/log.ts";
 import { register as registerMember } from "./commands/member.ts";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerMember(program);
   registerExposure(program);
   registerAdmin(program);
+  registerDpo(program);
   registerLog(program);
   registerReceipt(program);
   registerWitness(program);

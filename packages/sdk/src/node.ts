@@ -418,7 +418,7 @@ export class MemberNode {
         contacts,
       };
     });
-    return { results, receipts, unreadable };
+    return { results, receipts, unreadable, caseCommitment };
   }
 }
 

@@ -10,7 +10,7 @@ import { createOprfPool } from "@relink/psi/pool";
 import { MemberNode, parseConsentRows, parseContactRows, parseDebtorRows, pooled } from "@relink/sdk";
 import type { Command } from "commander";
 import { readCsv, writeCsv } from "../csv.ts";
-import { DEFAULT_HOME, initHome, readHome, secretsOf } from "../home.ts";
+import { DEFAULT_HOME, initHome, readHome, recordCase, secretsOf } from "../home.ts";
 import { progressReporter } from "../progress.ts";
 import { checkReceipts, purposeOption, reportRejected, run } from "./shared.ts";
 
@@ -151,7 +151,7 @@ export function register(program: Command): void {
     .option("--out <file>", "write results as CSV")
     .option(
       "--case <id>",
-      "your case or batch id (committed to in the audit log)",
+      "your case or batch id (committed to in the audit log; kept in the home's cases.jsonl)",
       `match-${new Date().toISOString()}`,
     )
     .action(
@@ -164,6 +164,13 @@ export function register(program: Command): void {
           reportRejected(errors, opts);
           const { node, logKey } = await connect(opts, countSubjects(rows));
           const r = await node.match(rows, opts.purpose, opts.case);
+          // The case id is kept with its commitment, so the DPO can name it later (issue 11).
+          recordCase(opts.home, {
+            caseId: opts.case,
+            caseCommitment: r.caseCommitment,
+            purpose: opts.purpose,
+            at: new Date(),
+          });
           saveReceipts(opts.receipts, "match", r.receipts);
           const flat = r.results.flatMap((d) =>
             d.contacts.length === 0
