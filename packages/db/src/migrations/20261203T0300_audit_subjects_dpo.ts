@@ -2,7 +2,9 @@
  * FROZEN. Subject access and DPO roles (ADR 0040, 0041):
  *  - audit_log_subject: per audit leaf that concerns subjects, the leaf's member, its commitment nonce and
  *    the keyed subject commitments in leaf order. An index only — every value is also in (or, for batches
- *    over 64, committed to by the root in) the leaf, and readers check it against the leaf. Lets a subject
+ *    over 64, committed to by the root in) the leaf, and readers check it against the leaf (no foreign key
+ *    to audit_log_leaf: TRUNCATE of the log must keep failing on its append-only trigger, not on a
+ *    reference, and verification must still see a tampered leaf table). Lets a subject
  *    access search test each leaf with one HMAC instead of re-deriving batch roots. Append-only like the log.
  *  - member_key.purpose gains 'dpo': a member's data-protection officer signs DPO requests with its own key.
  * SQL must stay valid on PostgreSQL 15 (the server) and 18 (PGlite).
@@ -12,7 +14,7 @@ import { type Kysely, sql } from "kysely";
 export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     create table audit_log_subject (
-      idx int8 primary key references audit_log_leaf (idx),
+      idx int8 primary key check (idx >= 0),
       member_id uuid references member (id),
       nonce bytea not null check (length(nonce) = 16),
       commitments bytea not null check (length(commitments) > 0 and length(commitments) % 32 = 0),
