@@ -23,6 +23,7 @@ import {
   SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
+import { relinkFetch } from "@relink/protocol/http";
 import { StatusError } from "./http.ts";
 import type { Logger } from "./logger.ts";
 
@@ -96,7 +97,7 @@ export class MemberDirectory {
     const headers = this.#o.identitySecretKey
       ? signedGetHeaders(this.url, this.#o.identitySecretKey, Date.now())
       : undefined;
-    const res = await (this.#o.fetch ?? fetch)(this.url, {
+    const res = await (this.#o.fetch ?? relinkFetch)(this.url, {
       signal: AbortSignal.timeout(10_000),
       ...(headers ? { headers } : {}),
     });

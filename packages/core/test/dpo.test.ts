@@ -121,6 +121,8 @@ describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {
     // After the query: bank A revokes subject 1's consent and registers one for subject 3.
     await revokeConsentsByReference(core.deps, a, ["loan-1#1"]);
     await registerConsents(core.deps, a, [consent(T(3), "loan-3#1")]);
+    // … and updates LN-2 to another legal basis (the version in force at the query is kept).
+    await registerConsents(core.deps, a, [consent(T(2), "loan-2#1", { legalBasis: "contract_performance" })]);
   });
 
   it("a member DPO's report lists its own member's entries about the subject, each verifiable offline", async () => {
@@ -170,6 +172,7 @@ describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {
     expect(report.entries.filter((e) => e.subject.tagIndex === 1).map((e) => e.event)).toEqual([
       "consent.registered",
       "lookup",
+      "consent.registered", // the later update
     ]);
     expect(verifySubjectReport(report, trust())).toEqual({ ok: true, entries: report.entries.length });
   });
@@ -262,7 +265,14 @@ describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {
       listedInLeaf: true,
       revokedAt: "2026-11-26T11:00:00.000Z",
     });
-    expect(byRef["loan-2#1"]).toMatchObject({ position: 1, coveredAtQueryTime: true, listedInLeaf: true });
+    // Updated after the query: judged in the version in force then (revision 1, legal basis consent).
+    expect(byRef["loan-2#1"]).toMatchObject({
+      position: 1,
+      revision: 1,
+      legalBasis: "consent",
+      coveredAtQueryTime: true,
+      listedInLeaf: true,
+    });
     expect(byRef["loan-3#1"]).toMatchObject({
       position: 2,
       coveredAtQueryTime: false,

@@ -81,6 +81,8 @@ export const consentReplaySubject = z.object({
   position: z.number().int().min(0),
   consentId: z.string(),
   reference: z.string(),
+  /** The consent record's version in force at the query's time (1 = as first registered). */
+  revision: z.number().int().min(1),
   purpose: z.string(),
   legalBasis: z.string(),
   grantedAt: z.string(),

@@ -2,12 +2,20 @@
  * Consent replay (ADR 0041): "was this query covered at query time?", answered for any past query from the
  * log and the consent registry. The leaf gives the member, purpose, time and the keyed commitments of the
  * queried subjects; every consent record of that member whose subject is among them (found with the
- * member's link keys, ADR 0040) is judged as of the leaf's time — registered by then, granted, not expired,
+ * member's link keys, ADR 0040) is judged in the version in force at the leaf's time (an update keeps the
+ * superseded version, migration 20261203T0100) and as of that time — registered by then, granted, not expired,
  * not revoked by then, same purpose, right data category. Revoking later does not undo coverage; a consent
  * registered later never covers. Where the leaf lists the consents the hub relied on (inline), the replay is
  * cross-checked against that list.
  */
-import { getAuditLeaf, getAuditSubjects, listConsents, listMembers } from "@relink/db";
+import {
+  type ConsentVersion,
+  consentVersions,
+  getAuditLeaf,
+  getAuditSubjects,
+  listConsents,
+  listMembers,
+} from "@relink/db";
 import { type ConsentReplay, RelinkError, toHex } from "@relink/protocol";
 import {
   type AuditEvent,
@@ -66,17 +74,52 @@ export async function replayConsent(
   const inline = event.consentRefs ? new Set(event.consentRefs) : undefined;
   const out: ConsentReplay["consents"] = [];
   const coveredPositions = new Set<number>();
-  for (const c of await listConsents(deps.db, event.member)) {
-    const linkKey = deps.audit.linkKey(event.member, c.tag);
+  const consents = await listConsents(deps.db, event.member);
+  const superseded = new Map<string, ConsentVersion[]>();
+  for (const v of await consentVersions(
+    deps.db,
+    consents.filter((c) => c.revision > 1).map((c) => c.id),
+  )) {
+    superseded.set(v.consentId, [...(superseded.get(v.consentId) ?? []), v]);
+  }
+  for (const c of consents) {
+    // The version in force at the query's time: a consent updated later is judged as it was then.
+    const older = superseded.get(c.id) ?? [];
+    const versions = [
+      ...older.map((v, i) => ({
+        revision: v.revision,
+        tag: v.tag,
+        purpose: v.purpose,
+        legalBasis: v.legalBasis,
+        dataCategories: v.dataCategories,
+        grantedAt: v.grantedAt,
+        expiresAt: v.expiresAt,
+        from: i === 0 ? c.registeredAt.getTime() : older[i - 1]!.supersededAt.getTime(),
+        to: v.supersededAt.getTime(),
+      })),
+      {
+        revision: c.revision,
+        tag: c.tag,
+        purpose: c.purpose as string,
+        legalBasis: c.legalBasis as string,
+        dataCategories: c.dataCategories as string[],
+        grantedAt: c.grantedAt,
+        expiresAt: c.expiresAt,
+        from: older.length > 0 ? older[older.length - 1]!.supersededAt.getTime() : c.registeredAt.getTime(),
+        to: Number.POSITIVE_INFINITY,
+      },
+    ];
+    const v = versions.find((x) => x.from <= t && t < x.to) ?? versions[0]!;
+    const linkKey = deps.audit.linkKey(event.member, v.tag);
     const position = findCommitment(subjects.commitments, keyedCommitment(linkKey, subjects.nonce));
     if (position < 0) continue;
     const reasons: string[] = [];
     if (c.registeredAt.getTime() > t) reasons.push("registered_after");
-    if (c.grantedAt.getTime() > t) reasons.push("not_yet_granted");
-    if (c.expiresAt.getTime() <= t) reasons.push("expired");
+    if (v.grantedAt.getTime() > t) reasons.push("not_yet_granted");
+    if (v.expiresAt.getTime() <= t) reasons.push("expired");
     if (c.revokedAt !== null && c.revokedAt.getTime() <= t) reasons.push("revoked_before");
-    if (c.purpose !== event.purpose) reasons.push("other_purpose");
-    if (!c.dataCategories.includes(category)) reasons.push("other_category");
+    if (v.purpose !== event.purpose) reasons.push("other_purpose");
+    if (!v.dataCategories.includes(category)) reasons.push("other_category");
     if (reasons.length === 0) coveredPositions.add(position);
     const batchPath = tree
       ? (await inclusionProof(BigInt(position), BigInt(packed.length), tree.read)).map(toHex)
@@ -85,10 +128,11 @@ export async function replayConsent(
       position,
       consentId: c.id,
       reference: c.reference,
-      purpose: c.purpose,
-      legalBasis: c.legalBasis,
-      grantedAt: c.grantedAt.toISOString(),
-      expiresAt: c.expiresAt.toISOString(),
+      revision: v.revision,
+      purpose: v.purpose,
+      legalBasis: v.legalBasis,
+      grantedAt: v.grantedAt.toISOString(),
+      expiresAt: v.expiresAt.toISOString(),
       registeredAt: c.registeredAt.toISOString(),
       revokedAt: c.revokedAt?.toISOString() ?? null,
       coveredAtQueryTime: reasons.length === 0,

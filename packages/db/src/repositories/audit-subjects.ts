@@ -78,6 +78,8 @@ export async function consentsByIds(db: Db, ids: readonly string[]): Promise<Con
       "evidence_hash",
       "registered_at",
       "revoked_at",
+      "revision",
+      "updated_at",
     ])
     .where("id", "in", [...ids])
     .execute();
@@ -94,6 +96,8 @@ export async function consentsByIds(db: Db, ids: readonly string[]): Promise<Con
     evidenceHash: r.evidence_hash,
     registeredAt: r.registered_at,
     revokedAt: r.revoked_at,
+    revision: r.revision,
+    updatedAt: r.updated_at,
   }));
 }
 
@@ -109,4 +113,50 @@ export async function consentsForTag(db: Db, memberId: string, tag: Uint8Array):
     db,
     rows.map((r) => r.id),
   );
+}
+
+/** A superseded version of a consent record (migration 20261203T0100): in force until `supersededAt`. */
+export interface ConsentVersion {
+  consentId: string;
+  revision: number;
+  tag: Uint8Array;
+  purpose: string;
+  legalBasis: string;
+  dataCategories: string[];
+  grantedAt: Date;
+  expiresAt: Date;
+  supersededAt: Date;
+}
+
+/** Superseded versions of these consents, oldest first per consent. */
+export async function consentVersions(db: Db, ids: readonly string[]): Promise<ConsentVersion[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("consent_revision")
+    .select([
+      "consent_id",
+      "revision",
+      "tag",
+      "purpose",
+      "legal_basis",
+      "data_categories",
+      "granted_at",
+      "expires_at",
+      "superseded_at",
+    ])
+    .where("consent_id", "in", [...ids])
+    .orderBy("consent_id")
+    .orderBy("revision")
+    .execute();
+  return rows.map((r) => ({
+    consentId: r.consent_id,
+    revision: r.revision,
+    tag: r.tag,
+    purpose: r.purpose,
+    legalBasis: r.legal_basis,
+    dataCategories: r.data_categories,
+    grantedAt: r.granted_at,
+    expiresAt: r.expires_at,
+    supersededAt: r.superseded_at,
+  }));
 }
