@@ -112,7 +112,7 @@ for (const backend of ["pglite", "postgres"] as const) {
 
     it("the collector's DPO gets a verified subject access report naming the case and the consent (PIPL Art. 45)", async () => {
       const key = file("collector-dpo.key");
-      const keygen = await relink(["dpo", "keygen", "--out", key]);
+      const keygen = await net.relink(["dpo", "keygen", "--out", key]);
       expect(keygen.code, keygen.stderr).toBe(0);
       const { dpoPublicKey } = JSON.parse(keygen.stdout) as { dpoPublicKey: string };
       const admin = ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile, "--slug", C];
