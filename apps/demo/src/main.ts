@@ -8,7 +8,9 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ensurePortalBuild } from "@relink/portal/server/build";
+import { fromHex } from "@relink/protocol";
 import { relinkFetch } from "@relink/protocol/http";
+import { createHubClient, ed25519Signer } from "@relink/sdk";
 import { writeCsvFile } from "./csv.ts";
 import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
@@ -198,10 +200,13 @@ try {
   say(
     `  ${origin}: ${size} leaves; every publication, consent batch and lookup has a receipt verified offline`,
   );
-  const directory = (await (await relinkFetch(`${net.hubUrl}/trpc/network.memberDirectory`)).json()) as {
-    result: { data: { members: { memberId: string; slug: string }[] } };
-  };
-  const slugOf = new Map(directory.result.data.members.map((m) => [m.memberId, m.slug]));
+  // The member directory is not public (ADR 0040): the operator reads it with the admin key.
+  const admin = createHubClient({
+    url: net.hubUrl,
+    signer: ed25519Signer(fromHex(readFileSync(net.adminKeyFile, "utf8").trim())),
+  });
+  const directory = await admin.network.memberDirectory.query();
+  const slugOf = new Map(directory.members.map((m) => [m.memberId, m.slug]));
   for (const [i, url] of net.holderUrls.entries()) {
     const usage = (await (await relinkFetch(`${url}/v1/usage`)).json()) as {
       usage: { memberId: string; evaluated: number }[];

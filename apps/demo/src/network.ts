@@ -74,7 +74,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const holderUrls = holderPorts.map((p) => `http://127.0.0.1:${p}`);
 
     // Key holders: identities, then the DKG configuration they share.
-    const identities = [];
+    const identities: { identityPublicKey: string; encryptionPublicKey: string }[] = [];
     for (let i = 1; i <= n; i++) {
       const r = await runProcess(SCRIPTS.keyholder, [
         "init",
@@ -103,7 +103,11 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         networkId,
         epoch: 1,
         threshold: t,
-        keyHolders: holderUrls.map((url, i) => ({ index: i + 1, url })),
+        keyHolders: holderUrls.map((url, i) => ({
+          index: i + 1,
+          url,
+          identityPublicKey: identities[i]!.identityPublicKey,
+        })),
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
         exposure: { subjectsDeadlineMs: demoExposureDeadlineMs(), ...o.exposure },

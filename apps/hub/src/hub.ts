@@ -5,6 +5,7 @@
 import type { Server } from "node:http";
 import {
   type AuditLogDeps,
+  authenticateLedgerReader,
   type CoreDeps,
   type CosignRequester,
   createAuditLog,
@@ -136,6 +137,13 @@ export async function startHub(options: {
             ...(coordinator ? { exposure: { coordinator } } : {}),
           }
         : undefined;
+    const networkKeys = options.network && {
+      adminKeys: options.network.adminKeys.map(fromBase64Url),
+      dpoKeys: (options.network.dpoKeys ?? []).map(fromBase64Url),
+      keyHolderKeys: options.network.keyHolders.flatMap((h) =>
+        h.identityPublicKey ? [fromBase64Url(h.identityPublicKey)] : [],
+      ),
+    };
     // Binary exposure submissions: a full round of the largest accepted preset's ciphertexts, no more.
     let exposureBodyLimit = 0;
     if (core && exposure) {
@@ -146,10 +154,13 @@ export async function startHub(options: {
     }
     const routes = [
       ...healthRoutes({ db: db.db, backend: db.kind, version: HUB_VERSION }),
-      ...(audit ? logRoutes(audit) : []),
-      ...(core && options.network
-        ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
+      ...(audit
+        ? logRoutes(
+            audit,
+            core && networkKeys ? (req) => authenticateLedgerReader(core, req, networkKeys) : undefined,
+          )
         : []),
+      ...(core && networkKeys ? trpcRoutes({ core, ...networkKeys }) : []),
       ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
       ...(options.extraRoutes?.(db, core) ?? []),
     ];

@@ -107,6 +107,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     ttlMs: o.directoryTtlMs,
     refetchMinMs: o.directoryRefetchMs,
     log,
+    identitySecretKey: identity.identitySecretKey,
   });
   const group = await loadSodiumGroup();
   const pool: OprfPool = await createOprfPool({ size: o.workers });

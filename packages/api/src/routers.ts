@@ -11,12 +11,14 @@ import {
   PASSWORD_POLICY,
   publishBatch,
   registerConsents,
+  registerDpoKey,
   reinstateMember,
   revokeConsentsByReference,
   setQuotas,
   suspendMember,
 } from "@relink/core";
 import {
+  bytes,
   eraseInput,
   fromBase64Url,
   lookupInput,
@@ -31,13 +33,15 @@ import {
   revokeConsentsInput,
   revokeConsentsOutput,
   slug,
+  toBase64Url,
 } from "@relink/protocol";
 import { z } from "zod";
 import { ROLES } from "./access.ts";
 import { consentProofRouter } from "./consent-proofs.ts";
+import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
 import { portalRouter } from "./portal.ts";
-import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
+import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
   return {
@@ -75,7 +79,7 @@ export const appRouter = router({
         keyHolders: holders.holders,
       };
     }),
-    memberDirectory: publicProcedure
+    memberDirectory: networkReaderProcedure
       .output(memberDirectory)
       .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
     whoami: memberProcedure.output(memberView).query(({ ctx }) => view(ctx.who.member)),
@@ -94,6 +98,13 @@ export const appRouter = router({
       .input(z.object({ slug }))
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+    registerDpoKey: adminProcedure
+      .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
+      .output(z.object({ memberId: z.string(), fingerprint: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const r = await registerDpoKey(ctx.core, input.slug, input.publicKey);
+        return { memberId: r.memberId, fingerprint: toBase64Url(r.key.fingerprint) };
+      }),
     setQuotas: adminProcedure
       .input(
         z.object({
@@ -188,6 +199,7 @@ export const appRouter = router({
   exposure: exposureRouter,
 
   portal: portalRouter,
+  dpo: dpoRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,6 +5,7 @@
 import {
   type AuthenticatedMember,
   authenticateAdminRequest,
+  authenticateDpoRequest,
   authenticateMemberRequest,
   type CoreDeps,
   type UnverifiedRequest,
@@ -21,6 +22,10 @@ export interface ApiContext {
   adminKeys: Uint8Array[];
   /** Set only by the portal's mount: the signed-in person. Its calls are checked against PORTAL_ACCESS. */
   portal?: PortalSession;
+  /** Ed25519 public keys of the network's data-protection officers (ADR 0040). */
+  dpoKeys?: Uint8Array[];
+  /** Ed25519 identity keys of the key holders: they read the member directory (ADR 0040). */
+  keyHolderKeys?: Uint8Array[];
 }
 
 type TrpcCode = ConstructorParameters<typeof TRPCError>[0]["code"];
@@ -137,4 +142,20 @@ export const sessionProcedure = publicProcedure.use(({ ctx, next }) => {
 export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const admin = await authenticateAdminRequest(ctx.core, requireRequest(ctx), ctx.adminKeys);
   return next({ ctx: { ...ctx, admin } });
+});
+
+/** A procedure callable only by a DPO: a member's DPO key, or a network DPO key (ADR 0040). */
+export const dpoProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const dpo = await authenticateDpoRequest(ctx.core, requireRequest(ctx), ctx.dpoKeys ?? []);
+  return next({ ctx: { ...ctx, dpo } });
+});
+
+/**
+ * The network's own readers (ADR 0040): administrators, network DPOs and key holders (the member directory
+ * is what key holders check member signatures against). Members are not among them.
+ */
+export const networkReaderProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const keys = [...ctx.adminKeys, ...(ctx.dpoKeys ?? []), ...(ctx.keyHolderKeys ?? [])];
+  const reader = await authenticateAdminRequest(ctx.core, requireRequest(ctx), keys);
+  return next({ ctx: { ...ctx, reader } });
 });

@@ -30,7 +30,9 @@ export interface AuditEventInput {
     | "exposure.subjects_registered"
     | "exposure.subjects_unregistered"
     | "exposure.mask_key_registered"
-    | "consent.root_committed";
+    | "consent.root_committed"
+    | "dpo.subject_report"
+    | "dpo.export";
   memberId: string | null;
   userPseudonym?: Uint8Array;
   purpose?: string;
@@ -60,6 +62,13 @@ export interface AuditRef {
 export interface AuditLog {
   append(trx: Transaction<Database> | Kysely<Database>, event: AuditEventInput, at: Date): Promise<AuditRef>;
   receipt(ref: AuditRef): Promise<unknown>;
+  /**
+   * The (member, subject) link key of ADR 0040: with it, the leaves of `memberId` (null: the network's own
+   * leaves) about `tag` can be recognised, and nothing else. Only DPO use cases call this.
+   */
+  linkKey(memberId: string | null, tag: Uint8Array): Uint8Array;
+  /** The member's commitment key (link keys derive from it); given only to that member's DPO. */
+  memberKey(memberId: string): Uint8Array;
 }
 
 export interface KeyHolderInfo {

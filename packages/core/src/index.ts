@@ -6,6 +6,7 @@ export * from "./consents.ts";
 export * from "./context.ts";
 export * from "./denials.ts";
 export * from "./directory.ts";
+export * from "./dpo/index.ts";
 export * from "./exposure/index.ts";
 export * from "./lookup.ts";
 export * from "./members.ts";

@@ -1,6 +1,7 @@
 export * from "./client.ts";
 export * from "./errors.ts";
 export * from "./repositories/audit-log.ts";
+export * from "./repositories/audit-subjects.ts";
 export * from "./repositories/consent-roots.ts";
 export * from "./repositories/consents.ts";
 export * from "./repositories/credentials.ts";

@@ -27,7 +27,7 @@ export interface MemberTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
-export type MemberKeyPurpose = "request_signing" | "mask_agreement" | "witness";
+export type MemberKeyPurpose = "request_signing" | "mask_agreement" | "witness" | "dpo";
 export type KeyAlgorithm = "ed25519" | "x25519";
 
 export interface MemberKeyTable {
@@ -169,6 +169,16 @@ export interface QuotaUsageTable {
 }
 
 /** Audit log (migration 20261126T0800): append-only; rows never change once inserted. */
+/** Index of the keyed subject commitments of audit leaves (migration 20261203T0300, ADR 0040). */
+export interface AuditLogSubjectTable {
+  idx: bigint;
+  member_id: string | null;
+  nonce: Uint8Array;
+  /** The leaf's subject commitments, 32 bytes each, in leaf order. */
+  commitments: Uint8Array;
+  created_at: CreatedAt;
+}
+
 export interface AuditLogLeafTable {
   idx: bigint;
   /** Canonical leaf bytes (packages/tlog leaf.ts). */
@@ -246,6 +256,7 @@ export interface Database {
   role_grant: RoleGrantTable;
   user_credential: UserCredentialTable;
   audit_log_leaf: AuditLogLeafTable;
+  audit_log_subject: AuditLogSubjectTable;
   audit_log_checkpoint: AuditLogCheckpointTable;
   audit_log_cosignature: AuditLogCosignatureTable;
   audit_log_fork_evidence: AuditLogForkEvidenceTable;

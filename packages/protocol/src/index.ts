@@ -1,4 +1,5 @@
 export * from "./bytes.ts";
+export * from "./dpo.ts";
 export * from "./ed25519.ts";
 export * from "./errors.ts";
 export * from "./exposure.ts";

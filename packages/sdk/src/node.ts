@@ -499,7 +499,7 @@ export class MemberNode {
         contacts,
       };
     });
-    return { results, receipts, unreadable, consentProofs };
+    return { results, receipts, unreadable, consentProofs, caseCommitment };
   }
 }
 

@@ -6,4 +6,6 @@ export * from "./leaf.ts";
 export * from "./merkle.ts";
 export * from "./note.ts";
 export * from "./receipt.ts";
+export * from "./subject.ts";
+export * from "./subject-report.ts";
 export * from "./witness.ts";

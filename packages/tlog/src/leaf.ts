@@ -41,6 +41,8 @@ export const EVENT_TYPES = {
   "exposure.mask_key_registered": 14,
   /** A member's consent-commitment root (ADR 0050): later queries prove membership under it. */
   "consent.root_committed": 15,
+  "dpo.subject_report": 16,
+  "dpo.export": 17,
 } as const;
 export type KnownEventType = keyof typeof EVENT_TYPES;
 
@@ -65,6 +67,7 @@ export const FIELD_TAGS = {
   consentRoot: 0x0012,
   zkVkeyHash: 0x0013,
   consentProofsHash: 0x0014,
+  subjectNonce: 0x0015,
 } as const;
 
 export interface AuditEvent {
@@ -108,6 +111,11 @@ export interface AuditEvent {
   zkVkeyHash?: string;
   /** SHA-256 (hex) of the consent-membership proofs a query carried (packages/zk `proofsCommitment`). */
   consentProofsHash?: string;
+  /**
+   * 16 bytes, hex: the per-leaf random nonce of keyed subject-tag commitments (ADR 0040). Present exactly when
+   * the leaf's commitments are keyed (v2); leaves without it carry the unkeyed v1 commitments.
+   */
+  subjectNonce?: string;
   /** Fields this version does not know (non-critical tags), kept so the leaf round-trips. */
   unknownFields?: { tag: number; value: string }[];
 }
@@ -236,6 +244,7 @@ export function encodeAuditEvent(event: AuditEvent): Uint8Array {
   if (e.zkVkeyHash !== undefined) put(T.zkVkeyHash, fromHex("zkVkeyHash", e.zkVkeyHash, 32));
   if (e.consentProofsHash !== undefined)
     put(T.consentProofsHash, fromHex("consentProofsHash", e.consentProofsHash, 32));
+  if (e.subjectNonce !== undefined) put(T.subjectNonce, fromHex("subjectNonce", e.subjectNonce, 16));
   const knownTags: number[] = Object.values(T);
   for (const u of e.unknownFields ?? []) {
     if (!Number.isInteger(u.tag) || u.tag < 1 || u.tag >= 0x8000 || knownTags.includes(u.tag)) {
@@ -384,6 +393,9 @@ export function decodeAuditEvent(unverifiedLeaf: Uint8Array): AuditEvent {
         break;
       case T.consentProofsHash:
         event.consentProofsHash = toHex(fixed("consentProofsHash", v, 32));
+        break;
+      case T.subjectNonce:
+        event.subjectNonce = toHex(fixed("subjectNonce", v, 16));
         break;
       default:
         if (tag & 0x8000) throw new LeafError(`unknown critical field ${tag}`);

@@ -21,7 +21,7 @@ import type { Command } from "commander";
 import { readConsentBook } from "../consent-book.ts";
 import { writeCsv } from "../csv.ts";
 import { EXIT, UserError } from "../errors.ts";
-import { initHome, readHome, secretsOf } from "../home.ts";
+import { initHome, readHome, recordCase, secretsOf } from "../home.ts";
 import { resolveSettings } from "../settings.ts";
 import { bundleBeside } from "./receipt.ts";
 import {
@@ -198,7 +198,7 @@ export function register(program: Command): void {
     .option("--out <file>", "write results as CSV (UTF-8 with BOM, Excel-safe)")
     .option(
       "--case <id>",
-      "your case or batch id (committed to in the audit log)",
+      "your case or batch id (committed to in the audit log; kept in the home's cases.jsonl)",
       `match-${new Date().toISOString()}`,
     )
     .action(
@@ -210,6 +210,13 @@ export function register(program: Command): void {
         if (rows.length === 0) throw new UserError(`${file}: no valid rows to match`);
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.match(rows, flags.purpose, flags.case);
+        // The case id is kept with its commitment, so the DPO can name it later (issue 11).
+        recordCase(ctx.home, {
+          caseId: flags.case,
+          caseCommitment: r.caseCommitment,
+          purpose: flags.purpose,
+          at: new Date(),
+        });
         const saved = saveReceipts(ctx.receipts, "match", r.receipts);
         // Each lookup's consent proofs sit beside its receipt (`relink receipt verify` checks both).
         for (const [i, bundle] of r.consentProofs.entries()) {
