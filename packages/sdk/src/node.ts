@@ -49,6 +49,8 @@ export interface MemberNodeOptions {
   batchSize?: number;
   /** Key-holder requests in flight at once (see computeTags). */
   concurrency?: number;
+  /** Deadline for one key-holder request (computeTags' timeoutMs; default 120 s). */
+  holderTimeoutMs?: number;
 }
 
 export interface NetworkView {
@@ -131,6 +133,7 @@ export class MemberNode {
   private readonly crypto: Pick<TagDeps, "blind" | "combine">;
   private readonly batchSize: number | undefined;
   private readonly concurrency: number | undefined;
+  private readonly holderTimeoutMs: number | undefined;
 
   private constructor(
     o: MemberNodeOptions,
@@ -151,6 +154,7 @@ export class MemberNode {
     this.crypto = o.crypto ?? singleThreaded;
     this.batchSize = o.batchSize;
     this.concurrency = o.concurrency;
+    this.holderTimeoutMs = o.holderTimeoutMs;
   }
 
   /** Connects to the hub, learns the epoch and key holders, and checks who we are. */
@@ -190,6 +194,7 @@ export class MemberNode {
         ...this.crypto,
         ...(this.batchSize ? { batchSize: this.batchSize } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),
+        ...(this.holderTimeoutMs ? { timeoutMs: this.holderTimeoutMs } : {}),
         ...(onTags ? { onTags } : {}),
         onProgress: (d, t) => this.progress("tags", d, t),
       },
