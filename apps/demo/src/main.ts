@@ -85,7 +85,10 @@ try {
     `  ${await cli(net, ["match", files.debtors, "--purpose", "debt_collection", "--out", files.results, "--case", "demo-2026-11"], MEMBERS.collector.slug)}`,
   );
 
-  const lines = readFileSync(files.results, "utf8").trim().split("\n");
+  const lines = readFileSync(files.results, "utf8")
+    .replace(/^\ufeff/, "")
+    .trim()
+    .split(/\r?\n/);
   say(`\n  first results (${files.results}):`);
   for (const line of lines.slice(0, 8)) say(`    ${line}`);
 
@@ -113,7 +116,10 @@ try {
   say(
     `  ${x.querier}: ${await cli(net, ["exposure", xFiles.applicants, "--purpose", "credit_assessment", "--out", xFiles.out], x.querier)}`,
   );
-  const xLines = readFileSync(xFiles.out, "utf8").trim().split("\n");
+  const xLines = readFileSync(xFiles.out, "utf8")
+    .replace(/^\ufeff/, "")
+    .trim()
+    .split(/\r?\n/);
   for (const line of xLines.slice(0, 4)) say(`    ${line}`);
   say(
     `  ${x.querier}: portfolio of ${x.portfolio.length} (ε = 1 per query: on a portfolio this small the noise dominates;`,

@@ -259,7 +259,7 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
     const state = join(dir, "forked-monitor.json");
     writeFileSync(state, JSON.stringify({ checkpoint: forkNote, evidence: [] }));
     const res = await run(["log", "verify", "--hub", hub.match, "--log-key", logVkey, "--state", state]);
-    expect(res.code).toBe(2);
+    expect(res.code).toBe(4);
     expect(res.err).toMatch(/FORK DETECTED \(same_size_conflict\)/);
     const saved = JSON.parse(readFileSync(state, "utf8"));
     expect(saved.evidence[0].savedNote).toBe(forkNote);

@@ -285,8 +285,15 @@ export class MemberNode {
 
   /** Erasure at this member: removes every record it published under the subjects' tags. */
   async erase(subjects: readonly string[]) {
-    const tags = await this.tags(subjects);
-    return this.hub.directory.erase.mutate({ tags: [...tags.values()].map((t) => toBase64Url(t.tag)) });
+    const tags = [...(await this.tags(subjects)).values()].map((t) => toBase64Url(t.tag));
+    let deleted = 0;
+    const receipts: unknown[] = [];
+    for (let i = 0; i < tags.length; i += LIMITS.tagsPerLookup) {
+      const r = await this.hub.directory.erase.mutate({ tags: tags.slice(i, i + LIMITS.tagsPerLookup) });
+      deleted += r.deleted;
+      receipts.push(r.receipt);
+    }
+    return { deleted, receipts };
   }
 
   /** Registers consents: one record per identifier tag of each row, referenced `<debtor_ref>#<n>`. */
@@ -305,17 +312,34 @@ export class MemberNode {
       })),
     );
     const receipts: unknown[] = [];
-    let registered = 0;
+    const counts = { registered: 0, updated: 0, unchanged: 0, revoked: 0 };
     for (let i = 0; i < consents.length; i += BATCH) {
       const r = await this.hub.consent.register.mutate({ consents: consents.slice(i, i + BATCH) });
-      registered += r.registered;
-      receipts.push(r.receipt);
+      counts.registered += r.registered;
+      counts.updated += r.updated;
+      counts.unchanged += r.unchanged;
+      counts.revoked += r.revoked;
+      receipts.push(...(r.receipts.length > 0 ? r.receipts : r.receipt ? [r.receipt] : []));
     }
-    return { registered, receipts };
+    return { ...counts, receipts };
   }
 
+  /**
+   * Revokes consents by the references they were imported under (every `<ref>#<n>` record of a row).
+   * The hub refuses the whole request, naming them, if a reference is unknown.
+   */
   async revokeConsents(refs: readonly string[]) {
-    return this.hub.consent.revoke.mutate({ references: [...refs] });
+    let revoked = 0;
+    let alreadyRevoked = 0;
+    const receipts: unknown[] = [];
+    const unique = [...new Set(refs)];
+    for (let i = 0; i < unique.length; i += BATCH) {
+      const r = await this.hub.consent.revoke.mutate({ references: unique.slice(i, i + BATCH) });
+      revoked += r.revoked;
+      alreadyRevoked += r.alreadyRevoked;
+      if (r.receipt) receipts.push(r.receipt);
+    }
+    return { revoked, alreadyRevoked, receipts };
   }
 
   /**
