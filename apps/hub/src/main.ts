@@ -8,7 +8,9 @@
  *    generated (mode 0600) on first start;
  *  - RELINK_LOG_ORIGIN: origin (= key name) used when generating; default relink.example/audit-log/v1;
  *  - RELINK_LOG_WITNESSES: comma-separated `<witness vkey> <submission URL>` pairs;
- *  - RELINK_LOG_CHECKPOINT_INTERVAL_MS: publication cadence, default 10000 (0 = on demand only).
+ *  - RELINK_LOG_CHECKPOINT_INTERVAL_MS: publication cadence, default 10000 (0 = on demand only);
+ *  - RELINK_LOG_INTEGRITY_INTERVAL_MS: self-audit cadence (every stored leaf re-hashed against the signed
+ *    checkpoints; GET /healthz/log), default 3600000 (0 = off).
  * Network (docs/runbooks/hub.md): RELINK_NETWORK_CONFIG names a JSON file (network id, epoch, threshold,
  * key holders, retention, admin keys); with it the tRPC API is served at /trpc. Without it the hub serves
  * only health and the audit log.
@@ -67,6 +69,7 @@ const hub = await startHub({
     signer,
     witnesses,
     checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
+    integrityIntervalMs: Number(process.env["RELINK_LOG_INTEGRITY_INTERVAL_MS"] ?? 3_600_000),
   },
   ...(network ? { network } : {}),
 });

@@ -164,7 +164,7 @@ export function register(program: Command): void {
             rows.map((x) => x.subject),
             { client, purpose: opts.purpose, mode, keyStore: fileHeKeyStore(opts.home), caseId: opts.case },
           );
-          const receipts = checkReceipts(r.receipt ? [r.receipt] : [], logKey);
+          const receipts = checkReceipts(r.receipt ? [r.receipt] : [], logKey, opts.home);
           if (!r.decrypted) process.exitCode = 1;
           const counts = { ok: 0, suppressed: 0, no_consent: 0, budget_exhausted: 0, missing: 0 };
           for (const s of r.subjects) counts[s.status]++;
@@ -238,7 +238,7 @@ export function register(program: Command): void {
           unregistered: r.unregistered,
           total: r.total ?? null,
           maskKeyRegistered: r.mask.registered,
-          receipts: checkReceipts(r.receipts, r.logKey),
+          receipts: checkReceipts(r.receipts, r.logKey, opts.home),
         };
         console.log(
           opts.json

@@ -12,6 +12,7 @@ import type { Command } from "commander";
 import { readCsv, writeCsv } from "../csv.ts";
 import { DEFAULT_HOME, initHome, readHome, secretsOf } from "../home.ts";
 import { progressReporter } from "../progress.ts";
+import { collect, nonNegativeInt } from "./options.ts";
 import { checkReceipts, purposeOption, reportRejected, run } from "./shared.ts";
 
 interface Common {
@@ -69,8 +70,13 @@ export function register(program: Command): void {
     .requiredOption("--hub <url>", "the hub's URL")
     .option("--home <dir>", "member node directory", DEFAULT_HOME)
     .option("--log-key <vkey>", "pin the audit log's verifier key; receipts are then verified")
-    .action((opts: { hub: string; home: string; logKey?: string }) => {
-      const r = initHome(opts.home, opts.hub, opts.logKey);
+    .option("--witness <vkey>", "trust this witness's cosignatures (repeatable)", collect, [])
+    .option("--witness-k <n>", "cosignatures receipts must carry (default: every --witness)", nonNegativeInt)
+    .action((opts: { hub: string; home: string; logKey?: string; witness: string[]; witnessK?: number }) => {
+      const r = initHome(opts.home, opts.hub, opts.logKey, {
+        keys: opts.witness,
+        k: opts.witnessK ?? opts.witness.length,
+      });
       console.log(JSON.stringify({ home: opts.home, created: r.created, signingPublicKey: r.publicKey }));
     });
 
@@ -91,7 +97,7 @@ export function register(program: Command): void {
           rows: rows.length,
           rejected: errors.length,
           records: r.records,
-          receipts: checkReceipts(r.receipts, logKey),
+          receipts: checkReceipts(r.receipts, logKey, opts.home),
         };
         console.log(
           opts.json
@@ -119,7 +125,7 @@ export function register(program: Command): void {
           rows: rows.length,
           rejected: errors.length,
           registered: r.registered,
-          receipts: checkReceipts(r.receipts, logKey),
+          receipts: checkReceipts(r.receipts, logKey, opts.home),
         };
         console.log(
           opts.json
@@ -199,7 +205,7 @@ export function register(program: Command): void {
           }
           const counts = { matched: 0, no_match: 0, no_consent: 0 };
           for (const d of r.results) counts[d.status]++;
-          const receipts = checkReceipts(r.receipts, logKey);
+          const receipts = checkReceipts(r.receipts, logKey, opts.home);
           if (opts.json) {
             console.log(JSON.stringify({ results: r.results, counts, unreadable: r.unreadable, receipts }));
           } else {
