@@ -41,7 +41,7 @@ const keyFile = process.env["RELINK_LOG_KEY_FILE"] || join(dataDir, "log-signing
 if (!existsSync(keyFile)) {
   const origin = process.env["RELINK_LOG_ORIGIN"] || DEFAULT_LOG_ORIGIN;
   const key = generateSignerKey(origin, (n) => crypto.getRandomValues(new Uint8Array(n)));
-  mkdirSync(dirname(keyFile), { recursive: true });
+  mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
   writeFileSync(keyFile, `${formatSignerKey(key)}\n`, { mode: 0o600, flag: "wx" });
   chmodSync(keyFile, 0o600);
   log.info("audit.key_generated", { file: keyFile });

@@ -11,6 +11,7 @@
  *   POST /v1/dkg/round1    signed DKG broadcast from a peer holder
  *   POST /v1/dkg/round2    signed, sealed DKG share from a peer holder
  */
+import { chmodSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import {
@@ -28,6 +29,7 @@ import { authenticateMemberRequest, NonceCache } from "./auth.ts";
 import { DkgCeremony, verifyRound1, verifyRound2 } from "./ceremony.ts";
 import type { NetworkConfig } from "./config.ts";
 import { MemberDirectory } from "./directory.ts";
+import { DIR_MODE } from "./files.ts";
 import { createHttpServer, listen, type Route, readBody, StatusError, sendJson } from "./http.ts";
 import type { HolderIdentity } from "./identity.ts";
 import type { Logger } from "./logger.ts";
@@ -87,6 +89,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   const { config, identity, log } = o;
   const clock = o.clock ?? Date.now;
   checkIdentity(config, identity);
+  chmodSync(o.dataDir, DIR_MODE); // the identity, the key share and the usage ledger: owner only
 
   const stored = loadEpoch(o.dataDir, config);
   if (stored && !bytesEqual(stored.configDigest, config.digest)) {

@@ -50,6 +50,7 @@ export function initHome(
     };
   }
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700); // also when the directory already existed
   const secret = ed25519.utils.randomSecretKey();
   const config: MemberHome = {
     hubUrl,

@@ -50,7 +50,7 @@ const countSubjects = (rows: readonly { subjects: readonly string[] }[]) =>
 function saveReceipts(dir: string | undefined, name: string, receipts: unknown[]): void {
   if (!dir) return;
   for (const [i, r] of receipts.entries()) {
-    writeFileSync(join(dir, `${name}-${i + 1}.json`), `${JSON.stringify(r, null, 2)}\n`);
+    writeFileSync(join(dir, `${name}-${i + 1}.json`), `${JSON.stringify(r, null, 2)}\n`, { mode: 0o600 });
   }
 }
 
