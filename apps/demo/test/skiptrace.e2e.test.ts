@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromHex, SIGNATURE_HEADERS } from "@relink/protocol";
-import { ed25519Signer, MemberNode, signedFetch, wireError } from "@relink/sdk";
+import { ed25519Signer, hubAudienceOf, MemberNode, signedFetch, wireError } from "@relink/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
@@ -186,7 +186,10 @@ for (const backend of ["pglite", "postgres"] as const) {
         captured = { url: String(input), init: init! };
         return fetch(input, init);
       };
-      const signed = signedFetch(ed25519Signer(fromHex(home.signingSecretKey)), { fetch: recording });
+      const signed = signedFetch(ed25519Signer(fromHex(home.signingSecretKey)), {
+        fetch: recording,
+        audience: hubAudienceOf(net.hubUrl),
+      });
       const first = await signed(`${net.hubUrl}/trpc/network.whoami`, { method: "GET" });
       expect(first.status).toBe(200);
       expect(new Headers(captured!.init.headers).get(SIGNATURE_HEADERS.nonce)).toBeTruthy();

@@ -19,6 +19,7 @@ import {
   type EvaluateOutput,
   evaluateInput,
   fromBase64Url,
+  keyHolderAudience,
   keyHolderInfo,
   RelinkError,
   toBase64Url,
@@ -129,7 +130,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
       const { key: k } = requireKey();
       const body = await readBody(req, MAX_EVALUATE_BODY_BYTES);
       const who = await authenticateMemberRequest(
-        { directory, nonces, clock },
+        { directory, nonces, clock, audience: keyHolderAudience(config.networkId, identity.index) },
         {
           method: req.method ?? "POST",
           path: url.pathname + url.search,

@@ -4,7 +4,13 @@ export * from "./exposure-client.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export * from "./node.ts";
 export * from "./rows.ts";
-export { ed25519Signer, type RequestSigner, signedFetch } from "./signing.ts";
+export {
+  type AudienceOf,
+  ed25519Signer,
+  hubAudienceOf,
+  type RequestSigner,
+  signedFetch,
+} from "./signing.ts";
 export {
   computeTags,
   type HolderEndpoint,

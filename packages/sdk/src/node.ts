@@ -8,6 +8,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fromBase64Url,
   fromHex,
+  keyHolderAudience,
   type LabelKind,
   LIMITS,
   lengthPrefixed,
@@ -140,7 +141,19 @@ export class MemberNode {
     this.memberId = who.id;
     this.slug = who.slug;
     this.secrets = o.secrets;
-    this.signed = signedFetch(o.secrets.signer, o.fetch ? { fetch: o.fetch } : {});
+    // Requests through `signed` go to the key holders: each is signed for the holder it is sent to.
+    const holderAt = new Map(
+      network.holders.map((h) => [`${h.url.replace(/\/$/, "")}/v1/evaluate`, h.index]),
+    );
+    this.signed = signedFetch(o.secrets.signer, {
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+      audience: (url) => {
+        const index = holderAt.get(`${url.origin}${url.pathname}`);
+        if (index === undefined)
+          throw new Error(`${url.origin}${url.pathname} is not a key holder of this network`);
+        return keyHolderAudience(network.epoch.networkId, index);
+      },
+    });
     this.clock = o.clock ?? (() => new Date());
     this.progress = o.onProgress ?? (() => {});
     this.crypto = o.crypto ?? singleThreaded;

@@ -62,7 +62,11 @@ async function connect(
     onProgress: progressReporter(opts.progress),
   });
   // Plain signed tRPC calls until the hub's AppRouter type has `exposure` (see @relink/sdk exposure-client).
-  const client = createExposureClient({ hubUrl: home.hubUrl, signer: secrets.signer });
+  const client = createExposureClient({
+    hubUrl: home.hubUrl,
+    signer: secrets.signer,
+    networkId: node.network.epoch.networkId,
+  });
   return { node, client, logKey: home.logKey };
 }
 
