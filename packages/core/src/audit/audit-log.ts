@@ -208,7 +208,24 @@ export async function publishCheckpoint(deps: AuditLogDeps): Promise<PublishedCh
   };
 }
 
-async function collectCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
+/** Cosignature collections in flight, per database and checkpoint size: concurrent callers share one. */
+const collecting = new WeakMap<object, Map<bigint, Promise<void>>>();
+
+function collectCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
+  let running = collecting.get(deps.db);
+  if (!running) {
+    running = new Map();
+    collecting.set(deps.db, running);
+  }
+  const m = running;
+  const current = m.get(cp.size);
+  if (current) return current;
+  const p = collectMissingCosignatures(deps, cp).finally(() => m.delete(cp.size));
+  m.set(cp.size, p);
+  return p;
+}
+
+async function collectMissingCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
   const have = await listAuditCosignatures(deps.db, cp.size);
   const text = parseNote(cp.note).text;
   await Promise.all(
@@ -379,6 +396,11 @@ export async function buildReceipt(deps: AuditLogDeps, index: bigint): Promise<R
     await publishCheckpoint(deps);
     cp = await checkpointCovering(deps.db, index);
     if (!cp) throw new AuditLogError("not_found", `no checkpoint covers leaf ${index}`);
+  }
+  // A checkpoint just published by the cadence may still be collecting its cosignatures: wait for them (or
+  // ask the witnesses still missing), so that a receipt carries every cosignature the hub can get.
+  if ((await listAuditCosignatures(deps.db, cp.size)).length < deps.witnesses.length) {
+    await collectCosignatures(deps, cp);
   }
   const proof = await inclusionProof(index, cp.size, nodeReader(deps.db));
   return assembleReceipt({
