@@ -219,13 +219,11 @@ export async function startHub(options: {
       integrityTimer = setInterval(runIntegrity, Math.min(integrityMs, 60_000));
       integrityTimer.unref();
     }
-    const server = createHttpServer(routes, options.log);
     // Long polls (exposure.poll waits up to 25 s) and exposure queries (up to 3 rounds × the deadline)
     // hold a response open: no socket inactivity timeout. Receiving a whole request (a ≈ 15 MB binary
-    // submission on a slow link) may take up to 5 minutes; headers must arrive within a minute.
-    server.timeout = 0;
-    server.requestTimeout = 300_000;
-    server.headersTimeout = 60_000;
+    // submission on a slow link) may take up to 5 minutes. Keep-alive and header timeouts: protocol's
+    // hardenServer (longer than any Relink client keeps an idle connection).
+    const server = createHttpServer(routes, options.log, { requestTimeoutMs: 300_000, socketTimeoutMs: 0 });
     const { url, port } = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return {
       url,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testDatabaseUrl } from "@relink/db/testing";
+import { rawExchange } from "@relink/protocol/http/testing";
 import { afterAll, expect, it } from "vitest";
 
 const main = join(import.meta.dirname, "../src/main.ts");
@@ -64,6 +65,20 @@ it("starts on embedded PGlite with no server, answers /healthz, persists, and st
   const again = await startProcess(env);
   expect((await (await fetch(`${again.url}/healthz`)).json()).migrations).toEqual(health.migrations);
   expect(await again.stop()).toBe(0);
+});
+
+it("survives the issue-15 attack: GET /log/leaf/%ZZ gets a typed 400 and the process keeps serving", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "relink-hub-"));
+  dirs.push(dataDir);
+  const hub = await startProcess({ RELINK_DATA_DIR: dataDir, DATABASE_URL: "" });
+  const port = Number(new URL(hub.url).port);
+  for (const path of ["/log/leaf/%ZZ", "/log/receipt/%", "/log/leaf/%C0%AF"]) {
+    const ex = await rawExchange(port, `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    expect(ex.responses.map((r) => r.status)).toEqual([400]);
+    expect(JSON.parse(ex.responses[0]!.body.toString()).error.code).toBe("BAD_INPUT");
+  }
+  expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+  expect(await hub.stop()).toBe(0);
 });
 
 it.skipIf(!testDatabaseUrl())("starts on PostgreSQL when DATABASE_URL is set", async () => {

@@ -26,7 +26,7 @@ import { HttpError, type Route, sendJson, sendText } from "../http.ts";
 function decimal(value: string | null | undefined, name: string): bigint {
   const n = value === null || value === undefined ? undefined : parseDecimal(value);
   if (n === undefined)
-    throw new HttpError(400, "BAD_REQUEST", `${name} must be a decimal integer without leading zeros`);
+    throw new HttpError(400, "BAD_INPUT", `${name} must be a decimal integer without leading zeros`);
   return n;
 }
 
@@ -35,7 +35,10 @@ async function mapErrors<T>(f: () => Promise<T>): Promise<T> {
     return await f();
   } catch (error) {
     if (error instanceof AuditLogError) {
-      throw new HttpError(error.code === "not_found" ? 404 : 400, error.code.toUpperCase(), error.message);
+      // No such leaf (or no checkpoint covering it yet) is 404; an index or size beyond the log is 400.
+      // "inconsistent" is a fault of the hub's own storage: it stays a 500 (logged).
+      if (error.code === "not_found") throw new HttpError(404, "NOT_FOUND", error.message);
+      if (error.code !== "inconsistent") throw new HttpError(400, "BAD_INPUT", error.message);
     }
     throw error;
   }
@@ -90,7 +93,7 @@ export function logRoutes(deps: AuditLogDeps): Route[] {
       handle: async ({ res, url }) => {
         const start = decimal(url.searchParams.get("start"), "start");
         const count = decimal(url.searchParams.get("count"), "count");
-        if (count > 1_000_000n) throw new HttpError(400, "OUT_OF_RANGE", "count is too large");
+        if (count > 1_000_000n) throw new HttpError(400, "BAD_INPUT", "count is too large");
         const leaves = await mapErrors(() => listLeaves(deps, start, Number(count)));
         sendJson(res, 200, {
           start,
