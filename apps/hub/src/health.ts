@@ -5,7 +5,13 @@ import { sql } from "kysely";
 import { type Route, sendJson } from "./http.ts";
 
 /** GET /healthz: the database answers and which migrations it has. Nothing member-specific. */
-export function healthRoutes(deps: { db: Kysely<Database>; backend: string; version: string }): Route[] {
+export function healthRoutes(deps: {
+  db: Kysely<Database>;
+  backend: string;
+  version: string;
+  /** The network this hub serves: clients sign their requests for `hubAudience(networkId)` (ADR 0026). */
+  networkId?: string;
+}): Route[] {
   return [
     {
       method: "GET",
@@ -17,6 +23,7 @@ export function healthRoutes(deps: { db: Kysely<Database>; backend: string; vers
         sendJson(res, 200, {
           status: "ok",
           version: deps.version,
+          ...(deps.networkId ? { networkId: deps.networkId } : {}),
           database: deps.backend,
           migrations: rows.map((r) => r.name),
         });

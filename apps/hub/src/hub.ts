@@ -161,7 +161,12 @@ export async function startHub(options: {
       );
     }
     const routes = [
-      ...healthRoutes({ db: db.db, backend: db.kind, version: HUB_VERSION }),
+      ...healthRoutes({
+        db: db.db,
+        backend: db.kind,
+        version: HUB_VERSION,
+        ...(options.network ? { networkId: options.network.networkId } : {}),
+      }),
       ...(audit ? logRoutes(audit) : []),
       ...(integrity ? logHealthRoutes({ status: integrity.status }) : []),
       ...(core && options.network

@@ -38,8 +38,9 @@ function bodyBytes(body: unknown): Uint8Array {
 export type AudienceOf = (url: URL) => string | Promise<string>;
 
 /**
- * The hub's audience, learnt once from its public `network.info` (unsigned) unless `networkId` is given.
- * The hub is the one the member configured; a service replaying the request elsewhere cannot change it.
+ * The hub's audience, learnt once from its public `GET /healthz` (`networkId`; unsigned, answered even before
+ * the key holders are up) unless `networkId` is given. The hub is the one the member configured; a service
+ * replaying the request elsewhere cannot change it.
  */
 export function hubAudienceOf(
   hubUrl: string,
@@ -51,15 +52,13 @@ export function hubAudienceOf(
   const doFetch = options.fetch ?? fetch;
   return () => {
     known ??= (async () => {
-      const res = await doFetch(`${hubUrl.replace(/\/$/, "")}/trpc/network.info`, {
+      const res = await doFetch(`${hubUrl.replace(/\/$/, "")}/healthz`, {
         signal: AbortSignal.timeout(30_000),
       });
-      const body = (await res.json().catch(() => undefined)) as
-        | { result?: { data?: { networkId?: unknown } } }
-        | undefined;
-      const networkId = body?.result?.data?.networkId;
+      const body = (await res.json().catch(() => undefined)) as { networkId?: unknown } | undefined;
+      const networkId = body?.networkId;
       if (!res.ok || typeof networkId !== "string")
-        throw new Error(`the hub's network id is unavailable (network.info: ${res.status})`);
+        throw new Error(`cannot sign for the hub: it names no network at /healthz (${res.status})`);
       return hubAudience(networkId);
     })().catch((error: unknown) => {
       known = undefined; // try again next time
