@@ -25,9 +25,15 @@ const USAGE = `usage:
                          [--host 127.0.0.1] [--workers N] [--dkg-timeout SECONDS]
                          [--directory-ttl SECONDS] [--directory-refetch SECONDS]`;
 
+/** Exit codes as the `relink` CLI: 0 done, 1 failed, 2 usage error. No stack trace for either. */
 function fail(message: string): never {
   console.error(`relink-keyholder: ${message}`);
   process.exit(2);
+}
+
+function die(message: string): never {
+  console.error(`relink-keyholder: ${message}`);
+  process.exit(1);
 }
 
 function intOption(value: string | undefined, name: string, fallback?: number, min = 0): number {
@@ -40,6 +46,15 @@ function intOption(value: string | undefined, name: string, fallback?: number, m
 }
 
 const [command, ...rest] = process.argv.slice(2);
+// --help never starts anything.
+if (
+  command === undefined ||
+  ["--help", "-h", "help"].includes(command) ||
+  rest.some((a) => a === "--help" || a === "-h")
+) {
+  console.log(USAGE);
+  process.exit(command === undefined ? 2 : 0);
+}
 let values: Record<string, string | undefined>;
 try {
   values = parseArgs({
@@ -69,7 +84,7 @@ switch (command) {
       const id = initIdentity(dataDir, intOption(values["index"], "index", undefined, 1));
       console.log(JSON.stringify(publicIdentity(id), null, 2));
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     break;
   }
@@ -77,7 +92,7 @@ switch (command) {
     try {
       console.log(JSON.stringify(publicIdentity(loadIdentity(dataDir)), null, 2));
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     break;
   }
@@ -91,7 +106,7 @@ switch (command) {
       identity = loadIdentity(dataDir);
       config = loadNetworkConfig(networkPath);
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     const log = jsonLogger(undefined, undefined, { holder: identity.index });
     let holder: Awaited<ReturnType<typeof startKeyHolder>>;
@@ -110,7 +125,7 @@ switch (command) {
         directoryRefetchMs: intOption(values["directory-refetch"], "directory-refetch", 5) * 1000,
       });
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     let stopping = false;
     const stop = (code: number) => {

@@ -3,7 +3,9 @@
  * protocol/signing.ts). Wraps `fetch`, so the signature covers exactly the method, path and body bytes that
  * are sent, and the audience — which service the request is for — so a receiver cannot replay it to another
  * (ADR 0026). The audience comes from the member's own configuration: the hub URL it was set up with, and
- * the key holders' indices in the hub's directory.
+ * the key holders' indices in the hub's directory. The inner fetch is protocol's request layer
+ * (`relinkFetch`): a retry after a closed connection resends these exact bytes — same nonce — so a request
+ * the server did process is refused as a replay, never done twice.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
@@ -15,6 +17,7 @@ import {
   sha256Bytes,
   toBase64Url,
 } from "@relink/protocol";
+import { relinkFetch } from "@relink/protocol/http";
 
 export interface RequestSigner {
   /** SHA-256(algorithm || 0x00 || public key), as the hub registers it. */
@@ -77,7 +80,7 @@ export function signedFetch(
     random?: (n: number) => Uint8Array;
   },
 ): typeof fetch {
-  const doFetch = deps.fetch ?? fetch;
+  const doFetch = deps.fetch ?? relinkFetch;
   const clock = deps.clock ?? Date.now;
   const random = deps.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
   return (async (input: RequestInfo | URL, init?: RequestInit) => {

@@ -5,26 +5,36 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
-import { createHubClient, ed25519Signer, wireError } from "@relink/sdk";
+import { createHubClient, ed25519Signer } from "@relink/sdk";
 import type { Command } from "commander";
+import { EXIT, talkingTo, UserError } from "../errors.ts";
+import { resolveSettings } from "../settings.ts";
 import { nonNegativeInt } from "./options.ts";
+import { run } from "./shared.ts";
 
-function adminClient(opts: { hub: string; adminKey: string }) {
-  const hex = readFileSync(opts.adminKey, "utf8").trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${opts.adminKey}: expected a hex Ed25519 secret key`);
-  return createHubClient({ url: opts.hub, signer: ed25519Signer(fromHex(hex)) });
+function adminClient(opts: { hub?: string; config?: string; adminKey: string }) {
+  const hub = resolveSettings({
+    ...(opts.hub ? { hub: opts.hub } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
+  }).hub;
+  if (!hub)
+    throw new UserError("the hub's URL is needed: --hub URL (or RELINK_HUB, or the config file)", EXIT.usage);
+  talkingTo(hub);
+  let hex: string;
+  try {
+    hex = readFileSync(opts.adminKey, "utf8").trim();
+  } catch (error) {
+    throw new UserError(
+      `${opts.adminKey}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read"}`,
+    );
+  }
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new UserError(`${opts.adminKey}: expected a hex Ed25519 secret key`);
+  return createHubClient({ url: hub, signer: ed25519Signer(fromHex(hex)) });
 }
 
-function run<A extends unknown[]>(f: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await f(...args);
-    } catch (error) {
-      const wire = wireError(error);
-      console.error(`relink admin: ${wire ? `${wire.code}: ${wire.message}` : (error as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
+/** Admin output is one JSON object already; --quiet prints nothing. */
+function print(o: { quiet?: boolean }, value: unknown): void {
+  if (!o.quiet) console.log(JSON.stringify(value));
 }
 
 const list = (v: string) =>
@@ -40,18 +50,23 @@ export function register(program: Command): void {
     .command("keygen")
     .description("create an administrator key file; prints the public key for the hub's network config")
     .requiredOption("--out <file>", "where to write the secret key (refuses to overwrite)")
-    .action((opts: { out: string }) => {
-      if (existsSync(opts.out)) throw new Error(`${opts.out} exists`);
+    .option("--json", "print the public key as JSON (the default)")
+    .option("--quiet", "print nothing")
+    .action((opts: { out: string; quiet?: boolean }) => {
+      if (existsSync(opts.out)) throw new UserError(`${opts.out} exists: refusing to overwrite a key file`);
       const secret = ed25519.utils.randomSecretKey();
       writeFileSync(opts.out, `${toHex(secret)}\n`, { mode: 0o600, flag: "wx" });
       chmodSync(opts.out, 0o600);
-      console.log(JSON.stringify({ adminPublicKey: toBase64Url(ed25519.getPublicKey(secret)) }));
+      print(opts, { adminPublicKey: toBase64Url(ed25519.getPublicKey(secret)) });
     });
 
   const withHub = (c: Command) =>
     c
-      .requiredOption("--hub <url>", "the hub's URL")
-      .requiredOption("--admin-key <file>", "administrator key file");
+      .option("--hub <url>", "the hub's URL (env RELINK_HUB, or the config file)")
+      .option("--config <file>", "settings file (env RELINK_CONFIG; default ~/.config/relink/config.json)")
+      .requiredOption("--admin-key <file>", "administrator key file")
+      .option("--json", "print the result as JSON (the default)")
+      .option("--quiet", "print nothing on success");
 
   withHub(admin.command("onboard"))
     .description("onboard a member institution with its request-signing key")
@@ -65,7 +80,9 @@ export function register(program: Command): void {
     .action(
       run(
         async (o: {
-          hub: string;
+          hub?: string;
+          config?: string;
+          quiet?: boolean;
           adminKey: string;
           slug: string;
           name: string;
@@ -84,7 +101,7 @@ export function register(program: Command): void {
             ...(o.lookupQuota !== undefined ? { dailyLookupQuota: o.lookupQuota } : {}),
             ...(o.evaluationQuota !== undefined ? { dailyEvaluationQuota: o.evaluationQuota } : {}),
           });
-          console.log(JSON.stringify(m));
+          print(o, m);
         },
       ),
     );
@@ -93,18 +110,25 @@ export function register(program: Command): void {
     .requiredOption("--slug <slug>")
     .requiredOption("--reason <text>")
     .action(
-      run(async (o: { hub: string; adminKey: string; slug: string; reason: string }) => {
-        console.log(
-          JSON.stringify(await adminClient(o).admin.suspendMember.mutate({ slug: o.slug, reason: o.reason })),
-        );
-      }),
+      run(
+        async (o: {
+          hub?: string;
+          config?: string;
+          quiet?: boolean;
+          adminKey: string;
+          slug: string;
+          reason: string;
+        }) => {
+          print(o, await adminClient(o).admin.suspendMember.mutate({ slug: o.slug, reason: o.reason }));
+        },
+      ),
     );
 
   withHub(admin.command("reinstate"))
     .requiredOption("--slug <slug>")
     .action(
-      run(async (o: { hub: string; adminKey: string; slug: string }) => {
-        console.log(JSON.stringify(await adminClient(o).admin.reinstateMember.mutate({ slug: o.slug })));
+      run(async (o: { hub?: string; config?: string; quiet?: boolean; adminKey: string; slug: string }) => {
+        print(o, await adminClient(o).admin.reinstateMember.mutate({ slug: o.slug }));
       }),
     );
 
@@ -114,13 +138,21 @@ export function register(program: Command): void {
     .option("--evaluation <n>", "daily evaluation quota", nonNegativeInt)
     .action(
       run(
-        async (o: { hub: string; adminKey: string; slug: string; lookup?: number; evaluation?: number }) => {
+        async (o: {
+          hub?: string;
+          config?: string;
+          quiet?: boolean;
+          adminKey: string;
+          slug: string;
+          lookup?: number;
+          evaluation?: number;
+        }) => {
           const m = await adminClient(o).admin.setQuotas.mutate({
             slug: o.slug,
             ...(o.lookup !== undefined ? { dailyLookupQuota: o.lookup } : {}),
             ...(o.evaluation !== undefined ? { dailyEvaluationQuota: o.evaluation } : {}),
           });
-          console.log(JSON.stringify(m));
+          print(o, m);
         },
       ),
     );

@@ -7,12 +7,13 @@
  * continued from a saved compact range), checks that the hub still serves the exact leaf bytes of every
  * receipt the member keeps, and saves the new state.
  * A contradiction — two roots for one size, or a proof that does not connect — is a fork: both signed notes
- * go into the state file as evidence (deduplicated, at most MAX_EVIDENCE entries), exit code 2.
+ * go into the state file as evidence (deduplicated, at most MAX_EVIDENCE entries), exit code 4 (EXIT.fork).
  *
  * audit: re-hashes every leaf of the log, paged through `GET /log/leaves`, against the signed checkpoint root,
  * and names the first index that does not belong (bisecting with consistency proofs; tlog `firstBadLeaf`).
  */
 import { existsSync, readFileSync } from "node:fs";
+import { relinkFetch } from "@relink/protocol/http";
 import {
   base64Decode,
   bytesEqual,
@@ -31,7 +32,9 @@ import {
   verifyCosignatures,
 } from "@relink/tlog";
 import type { Command } from "commander";
-import { checkpointFile, DEFAULT_HOME, keptReceipts, readHome } from "../home.ts";
+import { EXIT, talkingTo } from "../errors.ts";
+import { checkpointFile, keptReceipts, readHome } from "../home.ts";
+import { resolveSettings } from "../settings.ts";
 import { collect, nonNegativeInt, writeFileAtomic } from "./options.ts";
 
 /** Fork evidence kept per state file: the first conflicts are proof enough; repeats are not stored again. */
@@ -54,7 +57,7 @@ export interface LogMonitorState {
 }
 
 async function fetchText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+  const res = await relinkFetch(url, { signal: AbortSignal.timeout(TIMEOUT_MS) });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${text.slice(0, 200)}`);
   return text;
@@ -75,7 +78,9 @@ interface Target {
 }
 
 interface TargetOptions {
-  home: string;
+  home?: string;
+  json?: boolean;
+  quiet?: boolean;
   hub?: string;
   logKey?: string;
   state?: string;
@@ -84,7 +89,8 @@ interface TargetOptions {
 }
 
 /** Options first, then the member home (hub URL, pinned log key, trusted witnesses, checkpoint.json). */
-function target(opts: TargetOptions): Target {
+function target(flags: TargetOptions): Target {
+  const opts = { ...flags, home: resolveSettings({ ...(flags.home ? { home: flags.home } : {}) }).home };
   const home =
     existsSync(opts.home) && existsSync(`${opts.home}/member.json`) ? readHome(opts.home) : undefined;
   const hub = opts.hub ?? home?.hubUrl;
@@ -95,6 +101,7 @@ function target(opts: TargetOptions): Target {
   const k =
     opts.k ?? (opts.witness.length > 0 ? opts.witness.length : (home?.witnessK ?? witnessKeys.length));
   const state = opts.state ?? (home ? checkpointFile(opts.home) : undefined);
+  talkingTo(hub);
   return {
     hub: hub.replace(/\/$/, ""),
     logKey: parseVerifierKey(logKey),
@@ -107,7 +114,10 @@ function target(opts: TargetOptions): Target {
 
 function targetOptions(cmd: Command): Command {
   return cmd
-    .option("--home <dir>", "member node directory (hub, log key, witnesses, checkpoint.json)", DEFAULT_HOME)
+    .option(
+      "--home <dir>",
+      "member node directory: hub, log key, witnesses, checkpoint.json (env RELINK_HOME)",
+    )
     .option("--hub <url>", "hub base URL (default: the member home's)")
     .option("--log-key <vkey>", "the log's verifier key (default: the key pinned in the member home)")
     .option(
@@ -116,7 +126,9 @@ function targetOptions(cmd: Command): Command {
       collect,
       [],
     )
-    .option("--k <n>", "cosignatures required from distinct trusted witnesses", nonNegativeInt);
+    .option("--k <n>", "cosignatures required from distinct trusted witnesses", nonNegativeInt)
+    .option("--json", "print the result as JSON")
+    .option("--quiet", "print nothing when the log verifies");
 }
 
 export function register(program: Command): void {
@@ -170,7 +182,7 @@ async function latestCheckpoint(
 }
 
 async function consistencyProofOf(hub: string, from: bigint, to: bigint): Promise<Uint8Array[]> {
-  const res = await fetch(`${hub}/log/proof/consistency?from=${from}&to=${to}`, {
+  const res = await relinkFetch(`${hub}/log/proof/consistency?from=${from}&to=${to}`, {
     signal: AbortSignal.timeout(TIMEOUT_MS),
   });
   if (!res.ok) throw new Error(`consistency proof ${from}→${to}: ${res.status}`);
@@ -213,7 +225,7 @@ export async function auditLeaves(
     const next = range.size;
     const left = checkpoint.size - next;
     const count = left < BigInt(pageSize) ? Number(left) : pageSize;
-    const res = await fetch(`${hub}/log/leaves?start=${next}&count=${count}`, {
+    const res = await relinkFetch(`${hub}/log/leaves?start=${next}&count=${count}`, {
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     if (!res.ok) return bad(next, `the hub did not serve it (${res.status})`);
@@ -265,7 +277,9 @@ async function checkKeptReceipts(hub: string, home: string, size: bigint): Promi
     const answers = await Promise.all(
       kept.slice(i, i + 8).map(async (r) => {
         if (!r.leaf) return `${r.file}: unreadable receipt`;
-        const res = await fetch(`${hub}/log/leaf/${r.index}`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+        const res = await relinkFetch(`${hub}/log/leaf/${r.index}`, {
+          signal: AbortSignal.timeout(TIMEOUT_MS),
+        });
         if (!res.ok)
           return `leaf ${r.index}: the hub does not serve it (${res.status}), but ${r.file} has it`;
         const served = ((await res.json()) as { leaf?: unknown }).leaf;
@@ -316,7 +330,7 @@ export async function verifyLog(opts: TargetOptions & { incremental?: boolean })
       saveState(t.state, state);
     }
     console.error(`FORK DETECTED (${kind}): both signed checkpoints kept in ${t.state}`);
-    return 2;
+    return EXIT.fork;
   };
 
   const now = served.checkpoint;
@@ -329,7 +343,7 @@ export async function verifyLog(opts: TargetOptions & { incremental?: boolean })
       let proofB64: string[] = [];
       let ok = small.size === 0n;
       if (!ok) {
-        const res = await fetch(`${t.hub}/log/proof/consistency?from=${small.size}&to=${large.size}`, {
+        const res = await relinkFetch(`${t.hub}/log/proof/consistency?from=${small.size}&to=${large.size}`, {
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
         if (res.ok) {
@@ -366,25 +380,39 @@ export async function verifyLog(opts: TargetOptions & { incremental?: boolean })
     return 1;
   }
   let receipts = "";
+  let keptCount = 0;
   if (t.home) {
     const problem = await checkKeptReceipts(t.hub, t.home, now.size);
     if (problem) {
       console.error(`log TAMPERED: ${problem}`);
       return 1;
     }
-    const n = keptReceipts(t.home).length;
-    receipts = `; ${n} kept receipt(s) match`;
+    keptCount = keptReceipts(t.home).length;
+    receipts = `; ${keptCount} kept receipt(s) match`;
   }
 
   const was = state.checkpoint ? openCheckpoint(state.checkpoint, t.logKey).checkpoint.size : undefined;
   state.checkpoint = servedNote;
   state.audited = audit.range.toJSON();
   saveState(t.state, state);
-  console.log(
-    `log OK: ${now.origin} size ${now.size}${was === undefined ? " (first checkpoint)" : ` (consistent with ${was})`}, ` +
-      `${latest.cosignatures} witness cosignature(s); ${now.size - base.size} leaves re-hashed to its root${receipts}`,
-  );
-  return 0;
+  if (opts.json)
+    console.log(
+      JSON.stringify({
+        ok: true,
+        origin: now.origin,
+        size: String(now.size),
+        consistentWith: was === undefined ? null : String(was),
+        cosignatures: latest.cosignatures,
+        leavesRehashed: String(now.size - base.size),
+        keptReceiptsChecked: keptCount,
+      }),
+    );
+  else if (!opts.quiet)
+    console.log(
+      `log OK: ${now.origin} size ${now.size}${was === undefined ? " (first checkpoint)" : ` (consistent with ${was})`}, ` +
+        `${latest.cosignatures} witness cosignature(s); ${now.size - base.size} leaves re-hashed to its root${receipts}`,
+    );
+  return EXIT.ok;
 }
 
 /** Returns the exit code: 0 every leaf re-hashes to the signed root, 1 otherwise (the first bad index named). */
