@@ -302,7 +302,7 @@ function saveState(file: string | undefined, state: LogMonitorState): void {
 
 /**
  * Returns the process exit code: 0 verified, 1 failure (nothing saved: a bad checkpoint, a stale view, or
- * leaves that do not match the signed root), 2 fork detected (evidence saved).
+ * leaves that do not match the signed root), 4 (EXIT.fork) fork detected (evidence saved).
  */
 export async function verifyLog(opts: TargetOptions & { incremental?: boolean }): Promise<number> {
   const t = target(opts);
