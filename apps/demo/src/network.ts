@@ -11,6 +11,7 @@ import { toBase64Url, toHex } from "@relink/protocol";
 import { createRequester } from "@relink/protocol/http";
 import { formatSignerKey, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import {
+  demoExposureDeadlineMs,
   freePort,
   type Proc,
   runProcess,
@@ -40,6 +41,8 @@ export interface NetworkOptions {
   witnesses?: readonly string[];
   /** The hub's `exposure` network config (apps/hub/src/network.ts), e.g. a longer deadline for benchmarks. */
   exposure?: Record<string, number>;
+  /** Serve the web portal from the hub (RELINK_PORTAL=1; needs a portal build) and let browsers call holders. */
+  portal?: boolean;
 }
 
 export interface RunningNetwork {
@@ -78,7 +81,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const holderUrls = holderPorts.map((p) => `http://127.0.0.1:${p}`);
 
     // Key holders: identities, then the DKG configuration they share.
-    const identities = [];
+    const identities: { identityPublicKey: string; encryptionPublicKey: string }[] = [];
     for (let i = 1; i <= n; i++) {
       const r = await runProcess(SCRIPTS.keyholder, [
         "init",
@@ -107,10 +110,14 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         networkId,
         epoch: 1,
         threshold: t,
-        keyHolders: holderUrls.map((url, i) => ({ index: i + 1, url })),
+        keyHolders: holderUrls.map((url, i) => ({
+          index: i + 1,
+          url,
+          identityPublicKey: identities[i]!.identityPublicKey,
+        })),
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
-        ...(o.exposure ? { exposure: o.exposure } : {}),
+        exposure: { subjectsDeadlineMs: demoExposureDeadlineMs(), ...o.exposure },
       }),
     );
 
@@ -164,26 +171,32 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       RELINK_LOG_KEY_FILE: logKeyFile,
       RELINK_LOG_WITNESSES: witnessKeys.map((k, i) => `${k} ${witnessUrls[i]}`).join(","),
       RELINK_LOG_CHECKPOINT_INTERVAL_MS: String(o.checkpointIntervalMs ?? 2000),
+      RELINK_PORTAL: o.portal ? "1" : "",
     });
     started.push(hub);
     const holders = holderPorts.map((port, i) =>
-      startProcess(`holder-${i + 1}`, SCRIPTS.keyholder, [
-        "serve",
-        "--data-dir",
-        join(o.dir, `holder-${i + 1}`),
-        "--network",
-        holderNetwork,
-        "--port",
-        String(port),
-        "--hub",
-        hubUrl,
-        "--workers",
-        "1",
-        "--directory-ttl",
-        "2",
-        "--directory-refetch",
-        "1",
-      ]),
+      startProcess(
+        `holder-${i + 1}`,
+        SCRIPTS.keyholder,
+        [
+          "serve",
+          "--data-dir",
+          join(o.dir, `holder-${i + 1}`),
+          "--network",
+          holderNetwork,
+          "--port",
+          String(port),
+          "--hub",
+          hubUrl,
+          "--workers",
+          "1",
+          "--directory-ttl",
+          "2",
+          "--directory-refetch",
+          "1",
+        ],
+        { RELINK_CORS_ORIGINS: o.portal ? hubUrl : "" },
+      ),
     );
     started.push(...holders);
     // Readiness by health endpoints (deadline RELINK_START_TIMEOUT_MS): the hub has migrated, every

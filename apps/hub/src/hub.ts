@@ -5,6 +5,7 @@
 import type { Server } from "node:http";
 import {
   type AuditLogDeps,
+  authenticateLedgerReader,
   type CoreDeps,
   type CosignRequester,
   createAuditLog,
@@ -91,7 +92,8 @@ export async function startHub(options: {
   host?: string;
   port?: number;
   log: HubLogger;
-  extraRoutes?: (db: DbHandle) => Route[];
+  /** More routes, after the hub's own (the portal mounts a catch-all here); `core` when the API is mounted. */
+  extraRoutes?: (db: DbHandle, core?: CoreDeps) => Route[];
   auditLog?: HubAuditLogOptions;
   /** The network this hub serves; with it (and an audit log) the tRPC API is mounted at /trpc. */
   network?: NetworkConfig;
@@ -152,6 +154,13 @@ export async function startHub(options: {
             ...(coordinator ? { exposure: { coordinator } } : {}),
           }
         : undefined;
+    const networkKeys = options.network && {
+      adminKeys: options.network.adminKeys.map(fromBase64Url),
+      dpoKeys: (options.network.dpoKeys ?? []).map(fromBase64Url),
+      keyHolderKeys: options.network.keyHolders.flatMap((h) =>
+        h.identityPublicKey ? [fromBase64Url(h.identityPublicKey)] : [],
+      ),
+    };
     // Binary exposure submissions: a full round of the largest accepted preset's ciphertexts, no more.
     let exposureBodyLimit = 0;
     if (core && exposure) {
@@ -167,13 +176,16 @@ export async function startHub(options: {
         version: HUB_VERSION,
         ...(options.network ? { networkId: options.network.networkId } : {}),
       }),
-      ...(audit ? logRoutes(audit) : []),
-      ...(integrity ? logHealthRoutes({ status: integrity.status }) : []),
-      ...(core && options.network
-        ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
+      ...(audit
+        ? logRoutes(
+            audit,
+            core && networkKeys ? (req) => authenticateLedgerReader(core, req, networkKeys) : undefined,
+          )
         : []),
+      ...(integrity ? logHealthRoutes({ status: integrity.status }) : []),
+      ...(core && networkKeys ? trpcRoutes({ core, ...networkKeys }) : []),
       ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
-      ...(options.extraRoutes?.(db) ?? []),
+      ...(options.extraRoutes?.(db, core) ?? []),
     ];
     const upkeepMs = options.upkeepIntervalMs ?? 3_600_000;
     if (core && upkeepMs > 0) {

@@ -2,18 +2,23 @@
 
 import type { Member } from "@relink/core";
 import {
+  createPortalUser,
   eraseSubjects,
   memberDirectory as listMemberDirectory,
   lookupContacts,
+  memberBySlugOrThrow,
   onboardMember,
+  PASSWORD_POLICY,
   publishBatch,
   registerConsents,
+  registerDpoKey,
   reinstateMember,
   revokeConsentsByReference,
   setQuotas,
   suspendMember,
 } from "@relink/core";
 import {
+  bytes,
   eraseInput,
   fromBase64Url,
   lookupInput,
@@ -28,10 +33,15 @@ import {
   revokeConsentsInput,
   revokeConsentsOutput,
   slug,
+  toBase64Url,
 } from "@relink/protocol";
 import { z } from "zod";
+import { ROLES } from "./access.ts";
+import { consentProofRouter } from "./consent-proofs.ts";
+import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
-import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
+import { portalRouter } from "./portal.ts";
+import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
   return {
@@ -69,7 +79,7 @@ export const appRouter = router({
         keyHolders: holders.holders,
       };
     }),
-    memberDirectory: publicProcedure
+    memberDirectory: networkReaderProcedure
       .output(memberDirectory)
       .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
     whoami: memberProcedure.output(memberView).query(({ ctx }) => view(ctx.who.member)),
@@ -88,6 +98,13 @@ export const appRouter = router({
       .input(z.object({ slug }))
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+    registerDpoKey: adminProcedure
+      .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
+      .output(z.object({ memberId: z.string(), fingerprint: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const r = await registerDpoKey(ctx.core, input.slug, input.publicKey);
+        return { memberId: r.memberId, fingerprint: toBase64Url(r.key.fingerprint) };
+      }),
     setQuotas: adminProcedure
       .input(
         z.object({
@@ -98,6 +115,29 @@ export const appRouter = router({
       )
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+    /** First accounts of a member (its member admin) or of network staff; later staff are added in the portal. */
+    createPortalUser: adminProcedure
+      .input(
+        z.object({
+          email: z.email().max(200),
+          displayName: z.string().min(1).max(200),
+          memberSlug: slug.nullable(),
+          password: z.string().min(PASSWORD_POLICY.minLength).max(PASSWORD_POLICY.maxLength),
+          roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+        }),
+      )
+      .output(z.object({ userId: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const member = input.memberSlug ? await memberBySlugOrThrow(ctx.core, input.memberSlug) : null;
+        const id = await createPortalUser(ctx.core, {
+          email: input.email,
+          displayName: input.displayName,
+          memberId: member?.id ?? null,
+          password: input.password,
+          roles: input.roles,
+        });
+        return { userId: id.userId };
+      }),
   }),
 
   directory: router({
@@ -155,7 +195,11 @@ export const appRouter = router({
       .mutation(async ({ ctx, input }) => lookupContacts(ctx.core, ctx.who, input)),
   }),
 
+  consentProof: consentProofRouter,
   exposure: exposureRouter,
+
+  portal: portalRouter,
+  dpo: dpoRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -29,7 +29,10 @@ export interface AuditEventInput {
     | "exposure.query"
     | "exposure.subjects_registered"
     | "exposure.subjects_unregistered"
-    | "exposure.mask_key_registered";
+    | "exposure.mask_key_registered"
+    | "consent.root_committed"
+    | "dpo.subject_report"
+    | "dpo.export";
   memberId: string | null;
   userPseudonym?: Uint8Array;
   purpose?: string;
@@ -44,6 +47,11 @@ export interface AuditEventInput {
   decision: { allowed: boolean; rules: string[]; reason?: string };
   requestHash?: Uint8Array;
   responseHash?: Uint8Array;
+  /** consent.root_committed: the Poseidon root (32 bytes) and leaf count, and the vkey's SHA-256. */
+  consentRoot?: { root: Uint8Array; count: number };
+  zkVkeyHash?: Uint8Array;
+  /** lookup: SHA-256 commitment to the consent-proof bundle the query carried (ADR 0050). */
+  consentProofsHash?: Uint8Array;
 }
 
 export interface AuditRef {
@@ -54,6 +62,13 @@ export interface AuditRef {
 export interface AuditLog {
   append(trx: Transaction<Database> | Kysely<Database>, event: AuditEventInput, at: Date): Promise<AuditRef>;
   receipt(ref: AuditRef): Promise<unknown>;
+  /**
+   * The (member, subject) link key of ADR 0040: with it, the leaves of `memberId` (null: the network's own
+   * leaves) about `tag` can be recognised, and nothing else. Only DPO use cases call this.
+   */
+  linkKey(memberId: string | null, tag: Uint8Array): Uint8Array;
+  /** The member's commitment key (link keys derive from it); given only to that member's DPO. */
+  memberKey(memberId: string): Uint8Array;
 }
 
 export interface KeyHolderInfo {
@@ -77,6 +92,8 @@ export interface NetworkPolicy {
   lookupCapability: "collector";
   /** Exposure queries (k, budgets, cache, deadlines, presets); defaults in DEFAULT_EXPOSURE_POLICY. */
   exposure?: Partial<ExposurePolicy>;
+  /** Consent-membership proofs (ADR 0050): required of every member, and the accepted query-time skew. */
+  consentProofs?: { requiredForAll?: boolean; maxSkewMs?: number };
 }
 
 /** What the exposure use cases need beyond the database: the process's one round coordinator. */

@@ -1,10 +1,14 @@
 export type { Member } from "@relink/db";
 export * from "./audit/index.ts";
 export * from "./auth.ts";
+export * from "./consent-proofs.ts";
 export * from "./consents.ts";
 export * from "./context.ts";
 export * from "./denials.ts";
 export * from "./directory.ts";
+export * from "./dpo/index.ts";
 export * from "./exposure/index.ts";
 export * from "./lookup.ts";
 export * from "./members.ts";
+export * from "./portal.ts";
+export * from "./portal-auth.ts";

@@ -11,9 +11,9 @@
  * was set up with, the holder's index in the hub's directory), never from the receiver's say-so.
  * Signing lives with the key owner (sdk); verification (below) is shared by the hub and the key holders.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { EncodingError, fromBase64Url, lengthPrefixed } from "./bytes.ts";
+import { ed25519Verify } from "./ed25519.ts";
 import { RelinkError } from "./errors.ts";
 
 export const REQUEST_SIGNATURE_DST = "relink/v2/request";
@@ -183,12 +183,7 @@ export function verifyRequestSignature(
     nonce: parsed.nonce,
     keyFingerprint: parsed.fingerprint,
   });
-  let valid = false;
-  try {
-    valid = ed25519.verify(parsed.signature, message, publicKey, { zip215: false });
-  } catch {
-    valid = false;
-  }
-  if (!valid) throw new RelinkError("BAD_SIGNATURE", "signature does not verify");
+  if (!ed25519Verify(parsed.signature, message, publicKey))
+    throw new RelinkError("BAD_SIGNATURE", "signature does not verify");
   return sha256(message);
 }

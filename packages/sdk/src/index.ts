@@ -1,4 +1,5 @@
 export * from "./columns.ts";
+export * from "./consent-proofs.ts";
 export * from "./csv.ts";
 export * from "./exposure.ts";
 export * from "./exposure-book.ts";
@@ -13,6 +14,7 @@ export {
   hubAudienceOf,
   type RequestSigner,
   signedFetch,
+  webCryptoSigner,
 } from "./signing.ts";
 export {
   computeTags,
