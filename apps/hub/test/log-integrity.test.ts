@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { appendEvents, publishCheckpoint } from "@relink/core";
+import { appendEvents, buildReceipt, publishCheckpoint } from "@relink/core";
 import type { Database } from "@relink/db";
 import { freshPostgres, type TestDb, testDatabaseUrl } from "@relink/db/testing";
 import {
@@ -102,7 +102,7 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(init.code).toBe(0);
       // A receipt the member kept from an earlier query (as every command now does).
       mkdirSync(join(home, "receipts"), { recursive: true });
-      const receipt = await (await fetch(`${hub.url}/log/receipt/5`)).json();
+      const receipt = await buildReceipt(hub.audit!, 5n);
       writeFileSync(join(home, "receipts", "000000000005.json"), JSON.stringify(receipt));
     });
 

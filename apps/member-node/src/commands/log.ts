@@ -277,12 +277,14 @@ async function checkKeptReceipts(hub: string, home: string, size: bigint): Promi
     const answers = await Promise.all(
       kept.slice(i, i + 8).map(async (r) => {
         if (!r.leaf) return `${r.file}: unreadable receipt`;
-        const res = await relinkFetch(`${hub}/log/leaf/${r.index}`, {
+        const res = await relinkFetch(`${hub}/log/leaves?start=${r.index}&count=1`, {
           signal: AbortSignal.timeout(TIMEOUT_MS),
         });
         if (!res.ok)
           return `leaf ${r.index}: the hub does not serve it (${res.status}), but ${r.file} has it`;
-        const served = ((await res.json()) as { leaf?: unknown }).leaf;
+        const page = (await res.json()) as { leaves?: { index?: unknown; leaf?: unknown }[] };
+        const first = page.leaves?.[0];
+        const served = first && String(first.index) === r.index.toString() ? first.leaf : undefined;
         const a = typeof served === "string" ? base64Decode(served) : undefined;
         const b = base64Decode(r.leaf);
         if (!a || !b || !bytesEqual(a, b))
