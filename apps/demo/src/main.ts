@@ -197,9 +197,23 @@ try {
   step("Audit log");
   const checkpoint = await (await relinkFetch(`${net.hubUrl}/log/checkpoint`)).text();
   const [origin, size] = checkpoint.split("\n");
+  const cosignatures = checkpoint
+    .split("\n")
+    .filter((l) => l.startsWith("\u2014 ") && !l.startsWith(`\u2014 ${origin} `));
   say(
-    `  ${origin}: ${size} leaves; every publication, consent batch and lookup has a receipt verified offline`,
+    `  ${origin}: ${size} leaves, checkpoint cosigned by ${cosignatures.length} member witness(es); every publication,`,
   );
+  say(
+    `    consent batch and lookup has a receipt verified offline with ${net.witnessKeys.length} witness cosignatures, kept in the member home`,
+  );
+  const collector = MEMBERS.collector.slug;
+  for (const command of ["verify", "audit"]) {
+    const r = await net.relink(["log", command], collector);
+    if (r.code !== 0) throw new Error(`relink log ${command} failed (${r.code}):\n${r.stderr}`);
+    say(`  ${collector}: ${r.stdout.trim()}`);
+  }
+  const health = (await (await relinkFetch(`${net.hubUrl}/healthz/log`)).json()) as { state: string };
+  say(`  hub self-audit of its stored log (GET /healthz/log): ${health.state}`);
   // The member directory is not public (ADR 0040): the operator reads it with the admin key.
   const admin = createHubClient({
     url: net.hubUrl,

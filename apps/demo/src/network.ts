@@ -1,6 +1,8 @@
 /**
  * Boots a Relink network of real processes on this machine: one hub, n key holders (t-of-n, DKG among
- * themselves) and member nodes driven through the `relink` CLI. Used by the demo and end-to-end tests.
+ * themselves), member witnesses that cosign the hub's audit log (`relink witness serve`, two by default,
+ * each run for a member institution) and member nodes driven through the `relink` CLI. Members trust the
+ * witnesses' keys, so every receipt must carry their cosignatures. Used by the demo and end-to-end tests.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -35,6 +37,8 @@ export interface NetworkOptions {
   threshold?: number;
   /** Checkpoint cadence of the hub's audit log. */
   checkpointIntervalMs?: number;
+  /** Member witnesses cosigning the log (default: eastern-bank and anxin-consumer); receipts need all. */
+  witnesses?: readonly string[];
   /** The hub's `exposure` network config (apps/hub/src/network.ts), e.g. a longer deadline for benchmarks. */
   exposure?: Record<string, number>;
   /** Serve the web portal from the hub (RELINK_PORTAL=1; needs a portal build) and let browsers call holders. */
@@ -48,6 +52,9 @@ export interface RunningNetwork {
   hub: Proc;
   holders: Proc[];
   holderUrls: string[];
+  /** The witnesses' cosignature verifier keys (members trust all of them: k = their number). */
+  witnessKeys: string[];
+  witnesses: Proc[];
   /** Runs `relink …` as a process; the member home is in `dir/members/<home>` when `home` is given. */
   relink(args: string[], home?: string): Promise<{ code: number | null; stdout: string; stderr: string }>;
   /** Starts a long-running `relink …` (e.g. `serve`) as a process, stopped with the network. */
@@ -115,20 +122,54 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     );
 
     // The audit log's signer key is made here (as an operator would provision it), so the verifier key
-    // members pin is known without reading the hub's output.
+    // members pin is known without reading the hub's output, and the witnesses can pin it first.
     const logSigner = generateSignerKey("relink.example/audit-log/v1", (k) =>
       crypto.getRandomValues(new Uint8Array(k)),
     );
     const logKeyFile = join(o.dir, "log-signing.key");
     writeFileSync(logKeyFile, `${formatSignerKey(logSigner)}\n`, { mode: 0o600 });
     const logKey = formatVerifierKey(verifierOf(logSigner));
+    const witnessKeys: string[] = [];
+    const witnesses: Proc[] = [];
+    for (const name of o.witnesses ?? ["eastern-bank", "anxin-consumer"]) {
+      const wdir = join(o.dir, "witnesses", name);
+      mkdirSync(wdir, { recursive: true, mode: 0o700 });
+      const keygen = await runProcess(SCRIPTS.relink, [
+        "witness",
+        "keygen",
+        "--name",
+        `${name}.example/witness`,
+        "--out",
+        join(wdir, "witness.key"),
+      ]);
+      if (keygen.code !== 0) throw new Error(`witness keygen ${name}: ${keygen.stderr}`);
+      witnessKeys.push(keygen.stdout.trim());
+      const w = startProcess(`witness-${name}`, SCRIPTS.relink, [
+        "witness",
+        "serve",
+        "--key",
+        join(wdir, "witness.key"),
+        "--log-key",
+        logKey,
+        "--state",
+        join(wdir, "state.json"),
+        "--port",
+        "0",
+      ]);
+      started.push(w);
+      witnesses.push(w);
+    }
+    const witnessUrls = await Promise.all(
+      witnesses.map(async (w) => (await w.waitFor(/witness listening on (http:\/\/\S+)/))[1]!),
+    );
 
     const hub = startProcess("hub", SCRIPTS.hub, [], {
       HUB_PORT: String(hubPort),
-      RELINK_LOG_KEY_FILE: logKeyFile,
       RELINK_DATA_DIR: join(o.dir, "hub"),
       DATABASE_URL: o.databaseUrl ?? "",
       RELINK_NETWORK_CONFIG: hubNetwork,
+      RELINK_LOG_KEY_FILE: logKeyFile,
+      RELINK_LOG_WITNESSES: witnessKeys.map((k, i) => `${k} ${witnessUrls[i]}`).join(","),
       RELINK_LOG_CHECKPOINT_INTERVAL_MS: String(o.checkpointIntervalMs ?? 2000),
       RELINK_PORTAL: o.portal ? "1" : "",
     });
@@ -190,6 +231,8 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       hub,
       holders,
       holderUrls,
+      witnessKeys,
+      witnesses,
       homeDir,
       relink: (args, home) => runProcess(SCRIPTS.relink, home ? [...args, "--home", homeDir(home)] : args),
       daemon: (name, args, home) => {
@@ -219,7 +262,17 @@ export interface MemberSpec {
 
 /** `relink init` for a member and onboarding by the admin; returns the member's id. */
 export async function addMember(net: RunningNetwork, m: MemberSpec): Promise<string> {
-  const init = await net.relink(["init", "--hub", net.hubUrl, "--log-key", net.logKey], m.slug);
+  const init = await net.relink(
+    [
+      "init",
+      "--hub",
+      net.hubUrl,
+      "--log-key",
+      net.logKey,
+      ...net.witnessKeys.flatMap((k) => ["--witness", k]),
+    ],
+    m.slug,
+  );
   if (init.code !== 0) throw new Error(`relink init ${m.slug}: ${init.stderr}`);
   const { signingPublicKey } = JSON.parse(init.stdout) as { signingPublicKey: string };
   const args = [

@@ -3,11 +3,12 @@
  * embedded PGlite and on the local PostgreSQL: members publish, a collector matches against a plaintext
  * oracle, and each attack in the issue is tried.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fromHex, SIGNATURE_HEADERS } from "@relink/protocol";
-import { ed25519Signer, MemberNode, signedFetch, wireError } from "@relink/sdk";
+import { ed25519Signer, hubAudienceOf, MemberNode, signedFetch, wireError } from "@relink/sdk";
+import { verifyReceipt } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
@@ -108,6 +109,34 @@ for (const backend of ["pglite", "postgres"] as const) {
         expect(got.results.find((r) => r.debtor_ref === ref)?.status).toBe("no_consent");
       // Corroboration counts members, and some contacts are held by several.
       expect(got.results.some((r) => r.contacts.some((c) => c.corroborating_members >= 2))).toBe(true);
+    });
+
+    it("receipts from the demo network carry two witness cosignatures and are kept in each member home", async () => {
+      await match();
+      expect(net.witnessKeys).toHaveLength(2);
+      let checked = 0;
+      for (const m of Object.values(MEMBERS)) {
+        const dir = join(net.homeDir(m.slug), "receipts");
+        const files = existsSync(dir) ? readdirSync(dir) : [];
+        expect(files.length, m.slug).toBeGreaterThan(0);
+        for (const f of files) {
+          const v = verifyReceipt(readFileSync(join(dir, f), "utf8"), {
+            logKey: net.logKey,
+            witnesses: net.witnessKeys,
+            k: 2,
+          });
+          expect(v.ok, `${m.slug}/${f}: ${v.ok ? "" : v.message}`).toBe(true);
+          if (v.ok) expect(v.cosignatures.length).toBeGreaterThanOrEqual(2);
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThanOrEqual(4);
+      // The collector's monitor: the latest checkpoint, cosigned by both, every leaf re-hashed, receipts match.
+      const v = await net.relink(["log", "verify"], C);
+      expect(v.stderr).toBe("");
+      expect(v.stdout).toMatch(
+        /log OK: .* 2 witness cosignature\(s\); \d+ leaves re-hashed to its root; \d+ kept receipt\(s\) match/,
+      );
     });
 
     it("the collector's DPO gets a verified subject access report naming the case and the consent (PIPL Art. 45)", async () => {
@@ -266,7 +295,10 @@ for (const backend of ["pglite", "postgres"] as const) {
         captured = { url: String(input), init: init! };
         return fetch(input, init);
       };
-      const signed = signedFetch(ed25519Signer(fromHex(home.signingSecretKey)), { fetch: recording });
+      const signed = signedFetch(ed25519Signer(fromHex(home.signingSecretKey)), {
+        fetch: recording,
+        audience: hubAudienceOf(net.hubUrl),
+      });
       const first = await signed(`${net.hubUrl}/trpc/network.whoami`, { method: "GET" });
       expect(first.status).toBe(200);
       expect(new Headers(captured!.init.headers).get(SIGNATURE_HEADERS.nonce)).toBeTruthy();

@@ -10,6 +10,7 @@ import {
   type CosignRequester,
   createAuditLog,
   createCheckpointScheduler,
+  createLogIntegrityMonitor,
   DEFAULT_EXPOSURE_POLICY,
   ExposureCoordinator,
   type ExposurePolicy,
@@ -27,8 +28,8 @@ import {
 } from "@relink/db";
 import { loadHe } from "@relink/he";
 import { fromBase64Url, MAX_CLOCK_SKEW_MS } from "@relink/protocol";
-import type { SignerKey } from "@relink/tlog";
-import { healthRoutes } from "./health.ts";
+import { type SignerKey, verifierOf } from "@relink/tlog";
+import { healthRoutes, logHealthRoutes } from "./health.ts";
 import { createHttpServer, type HubLogger, listen, type Route } from "./http.ts";
 import { keyHolderDirectory, type NetworkConfig } from "./network.ts";
 import { exposureRoutes, exposureSubmitLimit } from "./routes/exposure.ts";
@@ -46,6 +47,8 @@ export interface RunningHub {
   audit?: AuditLogDeps;
   /** The use cases' dependencies (present when `network` and `auditLog` were configured). */
   core?: CoreDeps;
+  /** The scheduled self-audit of the stored log (present when `auditLog` was configured). */
+  integrity?: ReturnType<typeof createLogIntegrityMonitor>;
   /** The exposure round coordinator (in memory, this process only; ADR 0033), with `core`. */
   exposure?: ExposureCoordinator;
   close(): Promise<void>;
@@ -57,6 +60,11 @@ export interface HubAuditLogOptions {
   witnesses: readonly WitnessEndpoint[];
   /** Cadence of checkpoint publication; 0 disables the timer (publication on demand only). */
   checkpointIntervalMs: number;
+  /**
+   * Cadence of the self-audit (`verifyStoredLog`: every stored leaf re-hashed against the signed
+   * checkpoints; result at GET /healthz/log, alert `audit.integrity_failed`). Default hourly; 0 disables it.
+   */
+  integrityIntervalMs?: number;
   requestCosignature?: CosignRequester;
   clock?: () => Date;
 }
@@ -96,6 +104,7 @@ export async function startHub(options: {
   const db = await createDb(options.db);
   let timer: NodeJS.Timeout | undefined;
   let upkeepTimer: NodeJS.Timeout | undefined;
+  let integrityTimer: NodeJS.Timeout | undefined;
   let coordinator: ExposureCoordinator | undefined;
   // Scheduled work in flight; close() waits for it before closing the database.
   const inflight = new Set<Promise<unknown>>();
@@ -115,6 +124,14 @@ export async function startHub(options: {
       log: { info: log.info, warn: log.warn },
     };
     const clock = options.auditLog?.clock ?? (() => new Date());
+    const integrityMs = options.auditLog?.integrityIntervalMs ?? 3_600_000;
+    const integrity =
+      audit &&
+      createLogIntegrityMonitor(
+        { db: db.db, clock, log },
+        { logKey: verifierOf(options.auditLog!.signer), witnesses: audit.witnesses.map((w) => w.key) },
+        { intervalMs: integrityMs },
+      );
     const exposure = options.network ? exposurePolicyOf(options.network) : undefined;
     // One coordinator per hub process: the exposure rounds in flight live in its memory (ADR 0033).
     coordinator = audit && options.network ? new ExposureCoordinator() : undefined;
@@ -153,13 +170,19 @@ export async function startHub(options: {
       );
     }
     const routes = [
-      ...healthRoutes({ db: db.db, backend: db.kind, version: HUB_VERSION }),
+      ...healthRoutes({
+        db: db.db,
+        backend: db.kind,
+        version: HUB_VERSION,
+        ...(options.network ? { networkId: options.network.networkId } : {}),
+      }),
       ...(audit
         ? logRoutes(
             audit,
             core && networkKeys ? (req) => authenticateLedgerReader(core, req, networkKeys) : undefined,
           )
         : []),
+      ...(integrity ? logHealthRoutes({ status: integrity.status }) : []),
       ...(core && networkKeys ? trpcRoutes({ core, ...networkKeys }) : []),
       ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
       ...(options.extraRoutes?.(db, core) ?? []),
@@ -202,6 +225,17 @@ export async function startHub(options: {
       );
       timer.unref();
     }
+    if (integrity && integrityMs > 0) {
+      const runIntegrity = () =>
+        track(
+          integrity
+            .tick()
+            .catch((error: unknown) => log.error("audit.integrity_failed", { error: String(error) })),
+        );
+      runIntegrity(); // once at start, then on the cadence
+      integrityTimer = setInterval(runIntegrity, Math.min(integrityMs, 60_000));
+      integrityTimer.unref();
+    }
     // Long polls (exposure.poll waits up to 25 s) and exposure queries (up to 3 rounds × the deadline)
     // hold a response open: no socket inactivity timeout. Receiving a whole request (a ≈ 15 MB binary
     // submission on a slow link) may take up to 5 minutes. Keep-alive and header timeouts: protocol's
@@ -216,9 +250,11 @@ export async function startHub(options: {
       ...(audit ? { audit } : {}),
       ...(core ? { core } : {}),
       ...(coordinator ? { exposure: coordinator } : {}),
+      ...(integrity ? { integrity } : {}),
       close: async () => {
         clearInterval(timer);
         clearInterval(upkeepTimer);
+        clearInterval(integrityTimer);
         // Ends long polls and the rounds in flight, so that open requests finish and the server can close.
         coordinator?.close();
         await Promise.all(inflight);
@@ -229,6 +265,7 @@ export async function startHub(options: {
   } catch (error) {
     clearInterval(timer);
     clearInterval(upkeepTimer);
+    clearInterval(integrityTimer);
     coordinator?.close();
     await db.close();
     throw error;

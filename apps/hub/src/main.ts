@@ -8,7 +8,9 @@
  *    generated (mode 0600) on first start;
  *  - RELINK_LOG_ORIGIN: origin (= key name) used when generating; default relink.example/audit-log/v1;
  *  - RELINK_LOG_WITNESSES: comma-separated `<witness vkey> <submission URL>` pairs;
- *  - RELINK_LOG_CHECKPOINT_INTERVAL_MS: publication cadence, default 10000 (0 = on demand only).
+ *  - RELINK_LOG_CHECKPOINT_INTERVAL_MS: publication cadence, default 10000 (0 = on demand only);
+ *  - RELINK_LOG_INTEGRITY_INTERVAL_MS: self-audit cadence (every stored leaf re-hashed against the signed
+ *    checkpoints; GET /healthz/log), default 3600000 (0 = off).
  * Network (docs/runbooks/hub.md): RELINK_NETWORK_CONFIG names a JSON file (network id, epoch, threshold,
  * key holders, retention, admin keys); with it the tRPC API is served at /trpc. Without it the hub serves
  * only health and the audit log.
@@ -69,7 +71,7 @@ const keyFile = process.env["RELINK_LOG_KEY_FILE"] || join(dataDir, "log-signing
 if (!existsSync(keyFile)) {
   const origin = process.env["RELINK_LOG_ORIGIN"] || DEFAULT_LOG_ORIGIN;
   const key = generateSignerKey(origin, (n) => crypto.getRandomValues(new Uint8Array(n)));
-  mkdirSync(dirname(keyFile), { recursive: true });
+  mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
   writeFileSync(keyFile, `${formatSignerKey(key)}\n`, { mode: 0o600, flag: "wx" });
   chmodSync(keyFile, 0o600);
   log.info("audit.key_generated", { file: keyFile });
@@ -111,6 +113,7 @@ const hub = await startHub({
     signer,
     witnesses,
     checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
+    integrityIntervalMs: Number(process.env["RELINK_LOG_INTEGRITY_INTERVAL_MS"] ?? 3_600_000),
   },
   ...(network ? { network } : {}),
   ...(portalMount ? { extraRoutes: () => portalMount.portalRoutes(() => portal) } : {}),

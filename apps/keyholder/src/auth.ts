@@ -1,7 +1,8 @@
 /**
  * Authentication of member requests, exactly as the hub does it (packages/core/src/auth.ts; threat T7):
- * headers SIGNATURE_HEADERS, protocol `requestSigningMessage` over method, path, SHA-256(body), timestamp,
- * nonce and key fingerprint; timestamp within ±MAX_CLOCK_SKEW_MS; Ed25519 strict verification (RFC 8032
+ * headers SIGNATURE_HEADERS, protocol `requestSigningMessage` over this holder's audience
+ * (`keyHolderAudience(networkId, index)`: a request signed for another holder or for the hub does not verify
+ * here), method, path, SHA-256(body), timestamp, nonce and key fingerprint; timestamp within ±MAX_CLOCK_SKEW_MS; Ed25519 strict verification (RFC 8032
  * §5.1.7, no ZIP-215 leniency); nonce remembered for the skew window. The signature is verified before
  * the nonce is recorded, so a forger cannot burn nonces. Here the key comes from the hub's member
  * directory, and nonces live in memory (repopulated on start from the usage ledger).
@@ -49,13 +50,13 @@ export class NonceCache {
 }
 
 export async function authenticateMemberRequest(
-  deps: { directory: MemberDirectory; nonces: NonceCache; clock: () => number },
+  deps: { directory: MemberDirectory; nonces: NonceCache; clock: () => number; audience: string },
   req: UnverifiedRequest,
 ): Promise<Authenticated> {
   const parts = parseSignatureHeaders(req, deps.clock());
   const { fingerprint, nonce, timestampMs } = parts;
   const found = await deps.directory.require(fingerprint);
-  verifyRequestSignature(req, parts, found.publicKey);
+  verifyRequestSignature(req, parts, found.publicKey, deps.audience);
   const nonceKey = `${toBase64Url(fingerprint)}.${toBase64Url(nonce)}`;
   if (!deps.nonces.remember(nonceKey, timestampMs + MAX_CLOCK_SKEW_MS, deps.clock())) {
     throw new RelinkError("REPLAYED_REQUEST", "this nonce was already used");

@@ -14,6 +14,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fromBase64Url,
+  hubAudience,
   keyFingerprint,
   type MemberDirectoryEntry,
   memberDirectory,
@@ -50,14 +51,22 @@ export interface DirectoryOptions {
   clock?: () => number;
   /** The holder's Ed25519 identity secret key: signs the directory read. */
   identitySecretKey?: Uint8Array;
+  /** The network the hub serves: the directory read is signed for hubAudience(networkId) (ADR 0026). */
+  networkId?: string;
 }
 
 /** The four x-relink-* signature headers for an empty-bodied GET of `url`, signed with `secretKey`. */
-export function signedGetHeaders(url: string, secretKey: Uint8Array, nowMs: number): Record<string, string> {
+export function signedGetHeaders(
+  url: string,
+  secretKey: Uint8Array,
+  nowMs: number,
+  audience: string,
+): Record<string, string> {
   const u = new URL(url);
   const fingerprint = keyFingerprint("ed25519", ed25519.getPublicKey(secretKey));
   const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   const message = requestSigningMessage({
+    audience,
     method: "GET",
     path: u.pathname + u.search,
     bodySha256: sha256(new Uint8Array()),
@@ -70,6 +79,7 @@ export function signedGetHeaders(url: string, secretKey: Uint8Array, nowMs: numb
     [SIGNATURE_HEADERS.timestamp]: String(nowMs),
     [SIGNATURE_HEADERS.nonce]: toBase64Url(nonce),
     [SIGNATURE_HEADERS.signature]: toBase64Url(ed25519.sign(message, secretKey)),
+    [SIGNATURE_HEADERS.audience]: audience,
   };
 }
 
@@ -95,7 +105,12 @@ export class MemberDirectory {
   async #fetch(): Promise<void> {
     this.#lastAttempt = this.#now();
     const headers = this.#o.identitySecretKey
-      ? signedGetHeaders(this.url, this.#o.identitySecretKey, Date.now())
+      ? signedGetHeaders(
+          this.url,
+          this.#o.identitySecretKey,
+          Date.now(),
+          hubAudience(this.#o.networkId ?? ""),
+        )
       : undefined;
     const res = await (this.#o.fetch ?? relinkFetch)(this.url, {
       signal: AbortSignal.timeout(10_000),

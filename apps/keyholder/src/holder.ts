@@ -11,6 +11,7 @@
  *   POST /v1/dkg/round1    signed DKG broadcast from a peer holder
  *   POST /v1/dkg/round2    signed, sealed DKG share from a peer holder
  */
+import { chmodSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import {
@@ -18,6 +19,7 @@ import {
   type EvaluateOutput,
   evaluateInput,
   fromBase64Url,
+  keyHolderAudience,
   keyHolderInfo,
   RelinkError,
   toBase64Url,
@@ -28,6 +30,7 @@ import { authenticateMemberRequest, NonceCache } from "./auth.ts";
 import { DkgCeremony, verifyRound1, verifyRound2 } from "./ceremony.ts";
 import type { NetworkConfig } from "./config.ts";
 import { MemberDirectory } from "./directory.ts";
+import { DIR_MODE } from "./files.ts";
 import { createHttpServer, listen, type Route, readBody, StatusError, sendJson } from "./http.ts";
 import type { HolderIdentity } from "./identity.ts";
 import type { Logger } from "./logger.ts";
@@ -89,6 +92,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   const { config, identity, log } = o;
   const clock = o.clock ?? Date.now;
   checkIdentity(config, identity);
+  chmodSync(o.dataDir, DIR_MODE); // the identity, the key share and the usage ledger: owner only
 
   const stored = loadEpoch(o.dataDir, config);
   if (stored && !bytesEqual(stored.configDigest, config.digest)) {
@@ -108,6 +112,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     refetchMinMs: o.directoryRefetchMs,
     log,
     identitySecretKey: identity.identitySecretKey,
+    networkId: config.networkId,
   });
   const group = await loadSodiumGroup();
   const pool: OprfPool = await createOprfPool({ size: o.workers });
@@ -129,7 +134,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
       const { key: k } = requireKey();
       const body = await readBody(req, MAX_EVALUATE_BODY_BYTES);
       const who = await authenticateMemberRequest(
-        { directory, nonces, clock },
+        { directory, nonces, clock, audience: keyHolderAudience(config.networkId, identity.index) },
         {
           method: req.method ?? "POST",
           path: url.pathname + url.search,

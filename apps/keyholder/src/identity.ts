@@ -5,7 +5,7 @@
  *  - an X25519 key (RFC 7748) that peers seal round-2 shares to.
  * The public halves go into the network config; the secret halves never leave the data dir.
  */
-import { existsSync, mkdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { bytes, fromBase64Url, toBase64Url } from "@relink/protocol";
@@ -61,6 +61,7 @@ export function initIdentity(dataDir: string, index: number): HolderIdentity {
   if (!Number.isInteger(index) || index < 1 || index > 255)
     throw new Error("--index: expected an integer in 1..255");
   mkdirSync(dataDir, { recursive: true, mode: DIR_MODE });
+  chmodSync(dataDir, DIR_MODE); // owner only, also when the directory already existed
   const path = join(dataDir, IDENTITY_FILE);
   if (existsSync(path)) throw new Error(`${path} already exists: refusing to replace a holder identity`);
   const id = generateIdentity(index);

@@ -4,7 +4,7 @@
  * different key does not verify.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { parseSignatureHeaders, RelinkError, verifyRequestSignature } from "@relink/protocol";
+import { hubAudience, parseSignatureHeaders, RelinkError, verifyRequestSignature } from "@relink/protocol";
 import { expect, it } from "vitest";
 import { signedGetHeaders } from "../src/directory.ts";
 
@@ -17,14 +17,15 @@ function request(path: string, headers: Record<string, string>) {
 
 it("signs the directory GET so that protocol's verifier accepts it, and only for that path and key", () => {
   const now = Date.now();
-  const headers = signedGetHeaders(url, secret, now);
+  const aud = hubAudience("relink-test");
+  const headers = signedGetHeaders(url, secret, now, aud);
   const ok = request("/trpc/network.memberDirectory", headers);
   const parsed = parseSignatureHeaders(ok, now);
-  expect(verifyRequestSignature(ok, parsed, ed25519.getPublicKey(secret))).toHaveLength(32);
+  expect(verifyRequestSignature(ok, parsed, ed25519.getPublicKey(secret), aud)).toHaveLength(32);
   const moved = request("/trpc/network.info", headers);
   expect(() =>
-    verifyRequestSignature(moved, parseSignatureHeaders(moved, now), ed25519.getPublicKey(secret)),
+    verifyRequestSignature(moved, parseSignatureHeaders(moved, now), ed25519.getPublicKey(secret), aud),
   ).toThrow(RelinkError);
   const other = ed25519.getPublicKey(new Uint8Array(32).fill(4));
-  expect(() => verifyRequestSignature(ok, parsed, other)).toThrow(RelinkError);
+  expect(() => verifyRequestSignature(ok, parsed, other, aud)).toThrow(RelinkError);
 });

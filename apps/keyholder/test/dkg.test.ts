@@ -10,7 +10,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fromBase64Url, toBase64Url } from "@relink/protocol";
+import { fromBase64Url, keyHolderAudience, toBase64Url } from "@relink/protocol";
 import {
   blindIdentifiers,
   combineResponses,
@@ -199,7 +199,7 @@ describe("DKG against a real holder process", () => {
     const r = await postJson(
       `${s.holder1Url}/v1/evaluate`,
       text,
-      signHeaders(member.secretKey, "POST", "/v1/evaluate", text),
+      signHeaders(member.secretKey, keyHolderAudience(NETWORK, 1), "POST", "/v1/evaluate", text),
     );
     expect(r.status, JSON.stringify(r.json)).toBe(200);
     const fromProcess = {

@@ -192,9 +192,13 @@ export interface SignOptions {
   nonce?: Uint8Array;
 }
 
-/** The signature headers for a request, exactly as the SDK's signedFetch builds them. */
+/**
+ * The signature headers for a request, exactly as the SDK's signedFetch builds them, for `audience`
+ * (keyHolderAudience of the holder it is sent to, or hubAudience).
+ */
 export function signHeaders(
   secretKey: Uint8Array,
+  audience: string,
   method: string,
   path: string,
   body: string,
@@ -204,6 +208,7 @@ export function signHeaders(
   const timestampMs = o.timestampMs ?? Date.now();
   const nonce = o.nonce ?? crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   const message = requestSigningMessage({
+    audience,
     method,
     path,
     bodySha256: sha256(new TextEncoder().encode(body)),
@@ -217,6 +222,7 @@ export function signHeaders(
     [SIGNATURE_HEADERS.timestamp]: String(timestampMs),
     [SIGNATURE_HEADERS.nonce]: toBase64Url(nonce),
     [SIGNATURE_HEADERS.signature]: toBase64Url(ed25519.sign(message, secretKey)),
+    [SIGNATURE_HEADERS.audience]: audience,
   };
 }
 

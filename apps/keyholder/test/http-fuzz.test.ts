@@ -8,7 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ERROR_CODES, SIGNATURE_HEADERS } from "@relink/protocol";
+import { ERROR_CODES, keyHolderAudience, SIGNATURE_HEADERS } from "@relink/protocol";
 import { checkRawAnswer, rawExchange, rawRequestArbitrary } from "@relink/protocol/http/testing";
 import { insecureTrustedDealerSplitForTestsOnly } from "@relink/psi/testing";
 import fc from "fast-check";
@@ -151,7 +151,13 @@ describe("key holder HTTP layer under hostile input", () => {
         fc.constantFrom("/v1/evaluate", "/v1/dkg/round1", "/v1/dkg/round2"),
         body,
         async (path, text) => {
-          const headers = signHeaders(member.secretKey, "POST", path, text);
+          const headers = signHeaders(
+            member.secretKey,
+            keyHolderAudience("relink-fuzz", 1),
+            "POST",
+            path,
+            text,
+          );
           const bytes = Buffer.from(text, "utf8");
           const head = [
             `POST ${path} HTTP/1.1`,

@@ -7,7 +7,14 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fromBase64Url, MAX_EVALUATION_BATCH, toBase64Url } from "@relink/protocol";
+import {
+  fromBase64Url,
+  hubAudience,
+  keyHolderAudience,
+  MAX_EVALUATION_BATCH,
+  SIGNATURE_HEADERS,
+  toBase64Url,
+} from "@relink/protocol";
 import {
   blindIdentifiers,
   type ClientBatch,
@@ -38,6 +45,7 @@ import {
 } from "./helpers.ts";
 
 const NETWORK = "relink-test";
+const aud = (holder: number) => keyHolderAudience(NETWORK, holder);
 const EPOCH = 3;
 const root = mkdtempSync(join(tmpdir(), "relink-keyholders-"));
 const dataDirs = [1, 2, 3].map((i) => join(root, `holder-${i}`));
@@ -88,7 +96,11 @@ function body(batch: ClientBatch, over: Record<string, unknown> = {}): string {
 
 async function evaluate(holder: number, member: TestMember, text: string, headers?: Record<string, string>) {
   const url = `${urls.get(holder)}/v1/evaluate`;
-  return postJson(url, text, headers ?? signHeaders(member.secretKey, "POST", "/v1/evaluate", text));
+  return postJson(
+    url,
+    text,
+    headers ?? signHeaders(member.secretKey, aud(holder), "POST", "/v1/evaluate", text),
+  );
 }
 
 async function ask(holder: number, batch: ClientBatch): Promise<HolderResponse> {
@@ -244,7 +256,7 @@ describe("attacks on /v1/evaluate each get a typed error", () => {
   });
 
   it("signature over another body → BAD_SIGNATURE", async () => {
-    const headers = signHeaders(alice.secretKey, "POST", "/v1/evaluate", good());
+    const headers = signHeaders(alice.secretKey, aud(1), "POST", "/v1/evaluate", good());
     const r = await evaluate(1, alice, good(), headers);
     expect([r.status, r.json.error.code]).toEqual([401, "BAD_SIGNATURE"]);
   });
@@ -255,14 +267,47 @@ describe("attacks on /v1/evaluate each get a typed error", () => {
       1,
       alice,
       text,
-      signHeaders(alice.secretKey, "POST", "/trpc/lookup.query", text),
+      signHeaders(alice.secretKey, aud(1), "POST", "/trpc/lookup.query", text),
     );
     expect(r.json.error.code).toBe("BAD_SIGNATURE");
   });
 
+  it("a request signed for holder 2, replayed to holder 1 → BAD_SIGNATURE (audience bound)", async () => {
+    const text = good();
+    const forTwo = signHeaders(alice.secretKey, aud(2), "POST", "/v1/evaluate", text);
+    const r = await evaluate(1, alice, text, forTwo);
+    expect([r.status, r.json.error.code]).toEqual([401, "BAD_SIGNATURE"]);
+    expect(r.json.error.message).toMatch(/signed for relink-keyholder\/relink-test\/2, not for this service/);
+    // Without the informational header the signature itself still refuses it …
+    const { [SIGNATURE_HEADERS.audience]: _dropped, ...bare } = signHeaders(
+      alice.secretKey,
+      aud(2),
+      "POST",
+      "/v1/evaluate",
+      text,
+    );
+    const stripped = await evaluate(1, alice, text, bare);
+    expect([stripped.status, stripped.json.error.code]).toEqual([401, "BAD_SIGNATURE"]);
+    // … while holder 2, the intended audience, accepts the same signed request.
+    expect((await evaluate(2, alice, text, bare)).status).toBe(200);
+  });
+
+  it("a request signed for the hub, replayed to a key holder → BAD_SIGNATURE", async () => {
+    const text = good();
+    const { [SIGNATURE_HEADERS.audience]: _d, ...forHub } = signHeaders(
+      alice.secretKey,
+      hubAudience(NETWORK),
+      "POST",
+      "/v1/evaluate",
+      text,
+    );
+    const r = await evaluate(1, alice, text, forHub);
+    expect([r.status, r.json.error.code]).toEqual([401, "BAD_SIGNATURE"]);
+  });
+
   it("stale timestamp → STALE_REQUEST", async () => {
     const text = good();
-    const headers = signHeaders(alice.secretKey, "POST", "/v1/evaluate", text, {
+    const headers = signHeaders(alice.secretKey, aud(1), "POST", "/v1/evaluate", text, {
       timestampMs: Date.now() - 6 * 60_000,
     });
     const r = await evaluate(1, alice, text, headers);
@@ -271,7 +316,7 @@ describe("attacks on /v1/evaluate each get a typed error", () => {
 
   it("replayed nonce → REPLAYED_REQUEST", async () => {
     const text = good();
-    const headers = signHeaders(alice.secretKey, "POST", "/v1/evaluate", text);
+    const headers = signHeaders(alice.secretKey, aud(2), "POST", "/v1/evaluate", text);
     expect((await evaluate(2, alice, text, headers)).status).toBe(200);
     const r = await evaluate(2, alice, text, headers);
     expect([r.status, r.json.error.code]).toEqual([401, "REPLAYED_REQUEST"]);
@@ -442,7 +487,7 @@ describe("availability", () => {
     const before = combineResponses(keys, batch, await Promise.all([1, 3].map((i) => ask(i, batch))));
     // A request holder 3 accepted just before it dies, to replay after the restart.
     const text = body(blindIdentifiers(keys, IDENTIFIERS.slice(0, 1)));
-    const replayHeaders = signHeaders(alice.secretKey, "POST", "/v1/evaluate", text);
+    const replayHeaders = signHeaders(alice.secretKey, aud(3), "POST", "/v1/evaluate", text);
     expect((await evaluate(3, alice, text, replayHeaders)).status).toBe(200);
     const info3 = await info(3);
 

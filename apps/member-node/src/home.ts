@@ -5,9 +5,22 @@
  *   exposure-keys/ (0700): one file (0600) per exposure query, the HE secret key under the SHA-256 of its
  *                       public key, kept 24 h so that the hub's cached answer can still be decrypted.
  *   exposure-subjects.json (0600): the tags this node last registered as a lender (to unregister leavers).
+ *   receipts/ (0700): every audit receipt the hub returned, one file (0600) per leaf index, kept so the member
+ *                       can prove its queries and `relink log verify` can check the hub still serves those leaves.
+ *   checkpoint.json (0600): the last audit-log checkpoint `relink log verify` accepted, the audited frontier
+ *                       of the leaves it re-hashed, and any fork evidence (bounded, deduplicated).
  * Raw books (CSV) stay wherever the member keeps them; only derived values leave the node.
  */
-import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromBase64Url, fromHex, toBase64Url, toHex } from "@relink/protocol";
@@ -21,6 +34,9 @@ export interface MemberHome {
   recordKey: string;
   /** The audit log's verifier key; receipts are verified against it when set. */
   logKey?: string;
+  /** Trusted witnesses' cosignature verifier keys and how many must cosign (receipts and `log verify`). */
+  witnessKeys?: string[];
+  witnessK?: number;
   /** Exposure: X25519 mask secret key (hex) and whether it is registered with the hub. */
   maskSecretKey?: string;
   maskKeyRegistered?: boolean;
@@ -34,6 +50,7 @@ export function initHome(
   home: string,
   hubUrl: string,
   logKey?: string,
+  witnesses?: { keys: string[]; k: number },
 ): { publicKey: string; created: boolean } {
   if (existsSync(file(home))) {
     const existing = readHome(home);
@@ -43,12 +60,14 @@ export function initHome(
     };
   }
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  chmodSync(home, 0o700); // also when the directory already existed
   const secret = ed25519.utils.randomSecretKey();
   const config: MemberHome = {
     hubUrl,
     signingSecretKey: toHex(secret),
     recordKey: toHex(crypto.getRandomValues(new Uint8Array(32))),
     ...(logKey ? { logKey } : {}),
+    ...(witnesses && witnesses.keys.length > 0 ? { witnessKeys: witnesses.keys, witnessK: witnesses.k } : {}),
   };
   writeFileAtomic(file(home), `${JSON.stringify(config, null, 2)}\n`);
   chmodSync(file(home), 0o600);
@@ -149,6 +168,58 @@ export function fileHeKeyStore(home: string, now: () => number = Date.now): HeKe
       rmSync(path(hash), { force: true });
     },
   };
+}
+
+// ------------------------------------------------------------------------------------------------ audit
+
+export const checkpointFile = (home: string) => join(home, "checkpoint.json");
+const receiptsDir = (home: string) => join(home, "receipts");
+
+/**
+ * Keeps receipts (already verified by the caller) in receipts/, one file per leaf index; a receipt for an
+ * index already kept is not rewritten (the first one stays). Returns how many were new.
+ */
+export function keepReceipts(home: string, receipts: readonly unknown[]): number {
+  const dir = receiptsDir(home);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  let added = 0;
+  for (const r of receipts) {
+    const index = (r as { index?: unknown }).index;
+    if (typeof index !== "number" || !Number.isSafeInteger(index) || index < 0) continue;
+    try {
+      writeFileSync(join(dir, `${String(index).padStart(12, "0")}.json`), `${JSON.stringify(r)}\n`, {
+        mode: 0o600,
+        flag: "wx",
+      });
+      added++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+  }
+  return added;
+}
+
+/** The receipts kept in receipts/, by leaf index (unparseable files are reported, not skipped silently). */
+export function keptReceipts(home: string): { file: string; index: bigint; leaf?: string }[] {
+  const dir = receiptsDir(home);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((n) => /^\d{12}\.json$/.test(n))
+    .sort()
+    .map((n) => {
+      const file = join(dir, n);
+      try {
+        const r = JSON.parse(readFileSync(file, "utf8")) as { leaf?: unknown };
+        return {
+          file,
+          index: BigInt(n.slice(0, 12)),
+          ...(typeof r.leaf === "string" ? { leaf: r.leaf } : {}),
+        };
+      } catch {
+        return { file, index: BigInt(n.slice(0, 12)) };
+      }
+    });
 }
 
 // ------------------------------------------------------------------------------------------------- cases

@@ -12,6 +12,7 @@ import {
 } from "@relink/db";
 import {
   bytesEqual,
+  hubAudience,
   keyFingerprint,
   parseSignatureHeaders,
   RelinkError,
@@ -30,15 +31,18 @@ export interface AuthenticatedMember {
   requestHash: Uint8Array;
 }
 
-/** Verifies the signature (protocol's shared check), then records the nonce in the database. */
+/**
+ * Verifies the signature (protocol's shared check) for this hub's audience — a request signed for a key
+ * holder, or for another network's hub, does not verify here — then records the nonce in the database.
+ */
 async function verifyAndRemember(
-  deps: Pick<CoreDeps, "db">,
+  deps: Pick<CoreDeps, "db" | "policy">,
   req: UnverifiedRequest,
   parts: SignatureHeaders,
   publicKey: Uint8Array,
   now: Date,
 ): Promise<Uint8Array> {
-  const requestHash = verifyRequestSignature(req, parts, publicKey);
+  const requestHash = verifyRequestSignature(req, parts, publicKey, hubAudience(deps.policy.networkId));
   if (!(await rememberNonce(deps.db, parts.fingerprint, parts.nonce, now))) {
     throw new RelinkError("REPLAYED_REQUEST", "this nonce was already used");
   }
@@ -46,7 +50,7 @@ async function verifyAndRemember(
 }
 
 export async function authenticateMemberRequest(
-  deps: Pick<CoreDeps, "db" | "clock">,
+  deps: Pick<CoreDeps, "db" | "clock" | "policy">,
   req: UnverifiedRequest,
 ): Promise<AuthenticatedMember> {
   const now = deps.clock();
@@ -63,7 +67,7 @@ export async function authenticateMemberRequest(
 
 /** Network administrators sign like members, with keys from the hub's configuration. */
 export async function authenticateAdminRequest(
-  deps: Pick<CoreDeps, "db" | "clock">,
+  deps: Pick<CoreDeps, "db" | "clock" | "policy">,
   req: UnverifiedRequest,
   adminKeys: Uint8Array[],
 ): Promise<{ publicKey: Uint8Array; requestHash: Uint8Array }> {

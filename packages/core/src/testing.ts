@@ -9,6 +9,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Database, listAuditLeaves } from "@relink/db";
 import {
+  hubAudience,
   keyFingerprint,
   NONCE_BYTES,
   type OnboardMemberInput,
@@ -121,7 +122,7 @@ export function createTestCore(
     log,
     audit: createAuditLog({ ...auditDeps, softwareVersion: "relink-test-0.0.0" }),
     policy: {
-      networkId: "relink.test",
+      networkId: TEST_NETWORK_ID,
       epoch: 1,
       threshold: 2,
       retentionDays: 730,
@@ -135,7 +136,12 @@ export function createTestCore(
 
 // ------------------------------------------------------------------------------------------ signed requests
 
+/** The network id of createTestCore's policy; requests to its hub are signed for hubAudience of it. */
+export const TEST_NETWORK_ID = "relink.test";
+
 export interface RequestToSign {
+  /** Default: the test core's hub (hubAudience(TEST_NETWORK_ID)). */
+  audience?: string;
   method: string;
   path: string;
   body?: Uint8Array | string;
@@ -161,7 +167,9 @@ export function signRequest(secretKey: Uint8Array, r: RequestToSign): SignedRequ
   const body = bodyBytes(r.body);
   const nonce = r.nonce ?? crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
   const method = r.method.toUpperCase();
+  const audience = r.audience ?? hubAudience(TEST_NETWORK_ID);
   const message = requestSigningMessage({
+    audience,
     method,
     path: r.path,
     bodySha256: sha256(body),
@@ -178,6 +186,7 @@ export function signRequest(secretKey: Uint8Array, r: RequestToSign): SignedRequ
       [SIGNATURE_HEADERS.timestamp]: String(r.timestampMs),
       [SIGNATURE_HEADERS.nonce]: toBase64Url(nonce),
       [SIGNATURE_HEADERS.signature]: toBase64Url(ed25519.sign(message, secretKey)),
+      [SIGNATURE_HEADERS.audience]: audience,
     },
   };
 }

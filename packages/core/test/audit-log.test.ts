@@ -336,6 +336,21 @@ describeEachBackend("audit log: forks", ({ db }) => {
       .select(["id", "note_a", "note_b", "tree_size"])
       .execute();
     expect(stored).toEqual([{ id, note_a: honest, note_b: fork, tree_size: 10n }]);
+    // The same evidence again — in either order, by anyone — is kept once: the store does not grow.
+    for (const [noteA, noteB] of [
+      [honest, fork],
+      [fork, honest],
+      [honest, fork],
+    ] as const) {
+      const again = await recordForkEvidence(deps, {
+        logKey: verifierOf(logKey),
+        noteA,
+        noteB,
+        detectedBy: "again",
+      });
+      expect(again.id).toBe(id);
+    }
+    expect(await db().selectFrom("audit_log_fork_evidence").select("id").execute()).toHaveLength(1);
     await expect(sql`delete from audit_log_fork_evidence`.execute(db())).rejects.toThrow(/append-only/);
 
     // A larger, honest checkpoint with a valid proof is not a fork.

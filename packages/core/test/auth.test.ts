@@ -8,7 +8,9 @@ import { insertMemberKey, listActiveKeys, revokeMemberKey } from "@relink/db";
 import {
   type ErrorCode,
   fromBase64Url,
+  hubAudience,
   keyFingerprint,
+  keyHolderAudience,
   MAX_CLOCK_SKEW_MS,
   RelinkError,
   requestSigningMessage,
@@ -24,6 +26,7 @@ import {
   type SignedRequest,
   seededBytes,
   signRequest,
+  TEST_NETWORK_ID,
   type TestCore,
   type TestMember,
   unverifiedRequest,
@@ -31,7 +34,8 @@ import {
 
 const PATH = "/trpc/lookup.run";
 const BODY = '{"epoch":1,"purpose":"debt_collection"}';
-const H = SIGNATURE_HEADERS;
+/** The four required signature headers (the audience header is informational). */
+const { audience: _audience, ...H } = SIGNATURE_HEADERS;
 
 async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
   const error = await p.then(
@@ -89,6 +93,7 @@ describeEachBackend("request authentication", ({ db }) => {
     expect(who.member.slug).toBe("alice-bank");
     expect(who.key.purpose).toBe("request_signing");
     const message = requestSigningMessage({
+      audience: hubAudience(TEST_NETWORK_ID),
       method: "POST",
       path: PATH,
       bodySha256: sha256(new TextEncoder().encode(BODY)),
@@ -103,6 +108,26 @@ describeEachBackend("request authentication", ({ db }) => {
     const now = core.clock().getTime();
     await expect(auth(signed({ timestampMs: now - MAX_CLOCK_SKEW_MS }))).resolves.toBeDefined();
     await expect(auth(signed({ timestampMs: now + MAX_CLOCK_SKEW_MS }))).resolves.toBeDefined();
+  });
+
+  it("refuses a request signed for a key holder or another network's hub (audience bound), header or not", async () => {
+    for (const audience of [keyHolderAudience(TEST_NETWORK_ID, 1), hubAudience("other-network")]) {
+      const r = signRequest(alice.secretKey, {
+        audience,
+        method: "POST",
+        path: PATH,
+        body: BODY,
+        timestampMs: core.clock().getTime(),
+      });
+      const e = await expectCode(auth(r), "BAD_SIGNATURE");
+      expect(e.message).toContain(`signed for ${audience}`);
+      await expectCode(auth(withHeaders(r, { [SIGNATURE_HEADERS.audience]: undefined })), "BAD_SIGNATURE");
+      // Claiming this hub's audience in the header does not help: the signature covers the real one.
+      await expectCode(
+        auth(withHeaders(r, { [SIGNATURE_HEADERS.audience]: hubAudience(TEST_NETWORK_ID) })),
+        "BAD_SIGNATURE",
+      );
+    }
   });
 
   it("refuses a request missing any of the four headers", async () => {

@@ -5,7 +5,8 @@
  * Both hand domain code the same JS types: int8 → bigint, numeric → string, bytea → Uint8Array,
  * timestamptz → Date, date → 'YYYY-MM-DD' string (a calendar day has no time zone; a Date would invent one). Type parsers are set per pool / per instance, never globally.
  */
-import { mkdirSync } from "node:fs";
+import { chmodSync, lstatSync, mkdirSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PGliteDialect, PostgresDialect } from "kysely";
 import { type MigrationProvider, Migrator } from "kysely/migration";
@@ -58,13 +59,36 @@ const pgliteParsers = {
   [OID.date]: (v: string) => v,
 };
 
+/**
+ * Owner-only permissions on a PGlite data directory: directories 0700, files 0600. PGlite's Emscripten file
+ * system creates files 0666 whatever the umask (it chmods them), so the directory's own 0700 is what keeps
+ * other local users out of files created while it runs; this also tightens what is already there. Symlinks
+ * are left alone.
+ */
+export function restrictDataDir(dir: string): void {
+  const walk = (path: string): void => {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return;
+    if (st.isDirectory()) {
+      if ((st.mode & 0o777) !== 0o700) chmodSync(path, 0o700);
+      for (const name of readdirSync(path)) walk(join(path, name));
+    } else if ((st.mode & 0o777) !== 0o600) chmodSync(path, 0o600);
+  };
+  walk(dir);
+}
+
 export async function openPglite(options: { dataDir?: string; loadDataDir?: Blob } = {}): Promise<PGlite> {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  return PGlite.create({
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(options.dataDir, 0o700); // before PGlite writes anything into it
+  }
+  const pglite = await PGlite.create({
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {}),
     parsers: pgliteParsers,
   });
+  if (options.dataDir) restrictDataDir(options.dataDir);
+  return pglite;
 }
 
 export function kyselyOverPglite(pglite: PGlite): Kysely<Database> {
@@ -93,6 +117,8 @@ export async function createDb(config: DbConfig): Promise<DbHandle> {
     close: async () => {
       await db.destroy();
       if (!pglite.closed) await pglite.close();
+      // Files PGlite created while running (new relations, WAL segments) came out 0666: tighten them too.
+      if (config.dataDir) restrictDataDir(config.dataDir);
     },
   };
 }

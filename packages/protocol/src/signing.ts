@@ -4,7 +4,11 @@
  * and remembers nonces for that window so a request cannot be replayed.
  *
  * The signed message is a length-prefixed list (see `lengthPrefixed`) of:
- *   "relink/v1/request", METHOD, path, SHA-256(body), timestamp (decimal ms), nonce, key fingerprint.
+ *   "relink/v2/request", audience, METHOD, path, SHA-256(body), timestamp (decimal ms), nonce, key fingerprint.
+ * The audience names the service the request is for (`hubAudience`, `keyHolderAudience`), so a request
+ * signed for one key holder cannot be replayed to another, or between the hub and a holder (ADR 0026): each
+ * receiver verifies against its own audience. The signer derives it from its own configuration (the hub it
+ * was set up with, the holder's index in the hub's directory), never from the receiver's say-so.
  * Signing lives with the key owner (sdk); verification (below) is shared by the hub and the key holders.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -12,7 +16,19 @@ import { EncodingError, fromBase64Url, lengthPrefixed } from "./bytes.ts";
 import { ed25519Verify } from "./ed25519.ts";
 import { RelinkError } from "./errors.ts";
 
-export const REQUEST_SIGNATURE_DST = "relink/v1/request";
+export const REQUEST_SIGNATURE_DST = "relink/v2/request";
+
+/** The audience of requests to the hub of network `networkId`. */
+export function hubAudience(networkId: string): string {
+  return `relink-hub/${networkId}`;
+}
+
+/** The audience of requests to key holder `index` (1-based, as in the network config) of `networkId`. */
+export function keyHolderAudience(networkId: string, index: number): string {
+  return `relink-keyholder/${networkId}/${index}`;
+}
+
+const AUDIENCE_RE = /^[\x21-\x7e]{1,255}$/;
 
 type NodeCrypto = typeof import("node:crypto");
 const nodeCrypto = (
@@ -35,6 +51,8 @@ export const SIGNATURE_HEADERS = {
   timestamp: "x-relink-timestamp",
   nonce: "x-relink-nonce",
   signature: "x-relink-signature",
+  /** Informational copy of the signed audience, for a clear error; the receiver verifies its own. */
+  audience: "x-relink-audience",
 } as const;
 
 /** How far a request's timestamp may be from the hub's clock, either way. */
@@ -42,6 +60,8 @@ export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 export const NONCE_BYTES = 16;
 
 export interface SignedRequestFields {
+  /** The service the request is for (hubAudience / keyHolderAudience). */
+  audience: string;
   method: string;
   /** Path and query exactly as sent (e.g. `/trpc/directory.publish`). */
   path: string;
@@ -56,8 +76,10 @@ export function requestSigningMessage(f: SignedRequestFields): Uint8Array {
   if (f.nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
   if (f.keyFingerprint.length !== 32) throw new RangeError("keyFingerprint must be 32 bytes");
   if (!Number.isSafeInteger(f.timestampMs) || f.timestampMs < 0) throw new RangeError("bad timestamp");
+  if (!AUDIENCE_RE.test(f.audience)) throw new RangeError("audience must be 1..255 printable ASCII");
   return lengthPrefixed(
     REQUEST_SIGNATURE_DST,
+    f.audience,
     f.method.toUpperCase(),
     f.path,
     f.bodySha256,
@@ -135,15 +157,25 @@ export function parseSignatureHeaders(req: UnverifiedRequest, nowMs: number): Si
 
 /**
  * Verifies the request's Ed25519 signature (RFC 8032 §5.1.7, strict: no ZIP-215 leniency) under the
- * public key its fingerprint names; throws BAD_SIGNATURE. Returns SHA-256 of the signed message: the
- * request hash audit records carry. Replay protection (remembering the nonce) is the caller's, after this.
+ * public key its fingerprint names, for this receiver's own `audience`; throws BAD_SIGNATURE (naming both
+ * audiences when the request says it was meant for another service). Returns SHA-256 of the signed
+ * message: the request hash audit records carry. Replay protection (the nonce) is the caller's, after this.
  */
 export function verifyRequestSignature(
   req: UnverifiedRequest,
   parsed: SignatureHeaders,
   publicKey: Uint8Array,
+  audience: string,
 ): Uint8Array {
+  const claimed = req.header(SIGNATURE_HEADERS.audience);
+  if (claimed !== undefined && claimed !== audience) {
+    throw new RelinkError(
+      "BAD_SIGNATURE",
+      `request was signed for ${claimed.slice(0, 255)}, not for this service (${audience})`,
+    );
+  }
   const message = requestSigningMessage({
+    audience,
     method: req.method,
     path: req.path,
     bodySha256: sha256Bytes(req.body),

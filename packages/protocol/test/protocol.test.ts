@@ -5,6 +5,8 @@ import {
   EncodingError,
   fromBase64Url,
   fromHex,
+  hubAudience,
+  keyHolderAudience,
   lengthPrefixed,
   lookupInput,
   publishBatchInput,
@@ -100,6 +102,7 @@ describe("byte encodings", () => {
 
 describe("request signing message", () => {
   const base = {
+    audience: keyHolderAudience("relink.test", 1),
     method: "post",
     path: "/trpc/lookup.run",
     bodySha256: new Uint8Array(32),
@@ -111,6 +114,8 @@ describe("request signing message", () => {
   it("binds every field", () => {
     const m = requestSigningMessage(base);
     const variants = [
+      { ...base, audience: keyHolderAudience("relink.test", 2) },
+      { ...base, audience: hubAudience("relink.test") },
       { ...base, method: "GET" },
       { ...base, path: "/trpc/lookup.runx" },
       { ...base, bodySha256: new Uint8Array(32).fill(9) },
@@ -128,6 +133,8 @@ describe("request signing message", () => {
     expect(() => requestSigningMessage({ ...base, nonce: new Uint8Array(8) })).toThrow(RangeError);
     expect(() => requestSigningMessage({ ...base, timestampMs: -1 })).toThrow(RangeError);
     expect(() => requestSigningMessage({ ...base, timestampMs: 1.5 })).toThrow(RangeError);
+    expect(() => requestSigningMessage({ ...base, audience: "" })).toThrow(RangeError);
+    expect(() => requestSigningMessage({ ...base, audience: "a b" })).toThrow(RangeError);
   });
 });
 

@@ -27,7 +27,7 @@ import {
   toBase64Url,
   type WireError,
 } from "@relink/protocol";
-import { type RequestSigner, signedFetch } from "./signing.ts";
+import { hubAudienceOf, type RequestSigner, signedFetch } from "./signing.ts";
 
 export const EXPOSURE_PROCEDURES = {
   registerMaskKey: "exposure.registerMaskKey",
@@ -110,6 +110,8 @@ export interface ExposureClientOptions {
   hubUrl: string;
   signer: RequestSigner;
   fetch?: typeof fetch;
+  /** The hub's network id, when known; otherwise read once from its public network.info. */
+  networkId?: string;
   /** Procedure kinds as the hub declares them (default: all mutations — poll hands each task out once). */
   kinds?: Partial<Record<keyof typeof EXPOSURE_PROCEDURES, Kind>>;
 }
@@ -171,7 +173,13 @@ function parse<T>(schema: Schema<T>, data: unknown, what: string): T {
 
 export function createExposureClient(options: ExposureClientOptions): ExposureClient {
   const base = options.hubUrl.replace(/\/$/, "");
-  const signed = signedFetch(options.signer, options.fetch ? { fetch: options.fetch } : {});
+  const signed = signedFetch(options.signer, {
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    audience: hubAudienceOf(base, {
+      ...(options.networkId ? { networkId: options.networkId } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    }),
+  });
   const kinds: Record<keyof typeof EXPOSURE_PROCEDURES, Kind> = {
     registerMaskKey: "mutation",
     registerSubjects: "mutation",

@@ -8,7 +8,14 @@ export * from "./exposure-present.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export * from "./node.ts";
 export * from "./rows.ts";
-export { ed25519Signer, type RequestSigner, signedFetch, webCryptoSigner } from "./signing.ts";
+export {
+  type AudienceOf,
+  ed25519Signer,
+  hubAudienceOf,
+  type RequestSigner,
+  signedFetch,
+  webCryptoSigner,
+} from "./signing.ts";
 export {
   computeTags,
   type HolderEndpoint,

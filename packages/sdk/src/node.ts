@@ -9,6 +9,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fromBase64Url,
   fromHex,
+  keyHolderAudience,
   type LabelKind,
   LIMITS,
   lengthPrefixed,
@@ -154,8 +155,18 @@ export class MemberNode {
     this.memberId = who.id;
     this.slug = who.slug;
     this.secrets = o.secrets;
+    // Requests through `signedToHolders` go to the key holders: each is signed for the holder it is sent to.
+    const holderAt = new Map(
+      network.holders.map((h) => [`${h.url.replace(/\/$/, "")}/v1/evaluate`, h.index]),
+    );
     this.signedToHolders = signedFetch(o.secrets.signer, {
       fetch: o.fetch ?? createRequester({ retry: { retries: 1, baseDelayMs: 50 } }),
+      audience: (url) => {
+        const index = holderAt.get(`${url.origin}${url.pathname}`);
+        if (index === undefined)
+          throw new Error(`${url.origin}${url.pathname} is not a key holder of this network`);
+        return keyHolderAudience(network.epoch.networkId, index);
+      },
     });
     this.clock = o.clock ?? (() => new Date());
     this.progress = o.onProgress ?? (() => {});

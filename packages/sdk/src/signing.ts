@@ -1,11 +1,15 @@
 /**
- * Signs every request to the hub with the member's Ed25519 request-signing key (see protocol/signing.ts).
- * Wraps `fetch`, so the signature covers exactly the method, path and body bytes that are sent. The inner
- * fetch is protocol's request layer (`relinkFetch`): a retry after a closed connection resends these exact
- * bytes — same nonce — so a request the server did process is refused as a replay, never done twice.
+ * Signs every request to the hub and the key holders with the member's Ed25519 request-signing key (see
+ * protocol/signing.ts). Wraps `fetch`, so the signature covers exactly the method, path and body bytes that
+ * are sent, and the audience — which service the request is for — so a receiver cannot replay it to another
+ * (ADR 0026). The audience comes from the member's own configuration: the hub URL it was set up with, and
+ * the key holders' indices in the hub's directory. The inner fetch is protocol's request layer
+ * (`relinkFetch`): a retry after a closed connection resends these exact bytes — same nonce — so a request
+ * the server did process is refused as a replay, never done twice.
  */
 import {
   ed25519SignerFor,
+  hubAudience,
   keyFingerprint,
   NONCE_BYTES,
   requestSigningMessage,
@@ -35,6 +39,40 @@ function bodyBytes(body: unknown): Uint8Array {
   throw new TypeError("signed requests need a string or byte body");
 }
 
+/** Which service a request to `url` is for (hubAudience / keyHolderAudience). */
+export type AudienceOf = (url: URL) => string | Promise<string>;
+
+/**
+ * The hub's audience, learnt once from its public `GET /healthz` (`networkId`; unsigned, answered even before
+ * the key holders are up) unless `networkId` is given. The hub is the one the member configured; a service
+ * replaying the request elsewhere cannot change it.
+ */
+export function hubAudienceOf(
+  hubUrl: string,
+  options: { networkId?: string; fetch?: typeof fetch } = {},
+): AudienceOf {
+  let known: Promise<string> | undefined = options.networkId
+    ? Promise.resolve(hubAudience(options.networkId))
+    : undefined;
+  const doFetch = options.fetch ?? fetch;
+  return () => {
+    known ??= (async () => {
+      const res = await doFetch(`${hubUrl.replace(/\/$/, "")}/healthz`, {
+        signal: AbortSignal.timeout(30_000),
+      });
+      const body = (await res.json().catch(() => undefined)) as { networkId?: unknown } | undefined;
+      const networkId = body?.networkId;
+      if (!res.ok || typeof networkId !== "string")
+        throw new Error(`cannot sign for the hub: it names no network at /healthz (${res.status})`);
+      return hubAudience(networkId);
+    })().catch((error: unknown) => {
+      known = undefined; // try again next time
+      throw error;
+    });
+    return known;
+  };
+}
+
 /**
  * A signer over a WebCrypto Ed25519 key (RFC 8032 via WebCrypto, Secure Curves): the key may be
  * non-extractable, so the secret never enters JavaScript memory (the portal keeps it in IndexedDB).
@@ -49,7 +87,12 @@ export function webCryptoSigner(privateKey: CryptoKey, publicKey: Uint8Array): R
 
 export function signedFetch(
   signer: RequestSigner,
-  deps: { fetch?: typeof fetch; clock?: () => number; random?: (n: number) => Uint8Array } = {},
+  deps: {
+    audience: AudienceOf;
+    fetch?: typeof fetch;
+    clock?: () => number;
+    random?: (n: number) => Uint8Array;
+  },
 ): typeof fetch {
   const doFetch = deps.fetch ?? relinkFetch;
   const clock = deps.clock ?? Date.now;
@@ -60,7 +103,9 @@ export function signedFetch(
     const body = bodyBytes(init?.body);
     const timestampMs = clock();
     const nonce = random(NONCE_BYTES);
+    const audience = await deps.audience(url);
     const message = requestSigningMessage({
+      audience,
       method,
       path: url.pathname + url.search,
       bodySha256: sha256Bytes(body),
@@ -73,6 +118,7 @@ export function signedFetch(
     headers.set(SIGNATURE_HEADERS.timestamp, String(timestampMs));
     headers.set(SIGNATURE_HEADERS.nonce, toBase64Url(nonce));
     headers.set(SIGNATURE_HEADERS.signature, toBase64Url(await signer.sign(message)));
+    headers.set(SIGNATURE_HEADERS.audience, audience);
     return doFetch(url, { ...init, method, headers });
   }) as typeof fetch;
 }

@@ -13,6 +13,7 @@ import {
   EXPOSURE_FEATURES,
   type ExposureTask,
   fromBase64Url,
+  hubAudience,
   packCiphertexts,
   requestSigningMessage,
   SIGNATURE_HEADERS,
@@ -63,6 +64,7 @@ function verify(req: IncomingMessage, pathAndQuery: string, body: Uint8Array): b
   const h = (n: string) => String(req.headers[n] ?? "");
   try {
     const message = requestSigningMessage({
+      audience: hubAudience("relink.test"),
       method: req.method ?? "",
       path: pathAndQuery,
       bodySha256: sha256(body),
@@ -124,7 +126,7 @@ describe("exposure client: tRPC wire shape", () => {
     handlers.set("/trpc/exposure.registerSubjects", (s) =>
       ok({ changed: (s.input as { tags: string[] }).tags.length, total: 7, receipt: null }),
     );
-    const client = createExposureClient({ hubUrl: `${url}/`, signer });
+    const client = createExposureClient({ hubUrl: `${url}/`, signer, networkId: "relink.test" });
     seen.length = 0;
     expect(await client.registerMaskKey(new Uint8Array(32).fill(9))).toEqual({
       fingerprint: "fp",
@@ -147,7 +149,7 @@ describe("exposure client: tRPC wire shape", () => {
       if ((s.method === "GET") !== asQuery) return trpcError(405, "METHOD_NOT_SUPPORTED");
       return ok({ tasks: [task] });
     });
-    const client = createExposureClient({ hubUrl: url, signer });
+    const client = createExposureClient({ hubUrl: url, signer, networkId: "relink.test" });
     seen.length = 0;
     expect(await client.poll(1234)).toEqual([task]);
     expect(seen[0]).toMatchObject({ method: "POST", input: { waitMs: 1234 }, signed: true });
@@ -159,7 +161,7 @@ describe("exposure client: tRPC wire shape", () => {
   });
 
   it("turns hub errors into typed errors and refuses responses that fail the schema", async () => {
-    const client = createExposureClient({ hubUrl: url, signer });
+    const client = createExposureClient({ hubUrl: url, signer, networkId: "relink.test" });
     handlers.set("/trpc/exposure.unregisterSubjects", () =>
       trpcError(403, "FORBIDDEN", { code: "FORBIDDEN", message: "not a lender" }),
     );
@@ -175,12 +177,12 @@ describe("exposure client: tRPC wire shape", () => {
     expect((unavailable as ExposureClientError).retryable).toBe(true);
     handlers.set("/trpc/exposure.unregisterSubjects", () => ok({ changed: "two" }));
     await expect(client.unregisterSubjects([tagOf("a")])).rejects.toMatchObject({ code: "BAD_RESPONSE" });
-    const closed = createExposureClient({ hubUrl: "http://127.0.0.1:1", signer });
+    const closed = createExposureClient({ hubUrl: "http://127.0.0.1:1", signer, networkId: "relink.test" });
     await expect(closed.poll(0)).rejects.toMatchObject({ code: "NETWORK", retryable: true });
   });
 
   it("submits small rounds as JSON and large ones on the binary route", async () => {
-    const client = createExposureClient({ hubUrl: url, signer });
+    const client = createExposureClient({ hubUrl: url, signer, networkId: "relink.test" });
     const queryId = crypto.randomUUID();
     const cts = [new Uint8Array(40).fill(1), new Uint8Array(70_000).fill(2)];
     handlers.set("/trpc/exposure.submit", () => ok({ accepted: true }));
@@ -253,7 +255,7 @@ describe("serveExposure over the wire", () => {
     });
     const logs: ExposureServeLog[] = [];
     const stats = await serveExposure(me!.lender, {
-      client: createExposureClient({ hubUrl: url, signer }),
+      client: createExposureClient({ hubUrl: url, signer, networkId: "relink.test" }),
       maskSecret: me!.mask.secretKey,
       signal: controller.signal,
       he,

@@ -1,3 +1,4 @@
+export * from "./audit.ts";
 export * from "./bytes.ts";
 export * from "./checkpoint.ts";
 export * from "./cosignature.ts";

@@ -12,6 +12,13 @@ import { cosign } from "./cosignature.ts";
 import { ProofError, verifyConsistency } from "./merkle.ts";
 import { NoteError, type SignerKey, type VerifierKey } from "./note.ts";
 
+/**
+ * Fork evidence kept per witness. The first conflicting notes are the proof; anyone can POST a validly signed
+ * checkpoint with a bad proof again and again, so identical evidence is stored once and the list is capped
+ * (later distinct evidence is counted in `evidenceDropped`, not stored).
+ */
+export const MAX_EVIDENCE = 32;
+
 /** The spec caps a request at 63 proof lines. */
 export const MAX_PROOF_LINES = 63;
 export const MAX_REQUEST_BYTES = 128 * 1024;
@@ -71,6 +78,8 @@ export interface ForkEvidence {
 export interface WitnessState {
   logs: Record<string, WitnessedLog>;
   evidence: ForkEvidence[];
+  /** Distinct evidence not stored because `evidence` was full (MAX_EVIDENCE). */
+  evidenceDropped?: number;
 }
 
 export interface AddCheckpointRefusal {
@@ -183,12 +192,26 @@ export class Witness {
     cosignedNote: string,
     req: AddCheckpointRequest,
   ): void {
+    const proof = req.proof.map(base64Encode);
+    const same = this.#state.evidence.some(
+      (e) =>
+        e.origin === origin &&
+        e.kind === kind &&
+        e.cosignedNote === cosignedNote &&
+        e.conflictingNote === req.checkpoint &&
+        e.proof.join("\n") === proof.join("\n"),
+    );
+    if (same) return;
+    if (this.#state.evidence.length >= MAX_EVIDENCE) {
+      this.#state.evidenceDropped = (this.#state.evidenceDropped ?? 0) + 1;
+      return;
+    }
     this.#state.evidence.push({
       origin,
       kind,
       cosignedNote,
       conflictingNote: req.checkpoint,
-      proof: req.proof.map(base64Encode),
+      proof,
       detectedAt: this.#now().toString(),
     });
   }

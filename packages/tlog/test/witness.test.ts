@@ -13,7 +13,7 @@ import {
   SIG_TYPE_COSIGNATURE_V1,
   verifierOf,
 } from "../src/note.ts";
-import { formatAddCheckpointRequest, Witness } from "../src/witness.ts";
+import { formatAddCheckpointRequest, MAX_EVIDENCE, Witness } from "../src/witness.ts";
 import { seeded } from "./helpers.ts";
 
 const ORIGIN = "relink.example/audit-log/v1";
@@ -167,6 +167,27 @@ describe("Witness (tlog-witness add-checkpoint)", () => {
     }
     // It still refuses to move: its state is the honest checkpoint.
     expect(w.state.logs[ORIGIN]?.note).toBe(honestNote);
+  });
+
+  it("keeps identical evidence once, and at most MAX_EVIDENCE entries however much is posted", async () => {
+    const honest = new MemoryTree();
+    grow(honest, 8);
+    const w = new Witness({ key: witnessKey, logs, now });
+    expect(w.addCheckpoint(await request(honest, 0n, checkpointOf(honest))).status).toBe(200);
+    const forked = new MemoryTree();
+    grow(forked, 8, 1);
+    const body = await request(forked, 8n, checkpointOf(forked));
+    for (let i = 0; i < 50; i++) expect(w.addCheckpoint(body).status).toBe(409);
+    expect(w.state.evidence).toHaveLength(1);
+    // Distinct conflicting checkpoints (every salt gives another root): stored up to the cap, then counted.
+    for (let salt = 2; salt < MAX_EVIDENCE + 20; salt++) {
+      const other = new MemoryTree();
+      grow(other, 8, salt);
+      expect(w.addCheckpoint(await request(other, 8n, checkpointOf(other))).status).toBe(409);
+    }
+    expect(w.state.evidence).toHaveLength(MAX_EVIDENCE);
+    expect(w.state.evidenceDropped).toBe(1 + MAX_EVIDENCE + 20 - 2 - MAX_EVIDENCE);
+    expect(JSON.stringify(w.state).length).toBeLessThan(MAX_EVIDENCE * 2 * 4096);
   });
 
   it("restores from its saved state and keeps refusing rollback", async () => {

@@ -9,6 +9,8 @@
  *   GET /log/proof/inclusion?index=N&size=S     {"index","size","proof":[base64…]}
  *   GET /log/proof/consistency?from=A&to=B      {"from","to","proof":[base64…]}
  *   GET /log/leaf/:index                        {"index","leaf":base64,"leafHash":base64}
+ *   GET /log/leaves?start=A&count=N             {"start","leaves":[{"index","leaf","leafHash","subtreeHashes"}…]}
+ *                                               (N ≤ 1000; hashes as stored beside each leaf, base64)
  *   GET /log/receipt/:index                     receipt JSON (relink-audit-receipt/v1)
  */
 import type { IncomingMessage } from "node:http";
@@ -19,6 +21,7 @@ import {
   getLeaf,
   type LedgerReader,
   latestCheckpoint,
+  listLeaves,
   mayRead,
   proveConsistency,
   proveInclusion,
@@ -121,6 +124,25 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
           index: leaf.index,
           leaf: base64Encode(leaf.leaf),
           leafHash: base64Encode(leaf.leafHash),
+        });
+      },
+    },
+    {
+      method: "GET",
+      path: "/log/leaves",
+      handle: async ({ res, url }) => {
+        const start = decimal(url.searchParams.get("start"), "start");
+        const count = decimal(url.searchParams.get("count"), "count");
+        if (count > 1_000_000n) throw new HttpError(400, "BAD_INPUT", "count is too large");
+        const leaves = await mapErrors(() => listLeaves(deps, start, Number(count)));
+        sendJson(res, 200, {
+          start,
+          leaves: leaves.map((l) => ({
+            index: l.index,
+            leaf: base64Encode(l.leaf),
+            leafHash: base64Encode(l.leafHash),
+            subtreeHashes: l.subtreeHashes.map(base64Encode),
+          })),
         });
       },
     },

@@ -60,7 +60,11 @@ async function connect(
   const hubUrl = hubUrlOf(ctx, home.hubUrl);
   const node = await MemberNode.connect({ hubUrl, secrets, onProgress: ctx.onProgress });
   // Plain signed tRPC calls until the hub's AppRouter type has `exposure` (see @relink/sdk exposure-client).
-  const client = createExposureClient({ hubUrl, signer: secrets.signer });
+  const client = createExposureClient({
+    hubUrl,
+    signer: secrets.signer,
+    networkId: node.network.epoch.networkId,
+  });
   return { node, client, logKey: home.logKey };
 }
 
@@ -147,7 +151,7 @@ export function register(program: Command): void {
           );
           const receipt = r.receipt ? [r.receipt] : [];
           const saved = saveReceipts(ctx.receipts, "exposure", receipt);
-          const receipts = checkReceipts(receipt, logKey);
+          const receipts = checkReceipts(receipt, logKey, ctx.home);
           if (!r.decrypted) process.exitCode = 1;
           const counts = { ok: 0, suppressed: 0, no_consent: 0, budget_exhausted: 0, missing: 0 };
           for (const s of r.subjects) counts[s.status]++;
@@ -220,7 +224,7 @@ export function register(program: Command): void {
           unregistered: r.unregistered,
           total: r.total ?? null,
           maskKeyRegistered: r.mask.registered,
-          receipts: checkReceipts(r.receipts, r.logKey),
+          receipts: checkReceipts(r.receipts, r.logKey, ctx.home),
           receiptFiles: saved,
         };
         ctx.emit(

@@ -23,6 +23,7 @@ import { writeCsv } from "../csv.ts";
 import { EXIT, UserError } from "../errors.ts";
 import { initHome, readHome, recordCase, secretsOf } from "../home.ts";
 import { resolveSettings } from "../settings.ts";
+import { collect, nonNegativeInt } from "./options.ts";
 import { bundleBeside } from "./receipt.ts";
 import {
   type CommonFlags,
@@ -84,16 +85,31 @@ export function register(program: Command): void {
     .option("--home <dir>", "member node directory (env RELINK_HOME; default .relink/member)")
     .option("--config <file>", "settings file (env RELINK_CONFIG; default ~/.config/relink/config.json)")
     .option("--log-key <vkey>", "pin the audit log's verifier key; receipts are then verified")
+    .option("--witness <vkey>", "trust this witness's cosignatures (repeatable)", collect, [])
+    .option("--witness-k <n>", "cosignatures receipts must carry (default: every --witness)", nonNegativeInt)
     .option("--json", "print the result as JSON (the default output is JSON already)")
     .option("--quiet", "print nothing on success")
     .action(
-      run((opts: { hub?: string; home?: string; config?: string; logKey?: string; quiet?: boolean }) => {
-        const s = resolveSettings(opts);
-        if (!s.hub) throw new UserError("init needs the hub's URL: --hub URL (or RELINK_HUB)", EXIT.usage);
-        const r = initHome(s.home, s.hub, opts.logKey);
-        if (!opts.quiet)
-          console.log(JSON.stringify({ home: s.home, created: r.created, signingPublicKey: r.publicKey }));
-      }),
+      run(
+        (opts: {
+          hub?: string;
+          home?: string;
+          config?: string;
+          logKey?: string;
+          quiet?: boolean;
+          witness: string[];
+          witnessK?: number;
+        }) => {
+          const s = resolveSettings(opts);
+          if (!s.hub) throw new UserError("init needs the hub's URL: --hub URL (or RELINK_HUB)", EXIT.usage);
+          const r = initHome(s.home, s.hub, opts.logKey, {
+            keys: opts.witness,
+            k: opts.witnessK ?? opts.witness.length,
+          });
+          if (!opts.quiet)
+            console.log(JSON.stringify({ home: s.home, created: r.created, signingPublicKey: r.publicKey }));
+        },
+      ),
     );
 
   common(program.command("publish"))
@@ -118,7 +134,7 @@ export function register(program: Command): void {
           rows: table.dataRows,
           rejected: table.dataRows - new Set(rows.map((x) => x.row)).size,
           records: r.records,
-          receipts: checkReceipts(r.receipts, logKey),
+          receipts: checkReceipts(r.receipts, logKey, ctx.home),
           receiptFiles: saved,
         };
         ctx.emit(
@@ -157,7 +173,7 @@ export function register(program: Command): void {
           updated: r.updated,
           unchanged: r.unchanged,
           revoked: r.revoked,
-          receipts: checkReceipts(r.receipts, logKey),
+          receipts: checkReceipts(r.receipts, logKey, ctx.home),
           receiptFiles: saved,
         };
         ctx.emit(
@@ -180,7 +196,7 @@ export function register(program: Command): void {
         const summary = {
           revoked: r.revoked,
           alreadyRevoked: r.alreadyRevoked,
-          receipts: checkReceipts(r.receipts, logKey),
+          receipts: checkReceipts(r.receipts, logKey, ctx.home),
           receiptFiles: saved,
         };
         ctx.emit(
@@ -246,7 +262,7 @@ export function register(program: Command): void {
         if (ctx.out) writeCsv(ctx.out, MATCH_COLUMNS, flat, ctx.lang);
         const counts = { matched: 0, no_match: 0, no_consent: 0 };
         for (const d of r.results) counts[d.status]++;
-        const receipts = checkReceipts(r.receipts, logKey);
+        const receipts = checkReceipts(r.receipts, logKey, ctx.home);
         ctx.emit(
           { results, counts, unreadable: r.unreadable, receipts, receiptFiles: saved },
           () =>
@@ -270,7 +286,7 @@ export function register(program: Command): void {
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.erase(rows.flatMap((d) => d.subjects));
         const saved = saveReceipts(ctx.receipts, "erase", r.receipts);
-        const receipts = checkReceipts(r.receipts, logKey);
+        const receipts = checkReceipts(r.receipts, logKey, ctx.home);
         ctx.emit(
           { deleted: r.deleted, receipts, receiptFiles: saved },
           () => `erased ${r.deleted} record(s); ${receipts}`,

@@ -11,6 +11,7 @@ import { verifyReceipt } from "@relink/tlog";
 import { type Command, InvalidArgumentError } from "commander";
 import { readTable, writeCsv } from "../csv.ts";
 import { describeError, EXIT, exitCodeOf, talkingTo } from "../errors.ts";
+import { keepReceipts, readHome } from "../home.ts";
 import { progressReporter } from "../progress.ts";
 import { checkOutputFile, prepareDir, resolveSettings, type Settings } from "../settings.ts";
 import { collect } from "./options.ts";
@@ -118,17 +119,32 @@ export function saveReceipts(dir: string | undefined, name: string, receipts: re
   });
 }
 
-/** Verifies every receipt against the pinned log key; returns a one-line summary. */
-export function checkReceipts(receipts: unknown[], logKey: string | undefined): string {
+/**
+ * Verifies every receipt against the pinned log key and the home's trusted witnesses (k of them), keeps the
+ * verified ones in the member home (receipts/), and returns a one-line summary with the fewest witness
+ * cosignatures any receipt carried.
+ */
+export function checkReceipts(receipts: unknown[], logKey: string | undefined, home?: string): string {
   if (!logKey) return `${receipts.length} receipt(s) (no log key pinned: not verified)`;
+  const config = home ? readHome(home) : undefined;
+  const witnesses = config?.witnessKeys ?? [];
+  const k = config?.witnessK ?? 0;
   let ok = 0;
+  let fewest: number | undefined;
+  const verified: unknown[] = [];
   for (const r of receipts) {
-    const v = verifyReceipt(r, { logKey, witnesses: [], k: 0 });
-    if (v.ok) ok++;
-    else console.error(`receipt REJECTED: ${v.reason}: ${v.message}`);
+    const v = verifyReceipt(r, { logKey, witnesses, k });
+    if (v.ok) {
+      ok++;
+      verified.push(r);
+      fewest = Math.min(fewest ?? Number.POSITIVE_INFINITY, v.cosignatures.length);
+    } else console.error(`receipt REJECTED: ${v.reason}: ${v.message}`);
   }
+  if (home && verified.length > 0) keepReceipts(home, verified);
   if (ok !== receipts.length) process.exitCode = EXIT.failure;
-  return `${ok}/${receipts.length} receipt(s) verified`;
+  const cosigned =
+    witnesses.length > 0 && fewest !== undefined ? `, ≥ ${fewest} witness cosignature(s) each` : "";
+  return `${ok}/${receipts.length} receipt(s) verified${cosigned}${home && ok > 0 ? " and kept" : ""}`;
 }
 
 export function purposeOption(value: string): Purpose {

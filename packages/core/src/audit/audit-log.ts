@@ -208,7 +208,24 @@ export async function publishCheckpoint(deps: AuditLogDeps): Promise<PublishedCh
   };
 }
 
-async function collectCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
+/** Cosignature collections in flight, per database and checkpoint size: concurrent callers share one. */
+const collecting = new WeakMap<object, Map<bigint, Promise<void>>>();
+
+function collectCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
+  let running = collecting.get(deps.db);
+  if (!running) {
+    running = new Map();
+    collecting.set(deps.db, running);
+  }
+  const m = running;
+  const current = m.get(cp.size);
+  if (current) return current;
+  const p = collectMissingCosignatures(deps, cp).finally(() => m.delete(cp.size));
+  m.set(cp.size, p);
+  return p;
+}
+
+async function collectMissingCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
   const have = await listAuditCosignatures(deps.db, cp.size);
   const text = parseNote(cp.note).text;
   await Promise.all(
@@ -343,6 +360,30 @@ export async function getLeaf(
   return { index: row.index, leaf: row.leaf, leafHash: row.leafHash };
 }
 
+/** At most this many leaves per page of the read API (`GET /log/leaves`). */
+export const MAX_LEAVES_PAGE = 1000;
+
+/**
+ * Leaves `start` … `start + count - 1` (fewer at the end of the log), as stored, with the hashes stored beside
+ * each (its leaf hash and the perfect subtrees it completes, like C2SP tlog-tiles' hash tiles): a monitor
+ * re-hashes them against a signed root (`relink log audit`), and the first place where its recomputation and
+ * the stored hashes disagree names the bad index. A gap in the answer is a missing row, for the client to name.
+ */
+export async function listLeaves(
+  deps: Pick<AuditLogDeps, "db">,
+  start: bigint,
+  count: number,
+): Promise<{ index: bigint; leaf: Uint8Array; leafHash: Uint8Array; subtreeHashes: Uint8Array[] }[]> {
+  if (start < 0n || !Number.isSafeInteger(count) || count < 1 || count > MAX_LEAVES_PAGE)
+    throw new AuditLogError("out_of_range", `need start ≥ 0 and 1 ≤ count ≤ ${MAX_LEAVES_PAGE}`);
+  const size = await auditLogSize(deps.db);
+  if (start >= size) throw new AuditLogError("out_of_range", `start must be below the log size ${size}`);
+  const rows = await listAuditLeaves(deps.db, start, count);
+  return rows
+    .filter((r) => r.index < start + BigInt(count))
+    .map((r) => ({ index: r.index, leaf: r.leaf, leafHash: r.leafHash, subtreeHashes: r.subtreeHashes }));
+}
+
 /**
  * A receipt for leaf `index`: the leaf, its inclusion proof and the latest cosigned checkpoint. If no
  * checkpoint covers the leaf yet, one is published first (on demand).
@@ -355,6 +396,11 @@ export async function buildReceipt(deps: AuditLogDeps, index: bigint): Promise<R
     await publishCheckpoint(deps);
     cp = await checkpointCovering(deps.db, index);
     if (!cp) throw new AuditLogError("not_found", `no checkpoint covers leaf ${index}`);
+  }
+  // A checkpoint just published by the cadence may still be collecting its cosignatures: wait for them (or
+  // ask the witnesses still missing), so that a receipt carries every cosignature the hub can get.
+  if ((await listAuditCosignatures(deps.db, cp.size)).length < deps.witnesses.length) {
+    await collectCosignatures(deps, cp);
   }
   const proof = await inclusionProof(index, cp.size, nodeReader(deps.db));
   return assembleReceipt({

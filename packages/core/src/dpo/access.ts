@@ -39,7 +39,7 @@ function isListed(keys: readonly Uint8Array[], fingerprint: Uint8Array): boolean
 
 /** A member DPO key (its member, own leaves) or a network DPO key (all leaves); anything else refused. */
 export async function authenticateDpoRequest(
-  deps: Pick<CoreDeps, "db" | "clock">,
+  deps: Pick<CoreDeps, "db" | "clock" | "policy">,
   req: UnverifiedRequest,
   networkDpoKeys: readonly Uint8Array[],
 ): Promise<DpoPrincipal> {
@@ -67,7 +67,7 @@ export type LedgerReader = { scope: "member"; memberId: string } | { scope: "net
  * administrator's or DPO's key. Unsigned or unknown → UNKNOWN_KEY / BAD_SIGNATURE (401).
  */
 export async function authenticateLedgerReader(
-  deps: Pick<CoreDeps, "db" | "clock">,
+  deps: Pick<CoreDeps, "db" | "clock" | "policy">,
   req: UnverifiedRequest,
   keys: NetworkKeys,
 ): Promise<LedgerReader> {

@@ -328,11 +328,15 @@ export interface ForkEvidenceRow {
   createdAt: Date;
 }
 
+/**
+ * Stores fork evidence once: the same origin, size and pair of notes (in either order) again returns the row
+ * already kept (migration 20261203T0200_fork_evidence_dedup), so repeated evidence never grows the table.
+ */
 export async function insertForkEvidence(
   db: Db,
   e: { origin: string; size: bigint; noteA: string; noteB: string; detectedBy: string; detail?: string },
 ): Promise<ForkEvidenceRow> {
-  const row = await db
+  const inserted = await db
     .insertInto("audit_log_fork_evidence")
     .values({
       origin: e.origin,
@@ -342,8 +346,23 @@ export async function insertForkEvidence(
       detected_by: e.detectedBy,
       detail: e.detail,
     })
+    .onConflict((oc) => oc.doNothing())
     .returning(evidenceColumns)
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  const row =
+    inserted ??
+    (await db
+      .selectFrom("audit_log_fork_evidence")
+      .select(evidenceColumns)
+      .where("origin", "=", e.origin)
+      .where("tree_size", "=", e.size)
+      .where((w) =>
+        w.or([
+          w.and([w("note_a", "=", e.noteA), w("note_b", "=", e.noteB)]),
+          w.and([w("note_a", "=", e.noteB), w("note_b", "=", e.noteA)]),
+        ]),
+      )
+      .executeTakeFirstOrThrow());
   return {
     id: row.id,
     origin: row.origin,
