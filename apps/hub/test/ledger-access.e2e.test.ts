@@ -190,6 +190,16 @@ for (const backend of ["pglite", "postgres"] as const) {
       }
       expect(readable.length).toBeGreaterThan(0);
       expect(readable).not.toContain(lookupIndex);
+      // 1b. The paged re-hash route serves hashes to everyone, bytes only of leaves the reader may read.
+      for (const who of [undefined, keys.b]) {
+        const page = (await (await send(who, "GET", `/log/leaves?start=0&count=${size}`)).json()) as {
+          leaves: { index: number; leaf?: string; servedHash: string }[];
+        };
+        expect(page.leaves).toHaveLength(size);
+        const withBytes = page.leaves.filter((l) => l.leaf !== undefined).map((l) => Number(l.index));
+        expect(withBytes).toEqual(who ? readable : []);
+        for (const l of page.leaves) expect(base64Decode(l.servedHash)).toHaveLength(32);
+      }
       // 2. The member directory is closed to members.
       expect((await send(keys.b, "GET", "/trpc/network.memberDirectory")).status).toBe(401);
       // 3. Even holding the competitor's leaf bytes (a leaked receipt, a database dump), the attacker's

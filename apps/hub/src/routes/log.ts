@@ -9,8 +9,9 @@
  *   GET /log/proof/inclusion?index=N&size=S     {"index","size","proof":[base64…]}
  *   GET /log/proof/consistency?from=A&to=B      {"from","to","proof":[base64…]}
  *   GET /log/leaf/:index                        {"index","leaf":base64,"leafHash":base64}
- *   GET /log/leaves?start=A&count=N             {"start","leaves":[{"index","leaf","leafHash","subtreeHashes"}…]}
- *                                               (N ≤ 1000; hashes as stored beside each leaf, base64)
+ *   GET /log/leaves?start=A&count=N             {"start","leaves":[{"index","leaf"?,"servedHash","leafHash","subtreeHashes"}…]}
+ *                                               (N ≤ 1000; `leaf` only for a signed reader allowed to read it;
+ *                                               servedHash = hash of the stored bytes now, the others as stored)
  *   GET /log/receipt/:index                     receipt JSON (relink-audit-receipt/v1)
  */
 import type { IncomingMessage } from "node:http";
@@ -27,8 +28,8 @@ import {
   proveInclusion,
   type UnverifiedRequest,
 } from "@relink/core";
-import { HTTP_STATUS, RelinkError } from "@relink/protocol";
-import { base64Encode, decodeAuditEvent, parseDecimal } from "@relink/tlog";
+import { HTTP_STATUS, RelinkError, SIGNATURE_HEADERS } from "@relink/protocol";
+import { base64Encode, decodeAuditEvent, hashLeaf, parseDecimal } from "@relink/tlog";
 import { HttpError, type Route, sendJson, sendText } from "../http.ts";
 
 /** Authenticates a reader of leaves and receipts (core's authenticateLedgerReader, composed by the hub). */
@@ -58,7 +59,16 @@ async function reader(
 
 /** 404 unless `who` may read leaf bytes `leaf` (another member's leaf looks like a missing one). */
 function checkMayRead(who: LedgerReader, index: bigint, leaf: Uint8Array): void {
-  if (!mayRead(who, decodeAuditEvent(leaf).member)) throw new HttpError(404, "NOT_FOUND", `no leaf ${index}`);
+  if (!mayRead(who, memberOf(leaf))) throw new HttpError(404, "NOT_FOUND", `no leaf ${index}`);
+}
+
+/** The member a stored leaf names; undefined for network leaves or bytes that no longer decode. */
+function memberOf(leaf: Uint8Array): string | undefined {
+  try {
+    return decodeAuditEvent(leaf).member;
+  } catch {
+    return undefined;
+  }
 }
 
 function decimal(value: string | null | undefined, name: string): bigint {
@@ -130,16 +140,21 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
     {
       method: "GET",
       path: "/log/leaves",
-      handle: async ({ res, url }) => {
+      handle: async ({ req, res, url }) => {
         const start = decimal(url.searchParams.get("start"), "start");
         const count = decimal(url.searchParams.get("count"), "count");
         if (count > 1_000_000n) throw new HttpError(400, "BAD_INPUT", "count is too large");
+        // Anyone may re-hash the log, but leaf bytes go only to a signed reader allowed to read that leaf
+        // (ADR 0040). Everyone gets `servedHash`, the leaf hash of the bytes as stored now (RFC 9162 §2.1.1),
+        // so a leaf altered behind the triggers shows up against the signed root without revealing it.
+        const who = req.headers[SIGNATURE_HEADERS.signature] ? await reader(auth, req, url) : undefined;
         const leaves = await mapErrors(() => listLeaves(deps, start, Number(count)));
         sendJson(res, 200, {
           start,
           leaves: leaves.map((l) => ({
             index: l.index,
-            leaf: base64Encode(l.leaf),
+            ...(who && mayRead(who, memberOf(l.leaf)) ? { leaf: base64Encode(l.leaf) } : {}),
+            servedHash: base64Encode(hashLeaf(l.leaf)),
             leafHash: base64Encode(l.leafHash),
             subtreeHashes: l.subtreeHashes.map(base64Encode),
           })),
