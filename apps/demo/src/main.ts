@@ -11,7 +11,7 @@ import { writeCsvFile } from "./csv.ts";
 import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
 import { freshServerDatabase } from "./postgres.ts";
-import { buildScenario, MEMBERS } from "./scenario.ts";
+import { buildScenario, DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS } from "./scenario.ts";
 
 const keepRunning = process.argv.includes("--keep-running");
 const dir = join(process.cwd(), ".relink", "demo");
@@ -32,7 +32,12 @@ const serverDb = process.env["DATABASE_URL"]
   : undefined;
 const started = Date.now();
 step(`Starting the network in ${dir} (${serverDb ? "PostgreSQL" : "embedded PGlite"})`);
-const net = await startNetwork({ dir, ...(serverDb ? { databaseUrl: serverDb.url } : {}) });
+const net = await startNetwork({
+  dir,
+  ...(serverDb ? { databaseUrl: serverDb.url } : {}),
+  evaluationCaps: { members: DEMO_EVALUATION_CAPS },
+  exposure: DEMO_EXPOSURE,
+});
 let failed = false;
 try {
   say(

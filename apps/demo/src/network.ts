@@ -26,7 +26,14 @@ export interface NetworkOptions {
   /** Checkpoint cadence of the hub's audit log. */
   checkpointIntervalMs?: number;
   /** The hub's `exposure` network config (apps/hub/src/network.ts), e.g. a longer deadline for benchmarks. */
-  exposure?: Record<string, number>;
+  exposure?: Record<string, number | boolean>;
+  /** The hub's `abuse` network config (apps/hub/src/network.ts), e.g. a larger consent quota for benchmarks. */
+  abuse?: Record<string, number | string>;
+  /**
+   * The key holders' own per-member daily evaluation caps (apps/keyholder usage.ts): 500 a day for any
+   * member unless listed. The holders' operators decide these, independently of the hub's quotas.
+   */
+  evaluationCaps?: { default?: number; members?: Record<string, number> };
 }
 
 export interface RunningNetwork {
@@ -95,8 +102,11 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
         ...(o.exposure ? { exposure: o.exposure } : {}),
+        ...(o.abuse ? { abuse: o.abuse } : {}),
       }),
     );
+    const capsFile = join(o.dir, "keyholder-evaluation-caps.json");
+    writeFileSync(capsFile, JSON.stringify({ default: 500, members: {}, ...o.evaluationCaps }));
 
     const hub = startProcess("hub", SCRIPTS.hub, [], {
       HUB_PORT: String(hubPort),
@@ -123,6 +133,8 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         "2",
         "--directory-refetch",
         "1",
+        "--evaluation-caps",
+        capsFile,
       ]),
     );
     started.push(...holders);

@@ -3,6 +3,7 @@
  * embedded PGlite and on the local PostgreSQL: members publish, a collector matches against a plaintext
  * oracle, and each attack in the issue is tried.
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
-import { buildScenario, expectedMatches, MEMBERS, type Scenario } from "../src/scenario.ts";
+import {
+  buildScenario,
+  DEMO_EVALUATION_CAPS,
+  DEMO_EXPOSURE,
+  expectedMatches,
+  MEMBERS,
+  type Scenario,
+} from "../src/scenario.ts";
 import { dumpHubDatabase } from "./hub-dump.ts";
 
 const serverUrl = process.env["TEST_DATABASE_URL"];
@@ -65,6 +73,8 @@ for (const backend of ["pglite", "postgres"] as const) {
         dir,
         ...(serverDb ? { databaseUrl: serverDb.url } : {}),
         checkpointIntervalMs: 1000,
+        evaluationCaps: { members: DEMO_EVALUATION_CAPS },
+        exposure: DEMO_EXPOSURE,
       });
       for (const m of Object.values(MEMBERS)) await addMember(net, m);
       s = buildScenario({ seed: 77, population: 120, debtors: 40, unconsented: 8, asOf: today });
@@ -123,7 +133,7 @@ for (const backend of ["pglite", "postgres"] as const) {
           categories: "contact",
           granted_at: "2024-01-01",
           expires_at: "2025-01-01",
-          evidence_sha256: "b".repeat(64),
+          evidence_sha256: createHash("sha256").update("expired-consent-evidence").digest("hex"),
         },
       ]);
       expect((await relink(["consent", "import", file("expired.csv")], C)).code).toBe(0);

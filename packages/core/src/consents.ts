@@ -1,6 +1,7 @@
 /** Consent registry use cases: registration and revocation, each logged. */
 import { type Consent, insertConsents, revokeConsents } from "@relink/db";
 import { type ConsentRecord, fromBase64Url } from "@relink/protocol";
+import { recordConsentAttestations, vetConsentRegistration } from "./abuse/consent-policy.ts";
 import type { AuthenticatedMember } from "./auth.ts";
 import type { CoreDeps } from "./context.ts";
 import { requireActive } from "./denials.ts";
@@ -11,6 +12,7 @@ export async function registerConsents(
   consents: ConsentRecord[],
 ): Promise<{ consents: Consent[]; receipt: unknown }> {
   await requireActive(deps, who);
+  await vetConsentRegistration(deps, who, consents);
   const at = deps.clock();
   const rows = consents.map((c) => ({
     memberId: who.member.id,
@@ -25,6 +27,7 @@ export async function registerConsents(
   }));
   const done = await deps.db.transaction().execute(async (trx) => {
     const stored = await insertConsents(trx, rows, at);
+    await recordConsentAttestations(trx, who, stored, consents);
     const audit = await deps.audit.append(
       trx,
       {

@@ -3,6 +3,7 @@
  */
 import type { Database } from "@relink/db";
 import type { Kysely, Transaction } from "kysely";
+import type { AbusePolicy } from "./abuse/policy.ts";
 import type { ExposureCoordinator } from "./exposure/coordinator.ts";
 import type { RandomSource } from "./exposure/noise.ts";
 import type { ExposurePolicy } from "./exposure/policy.ts";
@@ -29,7 +30,12 @@ export interface AuditEventInput {
     | "exposure.query"
     | "exposure.subjects_registered"
     | "exposure.subjects_unregistered"
-    | "exposure.mask_key_registered";
+    | "exposure.mask_key_registered"
+    | "alert.raised"
+    | "sanction.applied"
+    | "honeytoken.planted"
+    | "optout.registered"
+    | "exposure.book_declared";
   memberId: string | null;
   userPseudonym?: Uint8Array;
   purpose?: string;
@@ -77,6 +83,8 @@ export interface NetworkPolicy {
   lookupCapability: "collector";
   /** Exposure queries (k, budgets, cache, deadlines, presets); defaults in DEFAULT_EXPOSURE_POLICY. */
   exposure?: Partial<ExposurePolicy>;
+  /** Abuse controls (consent vetting, quotas, alert thresholds, sanctions); defaults in DEFAULT_ABUSE_POLICY. */
+  abuse?: Partial<AbusePolicy>;
 }
 
 /** What the exposure use cases need beyond the database: the process's one round coordinator. */

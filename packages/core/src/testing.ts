@@ -9,12 +9,15 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Database, listAuditLeaves } from "@relink/db";
 import {
+  attestConsent,
+  type ConsentRecord,
   keyFingerprint,
   NONCE_BYTES,
   type OnboardMemberInput,
   requestSigningMessage,
   SIGNATURE_HEADERS,
   toBase64Url,
+  type UnsignedConsentRecord,
 } from "@relink/protocol";
 import {
   type AuditEvent,
@@ -201,6 +204,29 @@ export interface TestMember {
 }
 
 let memberSeed = 1000;
+/** Request-signing secret keys of the members onboarded here, by member id (to sign consent attestations). */
+const secretKeys = new Map<string, Uint8Array>();
+
+/**
+ * Consent records as the SDK sends them: each signed (consent attestation) by the member's request key, with
+ * a case commitment derived from the reference unless the record brings its own.
+ */
+export function attest(
+  core: TestCore,
+  who: AuthenticatedMember,
+  records: readonly (Omit<UnsignedConsentRecord, "caseCommitment"> & { caseCommitment?: string })[],
+): ConsentRecord[] {
+  const secretKey = secretKeys.get(who.member.id);
+  if (!secretKey) throw new Error(`member ${who.member.slug} was not onboarded by onboardTestMember`);
+  const ctx = { networkId: core.deps.policy.networkId, memberId: who.member.id };
+  return records.map((r) =>
+    attestConsent(secretKey, ctx, {
+      ...r,
+      caseCommitment:
+        r.caseCommitment ?? toBase64Url(sha256(new TextEncoder().encode(`case/${r.reference}`))),
+    }),
+  );
+}
 
 /** Onboards a member through the real use case, with a fresh Ed25519 request-signing key. */
 export async function onboardTestMember(
@@ -209,13 +235,14 @@ export async function onboardTestMember(
 ): Promise<TestMember> {
   const secretKey = seededBytes(memberSeed++)(32);
   const publicKey = ed25519.getPublicKey(secretKey);
-  await onboardMember(core.deps, {
+  const member = await onboardMember(core.deps, {
     displayName: `Test member ${input.slug}`,
     kind: "bank",
     capabilities: ["lender", "collector"],
     signingPublicKey: toBase64Url(publicKey),
     ...input,
   });
+  secretKeys.set(member.id, secretKey);
   const sign = (method: string, path: string, body?: Uint8Array | string) =>
     signRequest(secretKey, { method, path, body, timestampMs: core.clock().getTime() });
   return {

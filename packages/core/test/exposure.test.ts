@@ -35,6 +35,7 @@ import {
   unregisterExposureSubjects,
 } from "../src/exposure/subjects.ts";
 import {
+  attest,
   createTestCore,
   describeEachBackend,
   onboardTestMember,
@@ -131,7 +132,7 @@ describeEachBackend("exposure queries", ({ db }) => {
     }
   }
 
-  function consent(tag: Uint8Array, n: number): ConsentRecord {
+  function consent(tag: Uint8Array, n: number): Omit<ConsentRecord, "caseCommitment" | "attestation"> {
     return {
       reference: `exposure-consent-${n}`,
       tag: toBase64Url(tag),
@@ -196,7 +197,7 @@ describeEachBackend("exposure queries", ({ db }) => {
       await registerConsents(
         core.deps,
         await querier.authenticate(),
-        consented.slice(at, at + 1000).map((n) => consent(T(n), n)),
+        attest(core, await querier.authenticate(), consented.slice(at, at + 1000).map((n) => consent(T(n), n))),
       );
     }
     for (const node of nodes) loops.push(serve(node));

@@ -26,6 +26,7 @@ import { batchContentHash, eraseSubjects, publishBatch, purgeExpiredRecords } fr
 import { lookupContacts } from "../src/lookup.ts";
 import { suspendMember } from "../src/members.ts";
 import {
+  attest,
   createTestCore,
   describeEachBackend,
   onboardTestMember,
@@ -68,7 +69,9 @@ function batch(upserts: DirectoryUpsert[], over: Partial<PublishBatchInput> = {}
   return { batchId: randomUUID(), epoch: 1, upserts, deletions: [], ...over };
 }
 
-function consent(tag: Uint8Array, reference: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
+type UnsignedConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+
+function consent(tag: Uint8Array, reference: string, over: Partial<UnsignedConsent> = {}): UnsignedConsent {
   return {
     reference,
     tag: toBase64Url(tag),
@@ -419,6 +422,7 @@ describeEachBackend("consents and lookups", ({ db }) => {
   let a: AuthenticatedMember;
   let b: AuthenticatedMember;
   let c: AuthenticatedMember;
+  let d: AuthenticatedMember;
   const usedTags = Array.from({ length: 40 }, (_, i) => T(i));
 
   beforeAll(async () => {
@@ -426,6 +430,7 @@ describeEachBackend("consents and lookups", ({ db }) => {
     a = await (await onboardTestMember(core, { slug: "lender-a", capabilities: ["lender"] })).authenticate();
     b = await (await onboardTestMember(core, { slug: "lender-b", capabilities: ["lender"] })).authenticate();
     c = await (await onboardTestMember(core, { slug: "collector-c" })).authenticate();
+    d = await (await onboardTestMember(core, { slug: "collector-d", capabilities: ["collector"] })).authenticate();
     // Subject 1: A and B both hold phone value 1; C (the querier) holds it too, and its own record must
     // never come back. A also has an address, B an e-mail. Subjects 2..8 have one record each, from A.
     await publishBatch(
@@ -453,10 +458,10 @@ describeEachBackend("consents and lookups", ({ db }) => {
 
   it("registers consents with a leaf naming them by id and committing to their tags", async () => {
     const from = await logSize(db());
-    const r = await registerConsents(core.deps, c, [
+    const r = await registerConsents(core.deps, c, attest(core, c, [
       consent(T(1), "case-1"),
       consent(T(2), "case-2", { legalBasis: "court_order", dataCategories: ["contact", "employment"] }),
-    ]);
+    ]));
     expect(r.consents.map((x) => x.reference)).toEqual(["case-1", "case-2"]);
     const event = await onlyNewLeaf(db(), from);
     expect(event).toMatchObject({
@@ -477,15 +482,15 @@ describeEachBackend("consents and lookups", ({ db }) => {
     const before = (await listConsents(db(), c.member.id)).length;
     const size = await logSize(db());
     await expect(
-      registerConsents(core.deps, c, [consent(T(30), "case-30"), consent(T(31), "case-1")]),
+      registerConsents(core.deps, c, attest(core, c, [consent(T(30), "case-30"), consent(T(31), "case-1")])),
     ).rejects.toMatchObject({ name: "ConflictError" });
     expect((await listConsents(db(), c.member.id)).length).toBe(before);
     expect(await logSize(db())).toBe(size);
   });
 
   it("revokes by reference only the member's own active consents, each revocation logged", async () => {
-    await registerConsents(core.deps, c, [consent(T(6), "case-6"), consent(T(32), "shared-ref")]);
-    await registerConsents(core.deps, a, [consent(T(33), "shared-ref")]);
+    await registerConsents(core.deps, c, attest(core, c, [consent(T(6), "case-6"), consent(T(32), "shared-ref")]));
+    await registerConsents(core.deps, d, attest(core, d, [consent(T(33), "shared-ref")]));
     const from = await logSize(db());
     const r = await revokeConsentsByReference(core.deps, c, ["case-6", "shared-ref", "no-such-ref"]);
     expect(r.revoked.map((x) => x.reference).sort()).toEqual(["case-6", "shared-ref"]);
@@ -500,21 +505,21 @@ describeEachBackend("consents and lookups", ({ db }) => {
     });
     expect([...(event.subjectTagCommitments ?? [])].sort()).toEqual(commitments([T(6), T(32)]).sort());
     expect(verifiedEvent(core, r.receipt)).toEqual(event);
-    // A's consent under the same reference is untouched; revoking again revokes nothing (and says so).
-    expect((await listConsents(db(), a.member.id))[0]!.revokedAt).toBeNull();
+    // D's consent under the same reference is untouched; revoking again revokes nothing (and says so).
+    expect((await listConsents(db(), d.member.id))[0]!.revokedAt).toBeNull();
     const again = await revokeConsentsByReference(core.deps, c, ["case-6"]);
     expect(again.revoked).toEqual([]);
     expect(verifiedEvent(core, again.receipt).outputCount).toBe(0);
   });
 
   it("returns records only for consented tags of the purpose, never the querier's own, with corroboration", async () => {
-    await registerConsents(core.deps, c, [
+    await registerConsents(core.deps, c, attest(core, c, [
       consent(T(3), "case-3", { purpose: "credit_assessment" }), // other purpose
       consent(T(4), "case-4", { dataCategories: ["employment"] }), // not the contact category
       consent(T(5), "case-5", { expiresAt: "2026-11-26T09:29:59Z" }), // expired a second ago
       consent(T(7), "case-7", { grantedAt: "2026-11-26T09:30:01Z" }), // not granted yet
-    ]);
-    await registerConsents(core.deps, a, [consent(T(8), "a-case-8")]); // another member's consent
+    ]));
+    await registerConsents(core.deps, d, attest(core, d, [consent(T(8), "a-case-8")])); // another member's consent
     const tags = [1, 2, 3, 4, 5, 6, 7, 8].map(T);
     const from = await logSize(db());
     const used = await quotaUsed(db(), c.member.id, "2026-11-26", "lookup");

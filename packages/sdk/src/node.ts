@@ -6,6 +6,8 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
+  attestConsent,
+  consentCaseCommitment,
   fromBase64Url,
   fromHex,
   type LabelKind,
@@ -282,18 +284,31 @@ export class MemberNode {
   /** Registers consents: one record per identifier tag of each row, referenced `<debtor_ref>#<n>`. */
   async importConsents(rows: readonly ConsentRow[]) {
     const tags = await this.tags(rows.flatMap((r) => r.subjects));
-    const consents = rows.flatMap((r) =>
-      r.subjects.map((subject, n) => ({
-        reference: `${r.ref}#${n + 1}`,
-        tag: toBase64Url(tags.get(subject)!.tag),
-        purpose: r.purpose,
-        legalBasis: r.legalBasis,
-        dataCategories: r.dataCategories,
-        grantedAt: r.grantedAt,
-        expiresAt: r.expiresAt,
-        evidenceHash: toBase64Url(fromHex(r.evidenceSha256)),
-      })),
+    // Each record is signed (consent attestation) and bound to the debtor's case: an HMAC of its reference
+    // under a key derived from the member's record key, so the hub cannot test guesses of references.
+    const caseKey = hmac(
+      sha256,
+      this.secrets.recordKey,
+      new TextEncoder().encode("relink/v1/consent-case-key"),
     );
+    const ctx = { networkId: this.network.epoch.networkId, memberId: this.memberId };
+    const sign = (m: Uint8Array) => this.secrets.signer.sign(m);
+    const consents = rows.flatMap((r) => {
+      const caseCommitment = toBase64Url(consentCaseCommitment(caseKey, r.ref));
+      return r.subjects.map((subject, n) =>
+        attestConsent(sign, ctx, {
+          reference: `${r.ref}#${n + 1}`,
+          tag: toBase64Url(tags.get(subject)!.tag),
+          purpose: r.purpose,
+          legalBasis: r.legalBasis,
+          dataCategories: r.dataCategories,
+          grantedAt: r.grantedAt,
+          expiresAt: r.expiresAt,
+          evidenceHash: toBase64Url(fromHex(r.evidenceSha256)),
+          caseCommitment,
+        }),
+      );
+    });
     const receipts: unknown[] = [];
     let registered = 0;
     for (let i = 0; i < consents.length; i += BATCH) {
