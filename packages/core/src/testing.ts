@@ -11,6 +11,7 @@ import { type Database, listAuditLeaves } from "@relink/db";
 import {
   attestConsent,
   type ConsentRecord,
+  exposureBookMessage,
   keyFingerprint,
   NONCE_BYTES,
   type OnboardMemberInput,
@@ -32,6 +33,7 @@ import { createAuditLog } from "./audit/adapter.ts";
 import type { AuditLogDeps } from "./audit/audit-log.ts";
 import { type AuthenticatedMember, authenticateMemberRequest, type UnverifiedRequest } from "./auth.ts";
 import type { CoreDeps, KeyHolderDirectory, NetworkPolicy } from "./context.ts";
+import { declareExposureBook } from "./exposure/book.ts";
 import { onboardMember } from "./members.ts";
 
 export { type Backend, describeEachBackend, type TestDb } from "@relink/db/testing";
@@ -253,6 +255,20 @@ export async function onboardTestMember(
     authenticate: () =>
       authenticateMemberRequest(core.deps, unverifiedRequest(sign("POST", "/trpc/test", "{}"))),
   };
+}
+
+/** Declares a lender's book size, signed with its key as the SDK does (exposure.declareBook). */
+export async function declareTestBook(core: TestCore, member: TestMember, declaredSubjects: number) {
+  const who = await member.authenticate();
+  const message = exposureBookMessage(
+    { networkId: core.deps.policy.networkId, memberId: who.member.id },
+    { epoch: core.deps.policy.epoch, declaredSubjects },
+  );
+  return declareExposureBook(core.deps, who, {
+    epoch: core.deps.policy.epoch,
+    declaredSubjects,
+    signature: toBase64Url(ed25519.sign(message, member.secretKey)),
+  });
 }
 
 // ------------------------------------------------------------------------------------------------- audit

@@ -430,7 +430,9 @@ describeEachBackend("consents and lookups", ({ db }) => {
     a = await (await onboardTestMember(core, { slug: "lender-a", capabilities: ["lender"] })).authenticate();
     b = await (await onboardTestMember(core, { slug: "lender-b", capabilities: ["lender"] })).authenticate();
     c = await (await onboardTestMember(core, { slug: "collector-c" })).authenticate();
-    d = await (await onboardTestMember(core, { slug: "collector-d", capabilities: ["collector"] })).authenticate();
+    d = await (
+      await onboardTestMember(core, { slug: "collector-d", capabilities: ["collector"] })
+    ).authenticate();
     // Subject 1: A and B both hold phone value 1; C (the querier) holds it too, and its own record must
     // never come back. A also has an address, B an e-mail. Subjects 2..8 have one record each, from A.
     await publishBatch(
@@ -458,10 +460,14 @@ describeEachBackend("consents and lookups", ({ db }) => {
 
   it("registers consents with a leaf naming them by id and committing to their tags", async () => {
     const from = await logSize(db());
-    const r = await registerConsents(core.deps, c, attest(core, c, [
-      consent(T(1), "case-1"),
-      consent(T(2), "case-2", { legalBasis: "court_order", dataCategories: ["contact", "employment"] }),
-    ]));
+    const r = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(1), "case-1"),
+        consent(T(2), "case-2", { legalBasis: "court_order", dataCategories: ["contact", "employment"] }),
+      ]),
+    );
     expect(r.consents.map((x) => x.reference)).toEqual(["case-1", "case-2"]);
     const event = await onlyNewLeaf(db(), from);
     expect(event).toMatchObject({
@@ -489,7 +495,11 @@ describeEachBackend("consents and lookups", ({ db }) => {
   });
 
   it("revokes by reference only the member's own active consents, each revocation logged", async () => {
-    await registerConsents(core.deps, c, attest(core, c, [consent(T(6), "case-6"), consent(T(32), "shared-ref")]));
+    await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [consent(T(6), "case-6"), consent(T(32), "shared-ref")]),
+    );
     await registerConsents(core.deps, d, attest(core, d, [consent(T(33), "shared-ref")]));
     const from = await logSize(db());
     const r = await revokeConsentsByReference(core.deps, c, ["case-6", "shared-ref", "no-such-ref"]);
@@ -513,12 +523,16 @@ describeEachBackend("consents and lookups", ({ db }) => {
   });
 
   it("returns records only for consented tags of the purpose, never the querier's own, with corroboration", async () => {
-    await registerConsents(core.deps, c, attest(core, c, [
-      consent(T(3), "case-3", { purpose: "credit_assessment" }), // other purpose
-      consent(T(4), "case-4", { dataCategories: ["employment"] }), // not the contact category
-      consent(T(5), "case-5", { expiresAt: "2026-11-26T09:29:59Z" }), // expired a second ago
-      consent(T(7), "case-7", { grantedAt: "2026-11-26T09:30:01Z" }), // not granted yet
-    ]));
+    await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(3), "case-3", { purpose: "credit_assessment" }), // other purpose
+        consent(T(4), "case-4", { dataCategories: ["employment"] }), // not the contact category
+        consent(T(5), "case-5", { expiresAt: "2026-11-26T09:29:59Z" }), // expired a second ago
+        consent(T(7), "case-7", { grantedAt: "2026-11-26T09:30:01Z" }), // not granted yet
+      ]),
+    );
     await registerConsents(core.deps, d, attest(core, d, [consent(T(8), "a-case-8")])); // another member's consent
     const tags = [1, 2, 3, 4, 5, 6, 7, 8].map(T);
     const from = await logSize(db());
