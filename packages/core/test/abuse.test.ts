@@ -40,6 +40,7 @@ import {
   onboardTestMember,
   storedAuditEvents,
   type TestCore,
+  type TestMember,
 } from "../src/testing.ts";
 
 const NOW = "2026-11-26T09:30:00.000Z";
@@ -301,6 +302,7 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
   let core: TestCore;
   let publisher: AuthenticatedMember;
   let fisher: AuthenticatedMember;
+  let fisherMember: TestMember;
   let honest: AuthenticatedMember;
 
   beforeAll(async () => {
@@ -318,9 +320,8 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
     publisher = await (
       await onboardTestMember(core, { slug: "publisher", capabilities: ["lender"] })
     ).authenticate();
-    fisher = await (
-      await onboardTestMember(core, { slug: "fishing-collector", capabilities: ["collector"] })
-    ).authenticate();
+    fisherMember = await onboardTestMember(core, { slug: "fishing-collector", capabilities: ["collector"] });
+    fisher = await fisherMember.authenticate();
     honest = await (
       await onboardTestMember(core, { slug: "honest-collector", capabilities: ["collector"] })
     ).authenticate();
@@ -373,31 +374,44 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
       freshConsentLookupsToday: 40,
       lookupLeaf,
     });
-    // Each alert and each sanction step is a leaf; the ladder went warn, then throttle.
+    // Each alert and each sanction step is a leaf. Bulk consent-then-lookup alone is advisory (a new batch
+    // of debtors looks the same); the low hit rate moves the ladder: a warning.
     const leaves = await leavesSince(db(), from);
-    expect(leaves.filter((l) => l.type === "alert.raised")).toHaveLength(2);
-    expect(
-      leaves
-        .filter((l) => l.type === "alert.raised")
-        .every((l) => l.ruleIds?.includes(`alert.leaf:${lookupLeaf}`)),
-    ).toBe(true);
+    const alertLeaves = leaves.filter((l) => l.type === "alert.raised");
+    expect(alertLeaves).toHaveLength(2);
+    expect(alertLeaves.every((l) => l.ruleIds?.includes(`alert.leaf:${lookupLeaf}`))).toBe(true);
     expect(leaves.filter((l) => l.type === "sanction.applied").map((l) => l.ruleIds?.[0])).toEqual([
       "sanction.warn",
-      "sanction.throttle",
     ]);
-    // Throttled: the lookup quota is a tenth (10,000 → 1,000 tags a day; 40 already used).
-    const big = Array.from({ length: 961 }, (_, i) => 5000 + i);
+
+    // It goes on asking without consent: throttled, its lookup quota a tenth (10,000 → 1,000 a day).
+    const unconsented = Array.from({ length: 30 }, (_, i) => 5000 + i);
+    await lookupContacts(core.deps, fisher, lookupInput(unconsented));
     const q = await expectCode(
-      lookupContacts(core.deps, fisher, lookupInput(big.slice(0, 961))),
+      lookupContacts(core.deps, fisher, lookupInput(Array.from({ length: 931 }, (_, i) => 6000 + i))),
       "QUOTA_EXCEEDED",
     );
     expect(q.message).toMatch(/quota of 1000/);
 
-    // It goes on asking without consent: the third alert suspends it.
-    await lookupContacts(core.deps, fisher, lookupInput(big.slice(0, 30)));
+    // The next day, another block: a second low hit rate suspends it.
+    core.clock.advance(86_400_000);
+    const more = Array.from({ length: 40 }, (_, i) => 3000 + i);
+    await registerConsents(
+      core.deps,
+      fisher,
+      attest(
+        core,
+        fisher,
+        more.map((n) => consent(n)),
+      ),
+    );
+    await lookupContacts(core.deps, fisher, lookupInput(more));
     expect((await findMemberById(db(), fisher.member.id))!.status).toBe("suspended");
-    const fresh = await (await onboardTestMember(core, { slug: "spare" })).authenticate();
-    expect(fresh.member.status).toBe("active");
+    // Its next request (authenticated afresh, as every request is) is refused.
+    await expectCode(
+      lookupContacts(core.deps, await fisherMember.authenticate(), lookupInput([1000])),
+      "MEMBER_SUSPENDED",
+    );
 
     // The network admin's view names the member, the kinds, the receipts and the steps.
     const view = await listAlerts(core.deps, {});
@@ -406,12 +420,19 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
         .filter((a) => a.memberSlug === "fishing-collector")
         .map((a) => a.kind)
         .sort(),
-    ).toEqual(["consent.bulk_then_lookup", "lookup.low_hit_rate", "lookup.without_consent"]);
+    ).toEqual([
+      "consent.bulk_then_lookup",
+      "consent.bulk_then_lookup",
+      "lookup.low_hit_rate",
+      "lookup.low_hit_rate",
+      "lookup.without_consent",
+    ]);
     expect(view.sanctions.filter((s) => s.memberSlug === "fishing-collector").map((s) => s.step)).toEqual([
       "warn",
       "throttle",
       "suspend",
     ]);
+    expect(view.alerts.some((a) => a.memberSlug !== "fishing-collector")).toBe(false);
   });
 });
 

@@ -7,6 +7,8 @@ import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
   attestConsent,
+  CONTACT_CONDUCT,
+  type ContactConduct,
   consentCaseCommitment,
   fromBase64Url,
   fromHex,
@@ -339,6 +341,7 @@ export class MemberNode {
     // Lookups go out in batches of LIMITS.tagsPerLookup as tags become ready, HUB_IN_FLIGHT at a time.
     const lookups = new InFlight(HUB_IN_FLIGHT);
     const receipts: unknown[] = [];
+    let conduct: ContactConduct = CONTACT_CONDUCT;
     let asked = 0;
     let pending: string[] = [];
     const lookup = (tags: string[]) => {
@@ -351,6 +354,7 @@ export class MemberNode {
           caseCommitment,
         });
         receipts[slot] = r.receipt;
+        conduct = r.conduct;
         for (const res of r.results) {
           const hex = toHex(fromBase64Url(res.tag));
           status.set(hex, res.status);
@@ -433,7 +437,8 @@ export class MemberNode {
         contacts,
       };
     });
-    return { results, receipts, unreadable };
+    // The conduct window every contact comes with (GB/T 45251: no contact 22:00–08:00 UTC+8).
+    return { results, receipts, unreadable, conduct };
   }
 }
 

@@ -165,6 +165,8 @@ export function register(program: Command): void {
           const { node, logKey } = await connect(opts, countSubjects(rows));
           const r = await node.match(rows, opts.purpose, opts.case);
           saveReceipts(opts.receipts, "match", r.receipts);
+          // For the dialler: the window in which no contact may be made (GB/T 45251), on every contact row.
+          const window = `${r.conduct.noContactFrom}-${r.conduct.noContactUntil} UTC${r.conduct.utcOffset}`;
           const flat = r.results.flatMap((d) =>
             d.contacts.length === 0
               ? [{ debtor_ref: d.ref, status: d.status }]
@@ -178,6 +180,7 @@ export function register(program: Command): void {
                   corroborating_members: c.corroboration,
                   confidence: c.confidence,
                   source_type: c.sourceType,
+                  no_contact_window: window,
                 })),
           );
           if (opts.out) {
@@ -193,6 +196,7 @@ export function register(program: Command): void {
                 "corroborating_members",
                 "confidence",
                 "source_type",
+                "no_contact_window",
               ],
               flat,
             );
@@ -201,7 +205,15 @@ export function register(program: Command): void {
           for (const d of r.results) counts[d.status]++;
           const receipts = checkReceipts(r.receipts, logKey);
           if (opts.json) {
-            console.log(JSON.stringify({ results: r.results, counts, unreadable: r.unreadable, receipts }));
+            console.log(
+              JSON.stringify({
+                results: r.results,
+                counts,
+                unreadable: r.unreadable,
+                conduct: r.conduct,
+                receipts,
+              }),
+            );
           } else {
             console.log(
               `${r.results.length} debtor(s): ${counts.matched} matched, ${counts.no_match} no match, ${counts.no_consent} without consent; ` +

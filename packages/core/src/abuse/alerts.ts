@@ -36,8 +36,17 @@ export interface RaiseAlert {
   relatedLeaf?: bigint;
 }
 
-/** Alert kinds that inform the admin but never move a member up the ladder (they have innocent causes). */
-export const ADVISORY_ALERTS: ReadonlySet<string> = new Set(["exposure.fresh_registration"]);
+/**
+ * Alert kinds that inform the admin but never move a member up the ladder: each also has an everyday
+ * innocent cause (a new loan queried the same day; a new batch of debtors consented and matched at once; a
+ * busy day). The ladder moves on what fishing cannot avoid: a low hit rate, lookups without consent,
+ * honeytokens.
+ */
+export const ADVISORY_ALERTS: ReadonlySet<string> = new Set([
+  "exposure.fresh_registration",
+  "consent.bulk_then_lookup",
+  "lookup.volume",
+]);
 
 export interface RaisedAlert {
   alert: Alert;
@@ -100,7 +109,14 @@ async function applyLadder(deps: CoreDeps, alert: Alert): Promise<Sanction | und
   const policy = abusePolicy(deps).sanctions;
   if (policy.mode !== "automatic") return undefined;
   const at = deps.clock();
-  const since = new Date(at.getTime() - policy.windowDays * DAY_MS);
+  // The ladder counts alerts of the window — since the last suspension, which the admin has lifted if the
+  // member is active again: a reinstated member starts from the bottom.
+  const windowStart = new Date(at.getTime() - policy.windowDays * DAY_MS);
+  const lastSuspension = (await listSanctions(deps.db, alert.memberId, windowStart))
+    .filter((s) => s.step === "suspend")
+    .at(-1)?.createdAt;
+  const since =
+    lastSuspension && lastSuspension > windowStart ? new Date(lastSuspension.getTime() + 1) : windowStart;
   const recent = await listAlertRows(deps.db, { since, memberId: alert.memberId, limit: 1000 });
   const points = recent
     .filter((r) => !ADVISORY_ALERTS.has(r.kind))
