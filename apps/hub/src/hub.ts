@@ -222,6 +222,10 @@ export async function startHub(options: {
     server.timeout = 0;
     server.requestTimeout = 300_000;
     server.headersTimeout = 60_000;
+    // Idle keep-alive sockets: the client must always be the one to drop them. With Node's 5 s default a
+    // member node busy blinding identifiers on its main thread (event loop blocked, so its own 4 s idle
+    // timer cannot fire) reuses a socket the hub has just closed: "fetch failed: other side closed".
+    server.keepAliveTimeout = 65_000;
     const { url, port } = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return {
       url,
