@@ -147,6 +147,14 @@ try {
       .join(", ");
     say(`  key holder ${i + 1} metered evaluations today: ${perMember}`);
   }
+
+  step("Abuse alerts (network admin: relink admin alerts)");
+  const alerts = await net.relink(["admin", "alerts", "--hub", net.hubUrl, "--admin-key", net.adminKeyFile]);
+  if (alerts.code !== 0) throw new Error(`relink admin alerts failed (${alerts.code}):\n${alerts.stderr}`);
+  for (const line of alerts.stdout.trim().split("\n")) say(`  ${line}`);
+  say(
+    "  (a batch of debtors consented and matched the same day is alerted, advisory: it also looks like fishing)",
+  );
   say(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 } catch (error) {
   failed = true;

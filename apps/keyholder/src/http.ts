@@ -74,7 +74,7 @@ export function sendError(res: ServerResponse, error: RelinkError): void {
 }
 
 export function createHttpServer(routes: Route[], log: Logger): Server {
-  return createServer(async (req, res) => {
+  const server = createServer(async (req, res) => {
     let path = "/";
     try {
       const url = new URL(req.url ?? "/", "http://keyholder.invalid");
@@ -96,6 +96,10 @@ export function createHttpServer(routes: Route[], log: Logger): Server {
       else res.destroy();
     }
   });
+  // Idle keep-alive sockets outlive the client's (undici: 4 s): a member node blinding on its main thread
+  // cannot run its own idle timer, and would reuse a socket this server had just closed ("fetch failed").
+  server.keepAliveTimeout = 65_000;
+  return server;
 }
 
 export async function listen(
