@@ -1,3 +1,8 @@
 import { defineProject } from "vitest/config";
 
-export default defineProject({ test: { name: "protocol", include: ["test/**/*.test.ts"] } });
+// Generous, for a loaded machine (a stuck test still ends); RELINK_TEST_TIMEOUT_MS overrides it (ms).
+const timeout = Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 300000);
+
+export default defineProject({
+  test: { name: "protocol", testTimeout: timeout, hookTimeout: timeout, include: ["test/**/*.test.ts"] },
+});

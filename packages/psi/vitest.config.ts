@@ -1,10 +1,15 @@
 import { defineProject } from "vitest/config";
 
+// Generous, for a loaded machine (a stuck test still ends). A crypto leaf reads no environment (ADR 0003):
+// override with `vitest run --testTimeout=MS --hookTimeout=MS`.
+const timeout = 300000;
+
 export default defineProject({
   test: {
     name: "psi",
+    testTimeout: timeout,
+    hookTimeout: timeout,
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],
     // The 10,000-input byte-identity property test runs on the worker pool.
-    testTimeout: 60_000,
   },
 });

@@ -1,5 +1,14 @@
 import { defineProject } from "vitest/config";
 
+// Generous, for a loaded machine (a stuck test still ends). A crypto leaf reads no environment (ADR 0003):
+// override with `vitest run --testTimeout=MS --hookTimeout=MS`.
+const timeout = 300000;
+
 export default defineProject({
-  test: { name: "tlog", include: ["test/**/*.test.ts", "src/**/*.test.ts"] },
+  test: {
+    name: "tlog",
+    testTimeout: timeout,
+    hookTimeout: timeout,
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+  },
 });

@@ -7,6 +7,7 @@
  */
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { relinkFetch } from "@relink/protocol/http";
 import { writeCsvFile } from "./csv.ts";
 import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
@@ -89,7 +90,10 @@ try {
     `  ${await cli(net, ["match", files.debtors, "--purpose", "debt_collection", "--out", files.results, "--case", "demo-2026-11"], MEMBERS.collector.slug)}`,
   );
 
-  const lines = readFileSync(files.results, "utf8").trim().split("\n");
+  const lines = readFileSync(files.results, "utf8")
+    .replace(/^\ufeff/, "")
+    .trim()
+    .split(/\r?\n/);
   say(`\n  first results (${files.results}):`);
   for (const line of lines.slice(0, 8)) say(`    ${line}`);
 
@@ -101,7 +105,8 @@ try {
     writeCsvFile(book, rows);
     serving.push(net.daemon(`serve-${slug}`, ["serve", "--book", book], slug));
   }
-  await Promise.all(serving.map((p) => p.waitFor(/"event":"book\.registered"/, 120_000)));
+  // A lender node has no health endpoint (it only polls the hub): ready when it logs its registration.
+  await Promise.all(serving.map((p) => p.waitFor(/"event":"book\.registered"/)));
   say(`  ${serving.length} lender nodes registered their customers' tags (never figures) and are serving`);
   const xFiles = {
     consents: join(dir, "eastern-bank-credit-consents.csv"),
@@ -116,7 +121,10 @@ try {
   say(
     `  ${x.querier}: ${await cli(net, ["exposure", xFiles.applicants, "--purpose", "credit_assessment", "--out", xFiles.out], x.querier)}`,
   );
-  const xLines = readFileSync(xFiles.out, "utf8").trim().split("\n");
+  const xLines = readFileSync(xFiles.out, "utf8")
+    .replace(/^\ufeff/, "")
+    .trim()
+    .split(/\r?\n/);
   for (const line of xLines.slice(0, 4)) say(`    ${line}`);
   say(
     `  ${x.querier}: portfolio of ${x.portfolio.length} (ε = 1 per query: on a portfolio this small the noise dominates;`,
@@ -129,17 +137,17 @@ try {
   }
 
   step("Audit log");
-  const checkpoint = await (await fetch(`${net.hubUrl}/log/checkpoint`)).text();
+  const checkpoint = await (await relinkFetch(`${net.hubUrl}/log/checkpoint`)).text();
   const [origin, size] = checkpoint.split("\n");
   say(
     `  ${origin}: ${size} leaves; every publication, consent batch and lookup has a receipt verified offline`,
   );
-  const directory = (await (await fetch(`${net.hubUrl}/trpc/network.memberDirectory`)).json()) as {
+  const directory = (await (await relinkFetch(`${net.hubUrl}/trpc/network.memberDirectory`)).json()) as {
     result: { data: { members: { memberId: string; slug: string }[] } };
   };
   const slugOf = new Map(directory.result.data.members.map((m) => [m.memberId, m.slug]));
   for (const [i, url] of net.holderUrls.entries()) {
-    const usage = (await (await fetch(`${url}/v1/usage`)).json()) as {
+    const usage = (await (await relinkFetch(`${url}/v1/usage`)).json()) as {
       usage: { memberId: string; evaluated: number }[];
     };
     const perMember = usage.usage
@@ -149,7 +157,15 @@ try {
   }
 
   step("Abuse alerts (network admin: relink admin alerts)");
-  const alerts = await net.relink(["admin", "alerts", "--hub", net.hubUrl, "--admin-key", net.adminKeyFile]);
+  const alerts = await net.relink([
+    "admin",
+    "alerts",
+    "--table",
+    "--hub",
+    net.hubUrl,
+    "--admin-key",
+    net.adminKeyFile,
+  ]);
   if (alerts.code !== 0) throw new Error(`relink admin alerts failed (${alerts.code}):\n${alerts.stderr}`);
   for (const line of alerts.stdout.trim().split("\n")) say(`  ${line}`);
   say(

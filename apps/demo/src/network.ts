@@ -6,7 +6,16 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { toBase64Url, toHex } from "@relink/protocol";
-import { freePort, type Proc, runProcess, startProcess } from "./processes.ts";
+import { createRequester } from "@relink/protocol/http";
+import { formatSignerKey, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
+import {
+  freePort,
+  type Proc,
+  runProcess,
+  startProcess,
+  startTimeoutMs,
+  waitForHealthy,
+} from "./processes.ts";
 
 const root = join(import.meta.dirname, "../../..");
 export const SCRIPTS = {
@@ -108,8 +117,18 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const capsFile = join(o.dir, "keyholder-evaluation-caps.json");
     writeFileSync(capsFile, JSON.stringify({ default: 500, members: {}, ...o.evaluationCaps }));
 
+    // The audit log's signer key is made here (as an operator would provision it), so the verifier key
+    // members pin is known without reading the hub's output.
+    const logSigner = generateSignerKey("relink.example/audit-log/v1", (k) =>
+      crypto.getRandomValues(new Uint8Array(k)),
+    );
+    const logKeyFile = join(o.dir, "log-signing.key");
+    writeFileSync(logKeyFile, `${formatSignerKey(logSigner)}\n`, { mode: 0o600 });
+    const logKey = formatVerifierKey(verifierOf(logSigner));
+
     const hub = startProcess("hub", SCRIPTS.hub, [], {
       HUB_PORT: String(hubPort),
+      RELINK_LOG_KEY_FILE: logKeyFile,
       RELINK_DATA_DIR: join(o.dir, "hub"),
       DATABASE_URL: o.databaseUrl ?? "",
       RELINK_NETWORK_CONFIG: hubNetwork,
@@ -138,17 +157,28 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       ]),
     );
     started.push(...holders);
-    const logKey = (await hub.waitFor(/audit log verifier key: (\S+)/))[1]!;
-    // Ready when the hub can serve the key-holder set (every holder finished the DKG).
-    const deadline = Date.now() + 120_000;
+    // Readiness by health endpoints (deadline RELINK_START_TIMEOUT_MS): the hub has migrated, every
+    // holder has its key (DKG done), then the hub serves the whole key-holder set.
+    await waitForHealthy(`${hubUrl}/healthz`, hub);
+    await Promise.all(
+      holders.map((h, i) =>
+        waitForHealthy(`${holderUrls[i]}/healthz`, h, (j) => (j as { status?: string }).status === "ok"),
+      ),
+    );
+    const probe = createRequester({ retry: { retries: 0 } });
+    const deadline = Date.now() + startTimeoutMs();
     for (;;) {
-      const res = await fetch(`${hubUrl}/trpc/network.info`).catch(() => undefined);
+      const res = await probe(`${hubUrl}/trpc/network.info`).catch(() => undefined);
       if (res?.ok) {
         const body = (await res.json()) as { result: { data: { keyHolders: unknown[] } } };
         if (body.result.data.keyHolders.length === n) break;
+      } else {
+        await res?.body?.cancel();
       }
       if (Date.now() > deadline)
-        throw new Error(`network did not become ready\n${hub.output().slice(-2000)}`);
+        throw new Error(
+          `network did not become ready (RELINK_START_TIMEOUT_MS)\n${hub.output().slice(-2000)}`,
+        );
       await new Promise((r) => setTimeout(r, 250));
     }
     const homeDir = (home: string) => join(o.dir, "members", home);

@@ -1,13 +1,67 @@
 /** Child processes of the demo network: started with Node 24, output captured, always killable. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { createRequester } from "@relink/protocol/http";
+
+/**
+ * How long a process may take to become ready (a hub migrating its database, key holders running their
+ * DKG, a lender registering its book) on a loaded machine: RELINK_START_TIMEOUT_MS, default 10 minutes.
+ * No start-up wait in the demo or its tests is fixed: each uses this.
+ */
+export function startTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env["RELINK_START_TIMEOUT_MS"];
+  if (v === undefined || v === "") return 600_000;
+  if (!/^\d+$/.test(v) || Number(v) < 1)
+    throw new Error(`RELINK_START_TIMEOUT_MS: expected milliseconds ≥ 1, got '${v}'`);
+  return Number(v);
+}
+
+// Readiness polls ask once per attempt: the poll loop is the retry.
+const probe = createRequester({ retry: { retries: 0 } });
+
+/**
+ * Polls `url` (a /healthz endpoint) until it answers 200 and `accept` approves its JSON, failing early if
+ * `proc` exits, and at the latest after `timeoutMs` (default startTimeoutMs()).
+ */
+export async function waitForHealthy(
+  url: string,
+  proc: Proc,
+  accept: (json: unknown) => boolean = () => true,
+  timeoutMs = startTimeoutMs(),
+): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  let last = "no answer yet";
+  for (;;) {
+    if (proc.child.exitCode !== null || proc.child.signalCode !== null) {
+      throw new Error(
+        `${proc.name} exited (${proc.child.exitCode ?? proc.child.signalCode}) before ${url} was ready\n${proc.output().slice(-2000)}`,
+      );
+    }
+    try {
+      const res = await probe(url, {
+        signal: AbortSignal.timeout(Math.max(1, Math.min(10_000, deadline - Date.now()))),
+      });
+      const json: unknown = await res.json();
+      if (res.ok && accept(json)) return json;
+      last = `HTTP ${res.status} ${JSON.stringify(json).slice(0, 200)}`;
+    } catch (error) {
+      last = String((error as Error).cause ?? error);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${proc.name}: not ready at ${url} after ${timeoutMs} ms (RELINK_START_TIMEOUT_MS); last: ${last}\n${proc.output().slice(-2000)}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
 
 export interface Proc {
   name: string;
   child: ChildProcess;
   /** Everything the process wrote (stdout and stderr), for diagnostics and the privacy scan. */
   output(): string;
-  /** Resolves with the first regex match on the output. */
+  /** Resolves with the first regex match on the output (timeout: startTimeoutMs()). */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -35,7 +89,7 @@ export function startProcess(
     name,
     child,
     output: () => out,
-    waitFor(pattern, timeoutMs = 60_000) {
+    waitFor(pattern, timeoutMs = startTimeoutMs()) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = pattern.exec(out);
@@ -46,7 +100,11 @@ export function startProcess(
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`${name}: timed out waiting for ${pattern}\n${out.slice(-2000)}`));
+          reject(
+            new Error(
+              `${name}: timed out after ${timeoutMs} ms (RELINK_START_TIMEOUT_MS) waiting for ${pattern}\n${out.slice(-2000)}`,
+            ),
+          );
         }, timeoutMs);
         const onExit = (code: number | null) => {
           cleanup();

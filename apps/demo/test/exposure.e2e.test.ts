@@ -4,7 +4,7 @@
  * PostgreSQL. Results are compared with a plaintext oracle; a lender is killed mid-service; the hub's tables
  * and logs are scanned for the books' balances.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { EXPOSURE_FEATURES } from "@relink/protocol";
@@ -69,7 +69,7 @@ for (const backend of ["pglite", "postgres"] as const) {
         writeCsvFile(file(`${slug}.csv`), rows);
         serving.set(slug, net.daemon(`serve-${slug}`, ["serve", "--book", file(`${slug}.csv`)], slug));
       }
-      await Promise.all([...serving.values()].map((p) => p.waitFor(/"event":"book\.registered"/, 120_000)));
+      await Promise.all([...serving.values()].map((p) => p.waitFor(/"event":"book\.registered"/)));
       writeCsvFile(file("consents.csv"), x.consents);
       writeCsvFile(file("applicants.csv"), x.applicants);
       const r = await net.relink(["consent", "import", file("consents.csv"), "--no-progress"], x.querier);
@@ -110,6 +110,58 @@ for (const backend of ["pglite", "postgres"] as const) {
       // The scenario exercises both branches.
       expect(answered).toBeGreaterThan(3);
       expect(suppressed).toBeGreaterThan(0);
+    });
+
+    it("portfolio totals are post-processed and labelled: non-negative, 95 % interval, k and units, same in JSON, text and CSV", async () => {
+      const out = file("aggregate.csv");
+      const args = [
+        "exposure",
+        file("applicants.csv"),
+        "--aggregate",
+        "--purpose",
+        "credit_assessment",
+        "--no-progress",
+      ];
+      const r = await net.relink([...args, "--json", "--out", out], x.querier);
+      expect(r.code, r.stderr).toBe(0);
+      const got = JSON.parse(r.stdout) as {
+        k: number;
+        aggregate: {
+          answered: number;
+          k: number;
+          epsilon: number;
+          figures: {
+            feature: string;
+            total: number;
+            unit: string;
+            ci95_low: number;
+            ci95_high: number;
+            noise_scale: number;
+            raw: number;
+          }[];
+        };
+      };
+      expect(got.k).toBe(3);
+      expect(got.aggregate.k).toBe(3);
+      expect(got.aggregate.answered).toBeGreaterThan(0);
+      expect(got.aggregate.figures.map((f) => f.feature)).toEqual([...EXPOSURE_FEATURES]);
+      for (const f of got.aggregate.figures) {
+        expect(Number.isInteger(f.total) && f.total >= 0, f.feature).toBe(true);
+        expect(f.total).toBe(Math.max(0, f.raw));
+        expect(f.noise_scale, f.feature).toBeGreaterThan(0);
+        expect(f.ci95_low).toBeLessThanOrEqual(f.total);
+        expect(f.ci95_high).toBeGreaterThanOrEqual(f.total);
+      }
+      expect(got.aggregate.figures.find((f) => f.feature === "outstanding")?.unit).toBe("CNY");
+      // The CSV carries the same field names; the text names k, the units and the interval.
+      expect(readFileSync(out, "utf8").split("\r\n")[0]).toBe(
+        "\ufefffeature,total,unit,ci95_low,ci95_high,noise_scale",
+      );
+      const text = await net.relink(args, x.querier);
+      expect(text.code, text.stderr).toBe(0);
+      expect(text.stdout).toMatch(/k = 3/);
+      expect(text.stdout).toMatch(/95 % interval/);
+      expect(text.stdout).toMatch(/outstanding\s+\d+ CNY/);
     });
 
     it("a lender that stops answering is left out: the query completes with the others and says so", async () => {

@@ -29,9 +29,9 @@ const today = new Date().toISOString().slice(0, 10);
 
 interface MatchJson {
   results: {
-    ref: string;
+    debtor_ref: string;
     status: string;
-    contacts: { kind: string; value: string; corroboration: number }[];
+    contacts: { kind: string; value: string; corroborating_members: number }[];
   }[];
 }
 
@@ -109,22 +109,41 @@ for (const backend of ["pglite", "postgres"] as const) {
       let compared = 0;
       for (const d of got.results) {
         const seen = new Set(d.contacts.map((c) => `${c.kind}:${c.value}`));
-        expect(seen, d.ref).toEqual(oracle.get(d.ref));
+        expect(seen, d.debtor_ref).toEqual(oracle.get(d.debtor_ref));
         compared += seen.size;
       }
       // The scenario is rich enough for the comparison to mean something.
       expect(compared).toBeGreaterThan(40);
       const unconsented = s.debtors.slice(-8).map((d) => d.debtor_ref);
       for (const ref of unconsented)
-        expect(got.results.find((r) => r.ref === ref)?.status).toBe("no_consent");
+        expect(got.results.find((r) => r.debtor_ref === ref)?.status).toBe("no_consent");
       // Corroboration counts members, and some contacts are held by several.
-      expect(got.results.some((r) => r.contacts.some((c) => c.corroboration >= 2))).toBe(true);
+      expect(got.results.some((r) => r.contacts.some((c) => c.corroborating_members >= 2))).toBe(true);
     });
 
     it("a revoked consent blocks the lookup; an expired one never opens it", async () => {
+      // Re-importing the same consent file is a no-op: nothing registered, nothing logged.
+      const again = await relink(["consent", "import", file("consents.csv"), "--json"], C);
+      expect(again.code, again.stderr).toBe(0);
+      expect(JSON.parse(again.stdout)).toMatchObject({
+        registered: 0,
+        updated: 0,
+        receipts: expect.stringMatching(/^0/),
+      });
+      expect(JSON.parse(again.stdout).unchanged).toBeGreaterThan(0);
+      // An unknown reference is an error naming it, and revokes nothing.
       const revoked = s.consents[0]!.debtor_ref;
-      const r = await relink(["consent", "revoke", revoked], C);
+      const unknown = await relink(["consent", "revoke", revoked, "NO-SUCH-REF"], C);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(
+        /NOT_FOUND: unknown consent reference\(s\): "NO-SUCH-REF"; nothing was revoked/,
+      );
+      // Revocation saves its receipt like a lookup's.
+      const receipts = file("revoke-receipts");
+      const r = await relink(["consent", "revoke", revoked, "--receipts", receipts, "--json"], C);
       expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).revoked).toBeGreaterThan(0);
+      expect(readdirSync(receipts).filter((f) => f.startsWith("revoke-"))).toHaveLength(1);
       const expiredRef = s.debtors.at(-1)!;
       writeCsvFile(file("expired.csv"), [
         {
@@ -139,9 +158,9 @@ for (const backend of ["pglite", "postgres"] as const) {
       ]);
       expect((await relink(["consent", "import", file("expired.csv")], C)).code).toBe(0);
       const got = await match();
-      expect(got.results.find((x) => x.ref === revoked)?.status).toBe("no_consent");
-      expect(got.results.find((x) => x.ref === revoked)?.contacts).toEqual([]);
-      expect(got.results.find((x) => x.ref === expiredRef.debtor_ref)?.status).toBe("no_consent");
+      expect(got.results.find((x) => x.debtor_ref === revoked)?.status).toBe("no_consent");
+      expect(got.results.find((x) => x.debtor_ref === revoked)?.contacts).toEqual([]);
+      expect(got.results.find((x) => x.debtor_ref === expiredRef.debtor_ref)?.status).toBe("no_consent");
       // The others still match: the block is per consent, not a general failure.
       expect(got.results.filter((x) => x.status === "matched").length).toBeGreaterThan(10);
     });
@@ -251,7 +270,7 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(caught).toMatchObject({ member: C });
       expect(caught!.relatedLeaf).toBeGreaterThan(0);
       expect(view.sanctions).toContainEqual(expect.objectContaining({ member: C, step: "suspend" }));
-      const text = await net.relink(["admin", "alerts", ...admin]);
+      const text = await net.relink(["admin", "alerts", "--table", ...admin]);
       expect(text.stdout).toMatch(new RegExp(`high\\s+${C}\\s+honeytoken\\.lookup`));
       expect((await net.relink(["admin", "reinstate", ...admin, "--slug", C])).code).toBe(0);
       await new Promise((r) => setTimeout(r, 2500));
@@ -259,7 +278,7 @@ for (const backend of ["pglite", "postgres"] as const) {
       // Opt-out: a matched debtor asks the network DPO; the next match returns nothing for them.
       const before = await match();
       const target = before.results.find((r) => r.status === "matched")!;
-      const debtor = s.debtors.find((d) => d.debtor_ref === target.ref)!;
+      const debtor = s.debtors.find((d) => d.debtor_ref === target.debtor_ref)!;
       writeCsvFile(file("opt-out.csv"), [debtor]);
       const out = await net.relink(
         ["admin", "opt-out", file("opt-out.csv"), ...admin, "--request-ref", "DPO-E2E-1"],
@@ -267,7 +286,7 @@ for (const backend of ["pglite", "postgres"] as const) {
       );
       expect(out.code, out.stderr).toBe(0);
       const after = await match();
-      expect(after.results.find((r) => r.ref === target.ref)).toMatchObject({
+      expect(after.results.find((r) => r.debtor_ref === target.debtor_ref)).toMatchObject({
         status: "no_match",
         contacts: [],
       });

@@ -1,9 +1,17 @@
 /**
  * The hub's HTTP shell: a tiny router over node:http. Transport only — handlers call core use cases.
  * Each route module contributes `Route`s; the composition root (main.ts / tests) decides which to mount.
+ *
+ * Error boundary: everything that reads the request — URL parsing, route matching (percent-decoding of
+ * path parameters), headers, body, the handler — runs inside one try. Client garbage is answered with a
+ * typed 4xx JSON error (`{ error: { code, message } }`, codes from protocol's ERROR_CODES); only a fault
+ * of the hub itself is a 500. Requests Node's parser refuses are answered the same way (protocol
+ * `hardenServer`). Threat model T15; the fuzz test is test/http-fuzz.test.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { type ErrorCode, HTTP_STATUS, RelinkError } from "@relink/protocol";
+import { hardenServer, type ServerTimeouts } from "@relink/protocol/http";
 
 export interface RouteContext {
   req: IncomingMessage;
@@ -22,17 +30,28 @@ export interface Route {
 /** Upper bound on any request body the hub reads; protects the process from oversize input. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
-export class HttpError extends Error {
-  override readonly name = "HttpError";
+/** A wire error with an explicit HTTP status (e.g. 415, 405) where the code's default does not fit. */
+export class HttpError extends RelinkError {
   readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
+  constructor(status: number, code: ErrorCode, message: string) {
+    super(code, message);
     this.status = status;
-    this.code = code;
   }
 }
 
+/** Percent-decodes one path segment; malformed escapes (`%ZZ`, a lone `%`, bad UTF-8) are BAD_INPUT. */
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new HttpError(400, "BAD_INPUT", "path: malformed percent-encoding");
+  }
+}
+
+/**
+ * Matches a path against a pattern; returns the decoded parameters or undefined. Throws BAD_INPUT
+ * (HttpError 400) when the path matches but a captured segment is not valid percent-encoding.
+ */
 export function matchPath(pattern: string, path: string): Record<string, string> | undefined {
   const p = pattern.split("/").filter(Boolean);
   const s = path.split("/").filter(Boolean);
@@ -40,31 +59,56 @@ export function matchPath(pattern: string, path: string): Record<string, string>
   for (let i = 0; i < p.length; i++) {
     const seg = p[i]!;
     if (seg.startsWith("*")) {
-      params[seg.slice(1)] = s.slice(i).map(decodeURIComponent).join("/");
+      params[seg.slice(1)] = s.slice(i).map(decodeSegment).join("/");
       return params;
     }
     const value = s[i];
     if (value === undefined) return undefined;
-    if (seg.startsWith(":")) params[seg.slice(1)] = decodeURIComponent(value);
+    if (seg.startsWith(":")) params[seg.slice(1)] = decodeSegment(value);
     else if (seg !== value) return undefined;
   }
   return p.length === s.length ? params : undefined;
 }
 
+/** The request target as a URL; anything `new URL` refuses is BAD_INPUT. */
+export function parseRequestUrl(target: string | undefined): URL {
+  try {
+    const url = new URL(target ?? "/", "http://hub.invalid");
+    if (url.origin !== "http://hub.invalid") throw new TypeError("absolute-form target");
+    return url;
+  } catch {
+    throw new HttpError(400, "BAD_INPUT", "request target is not a valid path");
+  }
+}
+
+/**
+ * Reads the request body, at most `limit` bytes (PAYLOAD_TOO_LARGE past it, and at once when the
+ * declared Content-Length says so). A body cut short by the client is BAD_INPUT.
+ */
 export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Promise<Uint8Array> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  if (declared > limit) throw new HttpError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new HttpError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) throw new HttpError(413, "PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    if (error instanceof RelinkError) throw error;
+    throw new HttpError(400, "BAD_INPUT", "request body incomplete (connection closed)");
   }
   return new Uint8Array(Buffer.concat(chunks));
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body, (_k, v) => (typeof v === "bigint" ? v.toString() : v));
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 
@@ -84,25 +128,42 @@ export interface HubLogger {
   error(event: string, fields?: Record<string, unknown>): void;
 }
 
-export function createHttpServer(routes: Route[], log: HubLogger): Server {
-  return createServer(async (req, res) => {
-    const url = new URL(req.url ?? "/", "http://hub.invalid");
-    const route = routes.find((r) => r.method === req.method && matchPath(r.path, url.pathname));
+/** Finds the route for a method and path (decoding its parameters), or throws NOT_FOUND. */
+function route(routes: Route[], method: string | undefined, path: string): [Route, Record<string, string>] {
+  for (const r of routes) {
+    if (r.method !== method) continue;
+    const params = matchPath(r.path, path);
+    if (params) return [r, params];
+  }
+  throw new HttpError(404, "NOT_FOUND", `no route for ${String(method).slice(0, 16)} ${path.slice(0, 200)}`);
+}
+
+export function createHttpServer(
+  routes: Route[],
+  log: HubLogger,
+  timeouts: ServerTimeouts = { requestTimeoutMs: 300_000 },
+): Server {
+  const server = createServer(async (req, res) => {
+    let path = "(unparsed)";
     try {
-      if (!route) throw new HttpError(404, "NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
-      await route.handle({ req, res, url, params: matchPath(route.path, url.pathname)! });
+      const url = parseRequestUrl(req.url);
+      path = url.pathname.slice(0, 200);
+      const [r, params] = route(routes, req.method, url.pathname);
+      await r.handle({ req, res, url, params });
     } catch (error) {
-      if (error instanceof HttpError) {
-        if (!res.headersSent)
-          sendJson(res, error.status, { error: { code: error.code, message: error.message } });
+      if (error instanceof RelinkError) {
+        const status = error instanceof HttpError ? error.status : HTTP_STATUS[error.code];
+        if (!res.headersSent) sendJson(res, status, { error: error.toWire() });
+        else res.destroy();
         return;
       }
       // Log the route, never the request body: bodies may carry member data.
-      log.error("http.unhandled", { method: req.method, path: url.pathname, error: String(error) });
+      log.error("http.unhandled", { method: req.method, path, error: String(error) });
       if (!res.headersSent) sendJson(res, 500, { error: { code: "INTERNAL", message: "internal error" } });
       else res.destroy();
     }
   });
+  return hardenServer(server, timeouts);
 }
 
 export async function listen(

@@ -215,17 +215,11 @@ export async function startHub(options: {
       );
       timer.unref();
     }
-    const server = createHttpServer(routes, options.log);
     // Long polls (exposure.poll waits up to 25 s) and exposure queries (up to 3 rounds × the deadline)
     // hold a response open: no socket inactivity timeout. Receiving a whole request (a ≈ 15 MB binary
-    // submission on a slow link) may take up to 5 minutes; headers must arrive within a minute.
-    server.timeout = 0;
-    server.requestTimeout = 300_000;
-    server.headersTimeout = 60_000;
-    // Idle keep-alive sockets: the client must always be the one to drop them. With Node's 5 s default a
-    // member node busy blinding identifiers on its main thread (event loop blocked, so its own 4 s idle
-    // timer cannot fire) reuses a socket the hub has just closed: "fetch failed: other side closed".
-    server.keepAliveTimeout = 65_000;
+    // submission on a slow link) may take up to 5 minutes. Keep-alive and header timeouts: protocol's
+    // hardenServer (longer than any Relink client keeps an idle connection).
+    const server = createHttpServer(routes, options.log, { requestTimeoutMs: 300_000, socketTimeoutMs: 0 });
     const { url, port } = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return {
       url,

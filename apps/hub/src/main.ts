@@ -31,6 +31,32 @@ import { parseNetworkConfig } from "./network.ts";
 
 const DEFAULT_LOG_ORIGIN = "relink.example/audit-log/v1";
 
+const HELP = `relink-hub — the Relink hub server. It takes no arguments: it is configured by the environment.
+  DATABASE_URL                     PostgreSQL; without it, embedded PGlite in RELINK_DATA_DIR (default .relink/db)
+  HUB_HOST, HUB_PORT               listen address (default 127.0.0.1:7400)
+  RELINK_NETWORK_CONFIG            network JSON (docs/runbooks/hub.md); without it only health and the audit log
+  RELINK_LOG_KEY_FILE, RELINK_LOG_ORIGIN, RELINK_LOG_WITNESSES, RELINK_LOG_CHECKPOINT_INTERVAL_MS  audit log
+Exit codes: 0 stopped by a signal, 1 failed, 2 usage error. See apps/hub/README.md.`;
+
+// --help (or any argument) never starts the hub.
+const args = process.argv.slice(2);
+if (args.includes("--help") || args.includes("-h")) {
+  console.log(HELP);
+  process.exit(0);
+}
+if (args.length > 0) {
+  console.error(
+    `relink-hub: unexpected argument '${args[0]}': the hub is configured by the environment\n\n${HELP}`,
+  );
+  process.exit(2);
+}
+
+/** A configuration error: one line, no stack trace, exit 1. */
+function configError(what: string, error: unknown): never {
+  console.error(`relink-hub: ${what}: ${(error as Error).message}`);
+  process.exit(1);
+}
+
 const log = jsonLogger();
 const dbConfig = dbConfigFromEnv(process.env);
 
@@ -44,7 +70,12 @@ if (!existsSync(keyFile)) {
   chmodSync(keyFile, 0o600);
   log.info("audit.key_generated", { file: keyFile });
 }
-const signer = parseSignerKey(readFileSync(keyFile, "utf8"));
+let signer: ReturnType<typeof parseSignerKey>;
+try {
+  signer = parseSignerKey(readFileSync(keyFile, "utf8"));
+} catch (error) {
+  configError(`log key file ${keyFile}`, error);
+}
 const witnesses: WitnessEndpoint[] = (process.env["RELINK_LOG_WITNESSES"] ?? "")
   .split(",")
   .map((s) => s.trim())
@@ -56,7 +87,12 @@ const witnesses: WitnessEndpoint[] = (process.env["RELINK_LOG_WITNESSES"] ?? "")
   });
 
 const networkFile = process.env["RELINK_NETWORK_CONFIG"];
-const network = networkFile ? parseNetworkConfig(JSON.parse(readFileSync(networkFile, "utf8"))) : undefined;
+let network: ReturnType<typeof parseNetworkConfig> | undefined;
+try {
+  network = networkFile ? parseNetworkConfig(JSON.parse(readFileSync(networkFile, "utf8"))) : undefined;
+} catch (error) {
+  configError(`RELINK_NETWORK_CONFIG ${networkFile}`, error);
+}
 
 const hub = await startHub({
   db: dbConfig,

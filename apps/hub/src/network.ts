@@ -6,6 +6,7 @@
  */
 import type { KeyHolderDirectory } from "@relink/core";
 import { fromBase64Url, keyHolderInfo, RelinkError } from "@relink/protocol";
+import { createRequester } from "@relink/protocol/http";
 import { z } from "zod";
 
 export const networkConfigSchema = z.object({
@@ -71,7 +72,8 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
 /** Fetches and caches the holders' public shares; refetches until every holder has answered once. */
 export function keyHolderDirectory(
   config: NetworkConfig,
-  doFetch: typeof fetch = fetch,
+  // One quick retry only: the directory is asked again on the next call anyway.
+  doFetch: typeof fetch = createRequester({ retry: { retries: 1 } }),
 ): () => Promise<KeyHolderDirectory> {
   let complete: KeyHolderDirectory | undefined;
   const known = new Map<number, { url: string; publicShare: string; groupPublicKey: string }>();

@@ -52,7 +52,10 @@ function start(
   });
   let out = "";
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`did not start: ${out}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`did not start (RELINK_START_TIMEOUT_MS): ${out}`)),
+      Number(process.env["RELINK_START_TIMEOUT_MS"] || 600_000),
+    );
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
       const m = ready.exec(out);
@@ -256,7 +259,7 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
     const state = join(dir, "forked-monitor.json");
     writeFileSync(state, JSON.stringify({ checkpoint: forkNote, evidence: [] }));
     const res = await run(["log", "verify", "--hub", hub.match, "--log-key", logVkey, "--state", state]);
-    expect(res.code).toBe(2);
+    expect(res.code).toBe(4);
     expect(res.err).toMatch(/FORK DETECTED \(same_size_conflict\)/);
     const saved = JSON.parse(readFileSync(state, "utf8"));
     expect(saved.evidence[0].savedNote).toBe(forkNote);

@@ -1,8 +1,9 @@
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { testDatabaseUrl } from "@relink/db/testing";
+import { rawExchange } from "@relink/protocol/http/testing";
 import { afterAll, expect, it } from "vitest";
 
 const main = join(import.meta.dirname, "../src/main.ts");
@@ -21,7 +22,10 @@ async function startProcess(
   });
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start: ${out}`)), 30_000);
+    const timer = setTimeout(
+      () => reject(new Error(`hub did not start (RELINK_START_TIMEOUT_MS): ${out}`)),
+      Number(process.env["RELINK_START_TIMEOUT_MS"] || 600_000),
+    );
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
@@ -66,6 +70,20 @@ it("starts on embedded PGlite with no server, answers /healthz, persists, and st
   expect(await again.stop()).toBe(0);
 });
 
+it("survives the issue-15 attack: GET /log/leaf/%ZZ gets a typed 400 and the process keeps serving", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), "relink-hub-"));
+  dirs.push(dataDir);
+  const hub = await startProcess({ RELINK_DATA_DIR: dataDir, DATABASE_URL: "" });
+  const port = Number(new URL(hub.url).port);
+  for (const path of ["/log/leaf/%ZZ", "/log/receipt/%", "/log/leaf/%C0%AF"]) {
+    const ex = await rawExchange(port, `GET ${path} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    expect(ex.responses.map((r) => r.status)).toEqual([400]);
+    expect(JSON.parse(ex.responses[0]!.body.toString()).error.code).toBe("BAD_INPUT");
+  }
+  expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+  expect(await hub.stop()).toBe(0);
+});
+
 it.skipIf(!testDatabaseUrl())("starts on PostgreSQL when DATABASE_URL is set", async () => {
   const { freshPostgres } = await import("@relink/db/testing");
   const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
@@ -77,4 +95,30 @@ it.skipIf(!testDatabaseUrl())("starts on PostgreSQL when DATABASE_URL is set", a
   } finally {
     await pg.close();
   }
+});
+
+it("--help prints the environment it reads and never starts the hub; an argument is a usage error", () => {
+  const env = { ...process.env, HUB_PORT: "0", RELINK_DATA_DIR: join(tmpdir(), "relink-hub-help-never") };
+  const help = spawnSync(process.execPath, [main, "--help"], { encoding: "utf8", env });
+  expect(help.status).toBe(0);
+  expect(help.stdout).toMatch(/RELINK_NETWORK_CONFIG/);
+  expect(help.stdout).not.toMatch(/listening on/);
+  expect(existsSync(env.RELINK_DATA_DIR)).toBe(false); // nothing was created
+  const bad = spawnSync(process.execPath, [main, "--port", "1"], { encoding: "utf8", env });
+  expect(bad.status).toBe(2);
+  expect(bad.stderr).toMatch(/unexpected argument '--port'/);
+});
+
+it("a broken network config is one line, exit 1, no stack trace", () => {
+  const dir = mkdtempSync(join(tmpdir(), "relink-hub-badcfg-"));
+  dirs.push(dir);
+  const cfg = join(dir, "network.json");
+  writeFileSync(cfg, "{ not json");
+  const r = spawnSync(process.execPath, [main], {
+    encoding: "utf8",
+    env: { ...process.env, HUB_PORT: "0", RELINK_DATA_DIR: dir, RELINK_NETWORK_CONFIG: cfg },
+  });
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/relink-hub: RELINK_NETWORK_CONFIG .*network\.json: /);
+  expect(r.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 });

@@ -14,6 +14,7 @@
  * mid-ceremony cannot rejoin it (see docs/runbooks/keyholders.md).
  */
 import { bytesEqual, fromBase64Url, RelinkError, toBase64Url } from "@relink/protocol";
+import { relinkFetch } from "@relink/protocol/http";
 import {
   type DkgResult,
   type DkgRound1Broadcast,
@@ -293,7 +294,7 @@ export class DkgCeremony {
 
   /** Delivers one message to one peer, retrying (bounded by the deadline) until it is accepted. */
   async #push(peer: HolderPeer, path: string, body: unknown, what: string, deadline: number): Promise<void> {
-    const doFetch = this.#o.fetch ?? fetch;
+    const doFetch = this.#o.fetch ?? relinkFetch;
     const text = JSON.stringify(body);
     let delay = 100;
     let last = "no attempt";

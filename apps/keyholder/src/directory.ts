@@ -14,6 +14,7 @@ import {
   RelinkError,
   toBase64Url,
 } from "@relink/protocol";
+import { relinkFetch } from "@relink/protocol/http";
 import { StatusError } from "./http.ts";
 import type { Logger } from "./logger.ts";
 
@@ -61,7 +62,7 @@ export class MemberDirectory {
 
   async #fetch(): Promise<void> {
     this.#lastAttempt = this.#now();
-    const res = await (this.#o.fetch ?? fetch)(this.url, { signal: AbortSignal.timeout(10_000) });
+    const res = await (this.#o.fetch ?? relinkFetch)(this.url, { signal: AbortSignal.timeout(10_000) });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const json = (await res.json()) as { result?: { data?: unknown } };
     const parsed = memberDirectory.safeParse(json?.result?.data);

@@ -292,9 +292,8 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     { method: "POST", path: "/v1/dkg/round2", handle: dkgRoute(2) },
   ];
 
-  const server: Server = createHttpServer(routes, log);
-  server.requestTimeout = 60_000;
-  server.headersTimeout = 20_000;
+  // Keep-alive and header timeouts: protocol's hardenServer (longer than any Relink client's idle socket).
+  const server: Server = createHttpServer(routes, log, { requestTimeoutMs: 60_000 });
   let bound: { url: string; port: number };
   try {
     bound = await listen(server, o.port, o.host);

@@ -1,10 +1,15 @@
 /**
  * The key holder's HTTP shell: a tiny router over node:http (the same shape as the hub's, which an app
  * may not import). Every error leaves as `{ error: WireError }` with the status its code maps to.
+ *
+ * Error boundary: URL parsing, route lookup, headers, body and handler all run inside one try; client
+ * garbage is a typed 4xx, only a fault of the holder itself a 500. Requests Node's parser refuses get the
+ * same JSON shape (protocol `hardenServer`). Threat model T15; fuzzed by test/http-fuzz.test.ts.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { type ErrorCode, HTTP_STATUS, RelinkError, type WireError } from "@relink/protocol";
+import { hardenServer, type ServerTimeouts } from "@relink/protocol/http";
 import type { Logger } from "./logger.ts";
 
 export interface RouteContext {
@@ -43,13 +48,17 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Uin
   }
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > DRAIN_LIMIT) {
-      req.destroy();
-      break;
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > DRAIN_LIMIT) {
+        req.destroy();
+        break;
+      }
+      if (size <= limit) chunks.push(chunk as Buffer);
     }
-    if (size <= limit) chunks.push(chunk as Buffer);
+  } catch {
+    throw new RelinkError("BAD_INPUT", "request body incomplete (connection closed)");
   }
   if (size > limit) throw new RelinkError("PAYLOAD_TOO_LARGE", `request body exceeds ${limit} bytes`);
   return new Uint8Array(Buffer.concat(chunks));
@@ -61,8 +70,13 @@ export function sendJson(
   body: unknown,
   headers: Record<string, string> = {},
 ): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", ...headers });
-  res.end(JSON.stringify(body));
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
 }
 
 export function sendError(res: ServerResponse, error: RelinkError): void {
@@ -73,21 +87,41 @@ export function sendError(res: ServerResponse, error: RelinkError): void {
   sendJson(res, status, { error: wire }, headers);
 }
 
-export function createHttpServer(routes: Route[], log: Logger): Server {
+/** The request target as a URL; anything `new URL` refuses, or an absolute-form target, is BAD_INPUT. */
+function parseRequestUrl(target: string | undefined): URL {
+  try {
+    const url = new URL(target ?? "/", "http://keyholder.invalid");
+    if (url.origin !== "http://keyholder.invalid") throw new TypeError("absolute-form target");
+    return url;
+  } catch {
+    throw new StatusError(400, "BAD_INPUT", "request target is not a valid path");
+  }
+}
+
+export function createHttpServer(
+  routes: Route[],
+  log: Logger,
+  timeouts: ServerTimeouts = { requestTimeoutMs: 60_000 },
+): Server {
   const server = createServer(async (req, res) => {
-    let path = "/";
+    let path = "(unparsed)";
     try {
-      const url = new URL(req.url ?? "/", "http://keyholder.invalid");
-      path = url.pathname;
+      const url = parseRequestUrl(req.url);
+      path = url.pathname.slice(0, 200);
       const route = routes.find((r) => r.path === url.pathname && r.method === req.method);
       if (!route) {
         const other = routes.some((r) => r.path === url.pathname);
-        throw new StatusError(other ? 405 : 404, "NOT_FOUND", `no route for ${req.method} ${url.pathname}`);
+        throw new StatusError(
+          other ? 405 : 404,
+          "NOT_FOUND",
+          `no route for ${String(req.method).slice(0, 16)} ${path}`,
+        );
       }
       await route.handle({ req, res, url });
     } catch (error) {
       if (error instanceof RelinkError) {
         if (!res.headersSent) sendError(res, error);
+        else res.destroy();
         return;
       }
       // Log the route, never the request body: bodies carry blinded elements.
@@ -96,10 +130,7 @@ export function createHttpServer(routes: Route[], log: Logger): Server {
       else res.destroy();
     }
   });
-  // Idle keep-alive sockets outlive the client's (undici: 4 s): a member node blinding on its main thread
-  // cannot run its own idle timer, and would reuse a socket this server had just closed ("fetch failed").
-  server.keepAliveTimeout = 65_000;
-  return server;
+  return hardenServer(server, timeouts);
 }
 
 export async function listen(

@@ -27,9 +27,15 @@ const USAGE = `usage:
                          [--directory-ttl SECONDS] [--directory-refetch SECONDS]
                          [--evaluation-caps caps.json]   (per-member daily caps; default 500 each)`;
 
+/** Exit codes as the `relink` CLI: 0 done, 1 failed, 2 usage error. No stack trace for either. */
 function fail(message: string): never {
   console.error(`relink-keyholder: ${message}`);
   process.exit(2);
+}
+
+function die(message: string): never {
+  console.error(`relink-keyholder: ${message}`);
+  process.exit(1);
 }
 
 function intOption(value: string | undefined, name: string, fallback?: number, min = 0): number {
@@ -42,6 +48,15 @@ function intOption(value: string | undefined, name: string, fallback?: number, m
 }
 
 const [command, ...rest] = process.argv.slice(2);
+// --help never starts anything.
+if (
+  command === undefined ||
+  ["--help", "-h", "help"].includes(command) ||
+  rest.some((a) => a === "--help" || a === "-h")
+) {
+  console.log(USAGE);
+  process.exit(command === undefined ? 2 : 0);
+}
 let values: Record<string, string | undefined>;
 try {
   values = parseArgs({
@@ -72,7 +87,7 @@ switch (command) {
       const id = initIdentity(dataDir, intOption(values["index"], "index", undefined, 1));
       console.log(JSON.stringify(publicIdentity(id), null, 2));
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     break;
   }
@@ -80,7 +95,7 @@ switch (command) {
     try {
       console.log(JSON.stringify(publicIdentity(loadIdentity(dataDir)), null, 2));
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     break;
   }
@@ -97,7 +112,7 @@ switch (command) {
       const capsPath = values["evaluation-caps"];
       if (capsPath) evaluationCaps = loadEvaluationCaps(capsPath);
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     const log = jsonLogger(undefined, undefined, { holder: identity.index });
     let holder: Awaited<ReturnType<typeof startKeyHolder>>;
@@ -117,7 +132,7 @@ switch (command) {
         ...(evaluationCaps ? { evaluationCaps } : {}),
       });
     } catch (error) {
-      fail((error as Error).message);
+      die((error as Error).message);
     }
     let stopping = false;
     const stop = (code: number) => {

@@ -276,7 +276,7 @@ describe("DKG against a real holder process", () => {
     const other = join(s.root, "other");
     expect(cli(["init", "--data-dir", other, "--index", "1"]).status).toBe(0);
     const r = cli(["serve", ...serveArgs(s, "http://127.0.0.1:9").slice(2), "--data-dir", other]);
-    expect(r.status).toBe(2);
+    expect(r.status).toBe(1); // a failure, not a usage error
     expect(r.stderr).toMatch(/other public keys for holder 1/);
     expect(cli(["init", "--data-dir", other, "--index", "1"]).stderr).toMatch(/already exists/);
   });

@@ -1,33 +1,39 @@
-/** CSV in and out with a header row (UTF-8, optional BOM). */
+/**
+ * CSV files in and out: the file I/O around @relink/sdk's pure reader and writer (encoding detection,
+ * header aliases, Excel-safe output; see packages/sdk/src/csv.ts).
+ */
 import { readFileSync, writeFileSync } from "node:fs";
-import { parse } from "csv-parse/sync";
-import { stringify } from "csv-stringify/sync";
+import { type CsvTable, formatCsv, type Lang, outColumns, readCsvTable, type TableSpec } from "@relink/sdk";
+import { UserError } from "./errors.ts";
 
-export class CsvError extends Error {
-  override readonly name = "CsvError";
-}
-
-export function readCsv(path: string): Record<string, string>[] {
-  let text: string;
+export function readTable(path: string, spec: TableSpec, ignoreColumns: readonly string[] = []): CsvTable {
+  let bytes: Uint8Array;
   try {
-    text = readFileSync(path, "utf8");
+    bytes = readFileSync(path);
   } catch (error) {
-    throw new CsvError(`cannot read ${path}: ${(error as Error).message}`);
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(
+      code === "ENOENT"
+        ? `${path}: no such file`
+        : code === "EISDIR"
+          ? `${path} is a directory`
+          : `cannot read ${path}: ${code ?? (error as Error).message}`,
+    );
   }
   try {
-    return parse(text, {
-      columns: true,
-      bom: true,
-      skip_empty_lines: true,
-      trim: true,
-      relax_column_count: false,
-    });
+    return readCsvTable(bytes, spec, { ignoreColumns });
   } catch (error) {
-    // csv-parse names the line; it never includes cell content in its message for these errors.
-    throw new CsvError(`${path}: ${(error as Error).message}`);
+    if ((error as Error).name === "CsvError") throw new UserError(`${path}: ${(error as Error).message}`);
+    throw error;
   }
 }
 
-export function writeCsv(path: string, columns: string[], rows: Record<string, unknown>[]): void {
-  writeFileSync(path, stringify(rows, { header: true, columns }), { mode: 0o600 });
+/** Writes a CSV (UTF-8 BOM, Excel-safe cells) with canonical or Chinese headers; mode 0600. */
+export function writeCsv(
+  path: string,
+  keys: readonly string[],
+  rows: readonly object[],
+  lang: Lang = "en",
+): void {
+  writeFileSync(path, formatCsv(outColumns(keys, lang), rows), { mode: 0o600 });
 }

@@ -13,6 +13,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromBase64Url, fromHex, toBase64Url, toHex } from "@relink/protocol";
 import { ed25519Signer, type HeKeyStore, type MaskKeyState, type MemberSecrets } from "@relink/sdk";
 import { writeFileAtomic } from "./commands/options.ts";
+import { UserError } from "./errors.ts";
 
 export interface MemberHome {
   hubUrl: string;
@@ -55,10 +56,15 @@ export function initHome(
 }
 
 export function readHome(home: string): MemberHome {
-  if (!existsSync(file(home))) throw new Error(`no member node in ${home}: run 'relink init' first`);
-  const config = JSON.parse(readFileSync(file(home), "utf8")) as MemberHome;
+  if (!existsSync(file(home))) throw new UserError(`no member node in ${home}: run 'relink init' first`);
+  let config: MemberHome;
+  try {
+    config = JSON.parse(readFileSync(file(home), "utf8")) as MemberHome;
+  } catch (error) {
+    throw new UserError(`${file(home)}: cannot read (${(error as Error).message})`);
+  }
   if (!/^[0-9a-f]{64}$/.test(config.signingSecretKey) || !/^[0-9a-f]{64}$/.test(config.recordKey)) {
-    throw new Error(`${file(home)}: malformed keys`);
+    throw new UserError(`${file(home)}: malformed keys`);
   }
   return config;
 }

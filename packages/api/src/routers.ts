@@ -177,14 +177,22 @@ export const appRouter = router({
       .output(registerConsentsOutput)
       .mutation(async ({ ctx, input }) => {
         const r = await registerConsents(ctx.core, ctx.who, input.consents);
-        return { registered: r.consents.length, ids: r.consents.map((c) => c.id), receipt: r.receipt };
+        return {
+          registered: r.consents.length,
+          ids: r.consents.map((c) => c.id),
+          updated: r.updated.length,
+          unchanged: r.unchanged.length,
+          revoked: r.revoked.length,
+          receipt: r.receipt,
+          receipts: r.receipts,
+        };
       }),
     revoke: memberProcedure
       .input(revokeConsentsInput)
       .output(revokeConsentsOutput)
       .mutation(async ({ ctx, input }) => {
         const r = await revokeConsentsByReference(ctx.core, ctx.who, input.references);
-        return { revoked: r.revoked.length, receipt: r.receipt };
+        return { revoked: r.revoked.length, alreadyRevoked: r.alreadyRevoked, receipt: r.receipt };
       }),
   }),
 

@@ -521,7 +521,7 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
       expect(a.error!.data.relink!.retryAfterSeconds).toBe(SECONDS_TO_MIDNIGHT);
     });
 
-    it("PRECONDITION_FAILED (412) for another epoch; CONFLICT (409) for a reused batch id or consent reference", async () => {
+    it("PRECONDITION_FAILED (412) for another epoch; CONFLICT (409) for a reused batch id; NOT_FOUND for an unknown consent reference", async () => {
       expectRefused(
         await mutate(collector.secretKey, "lookup.run", lookup({ epoch: 2 })),
         "PRECONDITION_FAILED",
@@ -547,10 +547,14 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
         consents: [signed(collector, collectorId, 1)],
       });
       expect(first.status, first.text).toBe(200);
-      const dup = await mutate(collector.secretKey, "consent.register", {
+      // Re-registering the same consent is a no-op (idempotent per reference), not a conflict.
+      const again = await mutate(collector.secretKey, "consent.register", {
         consents: [signed(collector, collectorId, 1)],
       });
-      expectRefused(dup, "CONFLICT", 409, "CONFLICT");
+      expect(again.status).toBe(200);
+      expect(again.data).toMatchObject({ registered: 0, unchanged: 1, receipt: null });
+      const unknown = await mutate(collector.secretKey, "consent.revoke", { references: ["no-such-ref"] });
+      expectRefused(unknown, "NOT_FOUND", 404, "NOT_FOUND");
     });
 
     it("NOT_FOUND (404) for an unknown member slug", async () => {

@@ -412,8 +412,10 @@ describeEachBackend("exposure queries", ({ db }) => {
       return bins.reduce((s, b) => s + (b - expected) ** 2 / expected, 0);
     };
     const single = decryptAll({ ...out, ciphertexts: envelopes.map(toBase64Url) }, keys);
-    // 63 degrees of freedom: P(χ² > 103.4) = 0.001.
-    expect(chi2(single)).toBeLessThan(103.4);
+    // 63 degrees of freedom. The mask is fresh randomness each run, so the bound is set where a uniform
+    // sample exceeds it with probability ≈ 1e-9 (Wilson–Hilferty: P(χ²₆₃ > 156) ≈ 1e-9), not 1e-3, which
+    // failed about once in a thousand runs; the unmasked control below is still ≈ 100× above it.
+    expect(chi2(single)).toBeLessThan(156);
     // Control: the same lender's figures without the mask are far from uniform.
     const task = lender!.tasks.find((t) => t.queryId === out.queryId)!;
     const unmasked = decryptAll(

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { countRecords, type Database, listConsents, quotaUsed } from "@relink/db";
+import { consentRevisions, countRecords, type Database, listConsents, quotaUsed } from "@relink/db";
 import {
   type ConsentRecord,
   type DirectoryUpsert,
@@ -484,42 +484,113 @@ describeEachBackend("consents and lookups", ({ db }) => {
     expect(verifiedEvent(core, r.receipt)).toEqual(event);
   });
 
-  it("registers a batch whole or not at all: a reused reference stores nothing and logs nothing", async () => {
-    const before = (await listConsents(db(), c.member.id)).length;
+  it("re-registering is idempotent per reference: unchanged is a no-op, a change is an update leaf", async () => {
+    const first = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [consent(T(34), "case-34"), consent(T(35), "case-35")]),
+    );
+    expect(first.consents).toHaveLength(2);
+    // The same file again: nothing written, no leaf, no receipt.
     const size = await logSize(db());
-    await expect(
-      registerConsents(core.deps, c, attest(core, c, [consent(T(30), "case-30"), consent(T(31), "case-1")])),
-    ).rejects.toMatchObject({ name: "ConflictError" });
-    expect((await listConsents(db(), c.member.id)).length).toBe(before);
+    const same = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(34), "case-34"),
+        consent(T(35), "case-35", { dataCategories: ["contact"] }),
+      ]),
+    );
+    expect([same.consents.length, same.updated.length, same.unchanged.length]).toEqual([0, 0, 2]);
+    expect(same.receipt).toBeNull();
     expect(await logSize(db())).toBe(size);
+    // One row changed (a new expiry), one new: two leaves, the update under its own rule.
+    const from = await logSize(db());
+    const changed = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(34), "case-34"),
+        consent(T(35), "case-35", { expiresAt: "2028-01-01T00:00:00Z" }),
+        consent(T(36), "case-36"),
+      ]),
+    );
+    expect(changed.consents.map((x) => x.reference)).toEqual(["case-36"]);
+    expect(changed.updated.map((x) => [x.reference, x.revision])).toEqual([["case-35", 2]]);
+    expect(changed.unchanged.map((x) => x.reference)).toEqual(["case-34"]);
+    const leaves = (await storedAuditEvents(db(), from)).map((l) => l.event);
+    expect(leaves.map((e) => [e.type, e.ruleIds, e.outputCount])).toEqual([
+      ["consent.registered", ["consent.register"], 1],
+      ["consent.registered", ["consent.update"], 1],
+    ]);
+    expect(leaves[1]).toMatchObject({
+      consentRefs: [consentRef(changed.updated[0]!.id)],
+      subjectTagCommitments: commitments([T(35)]),
+    });
+    expect(changed.receipts.map((r) => verifiedEvent(core, r))).toEqual(leaves);
+    // The superseded version is kept for the DPO.
+    const history = await consentRevisions(db(), changed.updated[0]!.id);
+    expect(history.map((h) => [h.revision, h.expires_at.toISOString()])).toEqual([
+      [1, "2027-01-01T00:00:00.000Z"],
+    ]);
+    // The same reference twice in one registration is refused, writing nothing.
+    const before = (await listConsents(db(), c.member.id)).length;
+    await expect(
+      registerConsents(core.deps, c, attest(core, c, [consent(T(37), "case-37"), consent(T(38), "case-37")])),
+    ).rejects.toMatchObject({ code: "BAD_INPUT" });
+    expect((await listConsents(db(), c.member.id)).length).toBe(before);
   });
 
   it("revokes by reference only the member's own active consents, each revocation logged", async () => {
     await registerConsents(
       core.deps,
       c,
-      attest(core, c, [consent(T(6), "case-6"), consent(T(32), "shared-ref")]),
+      attest(core, c, [
+        consent(T(6), "case-6"),
+        consent(T(32), "shared-ref"),
+        consent(T(39), "row-7#1"),
+        consent(T(30), "row-7#2"),
+      ]),
     );
     await registerConsents(core.deps, d, attest(core, d, [consent(T(33), "shared-ref")]));
+    // An unknown reference refuses the whole request, naming it; nothing is revoked or logged.
+    const size = await logSize(db());
+    const refused = await revokeConsentsByReference(core.deps, c, ["case-6", "no-such-ref"]).catch((e) => e);
+    expect(refused).toBeInstanceOf(RelinkError);
+    expect(refused.code).toBe("NOT_FOUND");
+    expect(refused.message).toContain('"no-such-ref"');
+    expect(refused.message).not.toContain("case-6");
+    expect(await logSize(db())).toBe(size);
+    expect((await listConsents(db(), c.member.id)).every((x) => x.revokedAt === null)).toBe(true);
+
     const from = await logSize(db());
-    const r = await revokeConsentsByReference(core.deps, c, ["case-6", "shared-ref", "no-such-ref"]);
-    expect(r.revoked.map((x) => x.reference).sort()).toEqual(["case-6", "shared-ref"]);
+    // "row-7" names both of its per-identifier records.
+    const r = await revokeConsentsByReference(core.deps, c, ["case-6", "shared-ref", "row-7"]);
+    expect(r.revoked.map((x) => x.reference).sort()).toEqual(["case-6", "row-7#1", "row-7#2", "shared-ref"]);
     const event = await onlyNewLeaf(db(), from);
     expect(event).toMatchObject({
       type: "consent.revoked",
       member: c.member.id,
       consentRefs: r.revoked.map((x) => consentRef(x.id)),
       inputSize: 3,
-      outputCount: 2,
+      outputCount: 4,
       ruleIds: ["consent.revoke"],
     });
-    expect([...(event.subjectTagCommitments ?? [])].sort()).toEqual(commitments([T(6), T(32)]).sort());
+    expect([...(event.subjectTagCommitments ?? [])].sort()).toEqual(
+      commitments([T(6), T(32), T(39), T(30)]).sort(),
+    );
     expect(verifiedEvent(core, r.receipt)).toEqual(event);
-    // D's consent under the same reference is untouched; revoking again revokes nothing (and says so).
+    // D's consent under the same reference is untouched; revoking again changes nothing and logs nothing.
     expect((await listConsents(db(), d.member.id))[0]!.revokedAt).toBeNull();
     const again = await revokeConsentsByReference(core.deps, c, ["case-6"]);
-    expect(again.revoked).toEqual([]);
-    expect(verifiedEvent(core, again.receipt).outputCount).toBe(0);
+    expect([again.revoked.length, again.alreadyRevoked, again.receipt]).toEqual([0, 1, null]);
+    // Re-importing a revoked reference leaves it revoked (a new grant needs a new reference).
+    const reimport = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [consent(T(6), "case-6", { expiresAt: "2029-01-01T00:00:00Z" })]),
+    );
+    expect([reimport.consents.length, reimport.updated.length, reimport.revoked.length]).toEqual([0, 0, 1]);
   });
 
   it("returns records only for consented tags of the purpose, never the querier's own, with corroboration", async () => {

@@ -121,6 +121,23 @@ export interface ConsentTable {
   evidence_hash: Uint8Array;
   registered_at: CreatedAt;
   revoked_at: Date | null;
+  /** 1 when registered; +1 per update (20261203T0100). */
+  revision: Generated<number>;
+  updated_at: Date | null;
+}
+
+/** Superseded versions of a consent (20261203T0100): what it said before each update. */
+export interface ConsentRevisionTable {
+  consent_id: string;
+  revision: number;
+  tag: Uint8Array;
+  purpose: Purpose;
+  legal_basis: LegalBasis;
+  data_categories: DataCategory[];
+  granted_at: Date;
+  expires_at: Date;
+  evidence_hash: Uint8Array;
+  superseded_at: Date;
 }
 
 export interface RequestNonceTable {
@@ -297,6 +314,7 @@ export interface Database {
   publication_batch: PublicationBatchTable;
   directory_record: DirectoryRecordTable;
   consent: ConsentTable;
+  consent_revision: ConsentRevisionTable;
   request_nonce: RequestNonceTable;
   quota_usage: QuotaUsageTable;
   exposure_subject: ExposureSubjectTable;

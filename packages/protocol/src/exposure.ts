@@ -151,6 +151,8 @@ export const exposureQueryOutput = z.object({
   ciphertexts: z.array(z.string()),
   /** Aggregate mode: the noise's ε per feature and scale per slot (AGGREGATE_SLOTS order). */
   noise: z.object({ epsilon: z.number(), scales: z.array(z.number()) }).optional(),
+  /** The hub's k: a subject is answered only when at least k other lenders hold it and respond. */
+  k: z.number().int().min(1).optional(),
   receipt: z.unknown(),
 });
 

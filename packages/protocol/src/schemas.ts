@@ -187,16 +187,34 @@ export const consentRecord = z
 export const registerConsentsInput = z.object({
   consents: z.array(consentRecord).min(1).max(LIMITS.consentsPerBatch),
 });
+/**
+ * Registration is idempotent per reference: `registered` new records (their `ids`), `updated` changed
+ * records, `unchanged` ones already registered exactly so, `revoked` ones under a revoked reference (left
+ * revoked). One receipt per leaf written (registration, update); `receipt` is the first or null.
+ */
 export const registerConsentsOutput = z.object({
   registered: z.number().int(),
   ids: z.array(uuid),
+  updated: z.number().int().default(0),
+  unchanged: z.number().int().default(0),
+  revoked: z.number().int().default(0),
   receipt: z.unknown(),
+  receipts: z.array(z.unknown()).default([]),
 });
 
+/**
+ * Revokes every record registered under each reference: `ref` itself or `ref#<n>` (the SDK's per-identifier
+ * records). An unknown reference fails the whole request (NOT_FOUND naming it). `receipt` is null when
+ * every record was already revoked (nothing written).
+ */
 export const revokeConsentsInput = z.object({
   references: z.array(consentReference).min(1).max(LIMITS.consentsPerBatch),
 });
-export const revokeConsentsOutput = z.object({ revoked: z.number().int(), receipt: z.unknown() });
+export const revokeConsentsOutput = z.object({
+  revoked: z.number().int(),
+  alreadyRevoked: z.number().int().default(0),
+  receipt: z.unknown(),
+});
 
 // ---------------------------------------------------------------------------------------------- lookups
 

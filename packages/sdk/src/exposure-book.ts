@@ -7,7 +7,7 @@
  */
 import { parseRows } from "@relink/identity";
 import { EXPOSURE_CAPS, EXPOSURE_FEATURES, type ExposureFeature } from "@relink/protocol";
-import type { UploadError } from "./rows.ts";
+import { type RowNumbers, rowAt, type UploadError } from "./rows.ts";
 
 export const LOAN_STATUSES = ["active", "closed"] as const;
 export type LoanStatus = (typeof LOAN_STATUSES)[number];
@@ -108,20 +108,23 @@ function wholeUnits(
 export function parseExposureBook(
   records: readonly Rec[],
   now: Date,
+  rowNumbers?: RowNumbers,
 ): { book: ExposureBook; errors: UploadError[] } {
-  const parsed = parseRows(records, { id_number: "cn-id" }, { now });
+  const parsed = parseRows(records, { id_number: "cn-id" }, { now, firstRowNumber: 0 });
   const errors: UploadError[] = parsed.errors.map((e) => ({
-    row: e.row,
+    row: rowAt(rowNumbers, e.row),
     field: e.field,
     reason: e.reason,
     message: e.message,
   }));
-  const subjectOf = new Map(parsed.rows.map((r) => [r.row, r.identifiers["id_number"]?.canonical]));
+  const subjectOf = new Map(
+    parsed.rows.map((r) => [rowAt(rowNumbers, r.row), r.identifiers["id_number"]?.canonical]),
+  );
   const today = now.toISOString().slice(0, 10);
   const seenLoans = new Map<string, number>();
   const loans: ExposureLoan[] = [];
   records.forEach((rec, i) => {
-    const row = i + 2;
+    const row = rowAt(rowNumbers, i);
     const rowErrors: UploadError[] = [];
     const loanId = text(rec, "loan_id");
     if (loanId === "") rowErrors.push(err(row, "loan_id", "empty", "loan_id is required"));
@@ -244,21 +247,24 @@ export interface ExposureSubjectRow {
 export function parseExposureSubjects(
   records: readonly Rec[],
   now: Date,
-  options: { refColumn?: string; requireRef?: boolean } = {},
+  options: { refColumn?: string; requireRef?: boolean; rowNumbers?: RowNumbers } = {},
 ): { rows: ExposureSubjectRow[]; errors: UploadError[] } {
+  const rowNumbers = options.rowNumbers;
   const refColumn = options.refColumn ?? "applicant_ref";
   const requireRef = options.requireRef ?? true;
-  const parsed = parseRows(records, { id_number: "cn-id" }, { now });
+  const parsed = parseRows(records, { id_number: "cn-id" }, { now, firstRowNumber: 0 });
   const errors: UploadError[] = parsed.errors.map((e) => ({
-    row: e.row,
+    row: rowAt(rowNumbers, e.row),
     field: e.field,
     reason: e.reason,
     message: e.message,
   }));
-  const subjectOf = new Map(parsed.rows.map((r) => [r.row, r.identifiers["id_number"]?.canonical]));
+  const subjectOf = new Map(
+    parsed.rows.map((r) => [rowAt(rowNumbers, r.row), r.identifiers["id_number"]?.canonical]),
+  );
   const rows: ExposureSubjectRow[] = [];
   records.forEach((rec, i) => {
-    const row = i + 2;
+    const row = rowAt(rowNumbers, i);
     const ref = text(rec, refColumn);
     if (requireRef && ref === "") {
       errors.push(err(row, refColumn, "empty", `${refColumn} is required`));

@@ -587,6 +587,8 @@ export interface ExposureDecoded {
   rounds: number;
   cached: boolean;
   publicKeyHash: string;
+  /** The hub's k (subjects held by fewer other lenders are suppressed), when the hub says. */
+  k?: number;
   /** False when the answer is cached under a key this node no longer holds; `undecryptable` says why. */
   decrypted: boolean;
   undecryptable?: string;
@@ -624,6 +626,7 @@ export function decodeExposureAnswer(
     rounds: output.rounds,
     cached: output.cached,
     publicKeyHash: output.publicKeyHash,
+    ...(output.k !== undefined ? { k: output.k } : {}),
     decrypted: false,
     tags: output.subjects.map((s) => ({ tag: s.tag, status: s.status })),
     receipt: output.receipt,

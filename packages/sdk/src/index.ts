@@ -1,6 +1,9 @@
+export * from "./columns.ts";
+export * from "./csv.ts";
 export * from "./exposure.ts";
 export * from "./exposure-book.ts";
 export * from "./exposure-client.ts";
+export * from "./exposure-present.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export * from "./node.ts";
 export * from "./rows.ts";

@@ -3,6 +3,7 @@
  * inside the member. What leaves: blinded elements (to key holders), tags, sealed labels, value digests,
  * consent metadata and signed requests (to the hub).
  */
+
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
@@ -20,6 +21,7 @@ import {
   toBase64Url,
   toHex,
 } from "@relink/protocol";
+import { createRequester } from "@relink/protocol/http";
 import {
   type EpochId,
   type Label,
@@ -126,7 +128,8 @@ export class MemberNode {
   readonly memberId: string;
   readonly slug: string;
   private readonly secrets: MemberSecrets;
-  private readonly signed: typeof fetch;
+  /** Signed fetch for key holders: one quick retry (a stale socket), then fail over to another holder. */
+  private readonly signedToHolders: typeof fetch;
   private readonly clock: () => Date;
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
   private readonly crypto: Pick<TagDeps, "blind" | "combine">;
@@ -144,7 +147,9 @@ export class MemberNode {
     this.memberId = who.id;
     this.slug = who.slug;
     this.secrets = o.secrets;
-    this.signed = signedFetch(o.secrets.signer, o.fetch ? { fetch: o.fetch } : {});
+    this.signedToHolders = signedFetch(o.secrets.signer, {
+      fetch: o.fetch ?? createRequester({ retry: { retries: 1, baseDelayMs: 50 } }),
+    });
     this.clock = o.clock ?? (() => new Date());
     this.progress = o.onProgress ?? (() => {});
     this.crypto = o.crypto ?? singleThreaded;
@@ -185,7 +190,7 @@ export class MemberNode {
       {
         keys: this.network.keys,
         holders: this.network.holders,
-        fetch: this.signed,
+        fetch: this.signedToHolders,
         ...this.crypto,
         ...(this.batchSize ? { batchSize: this.batchSize } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),
@@ -279,8 +284,15 @@ export class MemberNode {
 
   /** Erasure at this member: removes every record it published under the subjects' tags. */
   async erase(subjects: readonly string[]) {
-    const tags = await this.tags(subjects);
-    return this.hub.directory.erase.mutate({ tags: [...tags.values()].map((t) => toBase64Url(t.tag)) });
+    const tags = [...(await this.tags(subjects)).values()].map((t) => toBase64Url(t.tag));
+    let deleted = 0;
+    const receipts: unknown[] = [];
+    for (let i = 0; i < tags.length; i += LIMITS.tagsPerLookup) {
+      const r = await this.hub.directory.erase.mutate({ tags: tags.slice(i, i + LIMITS.tagsPerLookup) });
+      deleted += r.deleted;
+      receipts.push(r.receipt);
+    }
+    return { deleted, receipts };
   }
 
   /** Registers consents: one record per identifier tag of each row, referenced `<debtor_ref>#<n>`. */
@@ -312,17 +324,34 @@ export class MemberNode {
       );
     });
     const receipts: unknown[] = [];
-    let registered = 0;
+    const counts = { registered: 0, updated: 0, unchanged: 0, revoked: 0 };
     for (let i = 0; i < consents.length; i += BATCH) {
       const r = await this.hub.consent.register.mutate({ consents: consents.slice(i, i + BATCH) });
-      registered += r.registered;
-      receipts.push(r.receipt);
+      counts.registered += r.registered;
+      counts.updated += r.updated;
+      counts.unchanged += r.unchanged;
+      counts.revoked += r.revoked;
+      receipts.push(...(r.receipts.length > 0 ? r.receipts : r.receipt ? [r.receipt] : []));
     }
-    return { registered, receipts };
+    return { ...counts, receipts };
   }
 
+  /**
+   * Revokes consents by the references they were imported under (every `<ref>#<n>` record of a row).
+   * The hub refuses the whole request, naming them, if a reference is unknown.
+   */
   async revokeConsents(refs: readonly string[]) {
-    return this.hub.consent.revoke.mutate({ references: [...refs] });
+    let revoked = 0;
+    let alreadyRevoked = 0;
+    const receipts: unknown[] = [];
+    const unique = [...new Set(refs)];
+    for (let i = 0; i < unique.length; i += BATCH) {
+      const r = await this.hub.consent.revoke.mutate({ references: unique.slice(i, i + BATCH) });
+      revoked += r.revoked;
+      alreadyRevoked += r.alreadyRevoked;
+      if (r.receipt) receipts.push(r.receipt);
+    }
+    return { revoked, alreadyRevoked, receipts };
   }
 
   /**

@@ -112,10 +112,20 @@ export function normaliseContact(
   return { ok: true, value: text };
 }
 
-function rowsWithSubjects(records: readonly Rec[], now: Date) {
-  const parsed = parseRows(records, SUBJECT_COLUMNS, { now });
-  const errors: UploadError[] = parsed.errors.map(fromIdentity);
-  const byRow = new Map(parsed.rows.map((r) => [r.row, r]));
+/**
+ * Spreadsheet row numbers of `records` (header = row 1): given by the CSV reader, which skips blank rows;
+ * by default the records are rows 2, 3, ….
+ */
+export type RowNumbers = readonly number[] | undefined;
+export const rowAt = (rowNumbers: RowNumbers, index: number): number => rowNumbers?.[index] ?? index + 2;
+
+function rowsWithSubjects(records: readonly Rec[], now: Date, rowNumbers: RowNumbers) {
+  const parsed = parseRows(records, SUBJECT_COLUMNS, { now, firstRowNumber: 0 });
+  const errors: UploadError[] = parsed.errors.map((e) => ({
+    ...fromIdentity(e),
+    row: rowAt(rowNumbers, e.row),
+  }));
+  const byRow = new Map(parsed.rows.map((r) => [rowAt(rowNumbers, r.row), r]));
   const badRows = new Set(errors.map((e) => e.row));
   return { byRow, errors, badRows };
 }
@@ -123,11 +133,12 @@ function rowsWithSubjects(records: readonly Rec[], now: Date) {
 export function parseContactRows(
   records: readonly Rec[],
   now: Date,
+  rowNumbers?: RowNumbers,
 ): { rows: ContactRow[]; errors: UploadError[] } {
-  const { byRow, errors, badRows } = rowsWithSubjects(records, now);
+  const { byRow, errors, badRows } = rowsWithSubjects(records, now, rowNumbers);
   const rows: ContactRow[] = [];
   records.forEach((rec, i) => {
-    const row = i + 2;
+    const row = rowAt(rowNumbers, i);
     if (badRows.has(row)) return;
     const subjects = subjectsOf(byRow.get(row)?.identifiers ?? {});
     const rowErrors: UploadError[] = [];
@@ -135,11 +146,38 @@ export function parseContactRows(
       rowErrors.push(
         err(row, "id_number", "empty", "no subject identifier (id_number, subject_phone or name + dob)"),
       );
-    const kind = String(rec["kind"] ?? "").trim() as LabelKind;
-    if (!LABEL_KINDS.includes(kind))
-      rowErrors.push(err(row, "kind", "invalid-character", `kind must be one of ${LABEL_KINDS.join(", ")}`));
-    const value = LABEL_KINDS.includes(kind) ? normaliseContact(kind, String(rec["value"] ?? "")) : undefined;
-    if (value && !value.ok) rowErrors.push(err(row, "value", "invalid-character", value.message));
+    // Long form (kind + value) and wide form (a column per kind: phone, address, email, employer).
+    const values: { kind: LabelKind; value: string }[] = [];
+    const kindText = String(rec["kind"] ?? "").trim();
+    const valueText = String(rec["value"] ?? "").trim();
+    if (kindText !== "" || valueText !== "") {
+      const kind = kindText as LabelKind;
+      if (!LABEL_KINDS.includes(kind))
+        rowErrors.push(
+          err(row, "kind", "invalid-character", `kind must be one of ${LABEL_KINDS.join(", ")}`),
+        );
+      else {
+        const v = normaliseContact(kind, valueText);
+        if (v.ok) values.push({ kind, value: v.value });
+        else rowErrors.push(err(row, "value", "invalid-character", v.message));
+      }
+    }
+    for (const kind of LABEL_KINDS) {
+      const cell = String(rec[kind] ?? "").trim();
+      if (cell === "") continue;
+      const v = normaliseContact(kind, cell);
+      if (v.ok) values.push({ kind, value: v.value });
+      else rowErrors.push(err(row, kind, "invalid-character", v.message));
+    }
+    if (values.length === 0 && rowErrors.length === 0)
+      rowErrors.push(
+        err(
+          row,
+          "value",
+          "empty",
+          "no contact value (kind + value, or a phone, address, email or employer column)",
+        ),
+      );
     const firstSeen = String(rec["first_seen"] ?? "").trim();
     const lastSeen = String(rec["last_seen"] ?? "").trim();
     if (!isDay(firstSeen)) rowErrors.push(err(row, "first_seen", "date-format", "expected YYYY-MM-DD"));
@@ -148,25 +186,21 @@ export function parseContactRows(
       rowErrors.push(err(row, "last_seen", "date-invalid", "last_seen is before first_seen"));
     else if (lastSeen > now.toISOString().slice(0, 10))
       rowErrors.push(err(row, "last_seen", "date-future", "last_seen is in the future"));
-    const sourceType = String(rec["source_type"] ?? "application").trim() as SourceType;
+    const sourceType = (String(rec["source_type"] ?? "").trim() || "application") as SourceType;
     if (!SOURCE_TYPES.includes(sourceType))
       rowErrors.push(
         err(row, "source_type", "invalid-character", `source_type must be one of ${SOURCE_TYPES.join(", ")}`),
       );
-    const confidenceText = String(rec["confidence"] ?? "50").trim();
+    const confidenceText = String(rec["confidence"] ?? "").trim() || "50";
     const confidence = Number(confidenceText);
     if (!/^\d{1,3}$/.test(confidenceText) || confidence > 100)
       rowErrors.push(err(row, "confidence", "invalid-character", "confidence must be an integer 0..100"));
-    if (rowErrors.length > 0 || !value?.ok) {
-      // (value is always set and ok when no error was recorded; the check narrows its type.)
+    if (rowErrors.length > 0) {
       errors.push(...rowErrors);
       return;
     }
-    rows.push({
-      row,
-      subjects,
-      contact: { kind, value: value.value, firstSeen, lastSeen, sourceType, confidence },
-    });
+    for (const v of values)
+      rows.push({ row, subjects, contact: { ...v, firstSeen, lastSeen, sourceType, confidence } });
   });
   errors.sort((a, b) => a.row - b.row);
   return { rows, errors };
@@ -175,11 +209,12 @@ export function parseContactRows(
 export function parseDebtorRows(
   records: readonly Rec[],
   now: Date,
+  rowNumbers?: RowNumbers,
 ): { rows: DebtorRow[]; errors: UploadError[] } {
-  const { byRow, errors, badRows } = rowsWithSubjects(records, now);
+  const { byRow, errors, badRows } = rowsWithSubjects(records, now, rowNumbers);
   const rows: DebtorRow[] = [];
   records.forEach((rec, i) => {
-    const row = i + 2;
+    const row = rowAt(rowNumbers, i);
     if (badRows.has(row)) return;
     const ref = String(rec["debtor_ref"] ?? "").trim();
     const subjects = subjectsOf(byRow.get(row)?.identifiers ?? {});
@@ -210,17 +245,20 @@ export interface ConsentRow {
 export function parseConsentRows(
   records: readonly Rec[],
   now: Date,
+  rowNumbers?: RowNumbers,
 ): { rows: ConsentRow[]; errors: UploadError[] } {
-  const { byRow, errors, badRows } = rowsWithSubjects(records, now);
+  const { byRow, errors, badRows } = rowsWithSubjects(records, now, rowNumbers);
   const rows: ConsentRow[] = [];
+  const seenRefs = new Map<string, number>();
   records.forEach((rec, i) => {
-    const row = i + 2;
+    const row = rowAt(rowNumbers, i);
     if (badRows.has(row)) return;
     const rowErrors: UploadError[] = [];
     const text = (c: string) => String(rec[c] ?? "").trim();
     const ref = text("debtor_ref");
     if (!ref || ref.length > 100)
       rowErrors.push(err(row, "debtor_ref", "empty", "debtor_ref is required (at most 100 characters)"));
+
     const subjects = subjectsOf(byRow.get(row)?.identifiers ?? {});
     if (subjects.length === 0)
       rowErrors.push(
@@ -256,6 +294,17 @@ export function parseConsentRows(
       rowErrors.push(
         err(row, "evidence_sha256", "invalid", "expected the SHA-256 of the evidence as 64 hex characters"),
       );
+    // References are the idempotency key of an import: two accepted rows may not share one.
+    if (rowErrors.length === 0 && seenRefs.has(ref))
+      rowErrors.push(
+        err(
+          row,
+          "debtor_ref",
+          "duplicate",
+          `debtor_ref already used in row ${seenRefs.get(ref)} of this file`,
+        ),
+      );
+    else if (rowErrors.length === 0) seenRefs.set(ref, row);
     if (rowErrors.length > 0) {
       errors.push(...rowErrors);
       return;

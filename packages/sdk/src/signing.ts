@@ -1,6 +1,8 @@
 /**
  * Signs every request to the hub with the member's Ed25519 request-signing key (see protocol/signing.ts).
- * Wraps `fetch`, so the signature covers exactly the method, path and body bytes that are sent.
+ * Wraps `fetch`, so the signature covers exactly the method, path and body bytes that are sent. The inner
+ * fetch is protocol's request layer (`relinkFetch`): a retry after a closed connection resends these exact
+ * bytes — same nonce — so a request the server did process is refused as a replay, never done twice.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
@@ -11,6 +13,7 @@ import {
   sha256Bytes,
   toBase64Url,
 } from "@relink/protocol";
+import { relinkFetch } from "@relink/protocol/http";
 
 export interface RequestSigner {
   /** SHA-256(algorithm || 0x00 || public key), as the hub registers it. */
@@ -34,7 +37,7 @@ export function signedFetch(
   signer: RequestSigner,
   deps: { fetch?: typeof fetch; clock?: () => number; random?: (n: number) => Uint8Array } = {},
 ): typeof fetch {
-  const doFetch = deps.fetch ?? fetch;
+  const doFetch = deps.fetch ?? relinkFetch;
   const clock = deps.clock ?? Date.now;
   const random = deps.random ?? ((n: number) => crypto.getRandomValues(new Uint8Array(n)));
   return (async (input: RequestInfo | URL, init?: RequestInit) => {

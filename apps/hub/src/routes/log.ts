@@ -23,7 +23,7 @@ import { HttpError, type Route, sendJson, sendText } from "../http.ts";
 function decimal(value: string | null | undefined, name: string): bigint {
   const n = value === null || value === undefined ? undefined : parseDecimal(value);
   if (n === undefined)
-    throw new HttpError(400, "BAD_REQUEST", `${name} must be a decimal integer without leading zeros`);
+    throw new HttpError(400, "BAD_INPUT", `${name} must be a decimal integer without leading zeros`);
   return n;
 }
 
@@ -32,7 +32,10 @@ async function mapErrors<T>(f: () => Promise<T>): Promise<T> {
     return await f();
   } catch (error) {
     if (error instanceof AuditLogError) {
-      throw new HttpError(error.code === "not_found" ? 404 : 400, error.code.toUpperCase(), error.message);
+      // No such leaf (or no checkpoint covering it yet) is 404; an index or size beyond the log is 400.
+      // "inconsistent" is a fault of the hub's own storage: it stays a 500 (logged).
+      if (error.code === "not_found") throw new HttpError(404, "NOT_FOUND", error.message);
+      if (error.code !== "inconsistent") throw new HttpError(400, "BAD_INPUT", error.message);
     }
     throw error;
   }

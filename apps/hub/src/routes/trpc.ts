@@ -14,11 +14,16 @@ export function trpcRoutes(deps: { core: CoreDeps; adminKeys: Uint8Array[] }): R
     // tRPC reads a pre-read body from req.body (as a string) instead of the consumed stream.
     (req as typeof req & { body?: string }).body =
       req.method === "POST" ? new TextDecoder().decode(body) : undefined;
+    // Every answer is JSON: tRPC leaves the content type unset on some early refusals (unsupported
+    // media type, wrong method for form data, a Host it cannot parse), which then default to text/plain.
+    res.setHeader("content-type", "application/json");
     await nodeHTTPRequestHandler({
       router: appRouter,
       req,
       res,
       path: params["path"] ?? "",
+      responseMeta: ({ errors }) =>
+        errors.length > 0 ? { headers: { "content-type": "application/json" } } : {},
       onError: ({ error, path }) => {
         // The hub never holds personal data, so messages are safe to log; internal errors get their cause.
         const cause = error.cause;

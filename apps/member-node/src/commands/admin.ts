@@ -6,34 +6,45 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
 import {
+  CONTACT_TABLE,
   createHubClient,
+  DEBTOR_TABLE,
   ed25519Signer,
   MemberNode,
   parseContactRows,
   parseDebtorRows,
-  wireError,
 } from "@relink/sdk";
 import type { Command } from "commander";
-import { readCsv } from "../csv.ts";
+import { readTable } from "../csv.ts";
+import { EXIT, talkingTo, UserError } from "../errors.ts";
 import { readHome, secretsOf } from "../home.ts";
+import { resolveSettings } from "../settings.ts";
 import { nonNegativeInt } from "./options.ts";
+import { run } from "./shared.ts";
 
-function adminClient(opts: { hub: string; adminKey: string }) {
-  const hex = readFileSync(opts.adminKey, "utf8").trim();
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${opts.adminKey}: expected a hex Ed25519 secret key`);
-  return createHubClient({ url: opts.hub, signer: ed25519Signer(fromHex(hex)) });
+function adminClient(opts: { hub?: string; config?: string; adminKey: string }) {
+  const hub = resolveSettings({
+    ...(opts.hub ? { hub: opts.hub } : {}),
+    ...(opts.config ? { config: opts.config } : {}),
+  }).hub;
+  if (!hub)
+    throw new UserError("the hub's URL is needed: --hub URL (or RELINK_HUB, or the config file)", EXIT.usage);
+  talkingTo(hub);
+  let hex: string;
+  try {
+    hex = readFileSync(opts.adminKey, "utf8").trim();
+  } catch (error) {
+    throw new UserError(
+      `${opts.adminKey}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read"}`,
+    );
+  }
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new UserError(`${opts.adminKey}: expected a hex Ed25519 secret key`);
+  return createHubClient({ url: hub, signer: ed25519Signer(fromHex(hex)) });
 }
 
-function run<A extends unknown[]>(f: (...args: A) => Promise<void>) {
-  return async (...args: A) => {
-    try {
-      await f(...args);
-    } catch (error) {
-      const wire = wireError(error);
-      console.error(`relink admin: ${wire ? `${wire.code}: ${wire.message}` : (error as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
+/** Admin output is one JSON object already; --quiet prints nothing. */
+function print(o: { quiet?: boolean }, value: unknown): void {
+  if (!o.quiet) console.log(JSON.stringify(value));
 }
 
 const list = (v: string) =>
@@ -49,18 +60,23 @@ export function register(program: Command): void {
     .command("keygen")
     .description("create an administrator key file; prints the public key for the hub's network config")
     .requiredOption("--out <file>", "where to write the secret key (refuses to overwrite)")
-    .action((opts: { out: string }) => {
-      if (existsSync(opts.out)) throw new Error(`${opts.out} exists`);
+    .option("--json", "print the public key as JSON (the default)")
+    .option("--quiet", "print nothing")
+    .action((opts: { out: string; quiet?: boolean }) => {
+      if (existsSync(opts.out)) throw new UserError(`${opts.out} exists: refusing to overwrite a key file`);
       const secret = ed25519.utils.randomSecretKey();
       writeFileSync(opts.out, `${toHex(secret)}\n`, { mode: 0o600, flag: "wx" });
       chmodSync(opts.out, 0o600);
-      console.log(JSON.stringify({ adminPublicKey: toBase64Url(ed25519.getPublicKey(secret)) }));
+      print(opts, { adminPublicKey: toBase64Url(ed25519.getPublicKey(secret)) });
     });
 
   const withHub = (c: Command) =>
     c
-      .requiredOption("--hub <url>", "the hub's URL")
-      .requiredOption("--admin-key <file>", "administrator key file");
+      .option("--hub <url>", "the hub's URL (env RELINK_HUB, or the config file)")
+      .option("--config <file>", "settings file (env RELINK_CONFIG; default ~/.config/relink/config.json)")
+      .requiredOption("--admin-key <file>", "administrator key file")
+      .option("--json", "print the result as JSON (the default)")
+      .option("--quiet", "print nothing on success");
 
   withHub(admin.command("onboard"))
     .description("onboard a member institution with its request-signing key")
@@ -74,7 +90,9 @@ export function register(program: Command): void {
     .action(
       run(
         async (o: {
-          hub: string;
+          hub?: string;
+          config?: string;
+          quiet?: boolean;
           adminKey: string;
           slug: string;
           name: string;
@@ -93,7 +111,7 @@ export function register(program: Command): void {
             ...(o.lookupQuota !== undefined ? { dailyLookupQuota: o.lookupQuota } : {}),
             ...(o.evaluationQuota !== undefined ? { dailyEvaluationQuota: o.evaluationQuota } : {}),
           });
-          console.log(JSON.stringify(m));
+          print(o, m);
         },
       ),
     );
@@ -102,18 +120,25 @@ export function register(program: Command): void {
     .requiredOption("--slug <slug>")
     .requiredOption("--reason <text>")
     .action(
-      run(async (o: { hub: string; adminKey: string; slug: string; reason: string }) => {
-        console.log(
-          JSON.stringify(await adminClient(o).admin.suspendMember.mutate({ slug: o.slug, reason: o.reason })),
-        );
-      }),
+      run(
+        async (o: {
+          hub?: string;
+          config?: string;
+          quiet?: boolean;
+          adminKey: string;
+          slug: string;
+          reason: string;
+        }) => {
+          print(o, await adminClient(o).admin.suspendMember.mutate({ slug: o.slug, reason: o.reason }));
+        },
+      ),
     );
 
   withHub(admin.command("reinstate"))
     .requiredOption("--slug <slug>")
     .action(
-      run(async (o: { hub: string; adminKey: string; slug: string }) => {
-        console.log(JSON.stringify(await adminClient(o).admin.reinstateMember.mutate({ slug: o.slug })));
+      run(async (o: { hub?: string; config?: string; quiet?: boolean; adminKey: string; slug: string }) => {
+        print(o, await adminClient(o).admin.reinstateMember.mutate({ slug: o.slug }));
       }),
     );
 
@@ -123,13 +148,21 @@ export function register(program: Command): void {
     .option("--evaluation <n>", "daily evaluation quota", nonNegativeInt)
     .action(
       run(
-        async (o: { hub: string; adminKey: string; slug: string; lookup?: number; evaluation?: number }) => {
+        async (o: {
+          hub?: string;
+          config?: string;
+          quiet?: boolean;
+          adminKey: string;
+          slug: string;
+          lookup?: number;
+          evaluation?: number;
+        }) => {
           const m = await adminClient(o).admin.setQuotas.mutate({
             slug: o.slug,
             ...(o.lookup !== undefined ? { dailyLookupQuota: o.lookup } : {}),
             ...(o.evaluation !== undefined ? { dailyEvaluationQuota: o.evaluation } : {}),
           });
-          console.log(JSON.stringify(m));
+          print(o, m);
         },
       ),
     );
@@ -139,32 +172,40 @@ export function register(program: Command): void {
   withHub(admin.command("alerts"))
     .description("abuse alerts (member, kind, severity, triggering receipt) and the sanctions applied")
     .option("--since-days <n>", "only alerts of the last n days", nonNegativeInt)
-    .option("--json", "print JSON")
+    .option("--table", "print a table for people instead of JSON")
     .action(
-      run(async (o: { hub: string; adminKey: string; sinceDays?: number; json?: boolean }) => {
-        const r = await adminClient(o).admin.alerts.query({
-          ...(o.sinceDays ? { sinceDays: o.sinceDays } : {}),
-        });
-        if (o.json) {
-          console.log(JSON.stringify(r));
-          return;
-        }
-        if (r.alerts.length === 0) console.log("no alerts");
-        for (const a of r.alerts) {
-          const detail = Object.entries(a.detail)
-            .map(([k, v]) => `${k}=${v}`)
-            .join(" ");
-          console.log(
-            `${a.createdAt}  ${a.severity.padEnd(6)} ${a.member.padEnd(20)} ${a.kind.padEnd(28)} ` +
-              `receipt leaf ${a.relatedLeaf ?? "-"}  alert leaf ${a.auditLeaf ?? "-"}  ${detail}`,
-          );
-        }
-        for (const x of r.sanctions) {
-          console.log(
-            `${x.createdAt}  sanction ${x.step.padEnd(8)} ${x.member}${x.until ? ` until ${x.until}` : ""}`,
-          );
-        }
-      }),
+      run(
+        async (o: {
+          hub?: string;
+          adminKey: string;
+          sinceDays?: number;
+          table?: boolean;
+          quiet?: boolean;
+        }) => {
+          const r = await adminClient(o).admin.alerts.query({
+            ...(o.sinceDays ? { sinceDays: o.sinceDays } : {}),
+          });
+          if (!o.table) {
+            print(o, r);
+            return;
+          }
+          if (r.alerts.length === 0) console.log("no alerts");
+          for (const a of r.alerts) {
+            const detail = Object.entries(a.detail)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ");
+            console.log(
+              `${a.createdAt}  ${a.severity.padEnd(6)} ${a.member.padEnd(20)} ${a.kind.padEnd(28)} ` +
+                `receipt leaf ${a.relatedLeaf ?? "-"}  alert leaf ${a.auditLeaf ?? "-"}  ${detail}`,
+            );
+          }
+          for (const x of r.sanctions) {
+            console.log(
+              `${x.createdAt}  sanction ${x.step.padEnd(8)} ${x.member}${x.until ? ` until ${x.until}` : ""}`,
+            );
+          }
+        },
+      ),
     );
 
   /** The network-owned member node (its home) that computes tags through the key holders for the network. */
@@ -183,23 +224,32 @@ export function register(program: Command): void {
     .requiredOption("--home <dir>", "the network-owned member node's directory")
     .requiredOption("--note <text>", "the network's own note for these honeytokens (never shown to members)")
     .action(
-      run(async (file: string, o: { hub: string; adminKey: string; home: string; note: string }) => {
-        const { rows, errors } = parseContactRows(readCsv(file), new Date());
-        if (errors.length > 0) {
-          for (const e of errors.slice(0, 20))
-            console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
-          throw new Error(`${errors.length} bad cell(s) in ${file}: nothing planted`);
-        }
-        const node = await networkNode(o.home);
-        const published = await node.publishContacts(rows);
-        const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
-        const r = await adminClient(o).admin.plantHoneytokens.mutate({
-          epoch: node.network.epoch.epoch,
-          tags: [...tags.values()].map((t) => toBase64Url(t.tag)),
-          note: o.note,
-        });
-        console.log(JSON.stringify({ records: published.records, honeytokens: r.planted }));
-      }),
+      run(
+        async (
+          file: string,
+          o: { hub?: string; adminKey: string; home: string; note: string; quiet?: boolean },
+        ) => {
+          const table = readTable(file, CONTACT_TABLE);
+          const { rows, errors } = parseContactRows(table.records, new Date(), table.rows);
+          const bad = [...table.errors, ...errors];
+          if (bad.length > 0 || rows.length === 0) {
+            for (const e of bad.slice(0, 20))
+              console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
+            throw new UserError(
+              `${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing planted`,
+            );
+          }
+          const node = await networkNode(o.home);
+          const published = await node.publishContacts(rows);
+          const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
+          const r = await adminClient(o).admin.plantHoneytokens.mutate({
+            epoch: node.network.epoch.epoch,
+            tags: [...tags.values()].map((t) => toBase64Url(t.tag)),
+            note: o.note,
+          });
+          print(o, { records: published.records, honeytokens: r.planted });
+        },
+      ),
     );
 
   withHub(admin.command("opt-out"))
@@ -211,21 +261,30 @@ export function register(program: Command): void {
     .requiredOption("--home <dir>", "the network-owned member node's directory")
     .requiredOption("--request-ref <ref>", "the DPO's reference for the subject's request")
     .action(
-      run(async (file: string, o: { hub: string; adminKey: string; home: string; requestRef: string }) => {
-        const { rows, errors } = parseDebtorRows(readCsv(file), new Date());
-        if (errors.length > 0) {
-          for (const e of errors.slice(0, 20))
-            console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
-          throw new Error(`${errors.length} bad cell(s) in ${file}: nothing registered`);
-        }
-        const node = await networkNode(o.home);
-        const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
-        const r = await adminClient(o).admin.registerOptOuts.mutate({
-          epoch: node.network.epoch.epoch,
-          tags: [...tags.values()].map((t) => toBase64Url(t.tag)),
-          requestReference: o.requestRef,
-        });
-        console.log(JSON.stringify({ subjects: rows.length, tags: tags.size, registered: r.registered }));
-      }),
+      run(
+        async (
+          file: string,
+          o: { hub?: string; adminKey: string; home: string; requestRef: string; quiet?: boolean },
+        ) => {
+          const table = readTable(file, DEBTOR_TABLE);
+          const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
+          const bad = [...table.errors, ...errors];
+          if (bad.length > 0 || rows.length === 0) {
+            for (const e of bad.slice(0, 20))
+              console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
+            throw new UserError(
+              `${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing registered`,
+            );
+          }
+          const node = await networkNode(o.home);
+          const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
+          const r = await adminClient(o).admin.registerOptOuts.mutate({
+            epoch: node.network.epoch.epoch,
+            tags: [...tags.values()].map((t) => toBase64Url(t.tag)),
+            requestReference: o.requestRef,
+          });
+          print(o, { subjects: rows.length, tags: tags.size, registered: r.registered });
+        },
+      ),
     );
 }

@@ -7,31 +7,28 @@
  * Exit codes: 0 done; 1 failed (or the answer could not be decrypted — the message says why); 3 done, but some
  * input rows were rejected (listed on stderr and, with --errors, in a CSV).
  */
-import {
-  AGGREGATE_SLOTS,
-  EXPOSURE_FEATURES,
-  type ExposureFeature,
-  OUTSTANDING_LIMB_BITS,
-  PURPOSES,
-  type Purpose,
-} from "@relink/protocol";
+import { EXPOSURE_FEATURES, PURPOSES, type Purpose } from "@relink/protocol";
 import {
   createExposureClient,
+  EXPOSURE_BOOK_TABLE,
   type ExposureBook,
   type ExposureClient,
   type ExposureQueryResult,
   ensureMaskKey,
+  exposureSubjectsTable,
+  FEATURE_UNITS,
   MemberNode,
   parseExposureBook,
   parseExposureSubjects,
+  presentAggregate,
   queryExposure,
   registerExposureBook,
   serveExposure,
 } from "@relink/sdk";
 import type { Command } from "commander";
-import { readCsv, writeCsv } from "../csv.ts";
+import { writeCsv } from "../csv.ts";
+import { UserError } from "../errors.ts";
 import {
-  DEFAULT_HOME,
   fileHeKeyStore,
   readHome,
   readMaskKey,
@@ -40,72 +37,59 @@ import {
   saveRegisteredTags,
   secretsOf,
 } from "../home.ts";
-import { progressReporter } from "../progress.ts";
 import { nonNegativeInt } from "./options.ts";
-import { checkReceipts, purposeOption, reportRejected, run } from "./shared.ts";
-
-interface Common {
-  home: string;
-  progress: boolean;
-  errors?: string;
-  json?: boolean;
-}
+import {
+  type CommonFlags,
+  type Ctx,
+  checkReceipts,
+  common,
+  context,
+  hubUrlOf,
+  purposeOption,
+  readInput,
+  reportRejected,
+  run,
+  saveReceipts,
+} from "./shared.ts";
 
 async function connect(
-  opts: Common,
+  ctx: Ctx,
 ): Promise<{ node: MemberNode; client: ExposureClient; logKey: string | undefined }> {
-  const home = readHome(opts.home);
+  const home = readHome(ctx.home);
   const secrets = secretsOf(home);
-  const node = await MemberNode.connect({
-    hubUrl: home.hubUrl,
-    secrets,
-    onProgress: progressReporter(opts.progress),
-  });
+  const hubUrl = hubUrlOf(ctx, home.hubUrl);
+  const node = await MemberNode.connect({ hubUrl, secrets, onProgress: ctx.onProgress });
   // Plain signed tRPC calls until the hub's AppRouter type has `exposure` (see @relink/sdk exposure-client).
-  const client = createExposureClient({ hubUrl: home.hubUrl, signer: secrets.signer });
+  const client = createExposureClient({ hubUrl, signer: secrets.signer });
   return { node, client, logKey: home.logKey };
 }
 
-function common(cmd: Command): Command {
-  return cmd
-    .option("--home <dir>", "member node directory", DEFAULT_HOME)
-    .option("--no-progress", "no progress output")
-    .option("--errors <file>", "write rejected rows (row, field, reason, message) to this CSV")
-    .option("--json", "print the result as JSON");
-}
-
 const BOOK_HELP =
-  "columns: id_number, loan_id, status (active|closed), outstanding, days_past_due, opened_on";
+  "columns: id_number (身份证号), loan_id (借据号), status (active|closed), outstanding (whole CNY), " +
+  "days_past_due, opened_on";
 
-function loadBook(file: string, opts: Common): { book: ExposureBook; rejected: number } {
-  const { book, errors } = parseExposureBook(readCsv(file), new Date());
-  reportRejected(errors, opts);
-  return { book, rejected: errors.length };
+function loadBook(file: string, ctx: Ctx): { book: ExposureBook; rejected: number } {
+  const table = readInput(file, EXPOSURE_BOOK_TABLE, ctx);
+  const { book, errors } = parseExposureBook(table.records, new Date(), table.rows);
+  const all = [...table.errors, ...errors];
+  reportRejected(all, ctx);
+  return { book, rejected: new Set(all.map((e) => e.row)).size };
 }
 
 /** Mask key (created and registered once) and the book's subjects registered; returns the lender's book. */
-async function registerAsLender(opts: Common, book: ExposureBook) {
-  const { node, client, logKey } = await connect(opts);
-  const mask = await ensureMaskKey(client, readMaskKey(opts.home), (s) => saveMaskKey(opts.home, s));
-  const r = await registerExposureBook(node, client, book, { previousTags: readRegisteredTags(opts.home) });
-  saveRegisteredTags(opts.home, r.tags);
+async function registerAsLender(ctx: Ctx, book: ExposureBook) {
+  const { node, client, logKey } = await connect(ctx);
+  const mask = await ensureMaskKey(client, readMaskKey(ctx.home), (s) => saveMaskKey(ctx.home, s));
+  const r = await registerExposureBook(node, client, book, { previousTags: readRegisteredTags(ctx.home) });
+  saveRegisteredTags(ctx.home, r.tags);
   return { node, client, logKey, mask, ...r };
 }
 
 const FEATURE_COLUMNS = [...EXPOSURE_FEATURES];
+const AGGREGATE_COLUMNS = ["feature", "total", "unit", "ci95_low", "ci95_high", "noise_scale"] as const;
 
-function noiseScales(scales: readonly number[]): Record<ExposureFeature, number> {
-  const at = (slot: (typeof AGGREGATE_SLOTS)[number]) => scales[AGGREGATE_SLOTS.indexOf(slot)] ?? 0;
-  const limb = 2 ** OUTSTANDING_LIMB_BITS;
-  return Object.fromEntries(
-    EXPOSURE_FEATURES.map((f) => [
-      f,
-      f === "outstanding"
-        ? at("outstanding_lo") + at("outstanding_mid") * limb + at("outstanding_hi") * limb * limb
-        : at(f as (typeof AGGREGATE_SLOTS)[number]),
-    ]),
-  ) as Record<ExposureFeature, number>;
-}
+/** What each feature counts (CSV and JSON carry the same canonical feature names). */
+const unitsOf = () => Object.fromEntries(FEATURE_COLUMNS.map((f) => [f, FEATURE_UNITS[f].unit]));
 
 function summary(r: ExposureQueryResult): string {
   return `${r.responded} of ${r.invited} lender(s) responded${r.rounds > 1 ? ` (${r.rounds} rounds)` : ""}${r.cached ? "; cached answer of an identical query" : ""}`;
@@ -132,7 +116,7 @@ export function register(program: Command): void {
       "--aggregate",
       "portfolio totals (with the hub's differential-privacy noise) instead of per subject",
     )
-    .option("--out <file>", "write the results as CSV")
+    .option("--out <file>", "write the results as CSV (UTF-8 with BOM, Excel-safe)")
     .option("--ref-column <name>", "the column with your reference for each row", "applicant_ref")
     .option(
       "--case <id>",
@@ -143,78 +127,74 @@ export function register(program: Command): void {
       run(
         async (
           file: string,
-          opts: Common & {
-            purpose: Purpose;
-            aggregate?: boolean;
-            out?: string;
-            refColumn: string;
-            case: string;
-          },
+          flags: CommonFlags & { purpose: Purpose; aggregate?: boolean; refColumn: string; case: string },
         ) => {
-          const mode = opts.aggregate ? "aggregate" : "subjects";
-          const { rows, errors } = parseExposureSubjects(readCsv(file), new Date(), {
-            refColumn: opts.refColumn,
-            requireRef: !opts.aggregate,
+          const ctx = context(flags);
+          const mode = flags.aggregate ? "aggregate" : "subjects";
+          const table = readInput(file, exposureSubjectsTable(flags.refColumn, !flags.aggregate), ctx);
+          const { rows, errors } = parseExposureSubjects(table.records, new Date(), {
+            refColumn: flags.refColumn,
+            requireRef: !flags.aggregate,
+            rowNumbers: table.rows,
           });
-          reportRejected(errors, opts);
-          if (rows.length === 0) throw new Error("no valid rows to ask about");
-          const { node, client, logKey } = await connect(opts);
+          reportRejected([...table.errors, ...errors], ctx);
+          if (rows.length === 0) throw new UserError(`${file}: no valid rows to ask about`);
+          const { node, client, logKey } = await connect(ctx);
           const r = await queryExposure(
             node,
             rows.map((x) => x.subject),
-            { client, purpose: opts.purpose, mode, keyStore: fileHeKeyStore(opts.home), caseId: opts.case },
+            { client, purpose: flags.purpose, mode, keyStore: fileHeKeyStore(ctx.home), caseId: flags.case },
           );
-          const receipts = checkReceipts(r.receipt ? [r.receipt] : [], logKey);
+          const receipt = r.receipt ? [r.receipt] : [];
+          const saved = saveReceipts(ctx.receipts, "exposure", receipt);
+          const receipts = checkReceipts(receipt, logKey);
           if (!r.decrypted) process.exitCode = 1;
           const counts = { ok: 0, suppressed: 0, no_consent: 0, budget_exhausted: 0, missing: 0 };
           for (const s of r.subjects) counts[s.status]++;
+          const { subjects: _s, receipt: _r, aggregate: _a, ...meta } = r;
+          const k = r.k !== undefined ? `k = ${r.k}` : "k as the hub sets it";
           if (mode === "subjects") {
             const bySubject = new Map(r.subjects.map((s) => [s.subject, s]));
             const out = rows.map((x) => {
               const s = bySubject.get(x.subject)!;
-              return { [opts.refColumn]: x.ref, status: s.status, ...(s.features ?? {}) };
+              return { [flags.refColumn]: x.ref, status: s.status, ...(s.features ?? {}) };
             });
-            if (opts.out) writeCsv(opts.out, [opts.refColumn, "status", ...FEATURE_COLUMNS], out);
-            if (opts.json) {
-              const { subjects: _s, receipt: _r, ...meta } = r;
-              console.log(JSON.stringify({ ...meta, counts, receipts, results: out }));
-            } else {
-              console.log(
-                `${rows.length} applicant(s): ${counts.ok} answered, ${counts.suppressed} suppressed (fewer than k lenders), ` +
-                  `${counts.no_consent} without consent, ${counts.budget_exhausted} over budget` +
-                  `${counts.missing ? `, ${counts.missing} missing from the answer` : ""}; ${summary(r)}` +
-                  `${opts.out && r.decrypted ? `; written to ${opts.out}` : ""}; ${receipts}`,
-              );
-            }
+            if (ctx.out) writeCsv(ctx.out, [flags.refColumn, "status", ...FEATURE_COLUMNS], out, ctx.lang);
+            ctx.emit(
+              { ...meta, counts, receipts, receiptFiles: saved, units: unitsOf(), results: out },
+              () =>
+                `${rows.length} applicant(s): ${counts.ok} answered, ${counts.suppressed} suppressed (fewer than ${k} other lenders), ` +
+                `${counts.no_consent} without consent, ${counts.budget_exhausted} over budget` +
+                `${counts.missing ? `, ${counts.missing} missing from the answer` : ""}; ${summary(r)}` +
+                `${ctx.out && r.decrypted ? `; written to ${ctx.out}` : ""}; ${receipts}`,
+            );
           } else {
             const totals = r.aggregate?.totals;
-            const scales = r.aggregate?.noise ? noiseScales(r.aggregate.noise.scales) : undefined;
-            const table = FEATURE_COLUMNS.map((f) => ({
-              feature: f,
-              total: totals?.[f] ?? "",
-              noise_scale: scales?.[f] ?? "",
-            }));
-            if (opts.out && totals) writeCsv(opts.out, ["feature", "total", "noise_scale"], table);
-            if (opts.json) {
-              const { subjects: _s, receipt: _r, ...meta } = r;
-              console.log(JSON.stringify({ ...meta, counts, receipts }));
-            } else {
-              console.log(
-                `portfolio of ${r.subjects.length} subject(s): ${counts.ok} answered, ${counts.suppressed} suppressed, ` +
+            const shown = totals
+              ? presentAggregate(totals, r.aggregate?.noise, { answered: r.aggregate?.answered ?? 0, k: r.k })
+              : undefined;
+            if (ctx.out && shown) writeCsv(ctx.out, AGGREGATE_COLUMNS, shown.figures, ctx.lang);
+            ctx.emit({ ...meta, counts, receipts, receiptFiles: saved, aggregate: shown ?? null }, () => {
+              const lines = [
+                `portfolio of ${r.subjects.length} subject(s): ${counts.ok} answered, ${counts.suppressed} suppressed (fewer than ${k} other lenders), ` +
                   `${counts.no_consent} without consent, ${counts.budget_exhausted} over budget; ${summary(r)}; ${receipts}`,
-              );
-              if (totals) {
-                console.log(
-                  `totals over the answered subjects at the responding lenders, with discrete Laplace noise` +
-                    (r.aggregate?.noise ? ` (ε = ${r.aggregate.noise.epsilon} per feature)` : "") +
-                    ":",
+              ];
+              if (shown) {
+                lines.push(
+                  `totals over the ${shown.answered} answered subject(s) at the responding lenders; ${k}; ` +
+                    `discrete Laplace noise${shown.epsilon !== null ? ` (ε = ${shown.epsilon} per feature)` : ""}, ` +
+                    "negative totals shown as 0; 95 % interval from the noise alone:",
                 );
-                for (const row of table)
-                  console.log(
-                    `  ${row.feature.padEnd(16)} ${String(row.total).padStart(16)}${scales ? `   noise scale ${row.noise_scale}` : ""}`,
+                lines.push(
+                  `  ${"feature".padEnd(14)} ${"total".padStart(16)} ${"unit".padEnd(8)} ${"95 % interval".padEnd(33)} noise scale`,
+                );
+                for (const f of shown.figures)
+                  lines.push(
+                    `  ${f.feature.padEnd(14)} ${String(f.total).padStart(16)} ${f.unit.padEnd(8)} ${`[${f.ci95_low}, ${f.ci95_high}]`.padEnd(33)} ${f.noise_scale}`,
                   );
               }
-            }
+              return lines.join("\n");
+            });
           }
           if (!r.decrypted) console.error(`relink: cannot decrypt: ${r.undecryptable}`);
         },
@@ -227,9 +207,11 @@ export function register(program: Command): void {
     )
     .argument("<book.csv>", BOOK_HELP)
     .action(
-      run(async (file: string, opts: Common) => {
-        const { book, rejected } = loadBook(file, opts);
-        const r = await registerAsLender(opts, book);
+      run(async (file: string, flags: CommonFlags) => {
+        const ctx = context(flags);
+        const { book, rejected } = loadBook(file, ctx);
+        const r = await registerAsLender(ctx, book);
+        const saved = saveReceipts(ctx.receipts, "exposure-register", r.receipts);
         const result = {
           loans: book.loans.length,
           subjects: r.tags.length,
@@ -239,12 +221,13 @@ export function register(program: Command): void {
           total: r.total ?? null,
           maskKeyRegistered: r.mask.registered,
           receipts: checkReceipts(r.receipts, r.logKey),
+          receiptFiles: saved,
         };
-        console.log(
-          opts.json
-            ? JSON.stringify(result)
-            : `registered ${r.tags.length} subject(s) from ${book.loans.length} loan(s) (${r.registered} new, ` +
-                `${r.unregistered} removed); ${rejected} row error(s); ${result.receipts}`,
+        ctx.emit(
+          result,
+          () =>
+            `registered ${r.tags.length} subject(s) from ${book.loans.length} loan(s) (${r.registered} new, ` +
+            `${r.unregistered} removed); ${rejected} row(s) rejected; ${result.receipts}`,
         );
       }),
     );
@@ -255,12 +238,14 @@ export function register(program: Command): void {
     .option("--poll-wait-ms <ms>", "long-poll wait", nonNegativeInt, 20_000)
     .option("--min-participants <n>", "refuse rounds with fewer masking lenders", nonNegativeInt, 3)
     .action(
-      run(async (opts: Common & { book: string; pollWaitMs: number; minParticipants: number }) => {
+      run(async (flags: CommonFlags & { book: string; pollWaitMs: number; minParticipants: number }) => {
+        const ctx = context(flags);
+        const opts = flags;
         const line = (o: Record<string, unknown>) =>
           console.log(JSON.stringify({ time: new Date().toISOString(), ...o }));
-        const { book, rejected } = loadBook(opts.book, opts);
+        const { book, rejected } = loadBook(opts.book, ctx);
         line({ event: "book.loaded", loans: book.loans.length, subjects: book.subjects.length, rejected });
-        const r = await registerAsLender(opts, book);
+        const r = await registerAsLender(ctx, book);
         line({
           event: "book.registered",
           subjects: r.tags.length,

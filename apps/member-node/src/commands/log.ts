@@ -5,6 +5,7 @@
  * not connect — is a fork: both signed notes go into the state file as evidence, and the exit code is 2.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { relinkFetch } from "@relink/protocol/http";
 import {
   base64Decode,
   bytesEqual,
@@ -18,6 +19,7 @@ import {
   verifyCosignatures,
 } from "@relink/tlog";
 import type { Command } from "commander";
+import { EXIT, talkingTo } from "../errors.ts";
 import { collect, nonNegativeInt, writeFileAtomic } from "./options.ts";
 
 export interface LogMonitorState {
@@ -33,7 +35,7 @@ export interface LogMonitorState {
 }
 
 async function fetchText(url: string): Promise<string> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
+  const res = await relinkFetch(url, { signal: AbortSignal.timeout(15_000) });
   const text = await res.text();
   if (!res.ok) throw new Error(`GET ${url}: ${res.status} ${text.slice(0, 200)}`);
   return text;
@@ -54,9 +56,22 @@ export function register(program: Command): void {
     .requiredOption("--state <file>", "where the last verified checkpoint and any fork evidence are kept")
     .option("--witness <vkey>", "a trusted witness cosignature key (repeatable)", collect, [])
     .option("--k <n>", "cosignatures required from distinct trusted witnesses", nonNegativeInt)
-    .action(async (opts: { hub: string; logKey: string; state: string; witness: string[]; k?: number }) => {
-      process.exitCode = await verifyLog(opts);
-    });
+    .option("--json", "print the result as JSON")
+    .option("--quiet", "print nothing when the log is consistent")
+    .action(
+      async (opts: {
+        hub: string;
+        logKey: string;
+        state: string;
+        witness: string[];
+        k?: number;
+        json?: boolean;
+        quiet?: boolean;
+      }) => {
+        talkingTo(opts.hub);
+        process.exitCode = await verifyLog(opts);
+      },
+    );
 }
 
 /** Returns the process exit code: 0 verified, 1 failure (nothing saved), 2 fork detected (evidence saved). */
@@ -66,6 +81,8 @@ export async function verifyLog(opts: {
   state: string;
   witness: string[];
   k?: number;
+  json?: boolean;
+  quiet?: boolean;
 }): Promise<number> {
   const hub = opts.hub.replace(/\/$/, "");
   const logKey: VerifierKey = parseVerifierKey(opts.logKey);
@@ -99,7 +116,7 @@ export async function verifyLog(opts: {
     });
     writeFileAtomic(opts.state, `${JSON.stringify(state, null, 2)}\n`);
     console.error(`FORK DETECTED (${kind}): both signed checkpoints kept in ${opts.state}`);
-    return 2;
+    return EXIT.fork;
   };
 
   const now = served.checkpoint;
@@ -112,7 +129,7 @@ export async function verifyLog(opts: {
       let proofB64: string[] = [];
       let ok = small.size === 0n;
       if (!ok) {
-        const res = await fetch(`${hub}/log/proof/consistency?from=${small.size}&to=${large.size}`, {
+        const res = await relinkFetch(`${hub}/log/proof/consistency?from=${small.size}&to=${large.size}`, {
           signal: AbortSignal.timeout(15_000),
         });
         if (res.ok) {
@@ -139,9 +156,20 @@ export async function verifyLog(opts: {
   const was = state.checkpoint ? openCheckpoint(state.checkpoint, logKey).checkpoint.size : undefined;
   state.checkpoint = servedNote;
   writeFileAtomic(opts.state, `${JSON.stringify(state, null, 2)}\n`);
-  console.log(
-    `log OK: ${now.origin} size ${now.size}${was === undefined ? " (first checkpoint)" : ` (consistent with ${was})`}, ` +
-      `${cosigned.cosignatures.length} witness cosignature(s)`,
-  );
+  if (opts.json)
+    console.log(
+      JSON.stringify({
+        ok: true,
+        origin: now.origin,
+        size: String(now.size),
+        consistentWith: was === undefined ? null : String(was),
+        cosignatures: cosigned.cosignatures.length,
+      }),
+    );
+  else if (!opts.quiet)
+    console.log(
+      `log OK: ${now.origin} size ${now.size}${was === undefined ? " (first checkpoint)" : ` (consistent with ${was})`}, ` +
+        `${cosigned.cosignatures.length} witness cosignature(s)`,
+    );
   return 0;
 }

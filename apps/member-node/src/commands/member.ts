@@ -1,25 +1,38 @@
 /**
  * The member's everyday commands: init, publish, consent import/revoke, match, erase.
- * Exit codes: 0 done; 1 failed (nothing or only part sent — the message says which); 3 done, but some input
- * rows were rejected (listed on stderr and, with --errors, in a CSV).
+ * Exit codes (../errors.ts): 0 done; 1 failed (nothing or only part sent — the message says which);
+ * 2 usage; 3 done, but some input rows were rejected (listed on stderr and, with --errors, in a CSV).
  */
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { PURPOSES, type Purpose } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
-import { MemberNode, parseConsentRows, parseContactRows, parseDebtorRows, pooled } from "@relink/sdk";
+import {
+  CONSENT_TABLE,
+  CONTACT_TABLE,
+  DEBTOR_TABLE,
+  MemberNode,
+  parseConsentRows,
+  parseContactRows,
+  parseDebtorRows,
+  pooled,
+} from "@relink/sdk";
 import type { Command } from "commander";
-import { readCsv, writeCsv } from "../csv.ts";
-import { DEFAULT_HOME, initHome, readHome, secretsOf } from "../home.ts";
-import { progressReporter } from "../progress.ts";
-import { checkReceipts, purposeOption, reportRejected, run } from "./shared.ts";
-
-interface Common {
-  home: string;
-  progress: boolean;
-  errors?: string;
-  json?: boolean;
-}
+import { writeCsv } from "../csv.ts";
+import { EXIT, UserError } from "../errors.ts";
+import { initHome, readHome, secretsOf } from "../home.ts";
+import { resolveSettings } from "../settings.ts";
+import {
+  type CommonFlags,
+  type Ctx,
+  checkReceipts,
+  common,
+  context,
+  hubUrlOf,
+  purposeOption,
+  readInput,
+  reportRejected,
+  run,
+  saveReceipts,
+} from "./shared.ts";
 
 /** From this many identifiers on, blinding and combining run on the WASM worker pool, one per core. */
 const POOL_FROM_IDENTIFIERS = 256;
@@ -28,16 +41,13 @@ const POOL_FROM_IDENTIFIERS = 256;
  * Connects the member node; with `identifiers` ≥ POOL_FROM_IDENTIFIERS it blinds and combines on psi's
  * worker pool. The pool's workers are unref'd while idle, so they never keep the command alive.
  */
-async function connect(
-  opts: Common,
-  identifiers = 0,
-): Promise<{ node: MemberNode; logKey: string | undefined }> {
-  const home = readHome(opts.home);
+async function connect(ctx: Ctx, identifiers = 0): Promise<{ node: MemberNode; logKey: string | undefined }> {
+  const home = readHome(ctx.home);
   const pool = identifiers >= POOL_FROM_IDENTIFIERS ? await createOprfPool() : undefined;
   const node = await MemberNode.connect({
-    hubUrl: home.hubUrl,
+    hubUrl: hubUrlOf(ctx, home.hubUrl),
     secrets: secretsOf(home),
-    onProgress: progressReporter(opts.progress),
+    onProgress: ctx.onProgress,
     ...(pool ? { crypto: pooled(pool) } : {}),
   });
   return { node, logKey: home.logKey };
@@ -46,195 +56,210 @@ async function connect(
 const countSubjects = (rows: readonly { subjects: readonly string[] }[]) =>
   new Set(rows.flatMap((r) => r.subjects)).size;
 
-function saveReceipts(dir: string | undefined, name: string, receipts: unknown[]): void {
-  if (!dir) return;
-  for (const [i, r] of receipts.entries()) {
-    writeFileSync(join(dir, `${name}-${i + 1}.json`), `${JSON.stringify(r, null, 2)}\n`);
-  }
-}
-
-function common(cmd: Command): Command {
-  return cmd
-    .option("--home <dir>", "member node directory", DEFAULT_HOME)
-    .option("--no-progress", "no progress output")
-    .option("--errors <file>", "write rejected rows (row, field, reason, message) to this CSV")
-    .option("--receipts <dir>", "save the audit receipts as JSON files in this directory")
-    .option("--json", "print the result as JSON");
-}
+/** The match results as CSV rows; the JSON output uses the same field names. */
+export const MATCH_COLUMNS = [
+  "debtor_ref",
+  "status",
+  "kind",
+  "value",
+  "first_seen",
+  "last_seen",
+  "corroborating_members",
+  "confidence",
+  "source_type",
+  /** GB/T 45251: when no contact may be made, e.g. `22:00-08:00 UTC+08:00` (from the hub's `conduct`). */
+  "no_contact_window",
+] as const;
 
 export function register(program: Command): void {
   program
     .command("init")
     .description("create this member node's keys (prints the public key to give to the network admin)")
-    .requiredOption("--hub <url>", "the hub's URL")
-    .option("--home <dir>", "member node directory", DEFAULT_HOME)
+    .option("--hub <url>", "the hub's URL (env RELINK_HUB, or the config file)")
+    .option("--home <dir>", "member node directory (env RELINK_HOME; default .relink/member)")
+    .option("--config <file>", "settings file (env RELINK_CONFIG; default ~/.config/relink/config.json)")
     .option("--log-key <vkey>", "pin the audit log's verifier key; receipts are then verified")
-    .action((opts: { hub: string; home: string; logKey?: string }) => {
-      const r = initHome(opts.home, opts.hub, opts.logKey);
-      console.log(JSON.stringify({ home: opts.home, created: r.created, signingPublicKey: r.publicKey }));
-    });
+    .option("--json", "print the result as JSON (the default output is JSON already)")
+    .option("--quiet", "print nothing on success")
+    .action(
+      run((opts: { hub?: string; home?: string; config?: string; logKey?: string; quiet?: boolean }) => {
+        const s = resolveSettings(opts);
+        if (!s.hub) throw new UserError("init needs the hub's URL: --hub URL (or RELINK_HUB)", EXIT.usage);
+        const r = initHome(s.home, s.hub, opts.logKey);
+        if (!opts.quiet)
+          console.log(JSON.stringify({ home: s.home, created: r.created, signingPublicKey: r.publicKey }));
+      }),
+    );
 
   common(program.command("publish"))
     .description("publish a contact book (CSV) to the encrypted directory")
     .argument(
       "<contacts.csv>",
-      "columns: id_number, subject_phone, name, dob, kind, value, first_seen, last_seen, source_type, confidence",
+      "columns: id_number / subject_phone / name + dob (the subject), then kind + value or the columns " +
+        "phone, address, email, employer; first_seen, last_seen, source_type, confidence (Chinese headers " +
+        "such as 身份证号, 手机号, 姓名, 出生日期, 地址, 邮箱, 工作单位 are accepted)",
     )
     .action(
-      run(async (file: string, opts: Common & { receipts?: string }) => {
-        const { rows, errors } = parseContactRows(readCsv(file), new Date());
-        reportRejected(errors, opts);
-        const { node, logKey } = await connect(opts, countSubjects(rows));
+      run(async (file: string, flags: CommonFlags) => {
+        const ctx = context(flags);
+        const table = readInput(file, CONTACT_TABLE, ctx);
+        const { rows, errors } = parseContactRows(table.records, new Date(), table.rows);
+        reportRejected([...table.errors, ...errors], ctx);
+        if (rows.length === 0) throw new UserError(`${file}: no valid rows to publish`);
+        const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.publishContacts(rows);
-        saveReceipts(opts.receipts, "publish", r.receipts);
+        const saved = saveReceipts(ctx.receipts, "publish", r.receipts);
         const summary = {
-          rows: rows.length,
-          rejected: errors.length,
+          rows: table.dataRows,
+          rejected: table.dataRows - new Set(rows.map((x) => x.row)).size,
           records: r.records,
           receipts: checkReceipts(r.receipts, logKey),
+          receiptFiles: saved,
         };
-        console.log(
-          opts.json
-            ? JSON.stringify(summary)
-            : `published ${r.records} record(s) from ${rows.length} row(s); ${errors.length} row error(s); ${summary.receipts}`,
+        ctx.emit(
+          summary,
+          () =>
+            `published ${r.records} record(s) from ${summary.rows} row(s); ${summary.rejected} row(s) rejected; ${summary.receipts}`,
         );
       }),
     );
 
   const consent = program.command("consent").description("the consent registry");
   common(consent.command("import"))
-    .description("register consents / legal bases (CSV)")
+    .description(
+      "register consents / legal bases (CSV); idempotent per debtor_ref: unchanged rows are no-ops, " +
+        "changed rows are logged updates, revoked references stay revoked",
+    )
     .argument(
       "<consents.csv>",
-      "columns: debtor_ref, id_number, subject_phone, name, dob, purpose, legal_basis, categories, granted_at, expires_at, evidence_sha256",
+      "columns: debtor_ref (参考号), id_number / subject_phone / name + dob, purpose (用途), legal_basis, " +
+        "categories, granted_at, expires_at, evidence_sha256",
     )
     .action(
-      run(async (file: string, opts: Common & { receipts?: string }) => {
-        const { rows, errors } = parseConsentRows(readCsv(file), new Date());
-        reportRejected(errors, opts);
-        const { node, logKey } = await connect(opts, countSubjects(rows));
+      run(async (file: string, flags: CommonFlags) => {
+        const ctx = context(flags);
+        const table = readInput(file, CONSENT_TABLE, ctx);
+        const { rows, errors } = parseConsentRows(table.records, new Date(), table.rows);
+        reportRejected([...table.errors, ...errors], ctx);
+        if (rows.length === 0) throw new UserError(`${file}: no valid rows to import`);
+        const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.importConsents(rows);
-        saveReceipts(opts.receipts, "consent", r.receipts);
+        const saved = saveReceipts(ctx.receipts, "consent", r.receipts);
         const summary = {
-          rows: rows.length,
-          rejected: errors.length,
+          rows: table.dataRows,
+          rejected: table.dataRows - rows.length,
           registered: r.registered,
+          updated: r.updated,
+          unchanged: r.unchanged,
+          revoked: r.revoked,
           receipts: checkReceipts(r.receipts, logKey),
+          receiptFiles: saved,
         };
-        console.log(
-          opts.json
-            ? JSON.stringify(summary)
-            : `registered ${r.registered} consent record(s) from ${rows.length} row(s); ${summary.receipts}`,
+        ctx.emit(
+          summary,
+          () =>
+            `consent records from ${rows.length} row(s): ${r.registered} registered, ${r.updated} updated, ` +
+            `${r.unchanged} unchanged${r.revoked ? `, ${r.revoked} under revoked references (left revoked)` : ""}; ${summary.receipts}`,
         );
       }),
     );
-  common(consent.command("revoke"))
-    .description("revoke consents by debtor reference (all of its identifiers)")
-    .argument("<refs...>", "debtor references as imported")
-    .option("--max-identifiers <n>", "identifiers per debtor to revoke", "3")
+  common(consent.command("revoke"), { errors: false })
+    .description("revoke consents by debtor reference (every record imported under it)")
+    .argument("<refs...>", "debtor references as imported (debtor_ref)")
     .action(
-      run(async (refs: string[], opts: Common & { maxIdentifiers: string }) => {
-        const { node } = await connect(opts);
-        const n = Number(opts.maxIdentifiers);
-        const references = refs.flatMap((ref) => Array.from({ length: n }, (_, i) => `${ref}#${i + 1}`));
-        const r = await node.revokeConsents(references);
-        console.log(
-          opts.json ? JSON.stringify({ revoked: r.revoked }) : `revoked ${r.revoked} consent record(s)`,
+      run(async (refs: string[], flags: CommonFlags) => {
+        const ctx = context(flags);
+        const { node, logKey } = await connect(ctx);
+        const r = await node.revokeConsents(refs);
+        const saved = saveReceipts(ctx.receipts, "revoke", r.receipts);
+        const summary = {
+          revoked: r.revoked,
+          alreadyRevoked: r.alreadyRevoked,
+          receipts: checkReceipts(r.receipts, logKey),
+          receiptFiles: saved,
+        };
+        ctx.emit(
+          summary,
+          () =>
+            `revoked ${r.revoked} consent record(s)${r.alreadyRevoked ? `; ${r.alreadyRevoked} were already revoked` : ""}; ${summary.receipts}`,
         );
       }),
     );
 
   common(program.command("match"))
     .description("find fresher contacts for debtors you can no longer reach")
-    .argument("<debtors.csv>", "columns: debtor_ref, id_number, subject_phone, name, dob")
+    .argument("<debtors.csv>", "columns: debtor_ref (参考号), id_number, subject_phone, name, dob")
     .requiredOption("--purpose <purpose>", `one of ${PURPOSES.join(", ")}`, purposeOption)
-    .option("--out <file>", "write results as CSV")
+    .option("--out <file>", "write results as CSV (UTF-8 with BOM, Excel-safe)")
     .option(
       "--case <id>",
       "your case or batch id (committed to in the audit log)",
       `match-${new Date().toISOString()}`,
     )
     .action(
-      run(
-        async (
-          file: string,
-          opts: Common & { purpose: Purpose; out?: string; case: string; receipts?: string },
-        ) => {
-          const { rows, errors } = parseDebtorRows(readCsv(file), new Date());
-          reportRejected(errors, opts);
-          const { node, logKey } = await connect(opts, countSubjects(rows));
-          const r = await node.match(rows, opts.purpose, opts.case);
-          saveReceipts(opts.receipts, "match", r.receipts);
-          // For the dialler: the window in which no contact may be made (GB/T 45251), on every contact row.
-          const window = `${r.conduct.noContactFrom}-${r.conduct.noContactUntil} UTC${r.conduct.utcOffset}`;
-          const flat = r.results.flatMap((d) =>
-            d.contacts.length === 0
-              ? [{ debtor_ref: d.ref, status: d.status }]
-              : d.contacts.map((c) => ({
-                  debtor_ref: d.ref,
-                  status: d.status,
-                  kind: c.kind,
-                  value: c.value,
-                  first_seen: c.firstSeen,
-                  last_seen: c.lastSeen,
-                  corroborating_members: c.corroboration,
-                  confidence: c.confidence,
-                  source_type: c.sourceType,
-                  no_contact_window: window,
-                })),
-          );
-          if (opts.out) {
-            writeCsv(
-              opts.out,
-              [
-                "debtor_ref",
-                "status",
-                "kind",
-                "value",
-                "first_seen",
-                "last_seen",
-                "corroborating_members",
-                "confidence",
-                "source_type",
-                "no_contact_window",
-              ],
-              flat,
-            );
-          }
-          const counts = { matched: 0, no_match: 0, no_consent: 0 };
-          for (const d of r.results) counts[d.status]++;
-          const receipts = checkReceipts(r.receipts, logKey);
-          if (opts.json) {
-            console.log(
-              JSON.stringify({
-                results: r.results,
-                counts,
-                unreadable: r.unreadable,
-                conduct: r.conduct,
-                receipts,
-              }),
-            );
-          } else {
-            console.log(
-              `${r.results.length} debtor(s): ${counts.matched} matched, ${counts.no_match} no match, ${counts.no_consent} without consent; ` +
-                `${flat.filter((x) => "kind" in x).length} contact point(s)${opts.out ? ` written to ${opts.out}` : ""}; ${receipts}` +
-                (r.unreadable > 0 ? `; ${r.unreadable} record(s) failed to open and were dropped` : ""),
-            );
-          }
-        },
-      ),
+      run(async (file: string, flags: CommonFlags & { purpose: Purpose; case: string }) => {
+        const ctx = context(flags);
+        const table = readInput(file, DEBTOR_TABLE, ctx);
+        const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
+        reportRejected([...table.errors, ...errors], ctx);
+        if (rows.length === 0) throw new UserError(`${file}: no valid rows to match`);
+        const { node, logKey } = await connect(ctx, countSubjects(rows));
+        const r = await node.match(rows, flags.purpose, flags.case);
+        const saved = saveReceipts(ctx.receipts, "match", r.receipts);
+        // For the dialler: the window in which no contact may be made (GB/T 45251), on every contact.
+        const window = `${r.conduct.noContactFrom}-${r.conduct.noContactUntil} UTC${r.conduct.utcOffset}`;
+        const results = r.results.map((d) => ({
+          debtor_ref: d.ref,
+          row: d.row,
+          status: d.status,
+          contacts: d.contacts.map((c) => ({
+            kind: c.kind,
+            value: c.value,
+            first_seen: c.firstSeen,
+            last_seen: c.lastSeen,
+            corroborating_members: c.corroboration,
+            confidence: c.confidence,
+            source_type: c.sourceType,
+            no_contact_window: window,
+          })),
+        }));
+        const flat = results.flatMap((d) =>
+          d.contacts.length === 0
+            ? [{ debtor_ref: d.debtor_ref, status: d.status }]
+            : d.contacts.map((c) => ({ debtor_ref: d.debtor_ref, status: d.status, ...c })),
+        );
+        if (ctx.out) writeCsv(ctx.out, MATCH_COLUMNS, flat, ctx.lang);
+        const counts = { matched: 0, no_match: 0, no_consent: 0 };
+        for (const d of r.results) counts[d.status]++;
+        const receipts = checkReceipts(r.receipts, logKey);
+        ctx.emit(
+          { results, counts, unreadable: r.unreadable, conduct: r.conduct, receipts, receiptFiles: saved },
+          () =>
+            `${r.results.length} debtor(s): ${counts.matched} matched, ${counts.no_match} no match, ${counts.no_consent} without consent; ` +
+            `${flat.filter((x) => "kind" in x).length} contact point(s)${ctx.out ? ` written to ${ctx.out}` : ""}; ${receipts}` +
+            (r.unreadable > 0 ? `; ${r.unreadable} record(s) failed to open and were dropped` : ""),
+        );
+      }),
     );
 
   common(program.command("erase"))
     .description("erase this member's directory records for data subjects (CSV of subjects)")
-    .argument("<subjects.csv>", "columns: debtor_ref, id_number, subject_phone, name, dob")
+    .argument("<subjects.csv>", "columns: debtor_ref (参考号), id_number, subject_phone, name, dob")
     .action(
-      run(async (file: string, opts: Common) => {
-        const { rows, errors } = parseDebtorRows(readCsv(file), new Date());
-        reportRejected(errors, opts);
-        const { node } = await connect(opts, countSubjects(rows));
+      run(async (file: string, flags: CommonFlags) => {
+        const ctx = context(flags);
+        const table = readInput(file, DEBTOR_TABLE, ctx);
+        const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
+        reportRejected([...table.errors, ...errors], ctx);
+        if (rows.length === 0) throw new UserError(`${file}: no valid rows to erase`);
+        const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.erase(rows.flatMap((d) => d.subjects));
-        console.log(opts.json ? JSON.stringify({ deleted: r.deleted }) : `erased ${r.deleted} record(s)`);
+        const saved = saveReceipts(ctx.receipts, "erase", r.receipts);
+        const receipts = checkReceipts(r.receipts, logKey);
+        ctx.emit(
+          { deleted: r.deleted, receipts, receiptFiles: saved },
+          () => `erased ${r.deleted} record(s); ${receipts}`,
+        );
       }),
     );
 }

@@ -19,6 +19,7 @@ import {
   type WitnessState,
 } from "@relink/tlog";
 import type { Command } from "commander";
+import { UserError } from "../errors.ts";
 import { nonNegativeInt, writeFileAtomic } from "./options.ts";
 
 export function register(program: Command): void {
@@ -28,14 +29,17 @@ export function register(program: Command): void {
     .description("create a witness cosignature key (type 0x04) and print its verifier key")
     .requiredOption("--name <name>", "witness key name, e.g. acme-bank.example/witness")
     .requiredOption("--out <file>", "where to write the private key (mode 0600; never overwritten)")
-    .action((opts: { name: string; out: string }) => {
+    .option("--json", "print the verifier key as JSON")
+    .action((opts: { name: string; out: string; json?: boolean }) => {
+      if (existsSync(opts.out)) throw new UserError(`${opts.out} exists: refusing to overwrite a key file`);
       const key = generateSignerKey(
         opts.name,
         (n) => crypto.getRandomValues(new Uint8Array(n)),
         SIG_TYPE_COSIGNATURE_V1,
       );
       writeFileSync(opts.out, `${formatSignerKey(key)}\n`, { mode: 0o600, flag: "wx" });
-      console.log(formatVerifierKey(verifierOf(key)));
+      const vkey = formatVerifierKey(verifierOf(key));
+      console.log(opts.json ? JSON.stringify({ verifierKey: vkey, file: opts.out }) : vkey);
     });
 
   witness

@@ -49,7 +49,7 @@ export function implausibleEvidence(evidence: Uint8Array, tag: Uint8Array, caseC
   return undefined;
 }
 
-/** Runs checks 1–5 on a batch; throws (after a denial leaf) on the first refusal. */
+/** Runs checks 1–4 on a batch; throws (after a denial leaf) on the first refusal (5: chargeConsentQuota). */
 export async function vetConsentRegistration(
   deps: CoreDeps,
   who: AuthenticatedMember,
@@ -126,31 +126,67 @@ export async function vetConsentRegistration(
       );
     }
   }
+}
 
-  const now = deps.clock();
-  const throttled = await isThrottled(deps.db, who.member.id, now);
+/** Thrown inside the registration's transaction (rolling it back) when the daily quota would be exceeded. */
+export class ConsentQuotaExceeded extends Error {
+  readonly limit: number;
+  readonly throttled: boolean;
+  constructor(limit: number, throttled: boolean) {
+    super("consent quota exceeded");
+    this.limit = limit;
+    this.throttled = throttled;
+  }
+}
+
+/**
+ * Check 5: charges `records` (created or changed) to the member's daily consent quota inside the
+ * registration's transaction; throws ConsentQuotaExceeded when that would exceed it.
+ */
+export async function chargeConsentQuota(
+  deps: CoreDeps,
+  trx: Transaction<Database>,
+  who: AuthenticatedMember,
+  records: number,
+  now: Date,
+): Promise<void> {
+  if (records === 0) return;
+  const policy = abusePolicy(deps);
+  const throttled = await isThrottled(trx, who.member.id, now);
   const limit = throttled
     ? Math.floor(policy.dailyConsentRegistrations / policy.sanctions.throttleFactor)
     : policy.dailyConsentRegistrations;
-  const used = await consumeQuota(deps.db, {
+  const used = await consumeQuota(trx, {
     memberId: who.member.id,
     day: utcDay(now),
     counter: "consent",
-    amount: BigInt(consents.length),
+    amount: BigInt(records),
     limit: BigInt(limit),
   });
-  if (used === undefined) {
-    await deny(
-      deps,
-      who,
-      new RelinkError(
-        "QUOTA_EXCEEDED",
-        `daily consent registration quota of ${limit} records exceeded${throttled ? " (member throttled)" : ""}`,
-        { retryAfterSeconds: secondsUntilNextDay(now) },
-      ),
-      { ...base, rule: "consent.quota" },
-    );
-  }
+  if (used === undefined) throw new ConsentQuotaExceeded(limit, throttled);
+}
+
+/** The refusal of a registration over quota: a denial leaf, then QUOTA_EXCEEDED with the retry-after. */
+export function denyConsentQuota(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  consents: readonly ConsentRecord[],
+  e: ConsentQuotaExceeded,
+): Promise<never> {
+  return deny(
+    deps,
+    who,
+    new RelinkError(
+      "QUOTA_EXCEEDED",
+      `daily consent registration quota of ${e.limit} records exceeded${e.throttled ? " (member throttled)" : ""}`,
+      { retryAfterSeconds: secondsUntilNextDay(deps.clock()) },
+    ),
+    {
+      subjectTags: consents.map((c) => fromBase64Url(c.tag)),
+      inputSize: consents.length,
+      rule: "consent.quota",
+    },
+  );
 }
 
 /** Stores each stored consent's attestation (matched by reference) in the registration's transaction. */

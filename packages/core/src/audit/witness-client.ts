@@ -2,6 +2,8 @@
  * Pushes a checkpoint to a witness over HTTP (c2sp.org/tlog-witness `POST <prefix>/add-checkpoint`).
  * The transport is a dependency of publishCheckpoint so tests can call a Witness object directly.
  */
+import { relinkFetch } from "@relink/protocol/http";
+
 export interface CosignResponse {
   status: number;
   contentType: string;
@@ -13,7 +15,7 @@ export type CosignRequester = (submissionUrl: string, body: string) => Promise<C
 
 export function httpCosignRequester(timeoutMs = 10_000): CosignRequester {
   return async (submissionUrl, body) => {
-    const res = await fetch(`${submissionUrl.replace(/\/$/, "")}/add-checkpoint`, {
+    const res = await relinkFetch(`${submissionUrl.replace(/\/$/, "")}/add-checkpoint`, {
       method: "POST",
       body,
       headers: { "content-type": "text/plain; charset=utf-8" },

@@ -493,7 +493,13 @@ export async function runExposureQuery(
           now,
         );
         deps.log.info("exposure.query", { member: who.member.slug, queryId: answer.queryId, cached: true });
-        return { ...answer, cached: true, ciphertexts, receipt: await deps.audit.receipt(audit) };
+        return {
+          ...answer,
+          k: policy.k,
+          cached: true,
+          ciphertexts,
+          receipt: await deps.audit.receipt(audit),
+        };
       }
     }
 
@@ -610,6 +616,7 @@ export async function runExposureQuery(
     });
     return {
       ...answer,
+      k: policy.k,
       cached: false,
       ciphertexts: ciphertexts.map(toBase64Url),
       receipt: await deps.audit.receipt(audit),

@@ -7,6 +7,7 @@ import * as coreIdentity from "./20261126T0700_core_identity.ts";
 import * as auditLog from "./20261126T0800_audit_log.ts";
 import * as directoryConsent from "./20261126T0900_directory_consent.ts";
 import * as exposure from "./20261126T1000_exposure.ts";
+import * as consentRevisions from "./20261203T0100_consent_revisions.ts";
 import * as abuse from "./20261203T0400_abuse.ts";
 
 export const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ export const migrations: Record<string, Migration> = {
   "20261126T0800_audit_log": auditLog,
   "20261126T0900_directory_consent": directoryConsent,
   "20261126T1000_exposure": exposure,
+  "20261203T0100_consent_revisions": consentRevisions,
   "20261203T0400_abuse": abuse,
 };
 

@@ -29,6 +29,7 @@ export interface NewConsentAttestation {
   signature: Uint8Array;
 }
 
+/** Stores attestations; a consent updated in place (same reference, ADR 0007) gets its new attestation. */
 export async function insertConsentAttestations(db: Db, rows: NewConsentAttestation[]): Promise<void> {
   for (const part of chunks(rows, 1000)) {
     await db
@@ -42,6 +43,15 @@ export async function insertConsentAttestations(db: Db, rows: NewConsentAttestat
           evidence_hash: r.evidenceHash,
           key_fingerprint: r.keyFingerprint,
           signature: r.signature,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.column("consent_id").doUpdateSet((eb) => ({
+          tag: eb.ref("excluded.tag"),
+          case_commitment: eb.ref("excluded.case_commitment"),
+          evidence_hash: eb.ref("excluded.evidence_hash"),
+          key_fingerprint: eb.ref("excluded.key_fingerprint"),
+          signature: eb.ref("excluded.signature"),
         })),
       )
       .execute();
