@@ -1,6 +1,7 @@
 /**
  * `npm run bench -- <name>` runs one benchmark; `npm run bench` runs all.
- * A benchmark is a file `<workspace>/bench/<name>.bench.ts` run as its own Node process. It prints a
+ * A benchmark is a file `<workspace>/bench/<name>.bench.ts` (apps/*, packages/*, circuits) run as its own
+ * Node process. It prints a
  * readable table and, as its last line, `BENCH <name> <one-line JSON>`; every speed figure sits beside a
  * baseline measured in the same run (see docs/benchmarks.md). Arguments starting with `-` are passed to
  * every benchmark run (e.g. `npm run bench -- skiptrace --records 100000`).
@@ -13,20 +14,22 @@ const root = join(import.meta.dirname, "..");
 
 export function findBenchmarks(dir: string): Map<string, string> {
   const found = new Map<string, string>();
-  for (const group of ["apps", "packages"]) {
-    for (const pkg of readdirSync(join(dir, group), { withFileTypes: true })) {
-      if (!pkg.isDirectory()) continue;
-      const benchDir = join(dir, group, pkg.name, "bench");
-      let files: string[] = [];
-      try {
-        files = readdirSync(benchDir);
-      } catch {
-        continue;
-      }
-      for (const file of files) {
-        const m = /^(.+)\.bench\.ts$/.exec(file);
-        if (m?.[1]) found.set(m[1], join(benchDir, file));
-      }
+  const workspaces = ["apps", "packages"].flatMap((group) =>
+    readdirSync(join(dir, group), { withFileTypes: true })
+      .filter((pkg) => pkg.isDirectory())
+      .map((pkg) => join(dir, group, pkg.name)),
+  );
+  // circuits/ is a workspace at the top level (engineering guide, Layout).
+  for (const ws of [...workspaces, join(dir, "circuits")]) {
+    let files: string[] = [];
+    try {
+      files = readdirSync(join(ws, "bench"));
+    } catch {
+      continue;
+    }
+    for (const file of files) {
+      const m = /^(.+)\.bench\.ts$/.exec(file);
+      if (m?.[1]) found.set(m[1], join(ws, "bench", file));
     }
   }
   return found;

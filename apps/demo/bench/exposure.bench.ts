@@ -36,7 +36,7 @@ import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { type HeContext, loadHe, maskKeyPair, PRESETS } from "@relink/he";
 import {
-  attestConsent,
+  attestConsentWith,
   EXPOSURE_FEATURES,
   type ExposureFeature,
   fromHex,
@@ -395,18 +395,20 @@ try {
   const digest = (s: string) => toBase64Url(createHash("sha256").update(s).digest());
   for (let i = 0; i < SUBJECTS; i += 10_000) {
     await querier.hub.consent.register.mutate({
-      consents: tagText.slice(i, i + 10_000).map((tag, j) =>
-        attestConsent((m) => querierSigner.sign(m), attestation, {
-          reference: `P-${i + j}`,
-          tag,
-          purpose: "credit_assessment",
-          legalBasis: "consent",
-          dataCategories: ["credit_exposure"],
-          grantedAt: "2026-01-01T00:00:00.000Z",
-          expiresAt: "2027-12-31T00:00:00.000Z",
-          evidenceHash: digest(`bench-evidence-${i + j}`),
-          caseCommitment: digest(`bench-case-${i + j}`),
-        }),
+      consents: await Promise.all(
+        tagText.slice(i, i + 10_000).map((tag, j) =>
+          attestConsentWith((m) => querierSigner.sign(m), attestation, {
+            reference: `P-${i + j}`,
+            tag,
+            purpose: "credit_assessment",
+            legalBasis: "consent",
+            dataCategories: ["credit_exposure"],
+            grantedAt: "2026-01-01T00:00:00.000Z",
+            expiresAt: "2027-12-31T00:00:00.000Z",
+            evidenceHash: digest(`bench-evidence-${i + j}`),
+            caseCommitment: digest(`bench-case-${i + j}`),
+          }),
+        ),
       ),
     });
   }

@@ -13,9 +13,10 @@
  * Baseline: raw libsodium WASM ristretto255 scalar multiplications per second per core, measured on the
  * pool's workers with all of them busy, mean of a measurement before and after the timed parts. Floors
  * (docs/benchmarks.md explains the count): identifiers × multiplications per identifier ÷ (rate × cores),
- * where the protocol floor counts what 2-of-3 threshold VOPRF with verified batch proofs does per
- * identifier (1 blind + t evaluations + t holder composites + 2t client composites + t unblind-combine =
- * 1 + 5t) and the minimal floor only blind + t evaluations + one unblind (2 + t).
+ * where the protocol floor counts what the 2-of-3 threshold VOPRF with the combined check (ADR 0013, the
+ * SDK's default) does per identifier (1 blind + t evaluations + composite M + t unblind-combine + composite
+ * C = 3 + 2t; per-holder batch proofs, before ADR 0013, needed 1 + 5t) and the minimal floor only blind +
+ * t evaluations + one unblind (2 + t).
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -227,7 +228,7 @@ try {
   const after = await rate();
   const baseline = (before + after) / 2;
   const perS = baseline * cores;
-  const protocolMults = 1 + 5 * T;
+  const protocolMults = 3 + 2 * T;
   const minimalMults = 2 + T;
   const publishFloor = (SUBJECTS * protocolMults) / perS;
   const publishFloorMin = (SUBJECTS * minimalMults) / perS;

@@ -5,16 +5,21 @@
  * member institutions with synthetic Chinese data — then publishes, registers consents, runs a match,
  * verifies the receipts and prints a summary. `--keep-running` leaves the network up afterwards.
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePortalBuild } from "@relink/portal/server/build";
+import { fromHex } from "@relink/protocol";
 import { relinkFetch } from "@relink/protocol/http";
+import { createHubClient, ed25519Signer } from "@relink/sdk";
 import { writeCsvFile } from "./csv.ts";
 import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
+import { demoAccounts, randomPassword, seedPortalAccounts } from "./portal.ts";
 import { freshServerDatabase } from "./postgres.ts";
 import { buildScenario, DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS } from "./scenario.ts";
 
 const keepRunning = process.argv.includes("--keep-running");
+const wantPortal = !process.argv.includes("--no-portal");
 const dir = join(process.cwd(), ".relink", "demo");
 const say = (s: string) => process.stdout.write(`${s}\n`);
 const step = (s: string) => say(`\n▸ ${s}`);
@@ -32,9 +37,22 @@ const serverDb = process.env["DATABASE_URL"]
   ? await freshServerDatabase(process.env["DATABASE_URL"], "relink_demo")
   : undefined;
 const started = Date.now();
+// The web portal is served by the hub from a production build, made here when missing or stale (ADR 0060).
+let portal = wantPortal;
+if (portal) {
+  const t0 = Date.now();
+  try {
+    if (await ensurePortalBuild())
+      say(`  built the web portal (next build) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  } catch (error) {
+    portal = false;
+    say(`  web portal not started: ${(error as Error).message}`);
+  }
+}
 step(`Starting the network in ${dir} (${serverDb ? "PostgreSQL" : "embedded PGlite"})`);
 const net = await startNetwork({
   dir,
+  portal,
   ...(serverDb ? { databaseUrl: serverDb.url } : {}),
   evaluationCaps: { members: DEMO_EVALUATION_CAPS },
   exposure: DEMO_EXPOSURE,
@@ -50,6 +68,25 @@ try {
   for (const m of [...Object.values(MEMBERS), ...EXTRA_LENDERS]) {
     await addMember(net, m);
     say(`  ${m.slug.padEnd(16)} ${m.name} [${m.capabilities.join(", ")}]`);
+  }
+
+  if (portal)
+    portal = await net.hub.waitFor(/Relink portal on|portal\.start_failed/, 600_000).then(
+      (m) => m[0].startsWith("Relink portal"),
+      () => false,
+    );
+  if (!portal) say("  web portal not available (see the hub's log); continuing without it");
+  if (portal) {
+    const password = randomPassword();
+    const accounts = demoAccounts({ collector: MEMBERS.collector.slug, bank: MEMBERS.bank.slug });
+    await seedPortalAccounts(net, accounts, password);
+    step(`Web portal: ${net.hubUrl}/ (zh-Hans; zh-Hant and English in the language menu)`);
+    say(`  demo accounts, password ${password}:`);
+    for (const a of accounts) say(`    ${a.role.padEnd(21)} ${a.email}`);
+    say(
+      `  member key files to import in the browser (Member key page): ${join(dir, "members", "<member>", "member.json")}`,
+    );
+    say(`  audit log key to pin on the audit page: ${net.logKey}`);
   }
 
   const s = buildScenario({ asOf: new Date().toISOString().slice(0, 10) });
@@ -97,6 +134,33 @@ try {
   say(`\n  first results (${files.results}):`);
   for (const line of lines.slice(0, 8)) say(`    ${line}`);
 
+  step(
+    `${MEMBERS.collector.slug}: zero-knowledge consent proofs — commit a consent root, then each lookup proves its tags are covered`,
+  );
+  say(`  ${await cli(net, ["consent", "commit", files.consents], MEMBERS.collector.slug)}`);
+  // A few debtors only: each identifier tag costs one Groth16 proof (about a second on a loaded machine).
+  const zk = { debtors: join(dir, "xinda-debtors-zk.csv"), receipts: join(dir, "xinda-zk-receipts") };
+  writeCsvFile(zk.debtors, s.debtors.slice(0, 3));
+  mkdirSync(zk.receipts, { recursive: true });
+  say(
+    `  ${await cli(net, ["match", zk.debtors, "--purpose", "debt_collection", "--case", "demo-2026-11-zk", "--receipts", zk.receipts], MEMBERS.collector.slug)}`,
+  );
+  const receiptFile = readdirSync(zk.receipts).find(
+    (f) => /^match-.*-1\.json$/.test(f) && !f.includes("consent-proofs"),
+  );
+  if (!receiptFile) throw new Error(`no match receipt in ${zk.receipts}`);
+  const verified = await net.relink([
+    "receipt",
+    "verify",
+    join(zk.receipts, receiptFile),
+    "--log-key",
+    net.logKey,
+  ]);
+  if (verified.code !== 0) throw new Error(`relink receipt verify failed:\n${verified.stderr}`);
+  say(
+    `  ${verified.stdout.split("\n").find((l) => l.startsWith("consent proofs")) ?? "consent proofs: none"}`,
+  );
+
   step("Cross-lender exposure: five lenders answer encrypted requests (BFV, pairwise zero-sum masks)");
   const x = buildExposureScenario(s.people, { asOf: new Date().toISOString().slice(0, 10) });
   const serving = [];
@@ -142,10 +206,13 @@ try {
   say(
     `  ${origin}: ${size} leaves; every publication, consent batch and lookup has a receipt verified offline`,
   );
-  const directory = (await (await relinkFetch(`${net.hubUrl}/trpc/network.memberDirectory`)).json()) as {
-    result: { data: { members: { memberId: string; slug: string }[] } };
-  };
-  const slugOf = new Map(directory.result.data.members.map((m) => [m.memberId, m.slug]));
+  // The member directory is not public (ADR 0040): the operator reads it with the admin key.
+  const admin = createHubClient({
+    url: net.hubUrl,
+    signer: ed25519Signer(fromHex(readFileSync(net.adminKeyFile, "utf8").trim())),
+  });
+  const directory = await admin.network.memberDirectory.query();
+  const slugOf = new Map(directory.members.map((m) => [m.memberId, m.slug]));
   for (const [i, url] of net.holderUrls.entries()) {
     const usage = (await (await relinkFetch(`${url}/v1/usage`)).json()) as {
       usage: { memberId: string; evaluated: number }[];
@@ -178,7 +245,7 @@ try {
   console.error(`hub output (last lines):\n${net.hub.output().split("\n").slice(-15).join("\n")}`);
 } finally {
   if (keepRunning && !failed) {
-    say(`\nNetwork left running (hub ${net.hubUrl}); Ctrl-C to stop.`);
+    say(`\nNetwork left running (hub and web portal ${net.hubUrl}/); Ctrl-C to stop.`);
     await new Promise<void>((resolve) => process.once("SIGINT", () => resolve()));
   }
   await net.stop();

@@ -9,6 +9,7 @@ import { toBase64Url, toHex } from "@relink/protocol";
 import { createRequester } from "@relink/protocol/http";
 import { formatSignerKey, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import {
+  demoExposureDeadlineMs,
   freePort,
   type Proc,
   runProcess,
@@ -43,6 +44,8 @@ export interface NetworkOptions {
    * member unless listed. The holders' operators decide these, independently of the hub's quotas.
    */
   evaluationCaps?: { default?: number; members?: Record<string, number> };
+  /** Serve the web portal from the hub (RELINK_PORTAL=1; needs a portal build) and let browsers call holders. */
+  portal?: boolean;
 }
 
 export interface RunningNetwork {
@@ -78,7 +81,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const holderUrls = holderPorts.map((p) => `http://127.0.0.1:${p}`);
 
     // Key holders: identities, then the DKG configuration they share.
-    const identities = [];
+    const identities: { identityPublicKey: string; encryptionPublicKey: string }[] = [];
     for (let i = 1; i <= n; i++) {
       const r = await runProcess(SCRIPTS.keyholder, [
         "init",
@@ -107,10 +110,14 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         networkId,
         epoch: 1,
         threshold: t,
-        keyHolders: holderUrls.map((url, i) => ({ index: i + 1, url })),
+        keyHolders: holderUrls.map((url, i) => ({
+          index: i + 1,
+          url,
+          identityPublicKey: identities[i]!.identityPublicKey,
+        })),
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
-        ...(o.exposure ? { exposure: o.exposure } : {}),
+        exposure: { subjectsDeadlineMs: demoExposureDeadlineMs(), ...o.exposure },
         ...(o.abuse ? { abuse: o.abuse } : {}),
       }),
     );
@@ -133,28 +140,34 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       DATABASE_URL: o.databaseUrl ?? "",
       RELINK_NETWORK_CONFIG: hubNetwork,
       RELINK_LOG_CHECKPOINT_INTERVAL_MS: String(o.checkpointIntervalMs ?? 2000),
+      RELINK_PORTAL: o.portal ? "1" : "",
     });
     started.push(hub);
     const holders = holderPorts.map((port, i) =>
-      startProcess(`holder-${i + 1}`, SCRIPTS.keyholder, [
-        "serve",
-        "--data-dir",
-        join(o.dir, `holder-${i + 1}`),
-        "--network",
-        holderNetwork,
-        "--port",
-        String(port),
-        "--hub",
-        hubUrl,
-        "--workers",
-        "1",
-        "--directory-ttl",
-        "2",
-        "--directory-refetch",
-        "1",
-        "--evaluation-caps",
-        capsFile,
-      ]),
+      startProcess(
+        `holder-${i + 1}`,
+        SCRIPTS.keyholder,
+        [
+          "serve",
+          "--data-dir",
+          join(o.dir, `holder-${i + 1}`),
+          "--network",
+          holderNetwork,
+          "--port",
+          String(port),
+          "--hub",
+          hubUrl,
+          "--workers",
+          "1",
+          "--directory-ttl",
+          "2",
+          "--directory-refetch",
+          "1",
+          "--evaluation-caps",
+          capsFile,
+        ],
+        { RELINK_CORS_ORIGINS: o.portal ? hubUrl : "" },
+      ),
     );
     started.push(...holders);
     // Readiness by health endpoints (deadline RELINK_START_TIMEOUT_MS): the hub has migrated, every

@@ -9,10 +9,22 @@ import { createRequester } from "@relink/protocol/http";
  * No start-up wait in the demo or its tests is fixed: each uses this.
  */
 export function startTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env["RELINK_START_TIMEOUT_MS"];
-  if (v === undefined || v === "") return 600_000;
-  if (!/^\d+$/.test(v) || Number(v) < 1)
-    throw new Error(`RELINK_START_TIMEOUT_MS: expected milliseconds ≥ 1, got '${v}'`);
+  return envMs(env, "RELINK_START_TIMEOUT_MS", 600_000);
+}
+
+/**
+ * How long the demo hub's exposure round waits for lenders in per-subject mode. The protocol default (5 s)
+ * suits a production hub; lenders on a busy 2-core demo machine can take longer to encrypt, and a lender
+ * missing the deadline is (correctly) dropped from the answer — so the demo waits longer by default.
+ */
+export function demoExposureDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  return envMs(env, "RELINK_EXPOSURE_DEADLINE_MS", 30_000);
+}
+
+function envMs(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const v = env[name];
+  if (v === undefined || v === "") return fallback;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${name}: expected milliseconds ≥ 1, got '${v}'`);
   return Number(v);
 }
 

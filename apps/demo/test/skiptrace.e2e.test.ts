@@ -121,6 +121,67 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(got.results.some((r) => r.contacts.some((c) => c.corroborating_members >= 2))).toBe(true);
     });
 
+    it("the collector's DPO gets a verified subject access report naming the case and the consent (PIPL Art. 45)", async () => {
+      const key = file("collector-dpo.key");
+      const keygen = await net.relink(["dpo", "keygen", "--out", key]);
+      expect(keygen.code, keygen.stderr).toBe(0);
+      const { dpoPublicKey } = JSON.parse(keygen.stdout) as { dpoPublicKey: string };
+      const admin = ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile, "--slug", C];
+      expect((await net.relink(["admin", "dpo-key", ...admin, "--key", dpoPublicKey])).code).toBe(0);
+      const d = s.debtors[0]!; // consented, and matched by the test above
+      const out = file("sar-1");
+      const r = await relink(
+        [
+          "dpo",
+          "subject-report",
+          "--id-number",
+          d.id_number,
+          "--request",
+          "SAR-1",
+          "--dpo-key",
+          key,
+          "--out",
+          out,
+        ],
+        C,
+      );
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/every receipt verified/);
+      const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8")) as {
+        entries: { event: string; member: { slug: string }; consents: { reference: string }[] }[];
+      };
+      const events = report.entries.map((e) => e.event);
+      expect(events).toContain("consent.registered");
+      expect(events).toContain("lookup");
+      for (const e of report.entries) expect(e.member.slug).toBe(C);
+      const lookup = report.entries.find((e) => e.event === "lookup")!;
+      // The consent as the collector wrote it (`<debtor_ref>#<n>`), only this identifier's.
+      expect(lookup.consents).toHaveLength(1);
+      expect(lookup.consents[0]!.reference).toMatch(new RegExp(`^${d.debtor_ref}#\\d$`));
+      // The case id `relink match` generated is named, from the member's own case register.
+      const csv = readFileSync(join(out, "report.csv"), "utf8");
+      expect(csv).toMatch(/,lookup,.*,match-\d{4}-\d{2}-\d{2}T/);
+      expect(readFileSync(join(out, "report.html"), "utf8")).toContain("个人信息查阅报告");
+      // An administrator's key is not a DPO key.
+      const refused = await relink(
+        [
+          "dpo",
+          "subject-report",
+          "--id-number",
+          d.id_number,
+          "--request",
+          "SAR-2",
+          "--dpo-key",
+          net.adminKeyFile,
+          "--out",
+          file("sar-2"),
+        ],
+        C,
+      );
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/UNKNOWN_KEY/);
+    });
+
     it("a revoked consent blocks the lookup; an expired one never opens it", async () => {
       // Re-importing the same consent file is a no-op: nothing registered, nothing logged.
       const again = await relink(["consent", "import", file("consents.csv"), "--json"], C);

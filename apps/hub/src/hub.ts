@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import {
   type AbusePolicy,
   type AuditLogDeps,
+  authenticateLedgerReader,
   type CoreDeps,
   type CosignRequester,
   createAuditLog,
@@ -107,7 +108,8 @@ export async function startHub(options: {
   host?: string;
   port?: number;
   log: HubLogger;
-  extraRoutes?: (db: DbHandle) => Route[];
+  /** More routes, after the hub's own (the portal mounts a catch-all here); `core` when the API is mounted. */
+  extraRoutes?: (db: DbHandle, core?: CoreDeps) => Route[];
   auditLog?: HubAuditLogOptions;
   /** The network this hub serves; with it (and an audit log) the tRPC API is mounted at /trpc. */
   network?: NetworkConfig;
@@ -160,6 +162,13 @@ export async function startHub(options: {
             ...(coordinator ? { exposure: { coordinator } } : {}),
           }
         : undefined;
+    const networkKeys = options.network && {
+      adminKeys: options.network.adminKeys.map(fromBase64Url),
+      dpoKeys: (options.network.dpoKeys ?? []).map(fromBase64Url),
+      keyHolderKeys: options.network.keyHolders.flatMap((h) =>
+        h.identityPublicKey ? [fromBase64Url(h.identityPublicKey)] : [],
+      ),
+    };
     // Binary exposure submissions: a full round of the largest accepted preset's ciphertexts, no more.
     let exposureBodyLimit = 0;
     if (core && exposure) {
@@ -170,12 +179,15 @@ export async function startHub(options: {
     }
     const routes = [
       ...healthRoutes({ db: db.db, backend: db.kind, version: HUB_VERSION }),
-      ...(audit ? logRoutes(audit) : []),
-      ...(core && options.network
-        ? trpcRoutes({ core, adminKeys: options.network.adminKeys.map(fromBase64Url) })
+      ...(audit
+        ? logRoutes(
+            audit,
+            core && networkKeys ? (req) => authenticateLedgerReader(core, req, networkKeys) : undefined,
+          )
         : []),
+      ...(core && networkKeys ? trpcRoutes({ core, ...networkKeys }) : []),
       ...(core && exposureBodyLimit > 0 ? exposureRoutes({ core, maxBodyBytes: exposureBodyLimit }) : []),
-      ...(options.extraRoutes?.(db) ?? []),
+      ...(options.extraRoutes?.(db, core) ?? []),
     ];
     const upkeepMs = options.upkeepIntervalMs ?? 3_600_000;
     if (core && upkeepMs > 0) {

@@ -12,11 +12,15 @@
  * Network (docs/runbooks/hub.md): RELINK_NETWORK_CONFIG names a JSON file (network id, epoch, threshold,
  * key holders, retention, admin keys); with it the tRPC API is served at /trpc. Without it the hub serves
  * only health and the audit log.
+ * Portal (ADR 0060): RELINK_PORTAL=1 serves the web portal (apps/portal, a production `next build`) from
+ * this process at every path the hub does not use; RELINK_PORTAL_URL is the address browsers use (default
+ * the hub's own URL; https:// turns on HSTS and secure cookies).
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { WitnessEndpoint } from "@relink/core";
 import { dbConfigFromEnv } from "@relink/db";
+import { fromBase64Url } from "@relink/protocol";
 import {
   formatSignerKey,
   formatVerifierKey,
@@ -94,6 +98,10 @@ try {
   configError(`RELINK_NETWORK_CONFIG ${networkFile}`, error);
 }
 
+const wantPortal = process.env["RELINK_PORTAL"] === "1" && network !== undefined;
+const portalMount = wantPortal ? await import("@relink/portal/server") : undefined;
+let portal: Promise<import("@relink/portal/server").PortalHandler> | undefined;
+
 const hub = await startHub({
   db: dbConfig,
   host: process.env["HUB_HOST"] ?? "127.0.0.1",
@@ -105,7 +113,28 @@ const hub = await startHub({
     checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
   },
   ...(network ? { network } : {}),
+  ...(portalMount ? { extraRoutes: () => portalMount.portalRoutes(() => portal) } : {}),
 });
+if (portalMount && hub.core && network) {
+  const publicUrl = process.env["RELINK_PORTAL_URL"] || hub.url;
+  portal = portalMount.startPortal({
+    publicUrl,
+    bridge: portalMount.createBridge({
+      core: hub.core,
+      adminKeys: network.adminKeys.map(fromBase64Url),
+      secure: publicUrl.startsWith("https:"),
+      holderUrls: network.keyHolders.map((h) => h.url),
+    }),
+  });
+  try {
+    await portal;
+    console.log(`Relink portal on ${publicUrl}/`);
+  } catch (error) {
+    // The hub's API does not depend on the portal: serve without it (its routes answer 503).
+    log.error("portal.start_failed", { error: String(error) });
+    portal = undefined;
+  }
+}
 const where =
   dbConfig.kind === "pglite" ? `embedded PGlite at ${dbConfig.dataDir}` : "PostgreSQL (DATABASE_URL)";
 console.log(`Relink hub listening on ${hub.url} (database: ${where}); health: ${hub.url}/healthz`);
@@ -116,12 +145,15 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    hub.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log.error("hub.close", { error: String(error) });
-        process.exit(1);
-      },
-    );
+    Promise.resolve(portal?.then((p) => p.close()))
+      .catch(() => undefined)
+      .then(() => hub.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error("hub.close", { error: String(error) });
+          process.exit(1);
+        },
+      );
   });
 }

@@ -13,11 +13,22 @@ export const networkConfigSchema = z.object({
   networkId: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
   epoch: z.number().int().min(1),
   threshold: z.number().int().min(1),
-  keyHolders: z.array(z.object({ index: z.number().int().min(1), url: z.url() })).min(1),
+  keyHolders: z
+    .array(
+      z.object({
+        index: z.number().int().min(1),
+        url: z.url(),
+        /** The holder's Ed25519 identity key (base64url): it signs the holder's member-directory reads. */
+        identityPublicKey: z.string().optional(),
+      }),
+    )
+    .min(1),
   /** Directory records not seen for this many days are purged. */
   retentionDays: z.number().int().min(1).default(730),
   /** Ed25519 public keys (base64url) of network administrators. */
   adminKeys: z.array(z.string()).default([]),
+  /** Ed25519 public keys (base64url) of the network's data-protection officers (ADR 0040). */
+  dpoKeys: z.array(z.string()).optional(),
   /** Exposure queries (docs/protocol/exposure-he.md); every field defaults to the protocol's value. */
   exposure: z
     .object({
@@ -62,9 +73,18 @@ export function parseNetworkConfig(json: unknown): NetworkConfig {
   const config = parsed.data;
   if (config.threshold > config.keyHolders.length)
     throw new Error("network config: threshold exceeds the number of key holders");
-  for (const k of config.adminKeys) {
-    if (fromBase64Url(k).length !== 32)
-      throw new Error("network config: adminKeys must be 32-byte Ed25519 keys");
+  for (const [field, keys] of [
+    ["adminKeys", config.adminKeys],
+    ["dpoKeys", config.dpoKeys ?? []],
+    ["keyHolders.identityPublicKey", config.keyHolders.flatMap((h) => h.identityPublicKey ?? [])],
+  ] as const) {
+    for (const k of keys) {
+      let n = -1;
+      try {
+        n = fromBase64Url(k).length;
+      } catch {}
+      if (n !== 32) throw new Error(`network config: ${field} must be 32-byte Ed25519 keys (base64url)`);
+    }
   }
   return config;
 }

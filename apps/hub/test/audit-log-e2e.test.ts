@@ -8,8 +8,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { appendEvents } from "@relink/core";
+import { seededBytes, signRequest } from "@relink/core/testing";
 import { freshPostgres, type TestDb, testDatabaseUrl } from "@relink/db/testing";
+import { toBase64Url } from "@relink/protocol";
 import {
   base64Decode,
   base64Encode,
@@ -114,10 +117,29 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
   let hub: { child: ChildProcess; match: string };
   let witness: { child: ChildProcess; match: string };
   let witnessVkey: string;
+  const networkFile = join(dir, "network.json");
+  const adminKey = seededBytes(4242)(32);
+  /** GET as the network administrator (leaves and receipts are not public). */
+  const adminGet = (url: string) => {
+    const u = new URL(url);
+    const r = signRequest(adminKey, { method: "GET", path: u.pathname + u.search, timestampMs: Date.now() });
+    return fetch(url, { headers: r.headers });
+  };
 
   beforeAll(async () => {
     db = await freshPostgres(testDatabaseUrl()!);
     writeFileSync(join(dir, "log.key"), `${formatSignerKey(logKey)}\n`, { mode: 0o600 });
+    // Leaves and receipts are read with a signed request (ADR 0040): here the network administrator's.
+    writeFileSync(
+      networkFile,
+      JSON.stringify({
+        networkId: "relink.test",
+        epoch: 1,
+        threshold: 1,
+        keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
+        adminKeys: [toBase64Url(ed25519.getPublicKey(adminKey))],
+      }),
+    );
     const keygen = await run([
       "witness",
       "keygen",
@@ -154,6 +176,7 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
         RELINK_LOG_KEY_FILE: join(dir, "log.key"),
         RELINK_LOG_WITNESSES: `${witnessVkey} ${witness.match}`,
         RELINK_LOG_CHECKPOINT_INTERVAL_MS: "200",
+        RELINK_NETWORK_CONFIG: networkFile,
       },
       /listening on (http:\/\/\S+)/,
     );
@@ -198,7 +221,7 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
   });
 
   it("`relink receipt verify` accepts a receipt from the hub and rejects a tampered one with its reason", async () => {
-    const receipt = await (await fetch(`${hub.match}/log/receipt/3`)).json();
+    const receipt = await (await adminGet(`${hub.match}/log/receipt/3`)).json();
     writeFileSync(join(dir, "r.json"), JSON.stringify(receipt));
     const ok = await run([
       "receipt",
@@ -238,8 +261,9 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
     expect((await fetch(`${hub.match}/log/proof/inclusion?index=01&size=5`)).status).toBe(400);
     expect((await fetch(`${hub.match}/log/proof/inclusion?index=5&size=5`)).status).toBe(400);
     expect((await fetch(`${hub.match}/log/proof/consistency?from=0&to=5`)).status).toBe(400);
-    expect((await fetch(`${hub.match}/log/leaf/999`)).status).toBe(404);
-    const leaf = await (await fetch(`${hub.match}/log/leaf/2`)).json();
+    expect((await adminGet(`${hub.match}/log/leaf/999`)).status).toBe(404);
+    expect((await fetch(`${hub.match}/log/leaf/2`)).status).toBe(401);
+    const leaf = await (await adminGet(`${hub.match}/log/leaf/2`)).json();
     expect(base64Encode(hashLeaf(base64Decode(leaf.leaf)!))).toBe(leaf.leafHash);
     const proof = await (await fetch(`${hub.match}/log/proof/inclusion?index=2&size=13`)).json();
     expect(proof).toMatchObject({ index: "2", size: "13" });

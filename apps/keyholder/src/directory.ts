@@ -4,14 +4,23 @@
  * not in the cache triggers one refetch, at most once per `refetchMinMs`, so unknown keys cannot make the
  * holder hammer the hub. If the hub is unreachable the last good copy keeps being used (logged).
  *
+ * The directory is not public (ADR 0040): the holder signs its read with its Ed25519 identity key, exactly
+ * as members sign requests (protocol signing.ts), and the hub serves it only to keys it lists as holders,
+ * administrators or DPOs.
+ *
  * Trust: the hub is trusted for members' keys, status and quotas (README, "What it does not protect").
  */
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import {
   fromBase64Url,
   keyFingerprint,
   type MemberDirectoryEntry,
   memberDirectory,
+  NONCE_BYTES,
   RelinkError,
+  requestSigningMessage,
+  SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
 import { relinkFetch } from "@relink/protocol/http";
@@ -39,6 +48,29 @@ export interface DirectoryOptions {
   log: Logger;
   fetch?: typeof fetch;
   clock?: () => number;
+  /** The holder's Ed25519 identity secret key: signs the directory read. */
+  identitySecretKey?: Uint8Array;
+}
+
+/** The four x-relink-* signature headers for an empty-bodied GET of `url`, signed with `secretKey`. */
+export function signedGetHeaders(url: string, secretKey: Uint8Array, nowMs: number): Record<string, string> {
+  const u = new URL(url);
+  const fingerprint = keyFingerprint("ed25519", ed25519.getPublicKey(secretKey));
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES));
+  const message = requestSigningMessage({
+    method: "GET",
+    path: u.pathname + u.search,
+    bodySha256: sha256(new Uint8Array()),
+    timestampMs: nowMs,
+    nonce,
+    keyFingerprint: fingerprint,
+  });
+  return {
+    [SIGNATURE_HEADERS.key]: toBase64Url(fingerprint),
+    [SIGNATURE_HEADERS.timestamp]: String(nowMs),
+    [SIGNATURE_HEADERS.nonce]: toBase64Url(nonce),
+    [SIGNATURE_HEADERS.signature]: toBase64Url(ed25519.sign(message, secretKey)),
+  };
 }
 
 export class MemberDirectory {
@@ -62,7 +94,13 @@ export class MemberDirectory {
 
   async #fetch(): Promise<void> {
     this.#lastAttempt = this.#now();
-    const res = await (this.#o.fetch ?? relinkFetch)(this.url, { signal: AbortSignal.timeout(10_000) });
+    const headers = this.#o.identitySecretKey
+      ? signedGetHeaders(this.url, this.#o.identitySecretKey, Date.now())
+      : undefined;
+    const res = await (this.#o.fetch ?? relinkFetch)(this.url, {
+      signal: AbortSignal.timeout(10_000),
+      ...(headers ? { headers } : {}),
+    });
     if (!res.ok) throw new Error(`HTTP ${res.status}`);
     const json = (await res.json()) as { result?: { data?: unknown } };
     const parsed = memberDirectory.safeParse(json?.result?.data);

@@ -59,6 +59,8 @@ export interface KeyHolderOptions {
   directoryRefetchMs: number;
   /** This holder's own per-member daily evaluation caps (default: DEFAULT_EVALUATION_CAP for everyone). */
   evaluationCaps?: EvaluationCaps;
+  /** Browser origins allowed to call this holder (the portal's); none by default. */
+  corsOrigins?: readonly string[];
   clock?: () => number;
 }
 
@@ -114,6 +116,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     ttlMs: o.directoryTtlMs,
     refetchMinMs: o.directoryRefetchMs,
     log,
+    identitySecretKey: identity.identitySecretKey,
   });
   const group = await loadSodiumGroup();
   const pool: OprfPool = await createOprfPool({ size: o.workers });
@@ -187,13 +190,16 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
         },
         clock(),
       );
-      const r = await pool.evaluateAsHolder(k, { networkId: k.networkId, epoch: k.epoch, blindedElements });
+      const request = { networkId: k.networkId, epoch: k.epoch, blindedElements };
+      // proof "none": round 1 of ADR 0013's combined check (1 multiplication per element, no proof).
+      const proven = input.proof === "none" ? undefined : await pool.evaluateAsHolder(k, request);
+      const r = proven ?? (await pool.evaluateUnproven(k, request));
       const out: EvaluateOutput = {
         networkId: r.networkId,
         epoch: r.epoch,
         holder: r.holder,
         evaluatedElements: r.evaluatedElements.map(toBase64Url),
-        proof: toBase64Url(r.proof),
+        ...(proven ? { proof: toBase64Url(proven.proof) } : {}),
       };
       sendJson(res, 200, out);
       log.info("evaluate", {
@@ -293,7 +299,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   ];
 
   // Keep-alive and header timeouts: protocol's hardenServer (longer than any Relink client's idle socket).
-  const server: Server = createHttpServer(routes, log, { requestTimeoutMs: 60_000 });
+  const server: Server = createHttpServer(routes, log, { requestTimeoutMs: 60_000 }, o.corsOrigins ?? []);
   let bound: { url: string; port: number };
   try {
     bound = await listen(server, o.port, o.host);

@@ -98,13 +98,33 @@ function parseRequestUrl(target: string | undefined): URL {
   }
 }
 
+/** Request headers a browser may send cross-origin (the portal's worker signs with these). */
+const CORS_HEADERS = "content-type, x-relink-key, x-relink-timestamp, x-relink-nonce, x-relink-signature";
+
 export function createHttpServer(
   routes: Route[],
   log: Logger,
   timeouts: ServerTimeouts = { requestTimeoutMs: 60_000 },
+  corsOrigins: readonly string[] = [],
 ): Server {
   const server = createServer(async (req, res) => {
     let path = "(unparsed)";
+    // CORS (ADR 0060): the portal's browser worker calls the key holders directly; only listed origins.
+    const origin = req.headers.origin;
+    if (origin && corsOrigins.includes(origin)) {
+      res.setHeader("access-control-allow-origin", origin);
+      res.setHeader("vary", "origin");
+      res.setHeader("access-control-expose-headers", "retry-after");
+      if (req.method === "OPTIONS") {
+        res.writeHead(204, {
+          "access-control-allow-methods": "GET, POST",
+          "access-control-allow-headers": CORS_HEADERS,
+          "access-control-max-age": "600",
+        });
+        res.end();
+        return;
+      }
+    }
     try {
       const url = parseRequestUrl(req.url);
       path = url.pathname.slice(0, 200);

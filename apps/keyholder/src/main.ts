@@ -130,6 +130,11 @@ switch (command) {
         directoryTtlMs: intOption(values["directory-ttl"], "directory-ttl", 30) * 1000,
         directoryRefetchMs: intOption(values["directory-refetch"], "directory-refetch", 5) * 1000,
         ...(evaluationCaps ? { evaluationCaps } : {}),
+        // Browser origins of the portal (comma-separated), e.g. the hub's URL when it hosts the portal.
+        corsOrigins: (process.env["RELINK_CORS_ORIGINS"] ?? "")
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean),
       });
     } catch (error) {
       die((error as Error).message);

@@ -12,7 +12,11 @@ import {
   blindIdentifiers,
   type ClientBatch,
   combineResponses,
+  finishCombinedCheck,
+  type HolderEvaluation,
   type HolderResponse,
+  InvalidProofError,
+  startCombinedCheck,
   type ThresholdPublicKeys,
 } from "@relink/psi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -189,6 +193,35 @@ describe("evaluation", () => {
     const again = blindIdentifiers(keys, IDENTIFIERS);
     const r2 = await Promise.all([3, 1].map((i) => ask(i, again)));
     expect(combineResponses(keys, again, r2).map(toBase64Url)).toEqual(outputs[0]);
+  });
+
+  it('proof "none" answers evaluations only; the combined check (ADR 0013) gives the same outputs and names a cheater', async () => {
+    const batch = blindIdentifiers(keys, IDENTIFIERS);
+    const round1 = await Promise.all(
+      [2, 3].map(async (i) => {
+        const r = await evaluate(i, alice, body(batch, { proof: "none" }));
+        expect(r.status, JSON.stringify(r.json)).toBe(200);
+        expect(r.json.proof).toBeUndefined();
+        return {
+          networkId: r.json.networkId,
+          epoch: r.json.epoch,
+          holder: r.json.holder,
+          evaluatedElements: r.json.evaluatedElements.map(fromBase64Url),
+        } as HolderEvaluation;
+      }),
+    );
+    const check = startCombinedCheck(keys, batch, round1);
+    const round2 = await Promise.all([2, 3].map((i) => ask(i, { ...batch, request: check.request })));
+    const proven = await Promise.all([2, 3].map((i) => ask(i, batch)));
+    expect(finishCombinedCheck(keys, check, round2).map(toBase64Url)).toEqual(
+      combineResponses(keys, batch, proven).map(toBase64Url),
+    );
+    const forged = round1.map((e) =>
+      e.holder === 3 ? { ...e, evaluatedElements: [...e.evaluatedElements].reverse() } : e,
+    );
+    const badCheck = startCombinedCheck(keys, batch, forged);
+    const badRound2 = await Promise.all([2, 3].map((i) => ask(i, { ...batch, request: badCheck.request })));
+    expect(() => finishCombinedCheck(keys, badCheck, badRound2)).toThrow(InvalidProofError);
   });
 
   it("logs member slugs and counts, never blinded elements", async () => {

@@ -6,7 +6,19 @@
  * A user error (missing file, existing key file, hub not reachable, refused by the hub) prints one line
  * `relink: …` on stderr and never a stack trace; RELINK_DEBUG=1 adds the stack for bug reports.
  */
-import { wireError } from "@relink/sdk";
+import type { WireError } from "@relink/protocol";
+
+/**
+ * The hub's typed error behind a tRPC client error (what @relink/sdk's `wireError` reads), checked by
+ * shape so that this module — imported by every command — does not load the SDK: `relink receipt verify`
+ * must start without it (cli.ts).
+ */
+function wireError(error: unknown): WireError | undefined {
+  if (error instanceof Error && error.name === "TRPCClientError") {
+    return (error as { data?: { relink?: WireError } }).data?.relink;
+  }
+  return undefined;
+}
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, partial: 3, fork: 4 } as const;
 

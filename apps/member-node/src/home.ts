@@ -7,7 +7,7 @@
  *   exposure-subjects.json (0600): the tags this node last registered as a lender (to unregister leavers).
  * Raw books (CSV) stay wherever the member keeps them; only derived values leave the node.
  */
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromBase64Url, fromHex, toBase64Url, toHex } from "@relink/protocol";
@@ -149,4 +149,40 @@ export function fileHeKeyStore(home: string, now: () => number = Date.now): HeKe
       rmSync(path(hash), { force: true });
     },
   };
+}
+
+// ------------------------------------------------------------------------------------------------- cases
+
+const casesFile = (home: string) => join(home, "cases.jsonl");
+
+/**
+ * Records a case id with the commitment the audit log carries for it (cases.jsonl, 0600, one JSON object
+ * per line), so that the member's DPO can name the case of every ledger entry later — also when the case
+ * id was generated because `--case` was not given. The hub only ever sees the commitment.
+ */
+export function recordCase(
+  home: string,
+  entry: { caseId: string; caseCommitment: string; purpose: string; at: Date },
+): void {
+  appendFileSync(
+    casesFile(home),
+    `${JSON.stringify({ caseId: entry.caseId, commitment: toHex(fromBase64Url(entry.caseCommitment)), purpose: entry.purpose, at: entry.at.toISOString() })}\n`,
+    { mode: 0o600 },
+  );
+}
+
+/** The member's case register: commitment (hex, as in audit leaves) → case id. */
+export function readCases(home: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(casesFile(home))) return out;
+  for (const line of readFileSync(casesFile(home), "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    try {
+      const c = JSON.parse(line) as { caseId?: unknown; commitment?: unknown };
+      if (typeof c.caseId === "string" && typeof c.commitment === "string") out.set(c.commitment, c.caseId);
+    } catch {
+      // A torn last line (crash mid-write) is skipped; every complete line still counts.
+    }
+  }
+  return out;
 }

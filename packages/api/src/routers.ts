@@ -2,14 +2,18 @@
 
 import type { Member } from "@relink/core";
 import {
+  createPortalUser,
   eraseSubjects,
   listAlerts,
   memberDirectory as listMemberDirectory,
   lookupContacts,
+  memberBySlugOrThrow,
   onboardMember,
+  PASSWORD_POLICY,
   plantHoneytokens,
   publishBatch,
   registerConsents,
+  registerDpoKey,
   registerOptOuts,
   reinstateMember,
   revokeConsentsByReference,
@@ -17,6 +21,7 @@ import {
   suspendMember,
 } from "@relink/core";
 import {
+  bytes,
   eraseInput,
   fromBase64Url,
   listAlertsInput,
@@ -37,10 +42,15 @@ import {
   revokeConsentsInput,
   revokeConsentsOutput,
   slug,
+  toBase64Url,
 } from "@relink/protocol";
 import { z } from "zod";
+import { ROLES } from "./access.ts";
+import { consentProofRouter } from "./consent-proofs.ts";
+import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
-import { adminProcedure, memberProcedure, publicProcedure, router } from "./trpc.ts";
+import { portalRouter } from "./portal.ts";
+import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
   return {
@@ -78,7 +88,7 @@ export const appRouter = router({
         keyHolders: holders.holders,
       };
     }),
-    memberDirectory: publicProcedure
+    memberDirectory: networkReaderProcedure
       .output(memberDirectory)
       .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
     whoami: memberProcedure.output(memberView).query(({ ctx }) => view(ctx.who.member)),
@@ -97,6 +107,13 @@ export const appRouter = router({
       .input(z.object({ slug }))
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+    registerDpoKey: adminProcedure
+      .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
+      .output(z.object({ memberId: z.string(), fingerprint: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const r = await registerDpoKey(ctx.core, input.slug, input.publicKey);
+        return { memberId: r.memberId, fingerprint: toBase64Url(r.key.fingerprint) };
+      }),
     setQuotas: adminProcedure
       .input(
         z.object({
@@ -146,6 +163,29 @@ export const appRouter = router({
       .input(registerOptOutsInput)
       .output(registerOptOutsOutput)
       .mutation(async ({ ctx, input }) => registerOptOuts(ctx.core, input)),
+    /** First accounts of a member (its member admin) or of network staff; later staff are added in the portal. */
+    createPortalUser: adminProcedure
+      .input(
+        z.object({
+          email: z.email().max(200),
+          displayName: z.string().min(1).max(200),
+          memberSlug: slug.nullable(),
+          password: z.string().min(PASSWORD_POLICY.minLength).max(PASSWORD_POLICY.maxLength),
+          roles: z.array(z.enum(ROLES)).min(1).max(ROLES.length),
+        }),
+      )
+      .output(z.object({ userId: z.string() }))
+      .mutation(async ({ ctx, input }) => {
+        const member = input.memberSlug ? await memberBySlugOrThrow(ctx.core, input.memberSlug) : null;
+        const id = await createPortalUser(ctx.core, {
+          email: input.email,
+          displayName: input.displayName,
+          memberId: member?.id ?? null,
+          password: input.password,
+          roles: input.roles,
+        });
+        return { userId: id.userId };
+      }),
   }),
 
   directory: router({
@@ -203,7 +243,11 @@ export const appRouter = router({
       .mutation(async ({ ctx, input }) => lookupContacts(ctx.core, ctx.who, input)),
   }),
 
+  consentProof: consentProofRouter,
   exposure: exposureRouter,
+
+  portal: portalRouter,
+  dpo: dpoRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,12 +5,14 @@
 import {
   type AuthenticatedMember,
   authenticateAdminRequest,
+  authenticateDpoRequest,
   authenticateMemberRequest,
   type CoreDeps,
   type UnverifiedRequest,
 } from "@relink/core";
 import { type ErrorCode, RelinkError, type WireError } from "@relink/protocol";
 import { initTRPC, TRPCError } from "@trpc/server";
+import { allowed, type PortalSession } from "./access.ts";
 
 export interface ApiContext {
   core: CoreDeps;
@@ -18,6 +20,12 @@ export interface ApiContext {
   request: UnverifiedRequest | undefined;
   /** Ed25519 public keys of network administrators. */
   adminKeys: Uint8Array[];
+  /** Set only by the portal's mount: the signed-in person. Its calls are checked against PORTAL_ACCESS. */
+  portal?: PortalSession;
+  /** Ed25519 public keys of the network's data-protection officers (ADR 0040). */
+  dpoKeys?: Uint8Array[];
+  /** Ed25519 identity keys of the key holders: they read the member directory (ADR 0040). */
+  keyHolderKeys?: Uint8Array[];
 }
 
 type TrpcCode = ConstructorParameters<typeof TRPCError>[0]["code"];
@@ -91,7 +99,23 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/**
+ * Portal sessions reach only the procedures PORTAL_ACCESS lists, with one of its roles; `portal.*`
+ * procedures need a session. Member-scoped checks happen where the member is known (memberProcedure).
+ */
+const portalGate = t.middleware(({ ctx, path, next }) => {
+  if (!ctx.portal) {
+    if (path.startsWith("portal."))
+      throw new RelinkError("FORBIDDEN", "this procedure needs a portal session");
+    return next();
+  }
+  if (!allowed(ctx.portal, path)) {
+    throw new RelinkError("FORBIDDEN", `your roles do not allow ${path}`);
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(portalGate);
 
 function requireRequest(ctx: ApiContext): UnverifiedRequest {
   if (!ctx.request) throw new RelinkError("BAD_SIGNATURE", "this procedure needs a signed request");
@@ -99,13 +123,39 @@ function requireRequest(ctx: ApiContext): UnverifiedRequest {
 }
 
 /** A procedure callable only with a request signed by an active member key. */
-export const memberProcedure = publicProcedure.use(async ({ ctx, next }) => {
+export const memberProcedure = publicProcedure.use(async ({ ctx, path, next }) => {
   const who: AuthenticatedMember = await authenticateMemberRequest(ctx.core, requireRequest(ctx));
+  // Through the portal, the person must hold the role for the member whose key signed the request.
+  if (ctx.portal && !allowed(ctx.portal, path, who.member.id)) {
+    throw new RelinkError("FORBIDDEN", `your roles do not allow ${path} for this member`);
+  }
   return next({ ctx: { ...ctx, who } });
+});
+
+/** A procedure for a signed-in portal user (session, no member signature), gated by PORTAL_ACCESS. */
+export const sessionProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.portal) throw new RelinkError("FORBIDDEN", "this procedure needs a portal session");
+  return next({ ctx: { ...ctx, portal: ctx.portal } });
 });
 
 /** A procedure callable only with a request signed by a network administrator's key. */
 export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   const admin = await authenticateAdminRequest(ctx.core, requireRequest(ctx), ctx.adminKeys);
   return next({ ctx: { ...ctx, admin } });
+});
+
+/** A procedure callable only by a DPO: a member's DPO key, or a network DPO key (ADR 0040). */
+export const dpoProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const dpo = await authenticateDpoRequest(ctx.core, requireRequest(ctx), ctx.dpoKeys ?? []);
+  return next({ ctx: { ...ctx, dpo } });
+});
+
+/**
+ * The network's own readers (ADR 0040): administrators, network DPOs and key holders (the member directory
+ * is what key holders check member signatures against). Members are not among them.
+ */
+export const networkReaderProcedure = publicProcedure.use(async ({ ctx, next }) => {
+  const keys = [...ctx.adminKeys, ...(ctx.dpoKeys ?? []), ...(ctx.keyHolderKeys ?? [])];
+  const reader = await authenticateAdminRequest(ctx.core, requireRequest(ctx), keys);
+  return next({ ctx: { ...ctx, reader } });
 });

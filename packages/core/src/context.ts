@@ -35,7 +35,10 @@ export interface AuditEventInput {
     | "sanction.applied"
     | "honeytoken.planted"
     | "optout.registered"
-    | "exposure.book_declared";
+    | "exposure.book_declared"
+    | "consent.root_committed"
+    | "dpo.subject_report"
+    | "dpo.export";
   memberId: string | null;
   userPseudonym?: Uint8Array;
   purpose?: string;
@@ -50,6 +53,11 @@ export interface AuditEventInput {
   decision: { allowed: boolean; rules: string[]; reason?: string };
   requestHash?: Uint8Array;
   responseHash?: Uint8Array;
+  /** consent.root_committed: the Poseidon root (32 bytes) and leaf count, and the vkey's SHA-256. */
+  consentRoot?: { root: Uint8Array; count: number };
+  zkVkeyHash?: Uint8Array;
+  /** lookup: SHA-256 commitment to the consent-proof bundle the query carried (ADR 0050). */
+  consentProofsHash?: Uint8Array;
 }
 
 export interface AuditRef {
@@ -60,6 +68,13 @@ export interface AuditRef {
 export interface AuditLog {
   append(trx: Transaction<Database> | Kysely<Database>, event: AuditEventInput, at: Date): Promise<AuditRef>;
   receipt(ref: AuditRef): Promise<unknown>;
+  /**
+   * The (member, subject) link key of ADR 0040: with it, the leaves of `memberId` (null: the network's own
+   * leaves) about `tag` can be recognised, and nothing else. Only DPO use cases call this.
+   */
+  linkKey(memberId: string | null, tag: Uint8Array): Uint8Array;
+  /** The member's commitment key (link keys derive from it); given only to that member's DPO. */
+  memberKey(memberId: string): Uint8Array;
 }
 
 export interface KeyHolderInfo {
@@ -85,6 +100,8 @@ export interface NetworkPolicy {
   exposure?: Partial<ExposurePolicy>;
   /** Abuse controls (consent vetting, quotas, alert thresholds, sanctions); defaults in DEFAULT_ABUSE_POLICY. */
   abuse?: Partial<AbusePolicy>;
+  /** Consent-membership proofs (ADR 0050): required of every member, and the accepted query-time skew. */
+  consentProofs?: { requiredForAll?: boolean; maxSkewMs?: number };
 }
 
 /** What the exposure use cases need beyond the database: the process's one round coordinator. */

@@ -15,6 +15,7 @@ import {
 } from "@relink/protocol";
 import { lookupQuotaLimit, monitorLookup, screenLookup } from "./abuse/lookup-monitor.ts";
 import type { AuthenticatedMember } from "./auth.ts";
+import { checkLookupProofs, storeLookupProofs } from "./consent-proofs.ts";
 import type { CoreDeps } from "./context.ts";
 import { deny, requireActive, secondsUntilNextDay, utcDay } from "./denials.ts";
 
@@ -84,13 +85,22 @@ export async function lookupContacts(
       { ...base, rule: "lookup.quota" },
     );
   }
-  const covered = await coveringConsents(deps.db, {
-    memberId: who.member.id,
-    tags,
-    purpose: input.purpose,
-    category: "contact",
-    at: now,
-  });
+  // With consent proofs (ADR 0050) every tag is covered by a verified proof, or the query was refused.
+  const proven = await checkLookupProofs(
+    deps,
+    who,
+    { purpose: input.purpose, tags, proofs: input.consentProofs, now },
+    { ...base, rule: "lookup.consent-proof" },
+  );
+  const covered = proven
+    ? new Map(tags.map((t) => [toHex(t), { id: "", legalBasis: "" }] as const))
+    : await coveringConsents(deps.db, {
+        memberId: who.member.id,
+        tags,
+        purpose: input.purpose,
+        category: "contact",
+        at: now,
+      });
   const consentedTags = tags.filter((t) => covered.has(toHex(t)));
   // Opted-out subjects (contact relocation) get no records: "ok" with nothing, as if no member held them.
   const screen = await screenLookup(deps, tags);
@@ -120,14 +130,16 @@ export async function lookupContacts(
       ? { tag: toBase64Url(t), status: "ok", records: byTag.get(key) ?? [] }
       : { tag: toBase64Url(t), status: "no_consent", records: [] };
   });
-  const consentIds = [...covered.values()].map((c) => c.id);
+  const consentIds = proven ? [] : [...covered.values()].map((c) => c.id);
   const audit = await deps.audit.append(
     deps.db,
     {
       type: "lookup",
       memberId: who.member.id,
       purpose: input.purpose,
-      legalBasis: [...new Set([...covered.values()].map((c) => c.legalBasis))].sort().join(","),
+      legalBasis: proven
+        ? undefined
+        : [...new Set([...covered.values()].map((c) => c.legalBasis))].sort().join(","),
       caseCommitment,
       subjectTags: tags,
       consentIds,
@@ -135,12 +147,17 @@ export async function lookupContacts(
       outputCount: records.length,
       decision: {
         allowed: true,
-        rules: ["lookup.consent", ...(consentedTags.length < tags.length ? ["lookup.partial-consent"] : [])],
+        rules: [
+          proven ? "lookup.consent-proof" : "lookup.consent",
+          ...(consentedTags.length < tags.length ? ["lookup.partial-consent"] : []),
+        ],
       },
       requestHash: who.requestHash,
+      consentProofsHash: proven?.commitment,
     },
     now,
   );
+  if (proven) await storeLookupProofs(deps, who.member.id, audit.index, proven.bundle, now);
   if (consentedTags.length < tags.length) {
     deps.log.warn("lookup.unconsented-tags", {
       member: who.member.slug,

@@ -56,7 +56,7 @@ export async function onboardMember(deps: CoreDeps, input: OnboardMemberInput): 
   });
 }
 
-async function memberBySlug(deps: CoreDeps, slug: string): Promise<Member> {
+export async function memberBySlugOrThrow(deps: Pick<CoreDeps, "db">, slug: string): Promise<Member> {
   const m = await findMemberBySlug(deps.db, slug);
   if (!m) throw new RelinkError("NOT_FOUND", `no member '${slug}'`);
   return m;
@@ -64,7 +64,7 @@ async function memberBySlug(deps: CoreDeps, slug: string): Promise<Member> {
 
 export async function suspendMember(deps: CoreDeps, slug: string, reason: string): Promise<Member> {
   const at = deps.clock();
-  const m = await memberBySlug(deps, slug);
+  const m = await memberBySlugOrThrow(deps, slug);
   return deps.db.transaction().execute(async (trx) => {
     const updated = await setMemberStatus(trx, m.id, { status: "suspended", reason, at });
     await deps.audit.append(
@@ -84,7 +84,7 @@ export async function suspendMember(deps: CoreDeps, slug: string, reason: string
 
 export async function reinstateMember(deps: CoreDeps, slug: string): Promise<Member> {
   const at = deps.clock();
-  const m = await memberBySlug(deps, slug);
+  const m = await memberBySlugOrThrow(deps, slug);
   return deps.db.transaction().execute(async (trx) => {
     const updated = await setMemberStatus(trx, m.id, { status: "active", at });
     await deps.audit.append(
@@ -107,7 +107,7 @@ export async function setQuotas(
   slug: string,
   quotas: { dailyLookupQuota?: number; dailyEvaluationQuota?: number },
 ): Promise<Member> {
-  const m = await memberBySlug(deps, slug);
+  const m = await memberBySlugOrThrow(deps, slug);
   return setMemberQuotas(
     deps.db,
     m.id,

@@ -1,6 +1,15 @@
-import { decodeAuditEvent, encodeAuditEvent } from "@relink/tlog";
+import {
+  decodeAuditEvent,
+  encodeAuditEvent,
+  keyedCommitment,
+  memberCommitmentKey,
+  subjectLinkKey,
+} from "@relink/tlog";
 import { expect, it } from "vitest";
-import { subjectTagCommitment, toAuditEvent } from "../src/audit/adapter.ts";
+import { toAuditEvent } from "../src/audit/adapter.ts";
+
+const keying = { commitmentKey: new Uint8Array(32).fill(9), nonce: new Uint8Array(16).fill(4) };
+const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 
 it("maps the use cases' AuditEventInput to a canonical leaf, committing to tags instead of storing them", () => {
   const tags = Array.from({ length: 70 }, (_, i) => new Uint8Array(32).fill(i));
@@ -23,16 +32,35 @@ it("maps the use cases' AuditEventInput to a canonical leaf, committing to tags 
     },
     at,
     "0.1.0",
+    keying,
   );
   const bytes = encodeAuditEvent(lookup);
   expect(decodeAuditEvent(bytes)).toEqual(lookup);
-  expect(lookup.subjectTagCommitments?.[0]).toBe(Buffer.from(subjectTagCommitment(tags[0]!)).toString("hex"));
+  // ADR 0040: HMAC under the member's key, salted by the leaf's nonce; the nonce is in the leaf.
+  const memberKey = memberCommitmentKey(keying.commitmentKey, base.memberId.toLowerCase());
+  expect(lookup.subjectNonce).toBe(hex(keying.nonce));
+  expect(lookup.subjectTagCommitments?.[0]).toBe(
+    hex(keyedCommitment(subjectLinkKey(memberKey, tags[0]!), keying.nonce)),
+  );
+  // The same subject under another member's key, or another nonce, gives an unrelated commitment.
+  const otherMember = memberCommitmentKey(keying.commitmentKey, "11111111-1111-1111-1111-111111111111");
+  expect(lookup.subjectTagCommitments).not.toContain(
+    hex(keyedCommitment(subjectLinkKey(otherMember, tags[0]!), keying.nonce)),
+  );
+  const again = toAuditEvent(
+    { ...base, type: "lookup", subjectTags: tags.slice(0, 2), decision: { allowed: true, rules: [] } },
+    at,
+    "0.1.0",
+    { ...keying, nonce: new Uint8Array(16).fill(5) },
+  );
+  expect(again.subjectTagCommitments?.[0]).not.toBe(lookup.subjectTagCommitments?.[0]);
   // The raw tag never appears in the leaf.
   expect(Buffer.from(bytes).includes(Buffer.from(tags[1]!))).toBe(false);
   const batch = toAuditEvent(
     { ...base, type: "lookup", subjectTags: tags, decision: { allowed: true, rules: [] } },
     at,
     "0.1.0",
+    keying,
   );
   expect(batch.subjectTagsRoot?.count).toBe(70);
   expect(batch.subjectTagCommitments).toBeUndefined();
@@ -46,7 +74,9 @@ it("maps the use cases' AuditEventInput to a canonical leaf, committing to tags 
     },
     at,
     "0.1.0",
+    keying,
   );
+  expect(denial.subjectNonce).toBeUndefined();
   expect(decodeAuditEvent(encodeAuditEvent(denial))).toMatchObject({
     decision: "deny",
     decisionReason: "MEMBER_SUSPENDED",

@@ -10,16 +10,17 @@ import {
   type ConsentRecord,
   type DirectoryUpsert,
   type ErrorCode,
+  fromHex,
   type LookupInput,
   type PublishBatchInput,
   RelinkError,
   toBase64Url,
   toHex,
 } from "@relink/protocol";
-import { type AuditEvent, verifyReceipt } from "@relink/tlog";
+import { type AuditEvent, deriveCommitmentKey, generateSignerKey, verifyReceipt } from "@relink/tlog";
 import type { Kysely } from "kysely";
 import { beforeAll, expect, it } from "vitest";
-import { subjectTagCommitment } from "../src/audit/adapter.ts";
+import { subjectCommitments } from "../src/audit/adapter.ts";
 import type { AuthenticatedMember } from "../src/auth.ts";
 import { registerConsents, revokeConsentsByReference } from "../src/consents.ts";
 import { batchContentHash, eraseSubjects, publishBatch, purgeExpiredRecords } from "../src/directory.ts";
@@ -31,7 +32,9 @@ import {
   describeEachBackend,
   onboardTestMember,
   type StoredAuditEvent,
+  seededBytes,
   storedAuditEvents,
+  TEST_LOG_ORIGIN,
   type TestCore,
 } from "../src/testing.ts";
 
@@ -105,7 +108,15 @@ async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkE
   return error as RelinkError;
 }
 
-const commitments = (tags: Uint8Array[]) => tags.map((t) => toHex(subjectTagCommitment(t)));
+/** The hub's audit commitment key in these tests: derived from the test log key (createTestCore). */
+const COMMITMENT_KEY = deriveCommitmentKey(generateSignerKey(TEST_LOG_ORIGIN, seededBytes(1)).seed);
+/** The keyed commitments (ADR 0040) `event` must carry for `tags`, under its own nonce and member. */
+const commitments = (event: AuditEvent, tags: Uint8Array[]) =>
+  subjectCommitments(
+    { commitmentKey: COMMITMENT_KEY, nonce: fromHex(event.subjectNonce ?? "") },
+    event.member ?? null,
+    tags,
+  ).map(toHex);
 const consentRef = (id: string) => id.replaceAll("-", "");
 
 /** Where leaves hold any of these 32-byte values: raw, or spelled in hex or base64url (every window). */
@@ -128,8 +139,9 @@ function occurrences(leaves: StoredAuditEvent[], tags: Uint8Array[]): string[] {
 
 function expectNoTags(leaves: StoredAuditEvent[], tags: Uint8Array[]): void {
   expect(occurrences(leaves, tags)).toEqual([]);
-  // The scan does find what is there: the commitment to subject 1 is in the leaves, raw and in hex.
-  const found = occurrences(leaves, [subjectTagCommitment(T(1))]);
+  // The scan does find what is there: the keyed commitment to subject 1 is in the leaves, raw and in hex.
+  const keyed = leaves.filter((l) => l.event.subjectNonce).flatMap((l) => commitments(l.event, [T(1)]));
+  const found = occurrences(leaves, keyed.map(fromHex));
   expect(found.some((f) => f.includes("bytes"))).toBe(true);
   expect(found.some((f) => f.includes("text"))).toBe(true);
 }
@@ -176,7 +188,7 @@ describeEachBackend("publication", ({ db }) => {
       type: "directory.published",
       time: Date.parse(NOW),
       member: who.member.id,
-      subjectTagCommitments: commitments([T(1), T(1), T(2)]),
+      subjectTagCommitments: commitments(event, [T(1), T(1), T(2)]),
       inputSize: 3,
       outputCount: 3,
       decision: "allow",
@@ -333,7 +345,7 @@ describeEachBackend("publication", ({ db }) => {
     expect(event).toMatchObject({
       type: "directory.erased",
       member: who.member.id,
-      subjectTagCommitments: commitments([T(20), T(21), T(22)]),
+      subjectTagCommitments: commitments(event, [T(20), T(21), T(22)]),
       inputSize: 3,
       outputCount: 3,
       decision: "allow",
@@ -473,7 +485,7 @@ describeEachBackend("consents and lookups", ({ db }) => {
     expect(event).toMatchObject({
       type: "consent.registered",
       member: c.member.id,
-      subjectTagCommitments: commitments([T(1), T(2)]),
+      subjectTagCommitments: commitments(event, [T(1), T(2)]),
       consentRefs: r.consents.map((x) => consentRef(x.id)),
       inputSize: 2,
       outputCount: 2,
@@ -525,7 +537,7 @@ describeEachBackend("consents and lookups", ({ db }) => {
     ]);
     expect(leaves[1]).toMatchObject({
       consentRefs: [consentRef(changed.updated[0]!.id)],
-      subjectTagCommitments: commitments([T(35)]),
+      subjectTagCommitments: commitments(leaves[1]!, [T(35)]),
     });
     expect(changed.receipts.map((r) => verifiedEvent(core, r))).toEqual(leaves);
     // The superseded version is kept for the DPO.
@@ -577,7 +589,7 @@ describeEachBackend("consents and lookups", ({ db }) => {
       ruleIds: ["consent.revoke"],
     });
     expect([...(event.subjectTagCommitments ?? [])].sort()).toEqual(
-      commitments([T(6), T(32), T(39), T(30)]).sort(),
+      commitments(event, [T(6), T(32), T(39), T(30)]).sort(),
     );
     expect(verifiedEvent(core, r.receipt)).toEqual(event);
     // D's consent under the same reference is untouched; revoking again changes nothing and logs nothing.
@@ -665,7 +677,8 @@ describeEachBackend("consents and lookups", ({ db }) => {
       purpose: "debt_collection",
       legalBasis: "consent,court_order",
       caseCommitment: toHex(sha256(new TextEncoder().encode("case-4711"))),
-      subjectTagCommitments: commitments(tags),
+      subjectTagCommitments: commitments(event, tags),
+      subjectNonce: event.subjectNonce,
       consentRefs: undefined,
       inputSize: 8,
       outputCount: 5,
@@ -709,11 +722,12 @@ describeEachBackend("consents and lookups", ({ db }) => {
   it("refuses a member without the collector capability with FORBIDDEN and a denial leaf, charging nothing", async () => {
     const from = await logSize(db());
     await expectCode(lookupContacts(core.deps, a, lookupInput([T(1), T(2)])), "FORBIDDEN");
-    expect(await onlyNewLeaf(db(), from)).toMatchObject({
+    const event = await onlyNewLeaf(db(), from);
+    expect(event).toMatchObject({
       type: "denial",
       member: a.member.id,
       purpose: "debt_collection",
-      subjectTagCommitments: commitments([T(1), T(2)]),
+      subjectTagCommitments: commitments(event, [T(1), T(2)]),
       inputSize: 2,
       outputCount: 0,
       decisionReason: "FORBIDDEN",

@@ -27,7 +27,7 @@ export interface MemberTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
-export type MemberKeyPurpose = "request_signing" | "mask_agreement" | "witness";
+export type MemberKeyPurpose = "request_signing" | "mask_agreement" | "witness" | "dpo";
 export type KeyAlgorithm = "ed25519" | "x25519";
 
 export interface MemberKeyTable {
@@ -75,6 +75,19 @@ export interface RoleGrantTable {
   granted_by: string | null;
   granted_at: CreatedAt;
   revoked_at: Date | null;
+}
+
+export interface UserCredentialTable {
+  user_id: string;
+  /** `$scrypt$ln=…,r=…,p=…$<salt b64>$<hash b64>` (see core/portal-auth.ts). */
+  password_hash: string;
+  failed_attempts: ColumnType<number, number | undefined, number>;
+  locked_until: Date | null;
+  /** RFC 6238 shared secret; null when the user has not enrolled a second factor. */
+  totp_secret: Uint8Array | null;
+  /** The last accepted TOTP time step: a code is accepted once (replay within its window fails). */
+  last_totp_step: bigint | null;
+  updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
 export interface PublicationBatchTable {
@@ -166,6 +179,16 @@ export interface QuotaUsageTable {
 }
 
 /** Audit log (migration 20261126T0800): append-only; rows never change once inserted. */
+/** Index of the keyed subject commitments of audit leaves (migration 20261203T0300, ADR 0040). */
+export interface AuditLogSubjectTable {
+  idx: bigint;
+  member_id: string | null;
+  nonce: Uint8Array;
+  /** The leaf's subject commitments, 32 bytes each, in leaf order. */
+  commitments: Uint8Array;
+  created_at: CreatedAt;
+}
+
 export interface AuditLogLeafTable {
   idx: bigint;
   /** Canonical leaf bytes (packages/tlog leaf.ts). */
@@ -307,7 +330,9 @@ export interface Database {
   member_key: MemberKeyTable;
   user: UserTable;
   role_grant: RoleGrantTable;
+  user_credential: UserCredentialTable;
   audit_log_leaf: AuditLogLeafTable;
+  audit_log_subject: AuditLogSubjectTable;
   audit_log_checkpoint: AuditLogCheckpointTable;
   audit_log_cosignature: AuditLogCosignatureTable;
   audit_log_fork_evidence: AuditLogForkEvidenceTable;
@@ -326,4 +351,24 @@ export interface Database {
   honeytoken: HoneytokenTable;
   contact_opt_out: ContactOptOutTable;
   exposure_book: ExposureBookTable;
+  consent_root: ConsentRootTable;
+  consent_proof_bundle: ConsentProofBundleTable;
+}
+
+/** A member's committed consent root (Poseidon, ADR 0050) and the audit leaf that logged it. */
+export interface ConsentRootTable {
+  member_id: string;
+  root: Uint8Array;
+  leaf_count: number;
+  vkey_hash: Uint8Array;
+  log_index: ColumnType<bigint, bigint, never>;
+  committed_at: Date;
+}
+
+/** The consent-proof bundle (packages/zk bundle.ts, JSON text) a lookup carried, by its audit-leaf index. */
+export interface ConsentProofBundleTable {
+  log_index: ColumnType<bigint, bigint, never>;
+  member_id: string;
+  bundle: string;
+  created_at: Date;
 }

@@ -20,6 +20,23 @@ const HI = 1 - LO;
 
 export type EntropyVerdict = "ok" | "zero" | "repeated" | "small";
 
+/**
+ * One zeroed hash table per size, reused: allocating a fresh 64 KiB Float64Array per limb (two per
+ * ciphertext, 4,400 ciphertexts per portfolio round) made the hub's validation ≈ 4× slower than the same
+ * check in a small process — off-heap allocations and the garbage collections they trigger in a large
+ * heap. JS is single-threaded per isolate, and limbVerdict does not re-enter, so one table is enough.
+ */
+const tables = new Map<number, Float64Array>();
+function scratch(size: number): Float64Array {
+  let t = tables.get(size);
+  if (t) t.fill(0);
+  else {
+    t = new Float64Array(size);
+    tables.set(size, t);
+  }
+  return t;
+}
+
 export function limbVerdict(limb: BigUint64Array, q: bigint): EntropyVerdict {
   // Works on the little-endian 32-bit halves, without bigint arithmetic (this runs on every ciphertext
   // the hub receives). Repeats are counted on the low 32-bit words: equal values have equal low words,
@@ -30,7 +47,7 @@ export function limbVerdict(limb: BigUint64Array, q: bigint): EntropyVerdict {
   // words need ≈ 1.5 probes each; more than 32 per value on average means crafted, clustered words — not
   // uniform, and refused without letting the probing go quadratic.
   const bits = Math.max(4, Math.ceil(Math.log2(2 * n)));
-  const table = new Float64Array(1 << bits);
+  const table = scratch(1 << bits);
   const mask = (1 << bits) - 1;
   let repeats = 0;
   let probes = 0;

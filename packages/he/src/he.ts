@@ -544,7 +544,7 @@ export class HeContext {
   loadCiphertext(unverifiedBytes: Uint8Array): HeCiphertext {
     const rt = this.#rt;
     const payload = this.#open(unverifiedBytes, "ciphertext", rt.ciphertextLength);
-    const layout = parseCiphertextBytes(payload);
+    const layout = parseCiphertextBytes(payload, false, true);
     this.#checkLayout(layout, "ciphertext");
     checkCoefficients(layout, rt.dataPrimes);
     const ct = new this.#seal.Ciphertext();

@@ -79,7 +79,19 @@ const PRNG_TYPES = new Set([1, 2]); // blake2xb, shake256
  * inside SEAL cannot be freed safely from JS in node-seal 7 — ADR 0031). `allowSeeded` accepts the
  * seeded form (size 2, first polynomial + PRNG seed), which SEAL writes for `Serializable` public keys.
  */
-export function parseCiphertextBytes(bytes: Uint8Array, allowSeeded = false): CiphertextLayout {
+/** Reused copy target for {@link parseCiphertextBytes} with `transient` (grown on demand). */
+let scratch = new BigUint64Array(0);
+
+/**
+ * `transient`: the returned layout's `data` may live in a buffer the next transient call overwrites — for
+ * callers that finish with it before parsing again (validation on the hub: no 64 KiB allocation per
+ * ciphertext).
+ */
+export function parseCiphertextBytes(
+  bytes: Uint8Array,
+  allowSeeded = false,
+  transient = false,
+): CiphertextLayout {
   checkSealHeader(bytes);
   if (bytes.length < SEAL_DATA_OFFSET) throw new HeError("malformed", "SEAL ciphertext truncated");
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -108,7 +120,16 @@ export function parseCiphertextBytes(bytes: Uint8Array, allowSeeded = false): Ci
       throw new HeError("malformed", "unknown SEAL PRNG type");
   }
   let data: BigUint64Array;
-  if (LITTLE_ENDIAN) {
+  if (LITTLE_ENDIAN && (bytes.byteOffset + SEAL_DATA_OFFSET) % 8 === 0) {
+    // Aligned already: a view (no 64 KiB copy per ciphertext; the bytes are not modified).
+    data = new BigUint64Array(bytes.buffer, bytes.byteOffset + SEAL_DATA_OFFSET, Number(count));
+  } else if (LITTLE_ENDIAN && transient) {
+    if (scratch.length < Number(count)) scratch = new BigUint64Array(Number(count));
+    data = scratch.subarray(0, Number(count));
+    new Uint8Array(data.buffer, data.byteOffset, 8 * Number(count)).set(
+      bytes.subarray(SEAL_DATA_OFFSET, Number(dataEnd)),
+    );
+  } else if (LITTLE_ENDIAN) {
     data = new BigUint64Array(bytes.slice(SEAL_DATA_OFFSET, Number(dataEnd)).buffer); // one aligned copy
   } else {
     data = new BigUint64Array(Number(count));

@@ -87,3 +87,13 @@ export function verifyConsentAttestation(
     return false;
   }
 }
+
+/** As attestConsent, with a signer that may be asynchronous (a browser's WebCrypto, the SDK's RequestSigner). */
+export async function attestConsentWith(
+  sign: (message: Uint8Array) => Uint8Array | Promise<Uint8Array>,
+  ctx: AttestationContext,
+  r: UnsignedConsentRecord,
+): Promise<ConsentRecord> {
+  const signature = await sign(consentAttestationMessage(ctx, r));
+  return { ...r, attestation: toBase64Url(signature) };
+}

@@ -216,6 +216,38 @@ export const revokeConsentsOutput = z.object({
   receipt: z.unknown(),
 });
 
+// ------------------------------------------------------------------------------ consent-membership proofs
+// ADR 0050, docs/protocol/consent-proofs.md: committing a consent root; the proofs a lookup carries.
+
+/** A Poseidon root: 32 bytes big-endian (the hub also checks it is a BN254 scalar). */
+export const consentRoot = bytes(32, "consentRoot");
+
+export const commitConsentRootInput = z.object({
+  root: consentRoot,
+  /** How many consents the tree holds (1 .. 2^20). */
+  count: z
+    .number()
+    .int()
+    .min(1)
+    .max(2 ** 20),
+  /** SHA-256 (base64url) of the verification key the member built its proofs for: must be the hub's. */
+  vkeyHash: hash32,
+});
+export const commitConsentRootOutput = z.object({ committed: z.boolean(), receipt: z.unknown() });
+
+/** One proof per queried tag, in the order of `tags`. */
+export const consentProofs = z.object({
+  /** The query time the proofs used (ms since the Unix epoch); the hub accepts it within its skew. */
+  queryTime: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  items: z
+    .array(z.object({ root: consentRoot, proof: bytes(256, "proof") }))
+    .min(1)
+    .max(LIMITS.tagsPerLookup),
+});
+
+export type CommitConsentRootInput = z.infer<typeof commitConsentRootInput>;
+export type ConsentProofsWire = z.infer<typeof consentProofs>;
+
 // ---------------------------------------------------------------------------------------------- lookups
 
 export const lookupInput = z.object({
@@ -224,6 +256,8 @@ export const lookupInput = z.object({
   tags: z.array(tag).min(1).max(LIMITS.tagsPerLookup),
   /** Commitment to the querier's case (e.g. SHA-256 of its case id and a salt); goes into the audit leaf. */
   caseCommitment: hash32,
+  /** Consent-membership proofs, one per tag (ADR 0050); required once the member committed a consent root. */
+  consentProofs: consentProofs.optional(),
 });
 
 export const lookupRecord = z.object({
@@ -301,6 +335,12 @@ export const evaluateInput = z.object({
   networkId,
   epoch,
   blindedElements: z.array(bytes(32, "blindedElement")).min(1).max(MAX_EVALUATION_BATCH),
+  /**
+   * "batch" (default): the RFC 9497 batch DLEQ proof with the evaluations. "none": evaluations only — the
+   * client proves them afterwards with one combined element it sends as an ordinary "batch" request of
+   * one element (ADR 0013; docs/protocol/oprf.md).
+   */
+  proof: z.enum(["batch", "none"]).optional(),
 });
 
 export const evaluateOutput = z.object({
@@ -308,7 +348,8 @@ export const evaluateOutput = z.object({
   epoch,
   holder: z.number().int().min(1).max(0xffff),
   evaluatedElements: z.array(z.string()),
-  proof: z.string(),
+  /** Absent exactly when the request asked for proof "none". */
+  proof: z.string().optional(),
 });
 
 export const keyHolderInfo = z.object({

@@ -7,9 +7,9 @@
  *   "relink/v1/request", METHOD, path, SHA-256(body), timestamp (decimal ms), nonce, key fingerprint.
  * Signing lives with the key owner (sdk); verification (below) is shared by the hub and the key holders.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { EncodingError, fromBase64Url, lengthPrefixed } from "./bytes.ts";
+import { ed25519Verify } from "./ed25519.ts";
 import { RelinkError } from "./errors.ts";
 
 export const REQUEST_SIGNATURE_DST = "relink/v1/request";
@@ -151,12 +151,7 @@ export function verifyRequestSignature(
     nonce: parsed.nonce,
     keyFingerprint: parsed.fingerprint,
   });
-  let valid = false;
-  try {
-    valid = ed25519.verify(parsed.signature, message, publicKey, { zip215: false });
-  } catch {
-    valid = false;
-  }
-  if (!valid) throw new RelinkError("BAD_SIGNATURE", "signature does not verify");
+  if (!ed25519Verify(parsed.signature, message, publicKey))
+    throw new RelinkError("BAD_SIGNATURE", "signature does not verify");
   return sha256(message);
 }

@@ -5,6 +5,13 @@
  */
 export { fromHex, type Rng, toHex, webCryptoRng } from "./bytes.ts";
 export {
+  type CombinedCheck,
+  evaluateUnproven,
+  finishCombinedCheck,
+  type HolderEvaluation,
+  startCombinedCheck,
+} from "./combined.ts";
+export {
   type DkgParams,
   type DkgResult,
   type DkgRound1Broadcast,

@@ -31,6 +31,20 @@ export type Task =
       blinds: Uint8Array;
       offset: number;
     }
+  /** Holder chunk without proof (ADR 0013 round 1): Z_j = k·B_j. */
+  | { op: "evaluateOnly"; k: Uint8Array; blinded: Uint8Array }
+  /** Client chunk of the combined check (ADR 0013): partial M, partial C, outputs. */
+  | {
+      op: "combinedChunk";
+      blinded: Uint8Array;
+      evaluated: Uint8Array[];
+      lambdas: Uint8Array;
+      weights: Uint8Array;
+      inputs: Uint8Array[];
+      blinds: Uint8Array;
+    }
+  /** Client chunk for naming a cheater: Σ e_j Z_ij per holder. */
+  | { op: "holderComposites"; evaluated: Uint8Array[]; weights: Uint8Array }
   | { op: "mulBench"; count: number }
   /** Plain RFC 9497 VOPRF round trip under one key: B_j, Z_j = k·B_j, y_j (byte-identity tests). */
   | { op: "roundTrip"; k: Uint8Array; inputs: Uint8Array[]; blinds: Uint8Array };
@@ -39,6 +53,9 @@ export type TaskResult =
   | { op: "blind"; blinded: Uint8Array }
   | { op: "evaluate"; evaluated: Uint8Array; partialM: Uint8Array }
   | { op: "verifyCombine"; partialM: Uint8Array; partialZ: Uint8Array; outputs: Uint8Array[] }
+  | { op: "evaluateOnly"; evaluated: Uint8Array }
+  | { op: "combinedChunk"; partialM: Uint8Array; partialC: Uint8Array; outputs: Uint8Array[] }
+  | { op: "holderComposites"; composites: Uint8Array }
   | { op: "mulBench"; seconds: number }
   | { op: "roundTrip"; blinded: Uint8Array; evaluated: Uint8Array; outputs: Uint8Array[] };
 

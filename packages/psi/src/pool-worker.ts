@@ -1,5 +1,6 @@
 /** Worker of the OPRF pool: loads libsodium WASM once and runs chunks of the threshold protocol phases. */
 import { parentPort, workerData } from "node:worker_threads";
+import { combinedPhases } from "./combined.ts";
 import { PsiError } from "./errors.ts";
 import { type Group, IDENTITY, nobleGroup } from "./group.ts";
 import { pack, type Task, type TaskResult, unpack, type WorkerError } from "./pool-protocol.ts";
@@ -36,6 +37,25 @@ function run(t: Task): TaskResult {
       const outputs = phases.unblindCombine(t.inputs, unpack(t.blinds), unpack(t.lambdas), ds, group);
       return { op: "verifyCombine", partialM: pack(ms), partialZ: pack(zs), outputs };
     }
+    case "evaluateOnly":
+      return { op: "evaluateOnly", evaluated: pack(phases.evaluate(t.k, unpack(t.blinded), group)) };
+    case "combinedChunk": {
+      const r = combinedPhases.chunk(
+        t.inputs,
+        unpack(t.blinds),
+        unpack(t.blinded),
+        unpack(t.lambdas),
+        t.evaluated.map(unpack),
+        unpack(t.weights),
+        group,
+      );
+      return { op: "combinedChunk", ...r };
+    }
+    case "holderComposites":
+      return {
+        op: "holderComposites",
+        composites: pack(combinedPhases.holderComposites(t.evaluated.map(unpack), unpack(t.weights), group)),
+      };
     case "roundTrip": {
       const blinds = unpack(t.blinds);
       const b = phases.blind(t.inputs, blinds, group);

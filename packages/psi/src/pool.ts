@@ -16,7 +16,16 @@
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { type Rng, webCryptoRng } from "./bytes.ts";
+import { equalBytes, type Rng, webCryptoRng } from "./bytes.ts";
+import {
+  assembleCheck,
+  type CombinedCheck,
+  checkEvaluations,
+  drawWeights,
+  finishCombinedCheck,
+  type HolderEvaluation,
+  verifyRound2,
+} from "./combined.ts";
 import { checkEpochId, type EpochId, oprfInput, sameEpoch } from "./domain.ts";
 import {
   EpochMismatchError,
@@ -54,6 +63,21 @@ export interface OprfPool {
     keys: ThresholdPublicKeys,
     batch: ClientBatch,
     responses: readonly HolderResponse[],
+  ): Promise<Uint8Array[]>;
+  /** ADR 0013 round 1 for a holder: Z_j = k·B_j without a proof (1 multiplication per element). */
+  evaluateUnproven(key: HolderKey, request: EvaluationRequest): Promise<HolderEvaluation>;
+  /** ADR 0013, client after round 1: weights, the combined element M to send, withheld outputs. */
+  startCombinedCheck(
+    keys: ThresholdPublicKeys,
+    batch: ClientBatch,
+    evaluations: readonly HolderEvaluation[],
+    rng?: Rng,
+  ): Promise<CombinedCheck>;
+  /** ADR 0013, client after round 2: verifies, releases the outputs or names the cheating holder. */
+  finishCombinedCheck(
+    keys: ThresholdPublicKeys,
+    check: CombinedCheck,
+    proofs: readonly HolderResponse[],
   ): Promise<Uint8Array[]>;
   /**
    * Plain single-key VOPRF round trip (blind with the given blinds, evaluate under k, finalize), for
@@ -272,6 +296,78 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
         if (!verifyProofBytes(pks[i]!, m, z, r.proof, group)) throw new InvalidProofError(r.holder);
       });
       return parts.flatMap((p) => p.outputs);
+    },
+    async evaluateUnproven(key, request) {
+      checkEpochId(key);
+      if (!sameEpoch(key, request)) {
+        throw new EpochMismatchError(
+          `request for ${request.networkId}/${request.epoch}, key of ${key.networkId}/${key.epoch}`,
+        );
+      }
+      checkBatch(request.blindedElements.length);
+      const k = checkScalar(key.secretShare, "secret share");
+      const c = request.blindedElements;
+      const parts = await Promise.all(
+        chunks(c.length).map(([s, t]) =>
+          submit<{ op: "evaluateOnly"; evaluated: Uint8Array }>({
+            op: "evaluateOnly",
+            k,
+            blinded: pack(c.slice(s, t)),
+          }),
+        ),
+      );
+      return {
+        networkId: key.networkId,
+        epoch: key.epoch,
+        holder: key.index,
+        evaluatedElements: parts.flatMap((p) => unpack(p.evaluated)),
+      };
+    },
+    async startCombinedCheck(keys, batch, evaluations, rng = webCryptoRng) {
+      const sorted = checkEvaluations(keys, batch.request, evaluations, group);
+      const c = batch.request.blindedElements;
+      const lambda = lagrangeAtZero(sorted.map((r) => r.holder));
+      const lambdas = sorted.map((r) => lambda.get(r.holder)!);
+      const weights = drawWeights(c.length, group, rng);
+      const parts = await Promise.all(
+        chunks(c.length).map(([s, t]) =>
+          submit<{ op: "combinedChunk"; partialM: Uint8Array; partialC: Uint8Array; outputs: Uint8Array[] }>({
+            op: "combinedChunk",
+            blinded: pack(c.slice(s, t)),
+            evaluated: sorted.map((r) => pack(r.evaluatedElements.slice(s, t))),
+            lambdas: pack(lambdas),
+            weights: pack(weights.slice(s, t)),
+            inputs: batch.inputs.slice(s, t),
+            blinds: pack(batch.blinds.slice(s, t)),
+          }),
+        ),
+      );
+      return assembleCheck(batch, sorted, lambdas, weights, parts, group);
+    },
+    async finishCombinedCheck(keys, check, proofs) {
+      const ys = verifyRound2(keys, check, proofs, group);
+      let sum = IDENTITY;
+      for (let i = 0; i < ys.length; i++) sum = group.add(sum, group.mul(check.lambdas[i]!, ys[i]!));
+      if (equalBytes(sum, check.combined)) return [...check.outputs];
+      const n = check.weights.length;
+      const parts = await Promise.all(
+        chunks(n).map(([s, t]) =>
+          submit<{ op: "holderComposites"; composites: Uint8Array }>({
+            op: "holderComposites",
+            evaluated: check.evaluations.map((z) => pack(z.slice(s, t))),
+            weights: pack(check.weights.slice(s, t)),
+          }),
+        ),
+      );
+      return finishCombinedCheck(keys, check, proofs, {
+        group,
+        holderComposites: () =>
+          check.holders.map((_, i) => {
+            let acc = IDENTITY;
+            for (const p of parts) acc = group.add(acc, unpack(p.composites)[i]!);
+            return acc;
+          }),
+      });
     },
     async roundTrip(k, inputs, blinds) {
       checkScalar(k, "key");

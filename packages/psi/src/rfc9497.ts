@@ -200,8 +200,10 @@ export function weightedSum(
   weights: readonly Uint8Array[],
   points: readonly Uint8Array[],
 ): Uint8Array {
-  let acc = IDENTITY;
-  for (let i = 0; i < weights.length; i++) acc = group.add(acc, mulLenient(group, weights[i]!, points[i]!));
+  if (weights.length === 0) return IDENTITY;
+  // The first term starts the sum (an addition to the identity would cost a full re-encoding addition).
+  let acc = mulLenient(group, weights[0]!, points[0]!);
+  for (let i = 1; i < weights.length; i++) acc = group.add(acc, mulLenient(group, weights[i]!, points[i]!));
   return acc;
 }
 

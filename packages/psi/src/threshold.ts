@@ -25,15 +25,7 @@ import {
   PsiError,
   UnknownHolderError,
 } from "./errors.ts";
-import {
-  bigintToScalar,
-  checkScalar,
-  type Group,
-  IDENTITY,
-  nobleGroup,
-  ORDER,
-  randomScalar,
-} from "./group.ts";
+import { bigintToScalar, checkScalar, type Group, nobleGroup, ORDER, randomScalar } from "./group.ts";
 import {
   blindWith,
   compositeSeed,
@@ -173,8 +165,8 @@ export const phases = {
   ): Uint8Array[] {
     return inputs.map((x, j) => {
       const rInv = group.scalarInvert(blinds[j]!);
-      let n = IDENTITY;
-      for (let i = 0; i < lambdas.length; i++) {
+      let n = group.mul(group.scalarMul(lambdas[0]!, rInv), evaluated[0]![j]!);
+      for (let i = 1; i < lambdas.length; i++) {
         n = group.add(n, group.mul(group.scalarMul(lambdas[i]!, rInv), evaluated[i]![j]!));
       }
       return finalizeHash(x, n);

@@ -239,13 +239,15 @@ export function createExposureClient(options: ExposureClientOptions): ExposureCl
   return {
     registerMaskKey: (publicKey) =>
       call("registerMaskKey", { publicKey: toBase64Url(publicKey) }, registerMaskKeyOutput),
-    declareBook: (ctx, epoch, declaredSubjects) =>
+    declareBook: async (ctx, epoch, declaredSubjects) =>
       call(
         "declareBook",
         {
           epoch,
           declaredSubjects,
-          signature: toBase64Url(options.signer.sign(exposureBookMessage(ctx, { epoch, declaredSubjects }))),
+          signature: toBase64Url(
+            await options.signer.sign(exposureBookMessage(ctx, { epoch, declaredSubjects })),
+          ),
         },
         declareExposureBookOutput,
       ),

@@ -646,10 +646,17 @@ export function decodeExposureAnswer(
     sk = ctx.loadSecretKey(secretKey);
     if (output.mode === "aggregate" && output.ciphertexts.length !== 1)
       bad("an aggregate answer has one ciphertext");
+    // Subjects mode skips SEAL's noise-budget computation (≈ one more decryption per ciphertext): a result
+    // whose noise overflowed decrypts to uniform garbage, and every slot is checked below — answered
+    // subjects' figures against cap × responders (8 of 9 features ≤ 50 × responders, against t ≈ 2^30)
+    // and every other slot against 0 — so garbage is refused as "garbled" except with probability
+    // < 2^-150 per ciphertext (ADR 0014). Aggregate mode (one ciphertext, centred sums) keeps the check.
+    const checkNoise = output.mode === "aggregate";
     for (const c of output.ciphertexts) {
       const ct = ctx.loadCiphertext(fromBase64Url(c));
       try {
-        for (const v of ctx.decrypt(sk, ct, { signed: output.mode === "aggregate" })) values.push(v);
+        for (const v of ctx.decrypt(sk, ct, { signed: output.mode === "aggregate", checkNoise }))
+          values.push(v);
       } finally {
         ct.dispose();
       }
@@ -672,6 +679,20 @@ export function decodeExposureAnswer(
     ) as ExposureTotals;
     return { ...base, decrypted: true, aggregate: { ...base.aggregate!, totals } };
   }
+  const garbled = () =>
+    new ExposureError(
+      "garbled",
+      "the result does not decode to sums of capped figures (masks did not cancel or the key is wrong)",
+    );
+  // Every slot outside the answered subjects' features must be exactly 0.
+  const used = new Uint8Array(values.length);
+  for (const s of answered) {
+    const base = s.slotBase;
+    if (base === undefined || base < 0 || base + FEATURES_PER_SUBJECT > values.length)
+      bad("an answered subject has no slot base inside the result");
+    used.fill(1, base!, base! + FEATURES_PER_SUBJECT);
+  }
+  for (let i = 0; i < values.length; i++) if (used[i] === 0 && values[i] !== 0n) throw garbled();
   const byTag = new Map(output.subjects.map((s) => [s.tag, s]));
   // The largest honest sum per feature (cap × responders), once per answer rather than per slot.
   const limits = EXPOSURE_FEATURES.map((f) => BigInt(EXPOSURE_CAPS[f] * Math.max(output.responded, 1)));
@@ -683,11 +704,7 @@ export function decodeExposureAnswer(
     const features = Object.fromEntries(
       EXPOSURE_FEATURES.map((f, i) => {
         const x = values[slotBase! + i]!;
-        if (x > limits[i]!)
-          throw new ExposureError(
-            "garbled",
-            "the result does not decode to sums of capped figures (masks did not cancel or the key is wrong)",
-          );
+        if (x > limits[i]!) throw garbled();
         return [f, Number(x)];
       }),
     ) as ExposureTotals;

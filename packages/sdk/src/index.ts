@@ -1,4 +1,5 @@
 export * from "./columns.ts";
+export * from "./consent-proofs.ts";
 export * from "./csv.ts";
 export * from "./exposure.ts";
 export * from "./exposure-book.ts";
@@ -7,7 +8,7 @@ export * from "./exposure-present.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export * from "./node.ts";
 export * from "./rows.ts";
-export { ed25519Signer, type RequestSigner, signedFetch } from "./signing.ts";
+export { ed25519Signer, type RequestSigner, signedFetch, webCryptoSigner } from "./signing.ts";
 export {
   computeTags,
   type HolderEndpoint,

@@ -7,7 +7,7 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
-  attestConsent,
+  attestConsentWith,
   CONTACT_CONDUCT,
   type ContactConduct,
   consentCaseCommitment,
@@ -30,6 +30,8 @@ import {
   sealLabel,
   type ThresholdPublicKeys,
 } from "@relink/psi";
+import { encodeBundle, fieldToBytes, VKEY_HASH } from "@relink/zk";
+import { type BatchProver, type ConsentBook, consentSalt, proveLookup } from "./consent-proofs.ts";
 import { createHubClient, type HubClient } from "./hub-client.ts";
 import type { ConsentRow, ContactRow, DebtorRow } from "./rows.ts";
 import { type RequestSigner, signedFetch } from "./signing.ts";
@@ -48,11 +50,16 @@ export interface MemberNodeOptions {
   clock?: () => Date;
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Blind/combine implementation; defaults to single-threaded (use psi's worker pool for bulk work). */
-  crypto?: Pick<TagDeps, "blind" | "combine">;
+  crypto?: Pick<TagDeps, "blind" | "combine" | "check">;
   /** Identifiers per key-holder request. */
   batchSize?: number;
   /** Key-holder requests in flight at once (see computeTags). */
   concurrency?: number;
+  /**
+   * Consent-membership proofs (ADR 0050): the member's consent book and a prover. With them, `match`
+   * attaches a proof per tag and only asks about tags the book covers; `commitConsents` fills the book.
+   */
+  consentProofs?: { book: ConsentBook; prover: BatchProver };
 }
 
 export interface NetworkView {
@@ -132,9 +139,10 @@ export class MemberNode {
   private readonly signedToHolders: typeof fetch;
   private readonly clock: () => Date;
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
-  private readonly crypto: Pick<TagDeps, "blind" | "combine">;
+  private readonly crypto: Pick<TagDeps, "blind" | "combine" | "check">;
   private readonly batchSize: number | undefined;
   private readonly concurrency: number | undefined;
+  private readonly zk: MemberNodeOptions["consentProofs"];
 
   private constructor(
     o: MemberNodeOptions,
@@ -155,6 +163,7 @@ export class MemberNode {
     this.crypto = o.crypto ?? singleThreaded;
     this.batchSize = o.batchSize;
     this.concurrency = o.concurrency;
+    this.zk = o.consentProofs;
   }
 
   /** Connects to the hub, learns the epoch and key holders, and checks who we are. */
@@ -307,22 +316,21 @@ export class MemberNode {
     );
     const ctx = { networkId: this.network.epoch.networkId, memberId: this.memberId };
     const sign = (m: Uint8Array) => this.secrets.signer.sign(m);
-    const consents = rows.flatMap((r) => {
+    const unsigned = rows.flatMap((r) => {
       const caseCommitment = toBase64Url(consentCaseCommitment(caseKey, r.ref));
-      return r.subjects.map((subject, n) =>
-        attestConsent(sign, ctx, {
-          reference: `${r.ref}#${n + 1}`,
-          tag: toBase64Url(tags.get(subject)!.tag),
-          purpose: r.purpose,
-          legalBasis: r.legalBasis,
-          dataCategories: r.dataCategories,
-          grantedAt: r.grantedAt,
-          expiresAt: r.expiresAt,
-          evidenceHash: toBase64Url(fromHex(r.evidenceSha256)),
-          caseCommitment,
-        }),
-      );
+      return r.subjects.map((subject, n) => ({
+        reference: `${r.ref}#${n + 1}`,
+        tag: toBase64Url(tags.get(subject)!.tag),
+        purpose: r.purpose,
+        legalBasis: r.legalBasis,
+        dataCategories: r.dataCategories,
+        grantedAt: r.grantedAt,
+        expiresAt: r.expiresAt,
+        evidenceHash: toBase64Url(fromHex(r.evidenceSha256)),
+        caseCommitment,
+      }));
     });
+    const consents = await Promise.all(unsigned.map((u) => attestConsentWith(sign, ctx, u)));
     const receipts: unknown[] = [];
     const counts = { registered: 0, updated: 0, unchanged: 0, revoked: 0 };
     for (let i = 0; i < consents.length; i += BATCH) {
@@ -334,6 +342,37 @@ export class MemberNode {
       receipts.push(...(r.receipts.length > 0 ? r.receipts : r.receipt ? [r.receipt] : []));
     }
     return { ...counts, receipts };
+  }
+
+  /**
+   * Commits consents for zero-knowledge lookups (ADR 0050): adds each row's identifier tags to the
+   * consent book (salts derived from the record key, so re-committing a consent adds nothing) and logs
+   * the book's new root at the hub. The consents themselves never leave the node.
+   */
+  async commitConsents(rows: readonly ConsentRow[]) {
+    if (!this.zk) throw new Error("commitConsents: the node was started without consentProofs");
+    const tags = await this.tags(rows.flatMap((r) => r.subjects));
+    let added = 0;
+    for (const r of rows) {
+      r.subjects.forEach((subject, n) => {
+        const reference = `${r.ref}#${n + 1}`;
+        const fresh = this.zk!.book.add({
+          tag: tags.get(subject)!.tag,
+          purpose: r.purpose,
+          legalBasis: r.legalBasis,
+          expiresAt: Date.parse(r.expiresAt),
+          evidenceHash: fromHex(r.evidenceSha256),
+          salt: consentSalt(this.secrets.recordKey, reference),
+        });
+        if (fresh) added++;
+      });
+    }
+    const r = await this.hub.consentProof.commitRoot.mutate({
+      root: toBase64Url(fieldToBytes(this.zk.book.root())),
+      count: this.zk.book.size,
+      vkeyHash: toBase64Url(fromHex(VKEY_HASH)),
+    });
+    return { added, size: this.zk.book.size, committed: r.committed, receipt: r.receipt };
   }
 
   /**
@@ -371,19 +410,31 @@ export class MemberNode {
     const lookups = new InFlight(HUB_IN_FLIGHT);
     const receipts: unknown[] = [];
     let conduct: ContactConduct = CONTACT_CONDUCT;
+    /** With consent proofs: the bundle each lookup carried, at its receipt's position. */
+    const consentProofs: unknown[] = [];
     let asked = 0;
     let pending: string[] = [];
-    const lookup = (tags: string[]) => {
+    const lookup = (all: string[]) => {
+      // With consent proofs, tags the book cannot prove are not asked about at all (they stay no_consent).
+      const queryTime = this.clock().getTime();
+      const zk = this.zk;
+      const tags = zk ? all.filter((t) => zk.book.find(fromBase64Url(t), purpose, queryTime) >= 0) : all;
+      if (tags.length === 0) return Promise.resolve();
       const slot = receipts.push(undefined) - 1;
       return lookups.run(async () => {
+        const proved = zk
+          ? await proveLookup(zk.book, zk.prover, { tags: tags.map(fromBase64Url), purpose, queryTime })
+          : undefined;
         const r = await this.hub.lookup.run.mutate({
           epoch: this.network.epoch.epoch,
           purpose,
           tags,
           caseCommitment,
+          ...(proved ? { consentProofs: proved.wire } : {}),
         });
         receipts[slot] = r.receipt;
         conduct = r.conduct;
+        if (proved) consentProofs[slot] = JSON.parse(encodeBundle(proved.bundle));
         for (const res of r.results) {
           const hex = toHex(fromBase64Url(res.tag));
           status.set(hex, res.status);
@@ -467,7 +518,7 @@ export class MemberNode {
       };
     });
     // The conduct window every contact comes with (GB/T 45251: no contact 22:00–08:00 UTC+8).
-    return { results, receipts, unreadable, conduct };
+    return { results, receipts, unreadable, consentProofs, caseCommitment, conduct };
   }
 }
 

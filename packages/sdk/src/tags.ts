@@ -1,10 +1,11 @@
 /**
  * Computing tags and label keys for canonical identifiers through the t-of-n key holders.
  * The member node blinds locally, sends each chunk's blinded elements to t holders (rotating over the
- * holders from chunk to chunk), and asks the next holder whenever one fails, times out or returns a proof
- * that does not verify; it combines t verified responses with Lagrange coefficients and derives
- * (tag, labelKey) per identifier (packages/psi). Several chunks are in flight at once, so blinding and
- * combining overlap the holders' round trips.
+ * holders from chunk to chunk), and asks the next holder whenever one fails, times out or answers wrongly.
+ * By default (`check`, ADR 0013) holders answer without proofs and then each proves one combined element;
+ * otherwise each sends an RFC 9497 batch proof. t checked answers are combined with Lagrange coefficients
+ * and give (tag, labelKey) per identifier (packages/psi). Several chunks are in flight at once, so blinding
+ * and combining overlap the holders' round trips.
  */
 
 import {
@@ -18,11 +19,16 @@ import {
 import {
   blindIdentifiers,
   type ClientBatch,
+  type CombinedCheck,
   combineResponses,
   deriveTagKeys,
   type EpochId,
+  type EvaluationRequest,
+  finishCombinedCheck,
+  type HolderEvaluation,
   type HolderResponse,
   InvalidProofError,
+  startCombinedCheck,
   type ThresholdPublicKeys,
 } from "@relink/psi";
 import type { OprfPool } from "@relink/psi/pool";
@@ -67,13 +73,31 @@ export interface TagDeps {
     batch: ClientBatch,
     responses: readonly HolderResponse[],
   ) => Uint8Array[] | Promise<Uint8Array[]>;
+  /**
+   * The combined check (ADR 0013; used when present): holders evaluate without proofs, then each proves
+   * one combined element — 7 instead of 11 multiplications per identifier at t = 2. Without it every
+   * holder sends an RFC 9497 batch proof and `combine` verifies them.
+   */
+  check?: {
+    start: (
+      keys: ThresholdPublicKeys,
+      batch: ClientBatch,
+      evaluations: readonly HolderEvaluation[],
+    ) => CombinedCheck | Promise<CombinedCheck>;
+    finish: (
+      keys: ThresholdPublicKeys,
+      check: CombinedCheck,
+      proofs: readonly HolderResponse[],
+    ) => Uint8Array[] | Promise<Uint8Array[]>;
+  };
 }
 
 /** The default crypto: psi's functions on the noble backend (runs in Node and in browsers). */
-export const singleThreaded = {
+export const singleThreaded: Pick<TagDeps, "blind" | "combine" | "check"> = {
   blind: (e: EpochId, identifiers: readonly string[]) => blindIdentifiers(e, identifiers),
   combine: (keys: ThresholdPublicKeys, batch: ClientBatch, responses: readonly HolderResponse[]) =>
     combineResponses(keys, batch, responses),
+  check: { start: startCombinedCheck, finish: finishCombinedCheck },
 };
 
 /**
@@ -81,11 +105,18 @@ export const singleThreaded = {
  * Node only): for bulk work. The caller owns the pool and closes it.
  */
 export function pooled(
-  pool: Pick<OprfPool, "blindIdentifiers" | "combineResponses">,
-): Pick<TagDeps, "blind" | "combine"> {
+  pool: Pick<
+    OprfPool,
+    "blindIdentifiers" | "combineResponses" | "startCombinedCheck" | "finishCombinedCheck"
+  >,
+): Pick<TagDeps, "blind" | "combine" | "check"> {
   return {
     blind: (e, identifiers) => pool.blindIdentifiers(e, identifiers),
     combine: (keys, batch, responses) => pool.combineResponses(keys, batch, responses),
+    check: {
+      start: (keys, batch, evaluations) => pool.startCombinedCheck(keys, batch, evaluations),
+      finish: (keys, check, proofs) => pool.finishCombinedCheck(keys, check, proofs),
+    },
   };
 }
 
@@ -100,20 +131,36 @@ export class HolderError extends Error {
   }
 }
 
-async function askHolder(deps: TagDeps, holder: HolderEndpoint, batch: ClientBatch): Promise<HolderResponse> {
+async function askHolder(
+  deps: TagDeps,
+  holder: HolderEndpoint,
+  request: EvaluationRequest,
+  proof: "batch" | "none" = "batch",
+): Promise<HolderResponse | HolderEvaluation> {
   const body = JSON.stringify({
-    networkId: batch.request.networkId,
-    epoch: batch.request.epoch,
-    blindedElements: batch.request.blindedElements.map(toBase64Url),
+    networkId: request.networkId,
+    epoch: request.epoch,
+    blindedElements: request.blindedElements.map(toBase64Url),
+    ...(proof === "none" ? { proof } : {}),
   });
-  let res: Response;
-  try {
-    res = await deps.fetch(`${holder.url.replace(/\/$/, "")}/v1/evaluate`, {
+  const post = () =>
+    deps.fetch(`${holder.url.replace(/\/$/, "")}/v1/evaluate`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body,
       signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000),
     });
+  let res: Response;
+  try {
+    try {
+      res = await post();
+    } catch (error) {
+      // A kept-alive connection the holder closed while idle fails at once ("fetch failed"): one retry on
+      // a fresh connection. Timeouts are not retried. (The combined check's second request comes after a
+      // pause, so it meets this race more often than a single request.)
+      if ((error as Error).name === "TimeoutError" || (error as Error).name === "AbortError") throw error;
+      res = await post();
+    }
   } catch (error) {
     throw new HolderError(holder.index, `unreachable (${(error as Error).message})`);
   }
@@ -126,17 +173,45 @@ async function askHolder(deps: TagDeps, holder: HolderEndpoint, batch: ClientBat
   if (!parsed.success) throw new HolderError(holder.index, "malformed response");
   const r = parsed.data;
   if (r.holder !== holder.index) throw new HolderError(holder.index, `answered as holder ${r.holder}`);
+  if (proof === "batch" && r.proof === undefined)
+    throw new HolderError(holder.index, "no proof in the answer");
   try {
-    return {
+    const evaluation = {
       networkId: r.networkId,
       epoch: r.epoch,
       holder: r.holder,
       evaluatedElements: r.evaluatedElements.map(fromBase64Url),
-      proof: fromBase64Url(r.proof),
     };
+    return proof === "batch" ? { ...evaluation, proof: fromBase64Url(r.proof!) } : evaluation;
   } catch {
     throw new HolderError(holder.index, "malformed response encoding");
   }
+}
+
+/**
+ * ADR 0013 for one chunk: the combined element M from t round-1 answers, round 2 (M with a proof) to the
+ * same holders in parallel, then the check. Returns the outputs, or the HolderError of a holder that did
+ * not answer round 2; throws InvalidProofError naming a holder whose answers are wrong.
+ */
+async function checkCombined(
+  deps: TagDeps,
+  check: NonNullable<TagDeps["check"]>,
+  batch: ClientBatch,
+  chosen: readonly HolderEvaluation[],
+  order: readonly HolderEndpoint[],
+): Promise<Uint8Array[] | HolderError> {
+  const state = await check.start(deps.keys, batch, chosen);
+  const answers = await Promise.allSettled(
+    state.holders.map((h) => askHolder(deps, order.find((e) => e.index === h)!, state.request, "batch")),
+  );
+  const missing = answers.find((a) => a.status === "rejected");
+  if (missing) {
+    const reason = (missing as PromiseRejectedResult).reason;
+    if (reason instanceof HolderError) return reason;
+    throw reason;
+  }
+  const proofs = answers.map((a) => (a as PromiseFulfilledResult<HolderResponse>).value);
+  return await check.finish(deps.keys, state, proofs);
 }
 
 /**
@@ -162,8 +237,8 @@ async function combineFromHolders(
     const holder = order[asked++];
     if (!holder) return;
     pending++;
-    askHolder(deps, holder, batch)
-      .then((r) => arrived.push(r))
+    askHolder(deps, holder, batch.request, deps.check ? "none" : "batch")
+      .then((r) => arrived.push(r as HolderResponse))
       .catch((error: unknown) => {
         failures.push((error as Error).message);
         failed(holder.index);
@@ -179,7 +254,20 @@ async function combineFromHolders(
     if (arrived.length >= t) {
       const chosen = arrived.slice(0, t);
       try {
-        return await deps.combine(deps.keys, batch, chosen);
+        if (deps.check) {
+          const result = await checkCombined(deps, deps.check, batch, chosen, order);
+          if (Array.isArray(result)) return result;
+          // A holder failed round 2 without proving anything wrong: ask another in its place.
+          failures.push(result.message);
+          failed(result.holder);
+          arrived.splice(
+            arrived.findIndex((r) => r.holder === result.holder),
+            1,
+          );
+          askNext();
+          continue;
+        }
+        return await deps.combine(deps.keys, batch, chosen as HolderResponse[]);
       } catch (error) {
         if (!(error instanceof InvalidProofError)) throw error;
         failures.push(`key holder ${error.holder}: proof does not verify`);

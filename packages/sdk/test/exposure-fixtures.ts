@@ -163,6 +163,8 @@ export function hubRun(
     noise?: readonly number[];
     sumOf?: (responders: TestLender[]) => TestLender[];
     minParticipants?: number;
+    /** Adds an encryption of zero whose noise is doubled 90 times: same plaintext, noise exhausted. */
+    exhaustNoise?: boolean;
   } = {},
 ): HubRun {
   const ctx: HeContext = he.context(PRESET);
@@ -214,6 +216,12 @@ export function hubRun(
       const cts = summed.map((l) => ctx.loadCiphertext(answers.get(l.memberId)![c]!));
       let sum: HeCiphertext = ctx.sum(cts);
       for (const ct of cts) ct.dispose();
+      if (options.exhaustNoise) {
+        const zero = ctx.encrypt(pk, new Array(ctx.slotCount).fill(0));
+        for (let i = 0; i < 90; i++) ctx.addInPlace(zero, zero);
+        ctx.addInPlace(sum, zero);
+        zero.dispose();
+      }
       if (options.noise) {
         const noisy = ctx.addPlain(sum, options.noise, { signed: true });
         sum.dispose();

@@ -346,6 +346,15 @@ describe("exposure: the masks", () => {
     );
   });
 
+  it("a result whose noise budget is exhausted is refused as garbled (subjects mode skips SEAL's noise check)", async () => {
+    const lenders = lendersFor(43, 4, 30, 1);
+    const tags = Array.from({ length: 30 }, (_, s) => tagOf(subjectOf(s)));
+    await expect(ask(lenders, tags, "subjects", { exhaustNoise: true })).rejects.toMatchObject({
+      name: "ExposureError",
+      code: "garbled",
+    });
+  });
+
   it("combinedMask is @relink/he's zeroSumMask", () => {
     const keys = memberIds(4).map((id) => ({ id, ...maskKeyPair() }));
     const task = {

@@ -4,9 +4,9 @@
  * C2SP signed note by the log's Ed25519 key, whose name is the origin.
  */
 import { base64Decode, base64Encode, parseDecimal } from "./bytes.ts";
+import type { Ed25519Verify } from "./ed25519.ts";
 import { HASH_SIZE } from "./merkle.ts";
 import {
-  type Ed25519Verify,
   formatNote,
   NoteError,
   type ParsedNote,

@@ -8,8 +8,8 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { concat, u64be, utf8 } from "./bytes.ts";
+import { type Ed25519Verify, verifyEd25519 } from "./ed25519.ts";
 import {
-  type Ed25519Verify,
   matchesKey,
   NoteError,
   type ParsedNote,
@@ -17,7 +17,6 @@ import {
   type SignerKey,
   signatureLine,
   type VerifierKey,
-  verifyEd25519,
 } from "./note.ts";
 
 export const MAX_TIMESTAMP = 2n ** 63n - 1n;

@@ -39,6 +39,10 @@ export const EVENT_TYPES = {
   "exposure.subjects_registered": 12,
   "exposure.subjects_unregistered": 13,
   "exposure.mask_key_registered": 14,
+  /** A member's consent-commitment root (ADR 0050): later queries prove membership under it. */
+  "consent.root_committed": 15,
+  "dpo.subject_report": 16,
+  "dpo.export": 17,
   // Abuse controls (docs/adr/0045-abuse-controls.md); codes from 64 leave room for other additions.
   "alert.raised": 64,
   "sanction.applied": 65,
@@ -66,6 +70,10 @@ export const FIELD_TAGS = {
   softwareVersion: 0x000f,
   decisionReason: 0x0010,
   consentRefsRoot: 0x0011,
+  consentRoot: 0x0012,
+  zkVkeyHash: 0x0013,
+  consentProofsHash: 0x0014,
+  subjectNonce: 0x0015,
 } as const;
 
 export interface AuditEvent {
@@ -103,6 +111,17 @@ export interface AuditEvent {
   /** 32 bytes, hex. */
   responseHash?: string;
   softwareVersion?: string;
+  /** Poseidon root (32 bytes, hex, a BN254 field element) of a member's consent commitments, and how many. */
+  consentRoot?: { root: string; count: number };
+  /** SHA-256 (hex) of the Groth16 verification key the consent root is to be proved against. */
+  zkVkeyHash?: string;
+  /** SHA-256 (hex) of the consent-membership proofs a query carried (packages/zk `proofsCommitment`). */
+  consentProofsHash?: string;
+  /**
+   * 16 bytes, hex: the per-leaf random nonce of keyed subject-tag commitments (ADR 0040). Present exactly when
+   * the leaf's commitments are keyed (v2); leaves without it carry the unkeyed v1 commitments.
+   */
+  subjectNonce?: string;
   /** Fields this version does not know (non-critical tags), kept so the leaf round-trips. */
   unknownFields?: { tag: number; value: string }[];
 }
@@ -227,6 +246,11 @@ export function encodeAuditEvent(event: AuditEvent): Uint8Array {
     put(T.decisionReason, code("decisionReason", e.decisionReason, REASON_RE));
   if (e.consentRefsRoot !== undefined)
     put(T.consentRefsRoot, rootField("consentRefsRoot", e.consentRefsRoot));
+  if (e.consentRoot !== undefined) put(T.consentRoot, rootField("consentRoot", e.consentRoot));
+  if (e.zkVkeyHash !== undefined) put(T.zkVkeyHash, fromHex("zkVkeyHash", e.zkVkeyHash, 32));
+  if (e.consentProofsHash !== undefined)
+    put(T.consentProofsHash, fromHex("consentProofsHash", e.consentProofsHash, 32));
+  if (e.subjectNonce !== undefined) put(T.subjectNonce, fromHex("subjectNonce", e.subjectNonce, 16));
   const knownTags: number[] = Object.values(T);
   for (const u of e.unknownFields ?? []) {
     if (!Number.isInteger(u.tag) || u.tag < 1 || u.tag >= 0x8000 || knownTags.includes(u.tag)) {
@@ -366,6 +390,18 @@ export function decodeAuditEvent(unverifiedLeaf: Uint8Array): AuditEvent {
         break;
       case T.decisionReason:
         event.decisionReason = text("decisionReason", v, REASON_RE);
+        break;
+      case T.consentRoot:
+        event.consentRoot = readRootField("consentRoot", v);
+        break;
+      case T.zkVkeyHash:
+        event.zkVkeyHash = toHex(fixed("zkVkeyHash", v, 32));
+        break;
+      case T.consentProofsHash:
+        event.consentProofsHash = toHex(fixed("consentProofsHash", v, 32));
+        break;
+      case T.subjectNonce:
+        event.subjectNonce = toHex(fixed("subjectNonce", v, 16));
         break;
       default:
         if (tag & 0x8000) throw new LeafError(`unknown critical field ${tag}`);

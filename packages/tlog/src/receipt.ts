@@ -17,10 +17,10 @@
 import { base64Decode, base64Encode } from "./bytes.ts";
 import { type Checkpoint, CheckpointError, openCheckpoint } from "./checkpoint.ts";
 import { type Cosignature, cosignedMessage, verifyCosignatures } from "./cosignature.ts";
+import { type Ed25519Verify, verifyEd25519 } from "./ed25519.ts";
 import { type AuditEvent, decodeAuditEvent, LeafError } from "./leaf.ts";
 import { hashLeaf, ProofError, verifyInclusion } from "./merkle.ts";
 import {
-  type Ed25519Verify,
   matchesKey,
   NoteError,
   parseNote,
@@ -28,7 +28,6 @@ import {
   SIG_TYPE_COSIGNATURE_V1,
   SIG_TYPE_ED25519,
   type VerifierKey,
-  verifyEd25519,
 } from "./note.ts";
 
 export const RECEIPT_FORMAT = "relink-audit-receipt/v1";
@@ -103,9 +102,16 @@ export interface ReceiptTrust {
   k?: number;
 }
 
-/** Verifies a receipt (JSON text or an already parsed value) offline, synchronously (noble Ed25519). */
-export function verifyReceipt(unverifiedReceipt: string | unknown, trust: ReceiptTrust): ReceiptVerification {
-  return verifyReceiptWith(unverifiedReceipt, trust, verifyEd25519);
+/**
+ * Verifies a receipt (JSON text or an already parsed value) offline, synchronously: Ed25519 through
+ * node:crypto on Node, noble elsewhere (ed25519.ts); `verify` picks another verifier.
+ */
+export function verifyReceipt(
+  unverifiedReceipt: string | unknown,
+  trust: ReceiptTrust,
+  verify: Ed25519Verify = verifyEd25519,
+): ReceiptVerification {
+  return verifyReceiptWith(unverifiedReceipt, trust, verify);
 }
 
 function sigKey(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): string {

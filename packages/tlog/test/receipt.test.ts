@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { base64Decode, base64Encode } from "../src/bytes.ts";
 import { signCheckpoint } from "../src/checkpoint.ts";
 import { cosign } from "../src/cosignature.ts";
+import { verifyEd25519Noble } from "../src/ed25519.ts";
 import { encodeAuditEvent } from "../src/leaf.ts";
 import { hashLeaf, inclusionProof, MemoryTree } from "../src/merkle.ts";
 import {
@@ -204,6 +205,9 @@ describe("verifyReceipt", () => {
       const sync = verifyReceipt(text, trust);
       const async_ = await verifyReceiptAsync(text, trust);
       expect(async_.ok ? "ok" : async_.reason).toBe(sync.ok ? "ok" : sync.reason);
+      // The browser path (noble) agrees with the default (node:crypto on Node).
+      const noble = verifyReceipt(text, trust, verifyEd25519Noble);
+      expect(noble.ok ? "ok" : noble.reason).toBe(sync.ok ? "ok" : sync.reason);
     }
   });
 });

@@ -1,6 +1,9 @@
 /**
- * Read API of the audit transparency log, in the spirit of C2SP tlog-tiles and CT's get-* endpoints. Every
- * answer is public by design: leaves hold commitments and counts only (docs/protocol/audit-log.md).
+ * Read API of the audit transparency log, in the spirit of C2SP tlog-tiles and CT's get-* endpoints.
+ * Checkpoints and proofs (hashes only) are public: witnesses and monitors need nothing more. Leaves and
+ * receipts name a member, a purpose and a time, so they need a signed request (ADR 0040): the member the
+ * leaf is about (its request-signing or DPO key), or a network administrator or DPO; anyone else gets
+ * 401 (unsigned, unknown key) or 404 (another member's leaf: indistinguishable from a missing one).
  *
  *   GET /log/checkpoint                         latest checkpoint with cosignatures (signed note, text/plain)
  *   GET /log/proof/inclusion?index=N&size=S     {"index","size","proof":[base64…]}
@@ -8,17 +11,52 @@
  *   GET /log/leaf/:index                        {"index","leaf":base64,"leafHash":base64}
  *   GET /log/receipt/:index                     receipt JSON (relink-audit-receipt/v1)
  */
+import type { IncomingMessage } from "node:http";
 import {
   type AuditLogDeps,
   AuditLogError,
   buildReceipt,
   getLeaf,
+  type LedgerReader,
   latestCheckpoint,
+  mayRead,
   proveConsistency,
   proveInclusion,
+  type UnverifiedRequest,
 } from "@relink/core";
-import { base64Encode, parseDecimal } from "@relink/tlog";
+import { HTTP_STATUS, RelinkError } from "@relink/protocol";
+import { base64Encode, decodeAuditEvent, parseDecimal } from "@relink/tlog";
 import { HttpError, type Route, sendJson, sendText } from "../http.ts";
+
+/** Authenticates a reader of leaves and receipts (core's authenticateLedgerReader, composed by the hub). */
+export type LedgerReaderAuth = (req: UnverifiedRequest) => Promise<LedgerReader>;
+
+async function reader(
+  auth: LedgerReaderAuth | undefined,
+  req: IncomingMessage,
+  url: URL,
+): Promise<LedgerReader> {
+  if (!auth) throw new HttpError(401, "UNKNOWN_KEY", "this hub has no ledger readers configured");
+  try {
+    return await auth({
+      method: req.method ?? "GET",
+      path: url.pathname + url.search,
+      body: new Uint8Array(),
+      header: (name) => {
+        const v = req.headers[name.toLowerCase()];
+        return Array.isArray(v) ? v[0] : v;
+      },
+    });
+  } catch (error) {
+    if (error instanceof RelinkError) throw new HttpError(HTTP_STATUS[error.code], error.code, error.message);
+    throw error;
+  }
+}
+
+/** 404 unless `who` may read leaf bytes `leaf` (another member's leaf looks like a missing one). */
+function checkMayRead(who: LedgerReader, index: bigint, leaf: Uint8Array): void {
+  if (!mayRead(who, decodeAuditEvent(leaf).member)) throw new HttpError(404, "NOT_FOUND", `no leaf ${index}`);
+}
 
 function decimal(value: string | null | undefined, name: string): bigint {
   const n = value === null || value === undefined ? undefined : parseDecimal(value);
@@ -41,7 +79,7 @@ async function mapErrors<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-export function logRoutes(deps: AuditLogDeps): Route[] {
+export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] {
   return [
     {
       method: "GET",
@@ -75,8 +113,10 @@ export function logRoutes(deps: AuditLogDeps): Route[] {
     {
       method: "GET",
       path: "/log/leaf/:index",
-      handle: async ({ res, params }) => {
+      handle: async ({ req, res, url, params }) => {
+        const who = await reader(auth, req, url);
         const leaf = await mapErrors(() => getLeaf(deps, decimal(params["index"], "index")));
+        checkMayRead(who, leaf.index, leaf.leaf);
         sendJson(res, 200, {
           index: leaf.index,
           leaf: base64Encode(leaf.leaf),
@@ -87,9 +127,12 @@ export function logRoutes(deps: AuditLogDeps): Route[] {
     {
       method: "GET",
       path: "/log/receipt/:index",
-      handle: async ({ res, params }) => {
-        const receipt = await mapErrors(() => buildReceipt(deps, decimal(params["index"], "index")));
-        sendJson(res, 200, receipt);
+      handle: async ({ req, res, url, params }) => {
+        const who = await reader(auth, req, url);
+        const index = decimal(params["index"], "index");
+        const leaf = await mapErrors(() => getLeaf(deps, index));
+        checkMayRead(who, index, leaf.leaf);
+        sendJson(res, 200, await mapErrors(() => buildReceipt(deps, index)));
       },
     },
   ];

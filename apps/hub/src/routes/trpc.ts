@@ -7,7 +7,12 @@ import type { CoreDeps } from "@relink/core";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 import { type Route, readBody } from "../http.ts";
 
-export function trpcRoutes(deps: { core: CoreDeps; adminKeys: Uint8Array[] }): Route[] {
+export function trpcRoutes(deps: {
+  core: CoreDeps;
+  adminKeys: Uint8Array[];
+  dpoKeys?: Uint8Array[];
+  keyHolderKeys?: Uint8Array[];
+}): Route[] {
   const log = deps.core.log;
   const handle: Route["handle"] = async ({ req, res, url, params }) => {
     const body = req.method === "POST" ? await readBody(req) : new Uint8Array();
@@ -44,6 +49,8 @@ export function trpcRoutes(deps: { core: CoreDeps; adminKeys: Uint8Array[] }): R
       createContext: (): ApiContext => ({
         core: deps.core,
         adminKeys: deps.adminKeys,
+        dpoKeys: deps.dpoKeys ?? [],
+        keyHolderKeys: deps.keyHolderKeys ?? [],
         request: {
           method: req.method ?? "GET",
           path: url.pathname + url.search,

@@ -142,6 +142,17 @@ export function register(program: Command): void {
       }),
     );
 
+  withHub(admin.command("dpo-key"))
+    .description("register a member DPO's key (from `relink dpo keygen`): it may read that member's ledger")
+    .requiredOption("--slug <slug>")
+    .requiredOption("--key <base64url>", "the DPO's Ed25519 public key")
+    .action(
+      run(async (o: { hub: string; adminKey: string; slug: string; key: string }) => {
+        const r = await adminClient(o).admin.registerDpoKey.mutate({ slug: o.slug, publicKey: o.key });
+        console.log(JSON.stringify(r));
+      }),
+    );
+
   withHub(admin.command("quota"))
     .requiredOption("--slug <slug>")
     .option("--lookup <n>", "daily lookup quota", nonNegativeInt)

@@ -3,12 +3,14 @@
  * Exit codes (../errors.ts): 0 done; 1 failed (nothing or only part sent — the message says which);
  * 2 usage; 3 done, but some input rows were rejected (listed on stderr and, with --errors, in a CSV).
  */
+import { writeFileSync } from "node:fs";
 import { PURPOSES, type Purpose } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
 import {
   CONSENT_TABLE,
   CONTACT_TABLE,
   DEBTOR_TABLE,
+  lazyProverPool,
   MemberNode,
   parseConsentRows,
   parseContactRows,
@@ -16,10 +18,12 @@ import {
   pooled,
 } from "@relink/sdk";
 import type { Command } from "commander";
+import { readConsentBook } from "../consent-book.ts";
 import { writeCsv } from "../csv.ts";
 import { EXIT, UserError } from "../errors.ts";
-import { initHome, readHome, secretsOf } from "../home.ts";
+import { initHome, readHome, recordCase, secretsOf } from "../home.ts";
 import { resolveSettings } from "../settings.ts";
+import { bundleBeside } from "./receipt.ts";
 import {
   type CommonFlags,
   type Ctx,
@@ -44,11 +48,14 @@ const POOL_FROM_IDENTIFIERS = 256;
 async function connect(ctx: Ctx, identifiers = 0): Promise<{ node: MemberNode; logKey: string | undefined }> {
   const home = readHome(ctx.home);
   const pool = identifiers >= POOL_FROM_IDENTIFIERS ? await createOprfPool() : undefined;
+  // A committed consent book (`relink consent commit`) means lookups carry proofs (ADR 0050).
+  const book = readConsentBook(ctx.home);
   const node = await MemberNode.connect({
     hubUrl: hubUrlOf(ctx, home.hubUrl),
     secrets: secretsOf(home),
     onProgress: ctx.onProgress,
     ...(pool ? { crypto: pooled(pool) } : {}),
+    ...(book ? { consentProofs: { book, prover: lazyProverPool() } } : {}),
   });
   return { node, logKey: home.logKey };
 }
@@ -193,7 +200,7 @@ export function register(program: Command): void {
     .option("--out <file>", "write results as CSV (UTF-8 with BOM, Excel-safe)")
     .option(
       "--case <id>",
-      "your case or batch id (committed to in the audit log)",
+      "your case or batch id (committed to in the audit log; kept in the home's cases.jsonl)",
       `match-${new Date().toISOString()}`,
     )
     .action(
@@ -205,9 +212,22 @@ export function register(program: Command): void {
         if (rows.length === 0) throw new UserError(`${file}: no valid rows to match`);
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.match(rows, flags.purpose, flags.case);
+        // The case id is kept with its commitment, so the DPO can name it later (issue 11).
+        recordCase(ctx.home, {
+          caseId: flags.case,
+          caseCommitment: r.caseCommitment,
+          purpose: flags.purpose,
+          at: new Date(),
+        });
         const saved = saveReceipts(ctx.receipts, "match", r.receipts);
         // For the dialler: the window in which no contact may be made (GB/T 45251), on every contact.
         const window = `${r.conduct.noContactFrom}-${r.conduct.noContactUntil} UTC${r.conduct.utcOffset}`;
+        // Each lookup's consent proofs sit beside its receipt (`relink receipt verify` checks both).
+        for (const [i, bundle] of r.consentProofs.entries()) {
+          if (bundle !== undefined && saved[i]) {
+            writeFileSync(bundleBeside(saved[i]), `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o600 });
+          }
+        }
         const results = r.results.map((d) => ({
           debtor_ref: d.ref,
           row: d.row,

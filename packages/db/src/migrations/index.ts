@@ -8,7 +8,10 @@ import * as auditLog from "./20261126T0800_audit_log.ts";
 import * as directoryConsent from "./20261126T0900_directory_consent.ts";
 import * as exposure from "./20261126T1000_exposure.ts";
 import * as consentRevisions from "./20261203T0100_consent_revisions.ts";
+import * as auditSubjectsDpo from "./20261203T0300_audit_subjects_dpo.ts";
 import * as abuse from "./20261203T0400_abuse.ts";
+import * as consentRoots from "./20261203T0500_consent_roots.ts";
+import * as portalCredentials from "./20261203T0600_portal_credentials.ts";
 
 export const migrations: Record<string, Migration> = {
   "20261126T0700_core_identity": coreIdentity,
@@ -16,7 +19,10 @@ export const migrations: Record<string, Migration> = {
   "20261126T0900_directory_consent": directoryConsent,
   "20261126T1000_exposure": exposure,
   "20261203T0100_consent_revisions": consentRevisions,
+  "20261203T0300_audit_subjects_dpo": auditSubjectsDpo,
   "20261203T0400_abuse": abuse,
+  "20261203T0500_consent_roots": consentRoots,
+  "20261203T0600_portal_credentials": portalCredentials,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,193 @@
+/**
+ * `npm run bench -- receipt`: offline receipt verification, in process and as the `relink receipt verify`
+ * command, each beside a same-run baseline.
+ *  - in process: `verifyReceipt` (default engine: node:crypto Ed25519 on Node), the browser engine (noble)
+ *    and `verifyReceiptAsync` (WebCrypto) on one receipt (a 2^20-leaf tree: 20-hash proof, the log
+ *    signature and 1 witness cosignature); floor = 2 raw node:crypto Ed25519 verifications + 21 SHA-256.
+ *  - the command: wall time of `node apps/member-node/src/cli.ts receipt verify …` (median of 7), against
+ *    a bare `node -e 0` started the same way (median of 7) — process start is the part no code can save.
+ * `--leaves N` for another tree size. Goals (issue 13): in process ≤ 1 ms, the command ≤ 0.5 s.
+ */
+import { spawnSync } from "node:child_process";
+import {
+  createHash,
+  generateKeyPairSync,
+  sign as nodeSign,
+  verify as nodeVerify,
+  randomBytes,
+} from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  buildReceipt,
+  cosign,
+  encodeAuditEvent,
+  formatVerifierKey,
+  generateSignerKey,
+  hashLeaf,
+  inclusionProof,
+  MemoryTree,
+  parseNote,
+  SIG_TYPE_COSIGNATURE_V1,
+  signCheckpoint,
+  verifierOf,
+  verifyEd25519Noble,
+  verifyReceipt,
+  verifyReceiptAsync,
+} from "@relink/tlog";
+
+const arg = (name: string, dflt: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const LEAVES = arg("leaves", 2 ** 20);
+const rnd = (n: number) => new Uint8Array(randomBytes(n));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
+
+function perCall(n: number, f: () => unknown): number {
+  for (let i = 0; i < Math.min(20, n); i++) f();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) f();
+  return (performance.now() - t) / n;
+}
+
+async function main() {
+  const origin = "relink.example/audit-log/v1";
+  const logKey = generateSignerKey(origin, rnd);
+  const wKey = generateSignerKey("bench.member.example/witness", rnd, SIG_TYPE_COSIGNATURE_V1);
+  const tree = new MemoryTree();
+  const leaf = encodeAuditEvent({
+    type: "lookup",
+    time: 1_764_144_000_000,
+    member: "0b5f2f3e-8c1d-4a7e-9d8e-1f2a3b4c5d6e",
+    userPseudonym: "11".repeat(32),
+    purpose: "debt_collection",
+    legalBasis: "consent",
+    caseCommitment: "22".repeat(32),
+    subjectTagCommitments: ["33".repeat(32)],
+    inputSize: 1,
+    outputCount: 1,
+    decision: "allow",
+    ruleIds: ["lookup.consent"],
+    requestHash: "44".repeat(32),
+    softwareVersion: "0.1.0",
+  });
+  const index = Math.floor(LEAVES * 0.7);
+  const filler = hashLeaf(new Uint8Array(64));
+  for (let i = 0; i < LEAVES; i++) tree.append(i === index ? hashLeaf(leaf) : filler);
+  const note = signCheckpoint({ origin, size: tree.size, root: tree.root(), extensions: [] }, logKey);
+  const cp = note + cosign(parseNote(note).text, wKey, 1_764_144_000n);
+  const proof = await inclusionProof(BigInt(index), tree.size, tree.read);
+  const receipt = JSON.stringify(
+    buildReceipt({ index: BigInt(index), leaf, inclusionProof: proof, checkpoint: cp }),
+  );
+  const trust = {
+    logKey: formatVerifierKey(verifierOf(logKey)),
+    witnesses: [formatVerifierKey(verifierOf(wKey))],
+    k: 1,
+  };
+  if (!verifyReceipt(receipt, trust).ok) throw new Error("receipt does not verify");
+  if (!verifyReceipt(receipt, trust, verifyEd25519Noble).ok) throw new Error("noble path rejects");
+
+  const out: Record<string, number> = { leaves: LEAVES, proof_hashes: proof.length };
+  // Baseline: raw OpenSSL Ed25519 verification of the checkpoint signature, and SHA-256 of 64 bytes.
+  const msg = rnd(200);
+  const { privateKey, publicKey: pk } = generateKeyPairSync("ed25519");
+  const sig = nodeSign(null, msg, privateKey);
+  const rawVerifyMs = perCall(2000, () => nodeVerify(null, msg, pk, sig));
+  const shaMs = perCall(20000, () => createHash("sha256").update(msg.subarray(0, 64)).digest());
+  const floorMs = 2 * rawVerifyMs + (proof.length + 1) * shaMs;
+  out["raw_ed25519_verify_ms"] = round(rawVerifyMs, 4);
+  out["floor_ms"] = round(floorMs, 4);
+  out["verify_ms"] = round(
+    perCall(2000, () => verifyReceipt(receipt, trust)),
+    4,
+  );
+  out["verify_noble_ms"] = round(
+    perCall(300, () => verifyReceipt(receipt, trust, verifyEd25519Noble)),
+    4,
+  );
+  for (let i = 0; i < 20; i++) await verifyReceiptAsync(receipt, trust);
+  const ta = performance.now();
+  for (let i = 0; i < 500; i++) await verifyReceiptAsync(receipt, trust);
+  out["verify_async_ms"] = round((performance.now() - ta) / 500, 4);
+
+  const dir = mkdtempSync(join(tmpdir(), "relink-receipt-bench-"));
+  try {
+    const file = join(dir, "receipt.json");
+    writeFileSync(file, receipt);
+    const cli = join(import.meta.dirname, "../src/cli.ts");
+    const wall = (args: string[]) => {
+      const t = performance.now();
+      const r = spawnSync(process.execPath, args, { encoding: "utf8" });
+      const ms = performance.now() - t;
+      if (r.status !== 0) throw new Error(`${args.join(" ")} failed: ${r.stderr}`);
+      return ms;
+    };
+    const cmd = [cli, "receipt", "verify", file, "--log-key", trust.logKey, "--witness", trust.witnesses[0]!];
+    const bare: number[] = [];
+    const cmdMs: number[] = [];
+    const allMs: number[] = [];
+    wall(["-e", "0"]);
+    wall(cmd);
+    for (let i = 0; i < 7; i++) {
+      bare.push(wall(["-e", "0"]));
+      cmdMs.push(wall(cmd));
+      // `--version` is claimed by no group, so it loads all of them: what every command cost before.
+      allMs.push(wall([cli, "--version"]));
+    }
+    out["node_start_ms"] = Math.round(median(bare));
+    out["cli_verify_ms"] = Math.round(median(cmdMs));
+    out["cli_all_groups_ms"] = Math.round(median(allMs));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  const rows: string[][] = [
+    [
+      "verifyReceipt, node:crypto Ed25519 (ms)",
+      String(out["verify_ms"]),
+      `floor ${out["floor_ms"]} ms`,
+      (out["verify_ms"]! / floorMs).toFixed(2),
+      "≤ 1 ms",
+    ],
+    [
+      "verifyReceipt, noble Ed25519 (browser path) (ms)",
+      String(out["verify_noble_ms"]),
+      `floor ${out["floor_ms"]} ms`,
+      (out["verify_noble_ms"]! / floorMs).toFixed(2),
+      "—",
+    ],
+    [
+      "verifyReceiptAsync, WebCrypto (ms)",
+      String(out["verify_async_ms"]),
+      `floor ${out["floor_ms"]} ms`,
+      (out["verify_async_ms"]! / floorMs).toFixed(2),
+      "—",
+    ],
+    [
+      "`relink receipt verify` wall (ms, median of 7)",
+      String(out["cli_verify_ms"]),
+      `bare node start ${out["node_start_ms"]} ms`,
+      (out["cli_verify_ms"]! / out["node_start_ms"]!).toFixed(2),
+      "≤ 500 ms",
+    ],
+    [
+      "`relink --version` wall, every group loaded (the old start-up)",
+      String(out["cli_all_groups_ms"]),
+      `bare node start ${out["node_start_ms"]} ms`,
+      (out["cli_all_groups_ms"]! / out["node_start_ms"]!).toFixed(2),
+      "—",
+    ],
+  ];
+  console.log(`receipt over ${LEAVES} leaves (${proof.length}-hash proof), log signature + 1 cosignature`);
+  console.log("\n| measure | value | same-run baseline | ratio | goal |\n|---|---|---|---|---|");
+  for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+  const goals = { verify_le_1ms: out["verify_ms"]! <= 1, cli_le_500ms: out["cli_verify_ms"]! <= 500 };
+  console.log(`goals: ${JSON.stringify(goals)}`);
+  console.log(`BENCH receipt ${JSON.stringify(out)}`);
+}
+
+await main();

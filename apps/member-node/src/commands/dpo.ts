@@ -1,0 +1,262 @@
+/**
+ * `relink dpo …`: the data-protection officer's commands (ADRs 0040–0042). Requests are signed with the
+ * DPO's own Ed25519 key (a file with the hex secret key, 0600): a member DPO's key is registered by the
+ * network admin (`relink admin dpo-key`), a network DPO's is listed in the hub's network config.
+ *
+ *   keygen          create a DPO key file; prints the public key
+ *   subject-report  PIPL Art. 45: every ledger entry about a person (tags computed through the key holders
+ *                   with the member node's key: metered there), verified offline, as JSON, CSV and HTML
+ *   consent-replay  was the query of leaf N covered by a consent at query time?
+ *   export          PIPL Art. 54–56: a signed export pack of the member's ledger slice, with a verifier
+ *
+ * Exit codes: 0 done and verified; 1 failed or a verification failed (the reason is printed, nothing
+ * unverified is presented as verified).
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import {
+  type ExportSlice,
+  fromBase64Url,
+  fromHex,
+  type SubjectReport,
+  toBase64Url,
+  toHex,
+} from "@relink/protocol";
+import { createHubClient, ed25519Signer, MemberNode, parseDebtorRows, wireError } from "@relink/sdk";
+import { verifyReceipt, verifySubjectReport } from "@relink/tlog";
+import type { Command } from "commander";
+import { reportCsv, reportHtml, reportRows } from "../dpo-report.ts";
+import { writeExportPack } from "../export-pack.ts";
+import { DEFAULT_HOME, readCases, readHome, secretsOf } from "../home.ts";
+import { progressReporter } from "../progress.ts";
+import { nonNegativeInt } from "./options.ts";
+import { run } from "./shared.ts";
+
+interface DpoCommon {
+  home: string;
+  dpoKey: string;
+  hub?: string;
+  logKey?: string;
+  json?: boolean;
+}
+
+function readDpoKey(file: string): Uint8Array {
+  const hex = readFileSync(file, "utf8").trim();
+  if (!/^[0-9a-f]{64}$/.test(hex)) throw new Error(`${file}: expected a hex Ed25519 secret key`);
+  return fromHex(hex);
+}
+
+function dpoClient(opts: DpoCommon) {
+  const home = readHome(opts.home);
+  const secret = readDpoKey(opts.dpoKey);
+  const logKey = opts.logKey ?? home.logKey;
+  if (!logKey) throw new Error("no log key: pin one with `relink init --log-key` or pass --log-key");
+  return {
+    home,
+    secret,
+    logKey,
+    client: createHubClient({ url: opts.hub ?? home.hubUrl, signer: ed25519Signer(secret) }),
+  };
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .option("--home <dir>", "member node directory (hub URL, pinned log key, case register)", DEFAULT_HOME)
+    .requiredOption("--dpo-key <file>", "the DPO's key file (relink dpo keygen)")
+    .option("--hub <url>", "the hub's URL (default: the home's)")
+    .option("--log-key <vkey>", "the log's verifier key (default: the home's pinned key)")
+    .option("--json", "print the result as JSON");
+}
+
+/** The member's commitment key when the caller is a member DPO (the network DPO has none). */
+async function memberKeyOf(client: ReturnType<typeof createHubClient>) {
+  try {
+    const k = await client.dpo.commitmentKey.query();
+    return { memberId: k.memberId, key: fromBase64Url(k.key) };
+  } catch (error) {
+    if (wireError(error)?.code === "FORBIDDEN") return undefined;
+    throw error;
+  }
+}
+
+export function register(program: Command): void {
+  const dpo = program
+    .command("dpo")
+    .description("data-protection officer: subject access, consent replay, export");
+
+  dpo
+    .command("keygen")
+    .description("create a DPO key file; prints the public key for `relink admin dpo-key` or the hub config")
+    .requiredOption("--out <file>", "where to write the secret key (refuses to overwrite)")
+    .action((opts: { out: string }) => {
+      if (existsSync(opts.out)) throw new Error(`${opts.out} exists`);
+      const secret = ed25519.utils.randomSecretKey();
+      writeFileSync(opts.out, `${toHex(secret)}\n`, { mode: 0o600, flag: "wx" });
+      chmodSync(opts.out, 0o600);
+      console.log(JSON.stringify({ dpoPublicKey: toBase64Url(ed25519.getPublicKey(secret)) }));
+    });
+
+  common(dpo.command("subject-report"))
+    .description(
+      "PIPL Art. 45: every ledger entry about one person, verified, as JSON, CSV and a printable page",
+    )
+    .requiredOption("--request <ref>", "the subject's request reference (committed to in the log)")
+    .option("--id-number <id>", "the subject's resident ID")
+    .option("--phone <phone>", "the subject's mobile number")
+    .option("--name <name>", "the subject's name (with --dob)")
+    .option("--dob <date>", "the subject's date of birth, YYYY-MM-DD (with --name)")
+    .requiredOption("--out <dir>", "where to write report.json, report.csv and report.html")
+    .option("--no-progress", "no progress output")
+    .action(
+      run(
+        async (
+          opts: DpoCommon & {
+            request: string;
+            idNumber?: string;
+            phone?: string;
+            name?: string;
+            dob?: string;
+            out: string;
+            progress: boolean;
+          },
+        ) => {
+          const { home, logKey, client } = dpoClient(opts);
+          const { rows, errors } = parseDebtorRows(
+            [
+              {
+                debtor_ref: "subject",
+                id_number: opts.idNumber ?? "",
+                subject_phone: opts.phone ?? "",
+                name: opts.name ?? "",
+                dob: opts.dob ?? "",
+              },
+            ],
+            new Date(),
+          );
+          if (errors.length > 0 || rows.length === 0) {
+            for (const e of errors) console.error(`${e.field}: ${e.reason}: ${e.message}`);
+            throw new Error("no valid subject identifier (--id-number, --phone, or --name with --dob)");
+          }
+          const identifiers = rows[0]!.subjects;
+          // The tags, through the key holders with the member node's key: metered there like any lookup.
+          const node = await MemberNode.connect({
+            hubUrl: opts.hub ?? home.hubUrl,
+            secrets: secretsOf(home),
+            onProgress: progressReporter(opts.progress),
+          });
+          const tagged = await node.tags(identifiers);
+          const tags = identifiers.map((id) => tagged.get(id)!.tag);
+          // (tRPC types `z.unknown()` members as optional; the schema requires every receipt.)
+          const report = (await client.dpo.subjectReport.mutate({
+            tags: tags.map(toBase64Url),
+            requestReference: opts.request,
+          })) as SubjectReport;
+          const memberKey = await memberKeyOf(client);
+          const v = verifySubjectReport(report, {
+            logKey,
+            witnesses: [],
+            k: 0,
+            tags,
+            ...(memberKey ? { memberKey } : {}),
+          });
+          if (!v.ok)
+            for (const p of v.problems) console.error(`REPORT REJECTED: entry ${p.entry}: ${p.reason}`);
+          const rowsOut = reportRows(report, readCases(opts.home), v.ok);
+          mkdirSync(opts.out, { recursive: true, mode: 0o700 });
+          writeFileSync(join(opts.out, "report.json"), `${JSON.stringify(report, null, 2)}\n`, {
+            mode: 0o600,
+          });
+          writeFileSync(join(opts.out, "report.csv"), reportCsv(rowsOut), { mode: 0o600 });
+          writeFileSync(join(opts.out, "report.html"), reportHtml(report, rowsOut, v.ok), { mode: 0o600 });
+          const members = new Set(report.entries.map((e) => e.member?.slug ?? "(network)"));
+          const summary = {
+            entries: report.entries.length,
+            members: [...members],
+            verified: v.ok,
+            out: opts.out,
+          };
+          console.log(
+            opts.json
+              ? JSON.stringify(summary)
+              : `${report.entries.length} ledger entr${report.entries.length === 1 ? "y" : "ies"} about the subject ` +
+                  `(${[...members].join(", ") || "none"}); ${v.ok ? "every receipt verified" : "VERIFICATION FAILED"}; ` +
+                  `written to ${opts.out}/report.{json,csv,html}`,
+          );
+          if (!v.ok) process.exitCode = 1;
+        },
+      ),
+    );
+
+  common(dpo.command("consent-replay"))
+    .description("was the query in this leaf covered by a consent at query time? (from the log)")
+    .argument("<leaf-index>", "the query's audit leaf index (from its receipt)", nonNegativeInt)
+    .action(
+      run(async (index: number, opts: DpoCommon) => {
+        const { logKey, client } = dpoClient(opts);
+        const r = await client.dpo.consentReplay.query({ index });
+        const v = verifyReceipt(r.receipt, { logKey, witnesses: [], k: 0 });
+        if (!v.ok || v.index !== BigInt(index) || v.event.type !== r.event) {
+          console.error(
+            `receipt REJECTED: ${v.ok ? "not the leaf asked about" : `${v.reason}: ${v.message}`}`,
+          );
+          process.exitCode = 1;
+          return;
+        }
+        if (opts.json) {
+          console.log(JSON.stringify({ ...r, receipt: undefined, receiptVerified: true }));
+          return;
+        }
+        console.log(
+          `leaf ${r.index}: ${r.event} by ${r.member?.slug ?? "?"} at ${r.timeUtc8}, purpose ${r.purpose}; ` +
+            `${r.covered} of ${r.subjects} subject(s) covered by a consent at query time; receipt verified` +
+            (r.consistentWithLeaf === false ? "; DOES NOT MATCH the consents the leaf lists" : ""),
+        );
+        for (const c of r.consents) {
+          console.log(
+            `  subject #${c.position}: ${c.reference} (${c.purpose}, ${c.legalBasis}, registered ${c.registeredAt}` +
+              `${c.revokedAt ? `, revoked ${c.revokedAt}` : ""}): ` +
+              (c.coveredAtQueryTime ? "COVERED at query time" : `not covered (${c.reasons.join(", ")})`),
+          );
+        }
+        if (r.consistentWithLeaf === false) process.exitCode = 1;
+      }),
+    );
+
+  common(dpo.command("export"))
+    .description("PIPL Art. 54–56: a signed export pack of the ledger slice, verifiable offline (verify.mjs)")
+    .requiredOption("--from <index>", "first leaf index", nonNegativeInt)
+    .option("--to <size>", "checkpoint size to end at (default: the latest)", nonNegativeInt)
+    .requiredOption("--pipia <ref>", "the member's PIPIA (personal-information impact assessment) reference")
+    .requiredOption("--out <dir>", "a new (or empty) directory for the pack")
+    .action(
+      run(async (opts: DpoCommon & { from: number; to?: number; pipia: string; out: string }) => {
+        const { logKey, secret, client } = dpoClient(opts);
+        const slice = (await client.dpo.exportSlice.mutate({
+          from: opts.from,
+          ...(opts.to !== undefined ? { to: opts.to } : {}),
+          pipiaReference: opts.pipia,
+        })) as ExportSlice;
+        const pack = writeExportPack(opts.out, {
+          slice,
+          pipiaReference: opts.pipia,
+          logKey,
+          signerSecretKey: secret,
+          createdAt: new Date(),
+        });
+        const summary = {
+          out: opts.out,
+          leaves: slice.leaves.length,
+          from: slice.from,
+          to: slice.to,
+          ...pack,
+        };
+        console.log(
+          opts.json
+            ? JSON.stringify(summary)
+            : `export pack of ${slice.leaves.length} leaves [${slice.from}, ${slice.to}) written to ${opts.out}; ` +
+                `signed by ${pack.signerPublicKey}; check it with: cd ${opts.out} && node verify.mjs --signer-key ${pack.signerPublicKey} --log-key '${logKey}'`,
+        );
+      }),
+    );
+}

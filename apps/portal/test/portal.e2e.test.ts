@@ -1,0 +1,284 @@
+/**
+ * The portal end to end, in Debian's Chromium against a demo network whose hub hosts the portal (ADR 0060):
+ * sign-in per role, member key import, publishing a contact book and matching debtors in the browser
+ * (Web Worker crypto), consents, Excel-safe download, receipts verified in the browser, language switch,
+ * security headers, CSRF refusal — and the privacy attack: every request the browser sent (pages and
+ * worker, to the hub and to the key holders) is scanned for the raw identifiers and contact values of the
+ * uploaded files; none may appear. Screenshots go to apps/portal/test-results/ (gitignored).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/network";
+import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
+import { buildScenario, MEMBERS } from "@relink/demo/scenario";
+import { stringify } from "csv-stringify/sync";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensurePortalBuild } from "../src/server/build.ts";
+import { type Browser, hasChromium, launch } from "./browser.ts";
+
+const SHOTS = join(import.meta.dirname, "..", "test-results");
+const csv = (rows: readonly object[]) => stringify(rows as Record<string, unknown>[], { header: true });
+
+describe.skipIf(!hasChromium)("portal in Chromium", () => {
+  const dir = join(tmpdir(), `relink-portal-e2e-${process.pid}`);
+  const asOf = new Date().toISOString().slice(0, 10);
+  const s = buildScenario({ asOf, population: 120, debtors: 30, unconsented: 5 });
+  const accounts = demoAccounts({ collector: MEMBERS.collector.slug, bank: MEMBERS.bank.slug });
+  const password = randomPassword();
+  const account = (role: string) => accounts.find((a) => a.role === role)!;
+  let net: RunningNetwork;
+  let browser: Browser;
+  let page: Page;
+  const files = {
+    bank: join(dir, "bank-contacts.csv"),
+    debtors: join(dir, "debtors.csv"),
+    consents: join(dir, "consents.csv"),
+    consumer: join(dir, "consumer-contacts.csv"),
+    exposure: join(dir, "exposure-results.csv"),
+  };
+
+  async function shot(name: string) {
+    await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  async function signIn(role: string) {
+    await page.goto(`${net.hubUrl}/signin`);
+    await page.getByTestId("email").fill(account(role).email);
+    await page.getByTestId("password").fill(password);
+    await page.getByTestId("signin-submit").click();
+    await page.getByTestId("sign-out").waitFor();
+  }
+
+  async function signOut() {
+    await page.getByTestId("sign-out").click();
+    await page.getByTestId("signin-submit").waitFor();
+  }
+
+  async function importKey(slug: string) {
+    await page.goto(`${net.hubUrl}/keys`);
+    await page.getByTestId("key-file").setInputFiles(join(net.homeDir(slug), "member.json"));
+    await page.getByTestId("key-info").waitFor();
+  }
+
+  beforeAll(async () => {
+    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(dir, { recursive: true });
+    await ensurePortalBuild();
+    net = await startNetwork({ dir, portal: true });
+    for (const m of [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector]) await addMember(net, m);
+    await net.hub.waitFor(/Relink portal on/, 120_000);
+    await seedPortalAccounts(net, accounts, password);
+    // One row the browser must refuse (bad check digit), to show per-row errors.
+    const bad = { ...s.books.bank[0]!, id_number: "110105194912310021" };
+    writeFileSync(files.bank, csv([...s.books.bank, bad]));
+    writeFileSync(files.consumer, csv(s.books.consumer));
+    writeFileSync(files.debtors, csv(s.debtors));
+    writeFileSync(files.consents, csv(s.consents));
+    // A result file in the CLI's `relink exposure --out` format: one answered, one suppressed applicant.
+    writeFileSync(
+      files.exposure,
+      "applicant_ref,status,active_lenders,outstanding,dpd_current,dpd_1_29,dpd_30_59,dpd_60_89,dpd_90_plus,opened_30d,opened_90d\n" +
+        "APP-1,ok,3,182000,2,1,0,0,0,1,2\nAPP-2,suppressed,,,,,,,,,\n",
+    );
+    // The consumer lender publishes with the CLI, so matches are corroborated across tools.
+    const r = await net.relink(["publish", files.consumer, "--no-progress"], MEMBERS.consumer.slug);
+    expect(r.code, `${r.stderr}\n${net.hub.output().slice(-2500)}`).toBe(0);
+    browser = await launch();
+    page = browser.context.pages()[0] ?? (await browser.context.newPage());
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await net?.stop();
+  });
+
+  it("refuses a wrong password and shows why, in Chinese by default", async () => {
+    await page.goto(`${net.hubUrl}/`);
+    await page.getByTestId("signin-submit").waitFor();
+    expect(page.url()).toContain("/signin");
+    await page.getByTestId("email").fill(account("data_engineer").email);
+    await page.getByTestId("password").fill("not-the-password");
+    await page.getByTestId("signin-submit").click();
+    await expect.poll(() => page.getByTestId("signin-error").textContent()).toContain("邮箱或密码错误");
+    await shot("01-signin-error");
+  });
+
+  it("sets security headers and session cookies as required", async () => {
+    const res = await page.goto(`${net.hubUrl}/signin`);
+    const h = res!.headers();
+    const csp = h["content-security-policy"]!;
+    expect(csp).toMatch(/script-src 'self' 'nonce-[A-Za-z0-9+/=]+' 'strict-dynamic'/);
+    expect(csp.split(";").find((d) => d.includes("script-src"))).not.toContain("unsafe-inline");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain(new URL(net.holderUrls[0]!).origin);
+    expect(h["x-frame-options"]).toBe("DENY");
+    expect(h["x-content-type-options"]).toBe("nosniff");
+    await signIn("data_engineer");
+    const session = (await browser.context.cookies()).find((c) => c.name.endsWith("next-auth.session-token"));
+    expect(session?.httpOnly).toBe(true);
+    expect(session?.sameSite).toBe("Lax");
+  });
+
+  it("a data engineer imports the member key and publishes a contact book from the browser", async () => {
+    await importKey(MEMBERS.bank.slug);
+    await shot("02-keys");
+    await page.goto(`${net.hubUrl}/publish`);
+    await page.getByTestId("csv-input").setInputFiles(files.bank);
+    await page.getByTestId("publish-start").click();
+    await page.getByTestId("publish-done").waitFor({ timeout: 240_000 });
+    const errors = await page.locator(".upload-errors tbody tr").allTextContents();
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toContain(String(s.books.bank.length + 2));
+    expect(errors[0]).toContain("校验码不符");
+    await shot("03-publish-done");
+  });
+
+  it("refuses a cross-origin tRPC mutation even with a valid session cookie (CSRF)", async () => {
+    const cookie = (await browser.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+    const res = await fetch(`${net.hubUrl}/api/trpc/directory.publish`, {
+      method: "POST",
+      headers: { cookie, origin: "http://evil.example", "content-type": "application/json" },
+      body: "{}",
+    });
+    expect(res.status).toBe(403);
+    const same = await fetch(`${net.hubUrl}/api/trpc/portal.me`, { headers: { cookie } });
+    expect(same.status).toBe(200);
+    await signOut();
+  });
+
+  it("a collections operator registers consents, matches debtors and downloads an Excel-safe CSV", async () => {
+    await signIn("collections_operator");
+    await importKey(MEMBERS.collector.slug);
+    await page.goto(`${net.hubUrl}/consents`);
+    await page.getByTestId("csv-input").setInputFiles(files.consents);
+    await page.getByTestId("consents-start").click();
+    await page.getByTestId("consents-done").waitFor({ timeout: 120_000 });
+    await page.getByTestId("consent-list").waitFor();
+    // One consent record per identifier of the row (resident ID, phone, name + date of birth), one reference.
+    const refs = async () =>
+      new Set(
+        (await page.locator("[data-testid=consent-list] tbody tr td:first-child").allTextContents()).map(
+          (r) => r.split("#")[0],
+        ),
+      ).size;
+    await expect.poll(refs, { timeout: 30_000 }).toBe(s.consents.length);
+    await shot("04-consents");
+    await page.goto(`${net.hubUrl}/match`);
+    await page.getByTestId("case-id").fill("portal-e2e-2026-12");
+    await page.getByTestId("csv-input").setInputFiles(files.debtors);
+    await page.getByTestId("match-start").click();
+    await page.getByTestId("match-summary").waitFor({ timeout: 240_000 });
+    const summary = (await page.getByTestId("match-summary").textContent()) ?? "";
+    expect(summary).toContain(`无授权 ${s.debtors.length - s.consents.length}`);
+    await shot("05-match-results");
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("download").click(),
+    ]);
+    const text = readFileSync(await download.path(), "utf8");
+    expect(text.startsWith("\ufeff")).toBe(true);
+    expect(text).toContain("\r\n");
+    // Phone numbers start with '+': quoted so that Excel does not run them as formulas.
+    expect(text).toMatch(/"'\+86\d{11}"/);
+    // The results equal the plaintext oracle: what the bank (browser) and the consumer lender (CLI) hold.
+    const consented = new Set(s.consents.map((c) => c.debtor_ref));
+    const held = new Map<string, Set<string>>();
+    for (const r of [...s.books.bank, ...s.books.consumer]) {
+      if (r.kind !== "phone") continue;
+      const set = held.get(r.id_number) ?? new Set<string>();
+      set.add(`+86${r.value.replace(/\D/g, "").slice(-11)}`);
+      held.set(r.id_number, set);
+    }
+    for (const d of s.debtors) {
+      const phones = [
+        ...text.matchAll(new RegExp(`"${d.debtor_ref}","[a-z_]+","phone","'(\\+86\\d{11})"`, "g")),
+      ].map((m) => m[1]);
+      const expected = consented.has(d.debtor_ref) ? [...(held.get(d.id_number) ?? [])].sort() : [];
+      expect([...new Set(phones)].sort(), d.debtor_ref).toEqual(expected);
+    }
+  });
+
+  it("verifies the session's receipts and the checkpoint's consistency in the browser", async () => {
+    await page.goto(`${net.hubUrl}/audit`);
+    await page.locator("[data-testid=receipts] li").first().waitFor({ timeout: 60_000 });
+    const oks = await page.locator("[data-testid=receipts] li[data-ok=true]").count();
+    const bad = await page.locator("[data-testid=receipts] li[data-ok=false]").count();
+    expect(oks).toBeGreaterThanOrEqual(2);
+    expect(bad).toBe(0);
+    await page.reload();
+    await expect
+      .poll(() => page.getByTestId("consistency").textContent(), { timeout: 30_000 })
+      .toMatch(/一致/);
+    await shot("06-audit");
+  });
+
+  it("switches language: zh-Hant and en, every page string from the dictionary", async () => {
+    await page.getByTestId("language").selectOption("zh-Hant");
+    await expect.poll(() => page.getByTestId("nav-match").textContent()).toBe("失聯修復");
+    await page.getByTestId("language").selectOption("en");
+    await expect.poll(() => page.getByTestId("nav-match").textContent()).toBe("Match debtors");
+    await shot("07-audit-en");
+    await page.getByTestId("language").selectOption("zh-Hans");
+    await expect.poll(() => page.getByTestId("nav-match").textContent()).toBe("失联修复");
+    await signOut();
+  });
+
+  it("other roles see their pages and not the others'", async () => {
+    for (const role of ["risk_analyst", "member_dpo", "member_admin", "network_admin", "network_dpo"]) {
+      await signIn(role);
+      const nav = await page.locator(".sidebar nav a").allTextContents();
+      expect(nav.includes("失联修复"), role).toBe(false);
+      await shot(`08-dashboard-${role}`);
+      if (role === "network_admin") {
+        await page.goto(`${net.hubUrl}/network`);
+        await page.getByTestId("members-table").waitFor();
+        await expect.poll(() => page.locator("[data-testid=members-table] tbody tr").count()).toBe(3);
+        await expect.poll(() => page.locator("[data-testid=holders-table] .badge.ok").count()).toBe(3);
+        await shot("09-network-admin");
+      }
+      if (role === "member_admin") {
+        await page.goto(`${net.hubUrl}/member`);
+        await page.getByTestId("staff-table").waitFor();
+        await shot("10-member-admin");
+      }
+      if (role === "risk_analyst") {
+        await page.goto(`${net.hubUrl}/exposure`);
+        await page.getByTestId("csv-input").setInputFiles(files.exposure);
+        await page.getByTestId("histogram").first().waitFor();
+        expect(await page.getByTestId("exposure-table").textContent()).toContain("少于 k 家");
+        await shot("11-exposure");
+      }
+      await signOut();
+    }
+  });
+
+  it("no request the browser sent carries a raw identifier or contact value", () => {
+    const needles = new Set<string>();
+    for (const r of [...s.books.bank, ...s.debtors, ...s.consents]) {
+      needles.add(r.id_number);
+      needles.add(r.name);
+    }
+    for (const r of s.books.bank) {
+      needles.add(r.kind === "phone" ? r.value.replace(/\D/g, "").slice(-11) : r.value);
+    }
+    for (const d of s.debtors) needles.add(d.subject_phone.replace(/\D/g, "").slice(-11));
+    const haystacks = browser.requests.map((r) => {
+      let url = r.url;
+      try {
+        url = `${url}\n${decodeURIComponent(url)}`;
+      } catch {}
+      return `${r.method} ${url}\n${JSON.stringify(r.headers)}\n${r.body}`;
+    });
+    // Positive controls: the recorder saw the worker's traffic to the key holders and the hub, and sees
+    // bodies (the sign-in form carries the e-mail address).
+    expect(browser.requests.some((r) => r.url.includes("/v1/evaluate") && r.method === "POST")).toBe(true);
+    expect(browser.requests.some((r) => r.url.includes("/api/trpc/directory.publish"))).toBe(true);
+    expect(browser.requests.some((r) => r.url.includes("/api/trpc/lookup.run"))).toBe(true);
+    expect(haystacks.some((h) => h.includes(encodeURIComponent(account("data_engineer").email)))).toBe(true);
+    expect(needles.size).toBeGreaterThan(100);
+    const leaks = [...needles].filter((n) => n.length >= 5 && haystacks.some((h) => h.includes(n)));
+    expect(leaks).toEqual([]);
+  });
+});

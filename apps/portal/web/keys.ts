@@ -1,0 +1,86 @@
+/**
+ * The member's secrets in this browser (IndexedDB, origin-scoped): the Ed25519 request-signing key as a
+ * non-extractable WebCrypto key (its bytes cannot be read back by any script, ours included), its public
+ * key and the record key (32 bytes that key record ids; an HMAC key, kept as bytes because the SDK's
+ * record ids use @noble/hashes). Imported once from the CLI's member.json; never sent to the hub.
+ */
+import { ed25519 } from "@noble/curves/ed25519.js";
+
+export interface StoredMemberKey {
+  privateKey: CryptoKey;
+  publicKey: Uint8Array;
+  recordKey: Uint8Array;
+  hubUrl: string | null;
+  /** The audit log's verifier key pinned in member.json (`relink init --log-key`), if any. */
+  logKey: string | null;
+  importedAt: string;
+}
+
+const DB = "relink-portal";
+const STORE = "member-key";
+
+function open(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+  const db = await open();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const r = f(db.transaction(STORE, mode).objectStore(STORE));
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const loadMemberKey = (): Promise<StoredMemberKey | undefined> =>
+  tx("readonly", (s) => s.get("current") as IDBRequest<StoredMemberKey | undefined>);
+export const removeMemberKey = (): Promise<undefined> => tx("readwrite", (s) => s.delete("current"));
+
+const hex = (s: unknown, field: string): Uint8Array => {
+  if (typeof s !== "string" || !/^[0-9a-f]{64}$/.test(s))
+    throw new Error(`${field}: 64 hex characters expected`);
+  return Uint8Array.from(s.match(/../g)!.map((b) => Number.parseInt(b, 16)));
+};
+
+// PKCS#8 wrapping of a raw Ed25519 seed (RFC 8410 §7): fixed 16-byte prefix then the 32 bytes.
+const PKCS8_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+
+/** Parses member.json, imports its signing key as non-extractable and stores it; wipes the seed copy. */
+export async function importMemberKeyFile(text: string): Promise<StoredMemberKey> {
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new Error("not JSON");
+  }
+  const seed = hex(json["signingSecretKey"], "signingSecretKey");
+  const recordKey = hex(json["recordKey"], "recordKey");
+  const pkcs8 = new Uint8Array(48);
+  pkcs8.set(PKCS8_PREFIX);
+  pkcs8.set(seed, 16);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+  const publicKey = ed25519.getPublicKey(seed);
+  seed.fill(0);
+  pkcs8.fill(0);
+  const stored: StoredMemberKey = {
+    privateKey,
+    publicKey,
+    recordKey,
+    hubUrl: typeof json["hubUrl"] === "string" ? json["hubUrl"] : null,
+    logKey: typeof json["logKey"] === "string" ? json["logKey"] : null,
+    importedAt: new Date().toISOString(),
+  };
+  await tx("readwrite", (s) => s.put(stored, "current"));
+  return stored;
+}

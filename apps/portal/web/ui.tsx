@@ -1,0 +1,161 @@
+"use client";
+/** Small presentational components shared by the portal's pages. */
+import type { UploadError } from "@relink/sdk/browser";
+import { type ReactNode, useRef, useState } from "react";
+import { DICTIONARIES, type MessageKey } from "./i18n.ts";
+import { useI18n } from "./i18n-client.tsx";
+
+export function PageHeader({
+  title,
+  explain,
+  children,
+}: {
+  title: string;
+  explain?: string;
+  children?: ReactNode;
+}) {
+  return (
+    <header className="page-header">
+      <div>
+        <h1>{title}</h1>
+        {explain ? <p className="explain">{explain}</p> : null}
+      </div>
+      {children ? <div className="page-actions">{children}</div> : null}
+    </header>
+  );
+}
+
+export function Card({ title, children, wide }: { title?: string; children: ReactNode; wide?: boolean }) {
+  return (
+    <section className={wide ? "card wide" : "card"}>
+      {title ? <h2>{title}</h2> : null}
+      {children}
+    </section>
+  );
+}
+
+export function Stat({ label, value, sub }: { label: string; value: ReactNode; sub?: string }) {
+  return (
+    <div className="stat">
+      <div className="stat-label">{label}</div>
+      <div className="stat-value">{value}</div>
+      {sub ? <div className="stat-sub">{sub}</div> : null}
+    </div>
+  );
+}
+
+export function Badge({ tone, children }: { tone: "ok" | "warn" | "bad" | "muted"; children: ReactNode }) {
+  return <span className={`badge ${tone}`}>{children}</span>;
+}
+
+export function Progress({ label, done, total }: { label: string; done: number; total: number }) {
+  const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
+  return (
+    <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
+      <div className="progress-label">
+        <span>{label}</span>
+        <span>
+          {done.toLocaleString()} / {total.toLocaleString()}
+        </span>
+      </div>
+      <div className="progress-track">
+        <div className="progress-bar" style={{ width: `${pct}%` }} />
+      </div>
+    </div>
+  );
+}
+
+export function ErrorText({ message }: { message: string }) {
+  const { t } = useI18n();
+  return (
+    <p className="error" role="alert">
+      {t("common.error", { message })}
+    </p>
+  );
+}
+
+/** A CSV drop zone: the file is read here, in the browser, and handed to the caller as text. */
+export function CsvDrop({
+  onFile,
+  disabled,
+}: {
+  onFile: (name: string, text: string) => void;
+  disabled?: boolean;
+}) {
+  const { t } = useI18n();
+  const input = useRef<HTMLInputElement>(null);
+  const [over, setOver] = useState(false);
+  const read = async (file: File | undefined) => {
+    if (!file || disabled) return;
+    onFile(file.name, await file.text());
+  };
+  return (
+    <button
+      type="button"
+      disabled={disabled}
+      className={`dropzone${over ? " over" : ""}${disabled ? " disabled" : ""}`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={(e) => {
+        e.preventDefault();
+        setOver(false);
+        void read(e.dataTransfer.files[0]);
+      }}
+      onClick={() => input.current?.click()}
+    >
+      <input
+        ref={input}
+        type="file"
+        accept=".csv,text/csv"
+        hidden
+        data-testid="csv-input"
+        onChange={(e) => void read(e.target.files?.[0])}
+      />
+      <span className="dropzone-icon" aria-hidden>
+        ⇪
+      </span>
+      <span>{t("upload.drop")}</span>
+    </button>
+  );
+}
+
+export function UploadErrors({ errors }: { errors: readonly UploadError[] }) {
+  const { t } = useI18n();
+  const reason = (e: UploadError) => {
+    const key = `reason.${e.reason}` as MessageKey;
+    return key in DICTIONARIES.en ? t(key) : e.message;
+  };
+  if (errors.length === 0) return null;
+  return (
+    <div className="upload-errors">
+      <h3>{t("upload.errors", { count: errors.length })}</h3>
+      <table className="table compact">
+        <thead>
+          <tr>
+            <th>{t("upload.col.row")}</th>
+            <th>{t("upload.col.field")}</th>
+            <th>{t("upload.col.reason")}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {errors.slice(0, 200).map((e) => (
+            <tr key={`${e.row}-${e.field}-${e.reason}`}>
+              <td>{e.row}</td>
+              <td>
+                <code>{e.field}</code>
+              </td>
+              <td title={e.message}>{reason(e)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function countRows(text: string): number {
+  return Math.max(0, text.split(/\r?\n/).filter((l) => l.trim() !== "").length - 1);
+}

@@ -1,0 +1,166 @@
+/**
+ * `npm run bench -- circuits [--batch N] [--workers W]`: consent-membership proofs (depth-20 Poseidon tree,
+ * Groth16 on BN254), each figure beside snarkjs measured in the same run on the same circuit and keys:
+ *  - per query: our `prove` vs snarkjs `groth16.fullProve` (both multi-threaded, one proof at a time), and
+ *    our `verifyMembership` (decode, rebuild the statement, verify) vs snarkjs `groth16.verify`;
+ *  - per batch: N proofs (default 1000, the issue's figure; RELINK_BENCH_ZK_BATCH or --batch to shrink it on
+ *    a loaded machine) on a worker pool of W workers (default: one per core) vs sequential raw fullProve,
+ *    then verifying the batch one proof at a time.
+ * Goals (issue #12): batch ≥ 2 proofs/s on 2 cores, verify ≤ 25 ms.
+ */
+
+import { readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { gunzipSync } from "node:zlib";
+import {
+  artifactUrl,
+  type ConsentOpening,
+  checkArtifact,
+  consentLeaf,
+  createProverPool,
+  decodeProof,
+  MANIFEST,
+  membershipInput,
+  PoseidonTree,
+  prove,
+  publicSignals,
+  VERIFICATION_KEY,
+  verifyMembership,
+} from "@relink/zk";
+import { groth16 } from "snarkjs";
+
+function option(name: string, env: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? process.argv[i + 1] : process.env[env];
+  const n = v === undefined ? fallback : Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}: a positive integer`);
+  return n;
+}
+
+const BATCH = option("batch", "RELINK_BENCH_ZK_BATCH", 1000);
+const WORKERS = option("workers", "RELINK_BENCH_ZK_WORKERS", availableParallelism());
+const SINGLE = option("single", "RELINK_BENCH_ZK_SINGLE", 5);
+const NOW = Date.UTC(2026, 11, 3, 9, 0, 0);
+
+const load = (n: "wasm" | "zkey") =>
+  checkArtifact(n, new Uint8Array(gunzipSync(readFileSync(artifactUrl(n)))));
+const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+
+// A book of BATCH consents (distinct tags), one proof per consent.
+const openings: ConsentOpening[] = Array.from({ length: BATCH }, (_, i) => {
+  const tag = new Uint8Array(32);
+  new DataView(tag.buffer).setUint32(28, i + 1);
+  return {
+    tag,
+    purpose: "debt_collection",
+    legalBasis: "consent",
+    expiresAt: NOW + 365 * 86_400_000,
+    evidenceHash: new Uint8Array(32).fill(7),
+    salt: new Uint8Array(31).fill(i % 251),
+  };
+});
+let t = performance.now();
+const tree = new PoseidonTree(20, openings.map(consentLeaf));
+const treeMs = performance.now() - t;
+const inputs = openings.map((o, i) => membershipInput(o, tree.path(i), tree.root(), NOW));
+const statement = (i: number) => ({
+  root: tree.root(),
+  tag: openings[i]!.tag,
+  purpose: "debt_collection",
+  queryTime: NOW,
+});
+
+async function timeEach<T>(n: number, f: (i: number) => Promise<T>): Promise<{ ms: number; out: T[] }> {
+  const out: T[] = [];
+  const start = performance.now();
+  for (let i = 0; i < n; i++) out.push(await f(i));
+  return { ms: (performance.now() - start) / n, out };
+}
+
+// Warm both paths (curve build, WASM compile).
+await groth16.fullProve(
+  inputs[0]!,
+  { type: "mem", data: artifacts.wasm },
+  { type: "mem", data: artifacts.zkey },
+);
+await prove(artifacts, inputs[0]!);
+
+const single = Math.min(SINGLE, BATCH);
+const raw = await timeEach(single, (i) =>
+  groth16.fullProve(inputs[i]!, { type: "mem", data: artifacts.wasm }, { type: "mem", data: artifacts.zkey }),
+);
+const ours = await timeEach(single, (i) => prove(artifacts, inputs[i]!));
+const rawVerify = await timeEach(single, (i) =>
+  groth16.verify(VERIFICATION_KEY, publicSignals(statement(i)), decodeProof(ours.out[i]!.proof)),
+);
+const ourVerify = await timeEach(single, (i) =>
+  verifyMembership(VERIFICATION_KEY, statement(i), ours.out[i]!.proof),
+);
+if (!rawVerify.out.every(Boolean) || !ourVerify.out.every(Boolean)) throw new Error("a proof did not verify");
+
+const pool = createProverPool(artifacts, WORKERS);
+await pool.proveAll(inputs.slice(0, WORKERS)); // warm every worker
+t = performance.now();
+const batch = await pool.proveAll(inputs);
+const batchS = (performance.now() - t) / 1000;
+await pool.close();
+t = performance.now();
+let bad = 0;
+for (let i = 0; i < BATCH; i++)
+  if (!(await verifyMembership(VERIFICATION_KEY, statement(i), batch[i]!.proof))) bad++;
+const batchVerifyMs = (performance.now() - t) / BATCH;
+if (bad > 0) throw new Error(`${bad} batch proofs did not verify`);
+
+const rawRate = 1000 / raw.ms;
+const batchRate = BATCH / batchS;
+const rows: [string, string, string, string][] = [
+  [
+    "prove, one query",
+    `${ours.ms.toFixed(0)} ms`,
+    `snarkjs fullProve ${raw.ms.toFixed(0)} ms`,
+    (raw.ms / ours.ms).toFixed(2),
+  ],
+  [
+    "verify, one query",
+    `${ourVerify.ms.toFixed(1)} ms`,
+    `snarkjs verify ${rawVerify.ms.toFixed(1)} ms`,
+    (rawVerify.ms / ourVerify.ms).toFixed(2),
+  ],
+  [
+    `prove, batch of ${BATCH} (${WORKERS} workers)`,
+    `${batchRate.toFixed(2)} proofs/s`,
+    `sequential fullProve ${rawRate.toFixed(2)} proofs/s`,
+    (batchRate / rawRate).toFixed(2),
+  ],
+  [
+    `verify, batch of ${BATCH}`,
+    `${batchVerifyMs.toFixed(1)} ms/proof`,
+    `snarkjs verify ${rawVerify.ms.toFixed(1)} ms`,
+    (rawVerify.ms / batchVerifyMs).toFixed(2),
+  ],
+];
+console.log(
+  `consent membership: ${MANIFEST.constraints} constraints, depth ${MANIFEST.depth}; tree of ${BATCH} leaves built in ${treeMs.toFixed(0)} ms`,
+);
+console.log("| operation | ours | baseline (same run) | speed-up |");
+console.log("|---|---|---|---|");
+for (const r of rows) console.log(`| ${r.join(" | ")} |`);
+console.log(
+  `BENCH circuits ${JSON.stringify({
+    constraints: MANIFEST.constraints,
+    batch: BATCH,
+    workers: WORKERS,
+    proveMs: Math.round(ours.ms),
+    rawFullProveMs: Math.round(raw.ms),
+    proveRatio: +(raw.ms / ours.ms).toFixed(3),
+    verifyMs: +ourVerify.ms.toFixed(2),
+    rawVerifyMs: +rawVerify.ms.toFixed(2),
+    verifyRatio: +(rawVerify.ms / ourVerify.ms).toFixed(3),
+    batchProofsPerS: +batchRate.toFixed(3),
+    rawSequentialProofsPerS: +rawRate.toFixed(3),
+    batchRatio: +(batchRate / rawRate).toFixed(3),
+    batchVerifyMsPerProof: +batchVerifyMs.toFixed(2),
+    goals: { batchProofsPerS: batchRate >= 2, verifyMs: ourVerify.ms <= 25 },
+  })}`,
+);
+process.exit(0);

@@ -1,0 +1,11 @@
+import { defineProject } from "vitest/config";
+
+// Compiling the circuit (circom2, WebAssembly) and proving take seconds on a loaded machine.
+export default defineProject({
+  test: {
+    name: "circuits",
+    include: ["test/**/*.test.ts"],
+    testTimeout: Number(process.env.RELINK_TEST_TIMEOUT_MS ?? 300_000),
+    hookTimeout: Number(process.env.RELINK_TEST_TIMEOUT_MS ?? 300_000),
+  },
+});

@@ -1,0 +1,73 @@
+/**
+ * Who may call what through the portal (a signed-in person, not a member node). Every procedure the portal
+ * can reach is listed here with the roles allowed; anything absent is refused for portal sessions. Member
+ * roles act only for their own member: a member-signed call through the portal also needs the person's
+ * grant for the member whose key signed it. Node calls (no session) are unaffected: the member's key is
+ * the authority there. The matrix is tested role × procedure in test/access.test.ts.
+ */
+
+export const MEMBER_ROLES = [
+  "collections_operator",
+  "data_engineer",
+  "risk_analyst",
+  "member_dpo",
+  "member_admin",
+] as const;
+export const NETWORK_ROLES = ["network_admin", "network_dpo"] as const;
+export const ROLES = [...MEMBER_ROLES, ...NETWORK_ROLES] as const;
+export type PortalRole = (typeof ROLES)[number];
+
+export interface PortalGrant {
+  role: PortalRole;
+  /** Null for network roles. */
+  memberId: string | null;
+}
+
+/** A signed-in portal user, re-read from the database on every call (revocation takes effect at once). */
+export interface PortalSession {
+  userId: string;
+  /** The member the person works for; null for network staff. */
+  memberId: string | null;
+  /** Hex of the audit pseudonym. */
+  pseudonym: string;
+  grants: PortalGrant[];
+}
+
+const ALL: readonly PortalRole[] = ROLES;
+
+export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
+  // network facts every signed-in person may read
+  "network.info": ALL,
+  "network.memberDirectory": ALL,
+  "network.whoami": MEMBER_ROLES,
+  // member-signed work (the member's key lives in the person's browser)
+  "directory.publish": ["data_engineer", "member_admin"],
+  "directory.erase": ["data_engineer", "member_dpo"],
+  "consent.register": ["collections_operator", "risk_analyst", "member_dpo"],
+  "consent.revoke": ["collections_operator", "member_dpo"],
+  "lookup.run": ["collections_operator"],
+  "exposure.query": ["risk_analyst"],
+  "exposure.registerMaskKey": ["data_engineer"],
+  "exposure.registerSubjects": ["data_engineer"],
+  "exposure.unregisterSubjects": ["data_engineer"],
+  // session procedures (portal router)
+  "portal.me": ALL,
+  "portal.dashboard": ALL,
+  "portal.consents": ["collections_operator", "risk_analyst", "member_dpo", "member_admin"],
+  "portal.staff": ["member_admin", "network_admin"],
+  "portal.members": NETWORK_ROLES,
+  "portal.keyHolders": ["network_admin"],
+  "portal.onboardMember": ["network_admin"],
+  "portal.suspendMember": ["network_admin"],
+  "portal.reinstateMember": ["network_admin"],
+  "portal.setQuotas": ["network_admin"],
+};
+
+/** Whether the session holds one of the procedure's roles (for `memberId` when given). */
+export function allowed(session: PortalSession, path: string, memberId?: string): boolean {
+  const roles = PORTAL_ACCESS[path];
+  if (!roles) return false;
+  return session.grants.some(
+    (g) => roles.includes(g.role) && (memberId === undefined || g.memberId === memberId),
+  );
+}

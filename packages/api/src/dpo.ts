@@ -1,0 +1,40 @@
+/**
+ * DPO procedures (ADRs 0040–0042): transport only. Each needs a DPO key (a member's, scoped to its own
+ * leaves, or the network's); the core use case logs the access as its own audit leaf where it links
+ * subjects or exports the ledger.
+ */
+import { exportLedgerSlice, memberCommitmentKeyFor, replayConsent, subjectAccessReport } from "@relink/core";
+import {
+  consentReplayInput,
+  consentReplayOutput,
+  exportSliceInput,
+  exportSliceOutput,
+  fromBase64Url,
+  memberCommitmentKeyOutput,
+  subjectReport,
+  subjectReportInput,
+} from "@relink/protocol";
+import { dpoProcedure, router } from "./trpc.ts";
+
+export const dpoRouter = router({
+  subjectReport: dpoProcedure
+    .input(subjectReportInput)
+    .output(subjectReport)
+    .mutation(({ ctx, input }) =>
+      subjectAccessReport(ctx.core, ctx.dpo, {
+        tags: input.tags.map(fromBase64Url),
+        requestReference: input.requestReference,
+      }),
+    ),
+  consentReplay: dpoProcedure
+    .input(consentReplayInput)
+    .output(consentReplayOutput)
+    .query(({ ctx, input }) => replayConsent(ctx.core, ctx.dpo, BigInt(input.index))),
+  exportSlice: dpoProcedure
+    .input(exportSliceInput)
+    .output(exportSliceOutput)
+    .mutation(({ ctx, input }) => exportLedgerSlice(ctx.core, ctx.dpo, input)),
+  commitmentKey: dpoProcedure
+    .output(memberCommitmentKeyOutput)
+    .query(({ ctx }) => memberCommitmentKeyFor(ctx.core, ctx.dpo)),
+});

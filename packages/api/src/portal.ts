@@ -1,0 +1,153 @@
+/**
+ * Session procedures of the portal: read models and network administration for signed-in people. Each is
+ * gated by PORTAL_ACCESS (access.ts) and scoped to the person's own member; work that touches subjects
+ * (publish, lookup, consents, exposure) is not here — the browser signs it with the member's key and calls
+ * the same procedures as a member node.
+ */
+import {
+  allMembers,
+  type Member,
+  memberConsents,
+  memberStaff,
+  onboardMember,
+  portalDashboard,
+  reinstateMember,
+  setQuotas,
+  suspendMember,
+} from "@relink/core";
+import { memberView, onboardMemberInput, RelinkError, slug } from "@relink/protocol";
+import { z } from "zod";
+import { ROLES } from "./access.ts";
+import { router, sessionProcedure } from "./trpc.ts";
+
+function view(m: Member): z.infer<typeof memberView> {
+  return {
+    id: m.id,
+    slug: m.slug,
+    displayName: m.displayName,
+    kind: m.kind,
+    capabilities: m.capabilities,
+    status: m.status,
+    suspendedReason: m.suspendedReason,
+    dailyLookupQuota: Number(m.dailyLookupQuota),
+    dailyEvaluationQuota: Number(m.dailyEvaluationQuota),
+  };
+}
+
+function ownMember(session: { memberId: string | null }): string {
+  if (!session.memberId) throw new RelinkError("FORBIDDEN", "this page is for people working at a member");
+  return session.memberId;
+}
+
+const role = z.enum(ROLES);
+const isoTime = z.string();
+
+export const portalRouter = router({
+  me: sessionProcedure
+    .output(
+      z.object({
+        userId: z.string(),
+        memberId: z.string().nullable(),
+        roles: z.array(z.object({ role, memberId: z.string().nullable() })),
+      }),
+    )
+    .query(({ ctx }) => ({
+      userId: ctx.portal.userId,
+      memberId: ctx.portal.memberId,
+      roles: ctx.portal.grants,
+    })),
+
+  dashboard: sessionProcedure
+    .output(
+      z.object({
+        member: z
+          .object({ id: z.string(), slug: z.string(), displayName: z.string(), status: z.string() })
+          .nullable(),
+        recordsPublished: z.number().nullable(),
+        consentsActive: z.number().nullable(),
+        consentsExpiringIn30Days: z.number().nullable(),
+        lookupsToday: z.number().nullable(),
+        evaluationsToday: z.number().nullable(),
+        lookupQuota: z.number().nullable(),
+        members: z.number(),
+        logSize: z.number(),
+        lastCheckpointAt: isoTime.nullable(),
+      }),
+    )
+    .query(({ ctx }) => portalDashboard(ctx.core, ctx.portal.memberId)),
+
+  consents: sessionProcedure
+    .output(
+      z.array(
+        z.object({
+          id: z.string(),
+          reference: z.string(),
+          tagPrefix: z.string(),
+          purpose: z.string(),
+          legalBasis: z.string(),
+          dataCategories: z.array(z.string()),
+          grantedAt: isoTime,
+          expiresAt: isoTime,
+          revokedAt: isoTime.nullable(),
+          status: z.enum(["active", "expired", "revoked"]),
+        }),
+      ),
+    )
+    .query(({ ctx }) => memberConsents(ctx.core, ownMember(ctx.portal))),
+
+  staff: sessionProcedure
+    .output(
+      z.array(
+        z.object({
+          userId: z.string(),
+          email: z.string(),
+          displayName: z.string(),
+          status: z.string(),
+          lastLoginAt: isoTime.nullable(),
+          roles: z.array(role),
+        }),
+      ),
+    )
+    .query(({ ctx }) => memberStaff(ctx.core, ctx.portal.memberId)),
+
+  members: sessionProcedure
+    .output(z.array(memberView))
+    .query(async ({ ctx }) => (await allMembers(ctx.core)).map(view)),
+
+  keyHolders: sessionProcedure
+    .output(
+      z.object({
+        threshold: z.number().int(),
+        epoch: z.number().int(),
+        holders: z.array(z.object({ index: z.number().int(), url: z.string(), publicShare: z.string() })),
+      }),
+    )
+    .query(async ({ ctx }) => ({
+      threshold: ctx.core.policy.threshold,
+      epoch: ctx.core.policy.epoch,
+      holders: (await ctx.core.keyHolders()).holders,
+    })),
+
+  onboardMember: sessionProcedure
+    .input(onboardMemberInput)
+    .output(memberView)
+    .mutation(async ({ ctx, input }) => view(await onboardMember(ctx.core, input))),
+  suspendMember: sessionProcedure
+    .input(z.object({ slug, reason: z.string().min(1).max(500) }))
+    .output(memberView)
+    .mutation(async ({ ctx, input }) => view(await suspendMember(ctx.core, input.slug, input.reason))),
+  reinstateMember: sessionProcedure
+    .input(z.object({ slug }))
+    .output(memberView)
+    .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+  setQuotas: sessionProcedure
+    .input(
+      z.object({
+        slug,
+        dailyLookupQuota: z.number().int().min(0).optional(),
+        dailyEvaluationQuota: z.number().int().min(0).optional(),
+      }),
+    )
+    .output(memberView)
+    .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+});

@@ -1,0 +1,161 @@
+/**
+ * The portal's authorisation matrix: every role × every procedure a portal session can name, through the
+ * real router and middleware over a real database (both backends). Allowed queries answer 200, allowed
+ * mutations get as far as input validation (400: `{}` is not valid input, so nothing changes), denied
+ * calls are 403 FORBIDDEN before any input is read. Also tried: acting for another member with its key,
+ * calling `portal.*` without a session, procedures the portal never offers (admin.*, exposure.poll).
+ */
+import { createPortalUser, type PortalIdentity, portalIdentity } from "@relink/core";
+import {
+  createTestCore,
+  describeEachBackend,
+  onboardTestMember,
+  signRequest,
+  type TestCore,
+  type TestMember,
+} from "@relink/core/testing";
+import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
+import { beforeAll, expect, it } from "vitest";
+import {
+  type ApiContext,
+  appRouter,
+  PORTAL_ACCESS,
+  type PortalRole,
+  type PortalSession,
+  ROLES,
+} from "../src/index.ts";
+
+const QUERIES = new Set([
+  "network.info",
+  "network.memberDirectory",
+  "network.whoami",
+  "portal.me",
+  "portal.dashboard",
+  "portal.consents",
+  "portal.staff",
+  "portal.members",
+  "portal.keyHolders",
+]);
+/** Procedures no portal session may call, whatever its roles. */
+const NEVER = [
+  "admin.onboardMember",
+  "admin.suspendMember",
+  "admin.setQuotas",
+  "exposure.poll",
+  "exposure.submit",
+];
+
+function sessionOf(id: PortalIdentity): PortalSession {
+  return { userId: id.userId, memberId: id.memberId, pseudonym: id.pseudonym, grants: id.grants };
+}
+
+describeEachBackend("portal access matrix", ({ db }) => {
+  let core: TestCore;
+  let a: TestMember;
+  let b: TestMember;
+  const sessions = new Map<PortalRole, PortalSession>();
+
+  async function call(path: string, signer: TestMember, portal: PortalSession | undefined) {
+    const method = QUERIES.has(path) ? "GET" : "POST";
+    const body = method === "POST" ? "{}" : undefined;
+    const signed = signRequest(signer.secretKey, {
+      method,
+      path: `/trpc/${path}`,
+      ...(body ? { body } : {}),
+      timestampMs: core.clock().getTime(),
+    });
+    const req = new Request(`http://portal.test/trpc/${path}`, {
+      method,
+      headers: { ...signed.headers, ...(body ? { "content-type": "application/json" } : {}) },
+      ...(body ? { body } : {}),
+    });
+    const res = await fetchRequestHandler({
+      endpoint: "/trpc",
+      req,
+      router: appRouter,
+      createContext: async (): Promise<ApiContext> => ({
+        core: core.deps,
+        adminKeys: [],
+        request: {
+          method,
+          path: `/trpc/${path}`,
+          body: signed.body,
+          header: (name) => req.headers.get(name) ?? undefined,
+        },
+        ...(portal ? { portal } : {}),
+      }),
+    });
+    const json = (await res.json()) as { error?: { data?: { relink?: { code: string } } } };
+    return { status: res.status, code: json.error?.data?.relink?.code };
+  }
+
+  beforeAll(async () => {
+    core = createTestCore(db());
+    a = await onboardTestMember(core, { slug: "access-a", capabilities: ["lender", "collector", "querier"] });
+    b = await onboardTestMember(core, { slug: "access-b" });
+    const memberA = await db()
+      .selectFrom("member")
+      .select("id")
+      .where("slug", "=", "access-a")
+      .executeTakeFirstOrThrow();
+    for (const role of ROLES) {
+      const network = role === "network_admin" || role === "network_dpo";
+      const id = await createPortalUser(core.deps, {
+        email: `${role}@access.example`,
+        displayName: role,
+        memberId: network ? null : memberA.id,
+        password: "access-test-password",
+        roles: [role],
+      });
+      sessions.set(role, sessionOf(await portalIdentity(core.deps, id.userId)));
+    }
+  });
+
+  const paths = [...Object.keys(PORTAL_ACCESS), ...NEVER];
+  it("covers every role and every listed procedure", () => {
+    expect(ROLES.length).toBe(7);
+    expect(Object.keys(PORTAL_ACCESS).length).toBeGreaterThanOrEqual(20);
+    for (const p of Object.keys(PORTAL_ACCESS)) {
+      const [router, proc] = p.split(".");
+      expect(
+        (appRouter._def.record as Record<string, Record<string, unknown>>)[router!]?.[proc!],
+        p,
+      ).toBeDefined();
+    }
+  });
+
+  for (const path of paths) {
+    it(`${path}: each role allowed or denied as PORTAL_ACCESS says`, async () => {
+      const outcomes: string[] = [];
+      const expected: string[] = [];
+      for (const role of ROLES) {
+        const r = await call(path, a, sessions.get(role));
+        const allowed = PORTAL_ACCESS[path]?.includes(role) ?? false;
+        expected.push(`${role}:${allowed ? (QUERIES.has(path) ? 200 : 400) : 403}`);
+        outcomes.push(`${role}:${r.status}`);
+        if (!allowed) expect(r.code, `${path} as ${role}`).toBe("FORBIDDEN");
+      }
+      expect(outcomes).toEqual(expected);
+    });
+  }
+
+  it("a member role cannot act for another member, even with that member's key", async () => {
+    const operator = sessions.get("collections_operator")!;
+    expect((await call("lookup.run", a, operator)).status).toBe(400);
+    const r = await call("lookup.run", b, operator);
+    expect(r).toEqual({ status: 403, code: "FORBIDDEN" });
+    expect((await call("network.whoami", b, sessions.get("member_admin")!)).status).toBe(403);
+  });
+
+  it("portal procedures need a session; node calls without one are unchanged", async () => {
+    expect(await call("portal.dashboard", a, undefined)).toEqual({ status: 403, code: "FORBIDDEN" });
+    expect((await call("network.whoami", a, undefined)).status).toBe(200);
+  });
+
+  it("a session with no grants (revoked, disabled) can call nothing", async () => {
+    const none: PortalSession = { ...sessions.get("member_admin")!, grants: [] };
+    for (const path of Object.keys(PORTAL_ACCESS)) {
+      expect((await call(path, a, none)).status, path).toBe(403);
+    }
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Consent-membership proofs at the hub (ADR 0050, docs/protocol/consent-proofs.md).
+ *
+ * `commitConsentRoot` logs a member's Poseidon consent root (a `consent.root_committed` leaf carrying the
+ * root, its leaf count and the verification key's SHA-256) and records it. From then on — or for every
+ * member when the network policy says `consentProofs.requiredForAll` — each lookup must carry one Groth16
+ * proof per tag that the tag is in a consent under one of the member's logged roots, for the declared
+ * purpose, unexpired at a query time within the hub's skew of its clock. The hub rebuilds every public
+ * input itself (root from its table, tag and purpose from the query, the time it accepted) and verifies
+ * before reading a record; one failing proof refuses the whole query. The bundle is stored by the lookup's
+ * audit-leaf index, and the leaf commits to it (`consentProofsHash`).
+ */
+import {
+  findConsentRoots,
+  getConsentProofBundle,
+  hasConsentRoot,
+  insertConsentProofBundle,
+  insertConsentRoot,
+} from "@relink/db";
+import {
+  type CommitConsentRootInput,
+  type ConsentProofsWire,
+  fromBase64Url,
+  RelinkError,
+  toHex,
+} from "@relink/protocol";
+import {
+  bytesToField,
+  type ConsentProofBundle,
+  encodeBundle,
+  proofsCommitment,
+  VERIFICATION_KEY,
+  VKEY_HASH,
+  verifyMembership,
+  ZkError,
+} from "@relink/zk";
+import type { AuthenticatedMember } from "./auth.ts";
+import type { CoreDeps } from "./context.ts";
+import { deny, requireActive } from "./denials.ts";
+
+export const DEFAULT_PROOF_SKEW_MS = 5 * 60_000;
+
+const hexToBytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
+
+export async function commitConsentRoot(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: CommitConsentRootInput,
+): Promise<{ committed: boolean; receipt: unknown }> {
+  await requireActive(deps, who);
+  const root = fromBase64Url(input.root);
+  const vkeyHash = fromBase64Url(input.vkeyHash);
+  try {
+    bytesToField("root", root);
+  } catch (e) {
+    throw new RelinkError("BAD_INPUT", (e as ZkError).message, { field: "root" });
+  }
+  if (toHex(vkeyHash) !== VKEY_HASH) {
+    throw new RelinkError(
+      "BAD_INPUT",
+      `vkeyHash: the hub verifies against ${VKEY_HASH}; rebuild the member's artifacts`,
+      { field: "vkeyHash" },
+    );
+  }
+  const at = deps.clock();
+  const done = await deps.db.transaction().execute(async (trx) => {
+    const known = await findConsentRoots(trx, who.member.id, [root]);
+    if (known.size > 0) return { committed: false, index: known.get(toHex(root))!.logIndex };
+    const audit = await deps.audit.append(
+      trx,
+      {
+        type: "consent.root_committed",
+        memberId: who.member.id,
+        consentRoot: { root, count: input.count },
+        zkVkeyHash: vkeyHash,
+        inputSize: input.count,
+        outputCount: 1,
+        decision: { allowed: true, rules: ["consent.root-commit"] },
+        requestHash: who.requestHash,
+      },
+      at,
+    );
+    await insertConsentRoot(trx, {
+      memberId: who.member.id,
+      root,
+      leafCount: input.count,
+      vkeyHash,
+      logIndex: audit.index,
+      committedAt: at,
+    });
+    return { committed: true, index: audit.index };
+  });
+  return { committed: done.committed, receipt: await deps.audit.receipt({ index: done.index }) };
+}
+
+/** Whether this member's lookups must carry proofs. */
+export async function proofsRequired(deps: CoreDeps, memberId: string): Promise<boolean> {
+  return deps.policy.consentProofs?.requiredForAll === true || (await hasConsentRoot(deps.db, memberId));
+}
+
+/**
+ * Verifies a lookup's proofs (or refuses the query, logging the denial). Returns the bundle to store and
+ * its commitment, or undefined when the member sent none and none are required.
+ */
+export async function checkLookupProofs(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  q: { purpose: string; tags: Uint8Array[]; proofs: ConsentProofsWire | undefined; now: Date },
+  denial: Record<string, unknown>,
+): Promise<{ bundle: ConsentProofBundle; commitment: Uint8Array } | undefined> {
+  const refuse = (rule: string, message: string, details: { row?: number; field?: string } = {}) =>
+    deny(deps, who, new RelinkError("NO_CONSENT", message, details), { ...denial, rule });
+  const p = q.proofs;
+  if (p === undefined) {
+    if (await proofsRequired(deps, who.member.id)) {
+      await refuse("lookup.consent-proof.required", "this member's lookups must carry consent proofs", {
+        field: "consentProofs",
+      });
+    }
+    return undefined;
+  }
+  if (p.items.length !== q.tags.length) {
+    throw new RelinkError("BAD_INPUT", `consentProofs: ${q.tags.length} items expected (one per tag)`, {
+      field: "consentProofs.items",
+    });
+  }
+  const skew = deps.policy.consentProofs?.maxSkewMs ?? DEFAULT_PROOF_SKEW_MS;
+  if (Math.abs(p.queryTime - q.now.getTime()) > skew) {
+    await refuse(
+      "lookup.consent-proof.time",
+      `consentProofs.queryTime is more than ${skew} ms from the hub's clock`,
+      {
+        field: "consentProofs.queryTime",
+      },
+    );
+  }
+  const roots = p.items.map((i) => fromBase64Url(i.root));
+  const known = await findConsentRoots(deps.db, who.member.id, roots);
+  const items: ConsentProofBundle["items"] = [];
+  for (const [i, item] of p.items.entries()) {
+    const row = i + 1;
+    const rootHex = toHex(roots[i]!);
+    if (!known.has(rootHex)) {
+      await refuse(
+        "lookup.consent-proof.root",
+        `consentProofs.items[${i}].root was never committed by this member`,
+        {
+          row,
+          field: "consentProofs.items.root",
+        },
+      );
+    }
+    let root: bigint;
+    try {
+      root = bytesToField("root", roots[i]!);
+    } catch (e) {
+      throw new RelinkError("BAD_INPUT", (e as ZkError).message, { row, field: "consentProofs.items.root" });
+    }
+    const proof = fromBase64Url(item.proof);
+    let ok: boolean;
+    try {
+      ok = await verifyMembership(
+        VERIFICATION_KEY,
+        { root, tag: q.tags[i]!, purpose: q.purpose, queryTime: p.queryTime },
+        proof,
+      );
+    } catch (e) {
+      if (!(e instanceof ZkError)) throw e;
+      throw new RelinkError("BAD_INPUT", e.message, { row, field: "consentProofs.items.proof" });
+    }
+    if (!ok) {
+      await refuse("lookup.consent-proof.invalid", `consentProofs.items[${i}] does not verify`, {
+        row,
+        field: "consentProofs.items.proof",
+      });
+    }
+    items.push({ tag: q.tags[i]!, root, proof });
+  }
+  const bundle: ConsentProofBundle = {
+    vkeySha256: VKEY_HASH,
+    purpose: q.purpose,
+    queryTime: p.queryTime,
+    items,
+  };
+  return { bundle, commitment: hexToBytes(proofsCommitment(bundle)) };
+}
+
+export async function storeLookupProofs(
+  deps: CoreDeps,
+  memberId: string,
+  logIndex: bigint,
+  bundle: ConsentProofBundle,
+  at: Date,
+): Promise<void> {
+  await insertConsentProofBundle(deps.db, { logIndex, memberId, bundle: encodeBundle(bundle), at });
+}
+
+/** The proof bundle a lookup carried (JSON), for the member that made it. */
+export async function consentProofBundle(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  logIndex: bigint,
+): Promise<string> {
+  const found = await getConsentProofBundle(deps.db, logIndex);
+  if (!found || found.memberId !== who.member.id) {
+    throw new RelinkError("NOT_FOUND", `no consent proofs of this member at log index ${logIndex}`);
+  }
+  return found.bundle;
+}

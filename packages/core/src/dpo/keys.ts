@@ -1,0 +1,36 @@
+/** DPO keys of members, and a member DPO's own audit commitment key (ADRs 0040, 0041). */
+import { findMemberBySlug, insertMemberKey, type MemberKey } from "@relink/db";
+import { fromBase64Url, keyFingerprint, RelinkError, toBase64Url } from "@relink/protocol";
+import type { CoreDeps } from "../context.ts";
+import type { DpoPrincipal } from "./access.ts";
+
+/** Registers an Ed25519 key with which the member's DPO signs DPO requests (network admin only). */
+export async function registerDpoKey(
+  deps: CoreDeps,
+  slug: string,
+  publicKeyB64: string,
+): Promise<{ memberId: string; key: MemberKey }> {
+  const member = await findMemberBySlug(deps.db, slug);
+  if (!member) throw new RelinkError("NOT_FOUND", `no member '${slug}'`);
+  const publicKey = fromBase64Url(publicKeyB64);
+  const key = await insertMemberKey(deps.db, {
+    memberId: member.id,
+    purpose: "dpo",
+    algorithm: "ed25519",
+    publicKey,
+    fingerprint: keyFingerprint("ed25519", publicKey),
+  });
+  deps.log.info("dpo.key_registered", { member: member.slug });
+  return { memberId: member.id, key };
+}
+
+/**
+ * The member's audit commitment key, so its DPO can recompute link keys for its own leaves and check a
+ * subject report's evidence without the hub's word (ADR 0040). Member DPOs only.
+ */
+export function memberCommitmentKeyFor(deps: CoreDeps, who: DpoPrincipal): { memberId: string; key: string } {
+  if (who.scope !== "member") {
+    throw new RelinkError("FORBIDDEN", "only a member's DPO receives its member's commitment key");
+  }
+  return { memberId: who.member.id, key: toBase64Url(deps.audit.memberKey(who.member.id)) };
+}

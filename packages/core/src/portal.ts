@@ -1,0 +1,147 @@
+/**
+ * Read models and staff management for the portal's session-authorised procedures (who may call which
+ * is decided in api: PORTAL_ACCESS). Nothing here sees personal data: consents are listed by reference
+ * and tag fingerprint, users by name and role.
+ */
+import {
+  auditLogSize,
+  countRecords,
+  findMemberById,
+  latestAuditCheckpoint,
+  listConsents,
+  listMembers,
+  type Member,
+  quotaUsed,
+  type Role,
+} from "@relink/db";
+import { RelinkError, toBase64Url } from "@relink/protocol";
+import type { CoreDeps } from "./context.ts";
+import { utcDay } from "./denials.ts";
+
+export interface DashboardSummary {
+  member: { id: string; slug: string; displayName: string; status: string } | null;
+  recordsPublished: number | null;
+  consentsActive: number | null;
+  consentsExpiringIn30Days: number | null;
+  lookupsToday: number | null;
+  evaluationsToday: number | null;
+  lookupQuota: number | null;
+  members: number;
+  logSize: number;
+  lastCheckpointAt: string | null;
+}
+
+export async function portalDashboard(deps: CoreDeps, memberId: string | null): Promise<DashboardSummary> {
+  const now = deps.clock();
+  const member = memberId ? await findMemberById(deps.db, memberId) : undefined;
+  const members = await listMembers(deps.db);
+  const logSize = await auditLogSize(deps.db);
+  const checkpoint = await latestAuditCheckpoint(deps.db);
+  let member_: DashboardSummary["member"] = null;
+  let recordsPublished: number | null = null;
+  let consentsActive: number | null = null;
+  let expiring: number | null = null;
+  let lookups: number | null = null;
+  let evaluations: number | null = null;
+  if (member) {
+    member_ = { id: member.id, slug: member.slug, displayName: member.displayName, status: member.status };
+    recordsPublished = await countRecords(deps.db, member.id);
+    const consents = (await listConsents(deps.db, member.id)).filter(
+      (c) => c.revokedAt === null && c.expiresAt > now,
+    );
+    consentsActive = consents.length;
+    expiring = consents.filter((c) => c.expiresAt.getTime() - now.getTime() < 30 * 86_400_000).length;
+    lookups = Number(await quotaUsed(deps.db, member.id, utcDay(now), "lookup"));
+    evaluations = Number(await quotaUsed(deps.db, member.id, utcDay(now), "evaluation"));
+  }
+  return {
+    member: member_,
+    recordsPublished,
+    consentsActive,
+    consentsExpiringIn30Days: expiring,
+    lookupsToday: lookups,
+    evaluationsToday: evaluations,
+    lookupQuota: member ? Number(member.dailyLookupQuota) : null,
+    members: members.length,
+    logSize: Number(logSize),
+    lastCheckpointAt: checkpoint ? checkpoint.createdAt.toISOString() : null,
+  };
+}
+
+export interface ConsentView {
+  id: string;
+  reference: string;
+  /** First 8 bytes of the tag, base64url: enough to tell records apart, nothing about the person. */
+  tagPrefix: string;
+  purpose: string;
+  legalBasis: string;
+  dataCategories: string[];
+  grantedAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+  status: "active" | "expired" | "revoked";
+}
+
+export async function memberConsents(deps: CoreDeps, memberId: string): Promise<ConsentView[]> {
+  const now = deps.clock();
+  return (await listConsents(deps.db, memberId)).map((c) => ({
+    id: c.id,
+    reference: c.reference,
+    tagPrefix: toBase64Url(c.tag.slice(0, 8)),
+    purpose: c.purpose,
+    legalBasis: c.legalBasis,
+    dataCategories: c.dataCategories,
+    grantedAt: c.grantedAt.toISOString(),
+    expiresAt: c.expiresAt.toISOString(),
+    revokedAt: c.revokedAt?.toISOString() ?? null,
+    status: c.revokedAt ? "revoked" : c.expiresAt <= now ? "expired" : "active",
+  }));
+}
+
+export interface StaffView {
+  userId: string;
+  email: string;
+  displayName: string;
+  status: string;
+  lastLoginAt: string | null;
+  roles: Role[];
+}
+
+export async function memberStaff(deps: Pick<CoreDeps, "db">, memberId: string | null): Promise<StaffView[]> {
+  let q = deps.db
+    .selectFrom("user")
+    .select(["id", "email", "display_name", "status", "last_login_at"])
+    .orderBy("email");
+  q = memberId === null ? q.where("member_id", "is", null) : q.where("member_id", "=", memberId);
+  const users = await q.execute();
+  const grants = users.length
+    ? await deps.db
+        .selectFrom("role_grant")
+        .select(["user_id", "role"])
+        .where(
+          "user_id",
+          "in",
+          users.map((u) => u.id),
+        )
+        .where("revoked_at", "is", null)
+        .execute()
+    : [];
+  return users.map((u) => ({
+    userId: u.id,
+    email: u.email,
+    displayName: u.display_name,
+    status: u.status,
+    lastLoginAt: u.last_login_at?.toISOString() ?? null,
+    roles: grants.filter((g) => g.user_id === u.id).map((g) => g.role),
+  }));
+}
+
+export async function allMembers(deps: Pick<CoreDeps, "db">): Promise<Member[]> {
+  return listMembers(deps.db);
+}
+
+export async function requireMember(deps: Pick<CoreDeps, "db">, memberId: string): Promise<Member> {
+  const m = await findMemberById(deps.db, memberId);
+  if (!m) throw new RelinkError("NOT_FOUND", "member not found");
+  return m;
+}
