@@ -23,7 +23,10 @@ async function startProcess(
   let out = "";
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
-      () => reject(new Error(`hub did not start (RELINK_START_TIMEOUT_MS): ${out}`)),
+      () => {
+        child.kill("SIGKILL");
+        reject(new Error(`hub did not start (RELINK_START_TIMEOUT_MS): ${out}`));
+      },
       Number(process.env["RELINK_START_TIMEOUT_MS"] || 600_000),
     );
     child.stdout.on("data", (d: Buffer) => {

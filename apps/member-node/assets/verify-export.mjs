@@ -144,6 +144,8 @@ function verifyConsistency(first, second, proof, firstRoot, secondRoot) {
 }
 
 // ------------------------------------------------------------------------ audit leaves (RLAE v1 fields)
+/** EVENT_TYPES["dpo.export"] in packages/tlog/src/leaf.ts (test/export-pack-codes.test.ts keeps them equal). */
+const DPO_EXPORT_EVENT = 17;
 function leafFields(leaf, what) {
   if (leaf.length < 15 || hex(leaf.slice(0, 5)) !== "524c414501") fail(`${what}: not an RLAE v1 leaf`);
   const dv = new DataView(leaf.buffer, leaf.byteOffset, leaf.byteLength);
@@ -222,7 +224,7 @@ function main() {
   const r = slice.exportReceipt;
   const rcp = openNote(r.checkpoint, logKey, "export receipt checkpoint");
   const rleaf = b64(r.leaf, "export receipt leaf");
-  if (leafFields(rleaf, "export receipt leaf").type !== 16) fail("export receipt: not a dpo.export leaf");
+  if (leafFields(rleaf, "export receipt leaf").type !== DPO_EXPORT_EVENT) fail("export receipt: not a dpo.export leaf");
   const rproof = r.inclusionProof.map((h) => b64(h, "export receipt proof"));
   if (!verifyInclusion(BigInt(r.index), rcp.size, leafHash(rleaf), rproof, rcp.root))
     fail("export receipt: inclusion proof invalid");

@@ -36,9 +36,9 @@ export interface PortalSession {
 const ALL: readonly PortalRole[] = ROLES;
 
 export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
-  // network facts every signed-in person may read
+  // network facts every signed-in person may read (the member directory is not one: ADR 0040 keeps it to
+  // key holders, admins and network DPOs by signed request; network staff see members via portal.members)
   "network.info": ALL,
-  "network.memberDirectory": ALL,
   "network.whoami": MEMBER_ROLES,
   // member-signed work (the member's key lives in the person's browser)
   "directory.publish": ["data_engineer", "member_admin"],

@@ -43,6 +43,7 @@ const NEVER = [
   "admin.setQuotas",
   "exposure.poll",
   "exposure.submit",
+  "network.memberDirectory",
 ];
 
 function sessionOf(id: PortalIdentity): PortalSession {

@@ -60,6 +60,8 @@ export interface MemberNodeOptions {
    * attaches a proof per tag and only asks about tags the book covers; `commitConsents` fills the book.
    */
   consentProofs?: { book: ConsentBook; prover: BatchProver };
+  /** Deadline for one key-holder request (computeTags' timeoutMs; default 120 s). */
+  holderTimeoutMs?: number;
 }
 
 export interface NetworkView {
@@ -143,6 +145,7 @@ export class MemberNode {
   private readonly batchSize: number | undefined;
   private readonly concurrency: number | undefined;
   private readonly zk: MemberNodeOptions["consentProofs"];
+  private readonly holderTimeoutMs: number | undefined;
 
   private constructor(
     o: MemberNodeOptions,
@@ -164,6 +167,7 @@ export class MemberNode {
     this.batchSize = o.batchSize;
     this.concurrency = o.concurrency;
     this.zk = o.consentProofs;
+    this.holderTimeoutMs = o.holderTimeoutMs;
   }
 
   /** Connects to the hub, learns the epoch and key holders, and checks who we are. */
@@ -203,6 +207,7 @@ export class MemberNode {
         ...this.crypto,
         ...(this.batchSize ? { batchSize: this.batchSize } : {}),
         ...(this.concurrency ? { concurrency: this.concurrency } : {}),
+        ...(this.holderTimeoutMs ? { timeoutMs: this.holderTimeoutMs } : {}),
         ...(onTags ? { onTags } : {}),
         onProgress: (d, t) => this.progress("tags", d, t),
       },

@@ -53,7 +53,12 @@ export interface TagDeps {
   holders: HolderEndpoint[];
   /** A fetch that signs requests with the member's key (see signing.ts). */
   fetch: typeof fetch;
-  /** Per-request deadline for one holder. */
+  /**
+   * Per-request deadline for one holder (default 120 s). It only guards against a hung holder — a dead one
+   * fails at once (connection refused or reset) — so it is generous: the clock runs while this process is
+   * busy blinding and combining other chunks, and a loaded machine stretches that (issue 9: a 30 s deadline
+   * timed out healthy holders and failed "key holder killed mid-batch").
+   */
   timeoutMs?: number;
   /** Identifiers per evaluation request (default 2048, at most MAX_EVALUATION_BATCH). */
   batchSize?: number;
@@ -148,7 +153,7 @@ async function askHolder(
       method: "POST",
       headers: { "content-type": "application/json" },
       body,
-      signal: AbortSignal.timeout(deps.timeoutMs ?? 30_000),
+      signal: AbortSignal.timeout(deps.timeoutMs ?? 120_000),
     });
   let res: Response;
   try {
