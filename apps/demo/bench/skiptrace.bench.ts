@@ -18,6 +18,7 @@
  * C = 3 + 2t; per-holder batch proofs, before ADR 0013, needed 1 + 5t) and the minimal floor only blind +
  * t evaluations + one unblind (2 + t).
  */
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -123,6 +124,9 @@ const net = await startNetwork({
   dir,
   ...(serverDb ? { databaseUrl: serverDb.url } : {}),
   checkpointIntervalMs: 2000,
+  // A benchmark, not a network: the holders' caps and the hub's consent quota are lifted.
+  evaluationCaps: { default: 100_000_000 },
+  abuse: { dailyConsentRegistrations: 100_000_000 },
 });
 const pool = await createOprfPool();
 try {
@@ -206,7 +210,7 @@ try {
       dataCategories: ["contact"],
       grantedAt: "2026-01-01T00:00:00.000Z",
       expiresAt: "2027-12-31T00:00:00.000Z",
-      evidenceSha256: "a".repeat(64),
+      evidenceSha256: createHash("sha256").update(`bench-evidence-${d.ref}`).digest("hex"),
     })),
   );
   marks.clear();

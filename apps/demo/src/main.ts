@@ -16,7 +16,7 @@ import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
 import { demoAccounts, randomPassword, seedPortalAccounts } from "./portal.ts";
 import { freshServerDatabase } from "./postgres.ts";
-import { buildScenario, MEMBERS } from "./scenario.ts";
+import { buildScenario, DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS } from "./scenario.ts";
 
 const keepRunning = process.argv.includes("--keep-running");
 const wantPortal = !process.argv.includes("--no-portal");
@@ -50,7 +50,13 @@ if (portal) {
   }
 }
 step(`Starting the network in ${dir} (${serverDb ? "PostgreSQL" : "embedded PGlite"})`);
-const net = await startNetwork({ dir, portal, ...(serverDb ? { databaseUrl: serverDb.url } : {}) });
+const net = await startNetwork({
+  dir,
+  portal,
+  ...(serverDb ? { databaseUrl: serverDb.url } : {}),
+  evaluationCaps: { members: DEMO_EVALUATION_CAPS },
+  exposure: DEMO_EXPOSURE,
+});
 let failed = false;
 try {
   say(
@@ -230,6 +236,22 @@ try {
       .join(", ");
     say(`  key holder ${i + 1} metered evaluations today: ${perMember}`);
   }
+
+  step("Abuse alerts (network admin: relink admin alerts)");
+  const alerts = await net.relink([
+    "admin",
+    "alerts",
+    "--table",
+    "--hub",
+    net.hubUrl,
+    "--admin-key",
+    net.adminKeyFile,
+  ]);
+  if (alerts.code !== 0) throw new Error(`relink admin alerts failed (${alerts.code}):\n${alerts.stderr}`);
+  for (const line of alerts.stdout.trim().split("\n")) say(`  ${line}`);
+  say(
+    "  (a batch of debtors consented and matched the same day is alerted, advisory: it also looks like fishing)",
+  );
   say(`\nDone in ${((Date.now() - started) / 1000).toFixed(1)} s.`);
 } catch (error) {
   failed = true;

@@ -40,7 +40,14 @@ export interface NetworkOptions {
   /** Member witnesses cosigning the log (default: eastern-bank and anxin-consumer); receipts need all. */
   witnesses?: readonly string[];
   /** The hub's `exposure` network config (apps/hub/src/network.ts), e.g. a longer deadline for benchmarks. */
-  exposure?: Record<string, number>;
+  exposure?: Record<string, number | boolean>;
+  /** The hub's `abuse` network config (apps/hub/src/network.ts), e.g. a larger consent quota for benchmarks. */
+  abuse?: Record<string, number | string>;
+  /**
+   * The key holders' own per-member daily evaluation caps (apps/keyholder usage.ts): 500 a day for any
+   * member unless listed. The holders' operators decide these, independently of the hub's quotas.
+   */
+  evaluationCaps?: { default?: number; members?: Record<string, number> };
   /** Serve the web portal from the hub (RELINK_PORTAL=1; needs a portal build) and let browsers call holders. */
   portal?: boolean;
 }
@@ -118,8 +125,11 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
         exposure: { subjectsDeadlineMs: demoExposureDeadlineMs(), ...o.exposure },
+        ...(o.abuse ? { abuse: o.abuse } : {}),
       }),
     );
+    const capsFile = join(o.dir, "keyholder-evaluation-caps.json");
+    writeFileSync(capsFile, JSON.stringify({ default: 500, members: {}, ...o.evaluationCaps }));
 
     // The audit log's signer key is made here (as an operator would provision it), so the verifier key
     // members pin is known without reading the hub's output, and the witnesses can pin it first.
@@ -194,6 +204,8 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
           "2",
           "--directory-refetch",
           "1",
+          "--evaluation-caps",
+          capsFile,
         ],
         { RELINK_CORS_ORIGINS: o.portal ? hubUrl : "" },
       ),

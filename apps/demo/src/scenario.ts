@@ -34,6 +34,22 @@ export const MEMBERS = {
   },
 } as const satisfies Record<string, MemberSpec>;
 
+/**
+ * What the demo's key-holder operators allow each demo institution per day (they tag whole books); any other
+ * member gets the holders' default of 500 (apps/keyholder usage.ts).
+ */
+export const DEMO_EVALUATION_CAPS: Record<string, number> = Object.fromEntries(
+  ["eastern-bank", "anxin-consumer", "chiyuan-auto", "xinda-collect", "rongda-micro", "huitong-leasing"].map(
+    (slug) => [slug, 50_000],
+  ),
+);
+
+/**
+ * The demo's exposure settings: lenders register their books and are queried within a minute, so the
+ * 24-hour seasoning of registrations (issue 15.4) is off here; production networks keep the default.
+ */
+export const DEMO_EXPOSURE = { minHoldingHours: 0 };
+
 export interface DebtorCsvRow {
   debtor_ref: string;
   id_number: string;

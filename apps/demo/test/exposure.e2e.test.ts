@@ -19,7 +19,7 @@ import {
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
 import type { Proc } from "../src/processes.ts";
-import { MEMBERS } from "../src/scenario.ts";
+import { DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS } from "../src/scenario.ts";
 import { makePopulation } from "../src/synthetic.ts";
 import { dumpHubDatabase } from "./hub-dump.ts";
 
@@ -59,6 +59,8 @@ for (const backend of ["pglite", "postgres"] as const) {
         dir,
         ...(serverDb ? { databaseUrl: serverDb.url } : {}),
         checkpointIntervalMs: 1000,
+        evaluationCaps: { members: DEMO_EVALUATION_CAPS },
+        exposure: DEMO_EXPOSURE,
       });
       const lenders = [MEMBERS.bank, MEMBERS.consumer, MEMBERS.auto, ...EXTRA_LENDERS];
       for (const m of lenders) await addMember(net, m);

@@ -3,6 +3,7 @@
  * embedded PGlite and on the local PostgreSQL: members publish, a collector matches against a plaintext
  * oracle, and each attack in the issue is tried.
  */
+import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,7 +14,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
-import { buildScenario, expectedMatches, MEMBERS, type Scenario } from "../src/scenario.ts";
+import {
+  buildScenario,
+  DEMO_EVALUATION_CAPS,
+  DEMO_EXPOSURE,
+  expectedMatches,
+  MEMBERS,
+  type Scenario,
+} from "../src/scenario.ts";
+import { contactBook, makePopulation } from "../src/synthetic.ts";
 import { dumpHubDatabase } from "./hub-dump.ts";
 
 const serverUrl = process.env["TEST_DATABASE_URL"];
@@ -66,6 +75,8 @@ for (const backend of ["pglite", "postgres"] as const) {
         dir,
         ...(serverDb ? { databaseUrl: serverDb.url } : {}),
         checkpointIntervalMs: 1000,
+        evaluationCaps: { members: DEMO_EVALUATION_CAPS },
+        exposure: DEMO_EXPOSURE,
       });
       for (const m of Object.values(MEMBERS)) await addMember(net, m);
       s = buildScenario({ seed: 77, population: 120, debtors: 40, unconsented: 8, asOf: today });
@@ -232,7 +243,7 @@ for (const backend of ["pglite", "postgres"] as const) {
           categories: "contact",
           granted_at: "2024-01-01",
           expires_at: "2025-01-01",
-          evidence_sha256: "b".repeat(64),
+          evidence_sha256: createHash("sha256").update("expired-consent-evidence").digest("hex"),
         },
       ]);
       expect((await relink(["consent", "import", file("expired.csv")], C)).code).toBe(0);
@@ -286,6 +297,101 @@ for (const backend of ["pglite", "postgres"] as const) {
           "quota-case",
         ),
       ).resolves.toBeTruthy();
+    });
+
+    it("honeytokens, alerts and opt-outs through the CLI (issue 11): a fishing lookup is caught, an opt-out honoured", async () => {
+      const admin = ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile];
+      const N = "relink-network";
+      await addMember(net, {
+        slug: N,
+        name: "Relink network (honeytokens)",
+        kind: "other",
+        capabilities: ["lender"],
+      });
+      await new Promise((r) => setTimeout(r, 2500)); // key holders refresh the member directory (TTL 2 s)
+      // A synthetic identity, published by the network's own member and planted as a honeytoken.
+      const [ghost] = makePopulation(9191, 1);
+      writeCsvFile(file("honeytoken.csv"), contactBook(9192, [ghost!], { coverage: 1, asOf: today }));
+      const planted = await net.relink(
+        [
+          "admin",
+          "plant-honeytokens",
+          file("honeytoken.csv"),
+          ...admin,
+          "--note",
+          "e2e synthetic identity 1",
+        ],
+        N,
+      );
+      expect(planted.code, planted.stderr).toBe(0);
+      // One tag per identifier of the identity (resident ID, name + date of birth, …).
+      expect(JSON.parse(planted.stdout).honeytokens).toBeGreaterThanOrEqual(2);
+      // The collector goes fishing for it: a self-declared consent, then a match.
+      const bait = {
+        debtor_ref: "FISH-1",
+        id_number: ghost!.idNumber,
+        name: ghost!.name,
+        dob: ghost!.dob,
+        subject_phone: ghost!.phones[0]!,
+      };
+      writeCsvFile(file("fish-consents.csv"), [
+        {
+          ...bait,
+          purpose: "debt_collection",
+          legal_basis: "consent",
+          categories: "contact",
+          granted_at: "2026-01-01",
+          expires_at: "2027-12-31",
+          evidence_sha256: createHash("sha256").update("fabricated").digest("hex"),
+        },
+      ]);
+      writeCsvFile(file("fish.csv"), [bait]);
+      expect((await relink(["consent", "import", file("fish-consents.csv")], C)).code).toBe(0);
+      const fished = await relink(["match", file("fish.csv"), "--purpose", "debt_collection", "--json"], C);
+      expect(fished.code, fished.stderr).toBe(0);
+      expect((JSON.parse(fished.stdout) as MatchJson).results[0]!.status).toBe("matched");
+      const alerts = await net.relink(["admin", "alerts", ...admin, "--json"]);
+      expect(alerts.code, alerts.stderr).toBe(0);
+      const view = JSON.parse(alerts.stdout) as {
+        alerts: { member: string; kind: string; relatedLeaf: number | null }[];
+        sanctions: { member: string; step: string }[];
+      };
+      const caught = view.alerts.find((a) => a.kind === "honeytoken.lookup");
+      expect(caught).toMatchObject({ member: C });
+      expect(caught!.relatedLeaf).toBeGreaterThan(0);
+      expect(view.sanctions).toContainEqual(expect.objectContaining({ member: C, step: "suspend" }));
+      const text = await net.relink(["admin", "alerts", "--table", ...admin]);
+      expect(text.stdout).toMatch(new RegExp(`high\\s+${C}\\s+honeytoken\\.lookup`));
+      expect((await net.relink(["admin", "reinstate", ...admin, "--slug", C])).code).toBe(0);
+      await new Promise((r) => setTimeout(r, 2500));
+
+      // Opt-out: a matched debtor asks the network DPO; the next match returns nothing for them.
+      const before = await match();
+      const target = before.results.find((r) => r.status === "matched")!;
+      const debtor = s.debtors.find((d) => d.debtor_ref === target.debtor_ref)!;
+      writeCsvFile(file("opt-out.csv"), [debtor]);
+      const out = await net.relink(
+        ["admin", "opt-out", file("opt-out.csv"), ...admin, "--request-ref", "DPO-E2E-1"],
+        N,
+      );
+      expect(out.code, out.stderr).toBe(0);
+      const after = await match();
+      expect(after.results.find((r) => r.debtor_ref === target.debtor_ref)).toMatchObject({
+        status: "no_match",
+        contacts: [],
+      });
+      expect(after.results.filter((r) => r.status === "matched").length).toBe(
+        before.results.filter((r) => r.status === "matched").length - 1,
+      );
+      // The dialler export carries the no-contact window on every contact row.
+      const csv = await relink(
+        ["match", file("debtors.csv"), "--purpose", "debt_collection", "--out", file("dial.csv")],
+        C,
+      );
+      expect(csv.code, csv.stderr).toBe(0);
+      const lines = readFileSync(file("dial.csv"), "utf8").trim().split("\n");
+      expect(lines[0]).toContain("no_contact_window");
+      expect(lines.slice(1).filter((l) => l.includes("22:00-08:00 UTC+08:00")).length).toBeGreaterThan(0);
     });
 
     it("a replayed signed request is refused", async () => {

@@ -4,6 +4,7 @@
  */
 import type { Server } from "node:http";
 import {
+  type AbusePolicy,
   type AuditLogDeps,
   authenticateLedgerReader,
   type CoreDeps,
@@ -11,6 +12,7 @@ import {
   createAuditLog,
   createCheckpointScheduler,
   createLogIntegrityMonitor,
+  DEFAULT_ABUSE_POLICY,
   DEFAULT_EXPOSURE_POLICY,
   ExposureCoordinator,
   type ExposurePolicy,
@@ -69,6 +71,26 @@ export interface HubAuditLogOptions {
   clock?: () => Date;
 }
 
+/** The network config's abuse settings as the use cases' policy (defaults for what it leaves out). */
+export function abusePolicyOf(network: NetworkConfig): Partial<AbusePolicy> {
+  const a = network.abuse ?? {};
+  return {
+    ...(a.dailyConsentRegistrations !== undefined
+      ? { dailyConsentRegistrations: a.dailyConsentRegistrations }
+      : {}),
+    ...(a.maxTagsPerCase !== undefined ? { maxTagsPerCase: a.maxTagsPerCase } : {}),
+    ...(a.freshConsentLookupsAlert !== undefined
+      ? { freshConsentLookupsAlert: a.freshConsentLookupsAlert }
+      : {}),
+    ...(a.unconsentedLookupsAlert !== undefined
+      ? { unconsentedLookupsAlert: a.unconsentedLookupsAlert }
+      : {}),
+    ...(a.sanctions !== undefined
+      ? { sanctions: { ...DEFAULT_ABUSE_POLICY.sanctions, mode: a.sanctions } }
+      : {}),
+  };
+}
+
 /** The network config's exposure settings as the use cases' policy (defaults for what it leaves out). */
 export function exposurePolicyOf(network: NetworkConfig): ExposurePolicy {
   const e = network.exposure ?? {};
@@ -80,6 +102,8 @@ export function exposurePolicyOf(network: NetworkConfig): ExposurePolicy {
     budgetWindowDays: e.budgetWindowDays ?? d.budgetWindowDays,
     cacheHours: e.cacheHours ?? d.cacheHours,
     maxRounds: e.maxRounds ?? d.maxRounds,
+    minHoldingHours: e.minHoldingHours ?? d.minHoldingHours,
+    requireBookDeclaration: e.requireBookDeclaration ?? d.requireBookDeclaration,
     deadlineMs: {
       subjects: e.subjectsDeadlineMs ?? d.deadlineMs.subjects,
       aggregate: e.aggregateDeadlineMs ?? d.deadlineMs.aggregate,
@@ -149,6 +173,7 @@ export async function startHub(options: {
               retentionDays: options.network.retentionDays,
               lookupCapability: "collector",
               ...(exposure ? { exposure } : {}),
+              abuse: abusePolicyOf(options.network),
             },
             keyHolders: keyHolderDirectory(options.network, options.fetch),
             ...(coordinator ? { exposure: { coordinator } } : {}),

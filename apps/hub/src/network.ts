@@ -40,6 +40,24 @@ export const networkConfigSchema = z.object({
       subjectsDeadlineMs: z.number().int().min(100).max(600_000),
       aggregateDeadlineMs: z.number().int().min(100).max(600_000),
       maxRounds: z.number().int().min(1).max(10),
+      /** Hours a lender's registration of a subject must age before it counts towards k (issue 15.4). */
+      minHoldingHours: z
+        .number()
+        .min(0)
+        .max(24 * 90),
+      /** Lenders declare (and sign) their book size before registering (issue 15.4). */
+      requireBookDeclaration: z.boolean(),
+    })
+    .partial()
+    .optional(),
+  /** Abuse controls (docs/adr/0045-abuse-controls.md); every field defaults to DEFAULT_ABUSE_POLICY. */
+  abuse: z
+    .object({
+      dailyConsentRegistrations: z.number().int().min(0),
+      maxTagsPerCase: z.number().int().min(1).max(1000),
+      freshConsentLookupsAlert: z.number().int().min(1),
+      unconsentedLookupsAlert: z.number().int().min(1),
+      sanctions: z.enum(["automatic", "advisory"]),
     })
     .partial()
     .optional(),

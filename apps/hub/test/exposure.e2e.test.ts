@@ -12,8 +12,10 @@ import { seededBytes, signRequest } from "@relink/core/testing";
 import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
 import { applyMask, type HeContext, loadHe, maskKeyPair, zeroSumMask } from "@relink/he";
 import {
+  attestConsent,
   type ExposureQueryOutput,
   type ExposureTask,
+  exposureBookMessage,
   exposureSubmitPath,
   fromBase64Url,
   packCiphertexts,
@@ -173,7 +175,8 @@ for (const backend of ["pglite", "postgres"] as const) {
           keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
           retentionDays: 730,
           adminKeys: [],
-          exposure: { k: 3, subjectsDeadlineMs: 5000 },
+          // Registrations and the query follow each other within a second here: no 24-hour seasoning.
+          exposure: { k: 3, subjectsDeadlineMs: 5000, minHoldingHours: 0 },
         },
         upkeepIntervalMs: 0,
       });
@@ -182,22 +185,39 @@ for (const backend of ["pglite", "postgres"] as const) {
         const m = await member(slug, ["lender"]);
         maskKeys[slug] = maskKeyPair();
         await call(m, "exposure.registerMaskKey", { publicKey: toBase64Url(maskKeys[slug]!.publicKey) });
+        const declaredSubjects = books[slug]!.size;
+        const book = exposureBookMessage(
+          { networkId: "relink.test", memberId: m.id },
+          { epoch: 1, declaredSubjects },
+        );
+        await call(m, "exposure.declareBook", {
+          epoch: 1,
+          declaredSubjects,
+          signature: toBase64Url(ed25519.sign(book, m.secretKey)),
+        });
         await call(m, "exposure.registerSubjects", {
           epoch: 1,
           tags: [...books[slug]!.keys()].map((n) => toBase64Url(T(n))),
         });
       }
       await call(q, "consent.register", {
-        consents: [1, 2, 3].map((n) => ({
-          reference: `c-${n}`,
-          tag: toBase64Url(T(n)),
-          purpose: "credit_assessment",
-          legalBasis: "consent",
-          dataCategories: ["credit_exposure"],
-          grantedAt: "2026-01-01T00:00:00Z",
-          expiresAt: "2030-01-01T00:00:00Z",
-          evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
-        })),
+        consents: [1, 2, 3].map((n) =>
+          attestConsent(
+            q.secretKey,
+            { networkId: "relink.test", memberId: q.id },
+            {
+              reference: `c-${n}`,
+              tag: toBase64Url(T(n)),
+              purpose: "credit_assessment",
+              legalBasis: "consent",
+              dataCategories: ["credit_exposure"],
+              grantedAt: "2026-01-01T00:00:00Z",
+              expiresAt: "2030-01-01T00:00:00Z",
+              evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
+              caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${n}`))),
+            },
+          ),
+        ),
       });
     });
 

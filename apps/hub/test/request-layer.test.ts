@@ -16,7 +16,7 @@ import { onboardMember } from "@relink/core";
 import { seededBytes, signRequest } from "@relink/core/testing";
 import { auditLogSize } from "@relink/db";
 import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
-import { toBase64Url } from "@relink/protocol";
+import { attestConsent, toBase64Url } from "@relink/protocol";
 import { createAgent, createRequester, type RetryEvent } from "@relink/protocol/http";
 import { generateSignerKey } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -78,6 +78,7 @@ for (const backend of ["pglite", "postgres"] as const) {
     let proxy: Awaited<ReturnType<typeof relay>>;
     const secretKey = seededBytes(31)(32);
     let n = 0;
+    let memberId = "";
 
     beforeAll(async () => {
       let db: Parameters<typeof startHub>[0]["db"] = { kind: "pglite" };
@@ -104,13 +105,15 @@ for (const backend of ["pglite", "postgres"] as const) {
         },
         upkeepIntervalMs: 0,
       });
-      await onboardMember(hub.core!, {
-        slug: "retrier",
-        displayName: "retrier",
-        kind: "bank",
-        capabilities: ["querier"],
-        signingPublicKey: toBase64Url(ed25519.getPublicKey(secretKey)),
-      });
+      memberId = (
+        await onboardMember(hub.core!, {
+          slug: "retrier",
+          displayName: "retrier",
+          kind: "bank",
+          capabilities: ["querier"],
+          signingPublicKey: toBase64Url(ed25519.getPublicKey(secretKey)),
+        })
+      ).id;
       proxy = await relay(hub.port);
     });
 
@@ -126,16 +129,22 @@ for (const backend of ["pglite", "postgres"] as const) {
       const path = "/trpc/consent.register";
       const body = JSON.stringify({
         consents: [
-          {
-            reference: `retry-${backend}-${n}`,
-            tag: toBase64Url(sha256(new TextEncoder().encode(`subject-${n}`))),
-            purpose: "credit_assessment",
-            legalBasis: "consent",
-            dataCategories: ["credit_exposure"],
-            grantedAt: "2026-01-01T00:00:00Z",
-            expiresAt: "2030-01-01T00:00:00Z",
-            evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
-          },
+          // Signed (consent attestation, ADR 0045) as every registration must be.
+          attestConsent(
+            secretKey,
+            { networkId: "relink.test", memberId },
+            {
+              reference: `retry-${backend}-${n}`,
+              tag: toBase64Url(sha256(new TextEncoder().encode(`subject-${n}`))),
+              purpose: "credit_assessment",
+              legalBasis: "consent",
+              dataCategories: ["credit_exposure"],
+              grantedAt: "2026-01-01T00:00:00Z",
+              expiresAt: "2030-01-01T00:00:00Z",
+              evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
+              caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${n}`))),
+            },
+          ),
         ],
       });
       const signed = signRequest(secretKey, { method: "POST", path, body, timestampMs: Date.now() });

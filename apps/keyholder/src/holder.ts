@@ -35,7 +35,13 @@ import { createHttpServer, listen, type Route, readBody, StatusError, sendJson }
 import type { HolderIdentity } from "./identity.ts";
 import type { Logger } from "./logger.ts";
 import { loadEpoch, saveEpoch } from "./store.ts";
-import { USAGE_FILE, UsageLedger } from "./usage.ts";
+import {
+  DEFAULT_EVALUATION_CAP,
+  type EvaluationCaps,
+  effectiveEvaluationQuota,
+  USAGE_FILE,
+  UsageLedger,
+} from "./usage.ts";
 
 /** Largest evaluate body: MAX_EVALUATION_BATCH elements of 43 base64url characters plus JSON framing. */
 export const MAX_EVALUATE_BODY_BYTES = 256 * 1024;
@@ -54,6 +60,8 @@ export interface KeyHolderOptions {
   dkgTimeoutMs: number;
   directoryTtlMs: number;
   directoryRefetchMs: number;
+  /** This holder's own per-member daily evaluation caps (default: DEFAULT_EVALUATION_CAP for everyone). */
+  evaluationCaps?: EvaluationCaps;
   /** Browser origins allowed to call this holder (the portal's); none by default. */
   corsOrigins?: readonly string[];
   clock?: () => number;
@@ -91,6 +99,7 @@ function parseJson(raw: Uint8Array): unknown {
 export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   const { config, identity, log } = o;
   const clock = o.clock ?? Date.now;
+  const caps = o.evaluationCaps ?? { default: DEFAULT_EVALUATION_CAP, members: {} };
   checkIdentity(config, identity);
   chmodSync(o.dataDir, DIR_MODE); // the identity, the key share and the usage ledger: owner only
 
@@ -178,7 +187,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
       ledger.meter(
         {
           memberId: who.member.memberId,
-          quota: who.member.dailyEvaluationQuota,
+          quota: effectiveEvaluationQuota(caps, who.member),
           count: blindedElements.length,
           epoch: k.epoch,
           nonce: who.nonceKey,

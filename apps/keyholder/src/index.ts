@@ -31,4 +31,13 @@ export {
 } from "./identity.ts";
 export { open, SealOpenError, seal } from "./seal.ts";
 export { epochDir, loadEpoch, saveEpoch } from "./store.ts";
-export { secondsUntilNextUtcDay, UsageLedger, utcDay } from "./usage.ts";
+export {
+  DEFAULT_EVALUATION_CAP,
+  type EvaluationCaps,
+  effectiveEvaluationQuota,
+  loadEvaluationCaps,
+  parseEvaluationCaps,
+  secondsUntilNextUtcDay,
+  UsageLedger,
+  utcDay,
+} from "./usage.ts";

@@ -8,7 +8,7 @@
  *       prints the same public JSON again
  *   relink-keyholder serve --data-dir D --network network.json --port P --hub URL
  *                          [--host 127.0.0.1] [--workers N] [--dkg-timeout S]
- *                          [--directory-ttl S] [--directory-refetch S]
+ *                          [--directory-ttl S] [--directory-refetch S] [--evaluation-caps caps.json]
  *       runs the DKG with its peers if D holds no key for the configured epoch, then serves
  */
 import { availableParallelism } from "node:os";
@@ -17,13 +17,15 @@ import { loadNetworkConfig } from "./config.ts";
 import { startKeyHolder } from "./holder.ts";
 import { initIdentity, loadIdentity, publicIdentity } from "./identity.ts";
 import { jsonLogger } from "./logger.ts";
+import { loadEvaluationCaps } from "./usage.ts";
 
 const USAGE = `usage:
   relink-keyholder init --data-dir DIR --index I
   relink-keyholder identity --data-dir DIR
   relink-keyholder serve --data-dir DIR --network network.json --port PORT --hub URL
                          [--host 127.0.0.1] [--workers N] [--dkg-timeout SECONDS]
-                         [--directory-ttl SECONDS] [--directory-refetch SECONDS]`;
+                         [--directory-ttl SECONDS] [--directory-refetch SECONDS]
+                         [--evaluation-caps caps.json]   (per-member daily caps; default 500 each)`;
 
 /** Exit codes as the `relink` CLI: 0 done, 1 failed, 2 usage error. No stack trace for either. */
 function fail(message: string): never {
@@ -70,6 +72,7 @@ try {
       "dkg-timeout": { type: "string" },
       "directory-ttl": { type: "string" },
       "directory-refetch": { type: "string" },
+      "evaluation-caps": { type: "string" },
     },
     strict: true,
   }).values as Record<string, string | undefined>;
@@ -102,9 +105,12 @@ switch (command) {
     if (!URL.canParse(hubUrl)) fail("--hub: not a URL");
     let identity: ReturnType<typeof loadIdentity>;
     let config: ReturnType<typeof loadNetworkConfig>;
+    let evaluationCaps: ReturnType<typeof loadEvaluationCaps> | undefined;
     try {
       identity = loadIdentity(dataDir);
       config = loadNetworkConfig(networkPath);
+      const capsPath = values["evaluation-caps"];
+      if (capsPath) evaluationCaps = loadEvaluationCaps(capsPath);
     } catch (error) {
       die((error as Error).message);
     }
@@ -123,6 +129,7 @@ switch (command) {
         dkgTimeoutMs: intOption(values["dkg-timeout"], "dkg-timeout", 600, 1) * 1000,
         directoryTtlMs: intOption(values["directory-ttl"], "directory-ttl", 30) * 1000,
         directoryRefetchMs: intOption(values["directory-refetch"], "directory-refetch", 5) * 1000,
+        ...(evaluationCaps ? { evaluationCaps } : {}),
         // Browser origins of the portal (comma-separated), e.g. the hub's URL when it hosts the portal.
         corsOrigins: (process.env["RELINK_CORS_ORIGINS"] ?? "")
           .split(",")

@@ -173,3 +173,73 @@ export class UsageLedger {
     }
   }
 }
+
+// ------------------------------------------------------------------------------------ the holder's own caps
+
+/**
+ * The key holder's own per-member daily caps on evaluations (threat T1/T2: a collector tagging 11,000 guessed
+ * identifiers). The hub's member directory carries each member's quota (default 50,000); every holder
+ * also enforces its operator's cap — `default` for any member, `members[slug]` for named ones — and meters
+ * against the smaller of the two, so a compromised or careless hub cannot raise a member's tagging rate
+ * above what the independent holders allow. File (`--evaluation-caps FILE`, JSON):
+ *   { "default": 500, "members": { "eastern-bank": 20000 } }
+ */
+export const DEFAULT_EVALUATION_CAP = 500;
+
+export interface EvaluationCaps {
+  default: number;
+  members: Record<string, number>;
+}
+
+const capValue = (v: unknown, where: string): number => {
+  if (!Number.isSafeInteger(v) || (v as number) < 0) throw new Error(`${where}: expected an integer ≥ 0`);
+  return v as number;
+};
+
+export function parseEvaluationCaps(json: unknown, source = "evaluation caps"): EvaluationCaps {
+  if (typeof json !== "object" || json === null || Array.isArray(json))
+    throw new Error(`${source}: expected a JSON object`);
+  const o = json as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    if (k !== "default" && k !== "members") throw new Error(`${source}: unknown field '${k}'`);
+  }
+  const members: Record<string, number> = {};
+  if (o["members"] !== undefined) {
+    if (typeof o["members"] !== "object" || o["members"] === null || Array.isArray(o["members"]))
+      throw new Error(`${source}: members: expected an object of slug → cap`);
+    for (const [slug, v] of Object.entries(o["members"] as Record<string, unknown>)) {
+      if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(slug))
+        throw new Error(`${source}: members: '${slug}' is not a slug`);
+      members[slug] = capValue(v, `${source}: members.${slug}`);
+    }
+  }
+  return {
+    default:
+      o["default"] === undefined ? DEFAULT_EVALUATION_CAP : capValue(o["default"], `${source}: default`),
+    members,
+  };
+}
+
+export function loadEvaluationCaps(path: string): EvaluationCaps {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch {
+    throw new Error(`evaluation caps ${path} cannot be read`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${path}: not JSON`);
+  }
+  return parseEvaluationCaps(json, path);
+}
+
+/** The daily evaluation quota this holder meters a member against: min(hub quota, holder cap). */
+export function effectiveEvaluationQuota(
+  caps: EvaluationCaps,
+  member: { slug: string; dailyEvaluationQuota: number },
+): number {
+  return Math.min(member.dailyEvaluationQuota, caps.members[member.slug] ?? caps.default);
+}

@@ -55,6 +55,11 @@ const alice = testMember("alice-bank", "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a01", 1
 const suspended = testMember("suspended-bank", "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a02", 10_000, "suspended");
 const quotaBound = testMember("small-lender", "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a03", 5);
 const stranger = testMember("stranger", "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a04", 10_000);
+/** A collector the hub allows 50,000 evaluations a day (its default): the holders' own cap decides. */
+const fisher = testMember("fishing-collector", "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a05", 50_000);
+const capsPath = join(root, "evaluation-caps.json");
+/** The holders' operator caps: 6 a day for any member, except the two the tests use heavily. */
+const CAPS = { default: 6, members: { "alice-bank": 100_000, stranger: 100_000 } };
 
 let directory: DirectoryStandIn;
 const holders = new Map<number, HolderProcess>();
@@ -82,6 +87,8 @@ function serveArgs(i: number): string[] {
     "60",
     "--directory-refetch",
     "1",
+    "--evaluation-caps",
+    capsPath,
   ];
 }
 
@@ -120,9 +127,8 @@ async function info(holder: number) {
 }
 
 beforeAll(async () => {
-  directory = await startDirectory(
-    [alice.entry, suspended.entry, quotaBound.entry, stranger.entry].slice(0, 3),
-  );
+  directory = await startDirectory([alice.entry, suspended.entry, quotaBound.entry, fisher.entry]);
+  writeFileSync(capsPath, JSON.stringify(CAPS));
   const entries = [];
   for (const i of [1, 2, 3]) {
     const r = cli(["init", "--data-dir", dataDirs[i - 1]!, "--index", String(i)]);
@@ -355,6 +361,19 @@ describe("attacks on /v1/evaluate each get a typed error", () => {
     expect((await evaluate(3, quotaBound, good())).json.error.code).toBe("QUOTA_EXCEEDED");
     // Each holder meters on its own: holder 1 has seen nothing of this member yet.
     expect((await evaluate(1, quotaBound, two)).status).toBe(200);
+  });
+
+  it("fishing: a member the hub allows 50,000 evaluations a day is stopped at the holder's own cap", async () => {
+    // The attack of issue 15.3 (a collector tagging 11,000 guessed identifiers): each holder meters against
+    // min(hub quota, its operator's cap), so the seventh element of the day is refused at every holder.
+    const three = body(blindIdentifiers(keys, IDENTIFIERS));
+    for (const holder of [1, 2]) {
+      expect((await evaluate(holder, fisher, three)).status).toBe(200);
+      expect((await evaluate(holder, fisher, three)).status).toBe(200);
+      const r = await evaluate(holder, fisher, body(blindIdentifiers(keys, IDENTIFIERS.slice(0, 1))));
+      expect([r.status, r.json.error.code]).toEqual([429, "QUOTA_EXCEEDED"]);
+      expect(r.json.error.message).toMatch(/quota of 6/);
+    }
   });
 
   it("wrong epoch or network → WRONG_EPOCH", async () => {

@@ -10,7 +10,13 @@ import { parseNetworkConfig } from "../src/config.ts";
 import { initIdentity, loadIdentity } from "../src/identity.ts";
 import { silentLogger } from "../src/logger.ts";
 import { open, SealOpenError, seal } from "../src/seal.ts";
-import { secondsUntilNextUtcDay, UsageLedger } from "../src/usage.ts";
+import {
+  DEFAULT_EVALUATION_CAP,
+  effectiveEvaluationQuota,
+  parseEvaluationCaps,
+  secondsUntilNextUtcDay,
+  UsageLedger,
+} from "../src/usage.ts";
 
 const dirs: string[] = [];
 const tmp = () => {
@@ -100,6 +106,26 @@ describe("identity", () => {
     expect(statSync(join(d, "identity.json")).mode & 0o777).toBe(0o600);
     expect(loadIdentity(d)).toEqual(id);
     expect(() => initIdentity(d, 2)).toThrow(/already exists/);
+  });
+});
+
+describe("evaluation caps (the holder's own per-member limits)", () => {
+  it("meters against min(hub quota, holder cap): a member's own override, else the default", () => {
+    const caps = parseEvaluationCaps({ default: 300, members: { "big-bank": 20_000 } });
+    expect(effectiveEvaluationQuota(caps, { slug: "fisher", dailyEvaluationQuota: 50_000 })).toBe(300);
+    expect(effectiveEvaluationQuota(caps, { slug: "big-bank", dailyEvaluationQuota: 50_000 })).toBe(20_000);
+    expect(effectiveEvaluationQuota(caps, { slug: "big-bank", dailyEvaluationQuota: 1_000 })).toBe(1_000);
+    expect(parseEvaluationCaps({}).default).toBe(DEFAULT_EVALUATION_CAP);
+    expect(DEFAULT_EVALUATION_CAP).toBeLessThan(1000);
+  });
+
+  it("refuses malformed cap files naming the field", () => {
+    expect(() => parseEvaluationCaps([])).toThrow(/JSON object/);
+    expect(() => parseEvaluationCaps({ default: -1 })).toThrow(/default: expected an integer/);
+    expect(() => parseEvaluationCaps({ default: 1.5 })).toThrow(/default/);
+    expect(() => parseEvaluationCaps({ members: { "Big Bank": 5 } })).toThrow(/not a slug/);
+    expect(() => parseEvaluationCaps({ members: { "big-bank": "5" } })).toThrow(/members.big-bank/);
+    expect(() => parseEvaluationCaps({ defualt: 5 })).toThrow(/unknown field 'defualt'/);
   });
 });
 

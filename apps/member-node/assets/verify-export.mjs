@@ -224,7 +224,8 @@ function main() {
   const r = slice.exportReceipt;
   const rcp = openNote(r.checkpoint, logKey, "export receipt checkpoint");
   const rleaf = b64(r.leaf, "export receipt leaf");
-  if (leafFields(rleaf, "export receipt leaf").type !== DPO_EXPORT_EVENT) fail("export receipt: not a dpo.export leaf");
+  if (leafFields(rleaf, "export receipt leaf").type !== DPO_EXPORT_EVENT)
+    fail("export receipt: not a dpo.export leaf");
   const rproof = r.inclusionProof.map((h) => b64(h, "export receipt proof"));
   if (!verifyInclusion(BigInt(r.index), rcp.size, leafHash(rleaf), rproof, rcp.root))
     fail("export receipt: inclusion proof invalid");

@@ -5,6 +5,7 @@
  * route). Queriers: query (a mutation that waits for the rounds, up to 3 × the mode's deadline).
  */
 import {
+  declareExposureBook,
   pollExposureTasks,
   registerExposureSubjects,
   registerMaskKey,
@@ -13,6 +14,8 @@ import {
   unregisterExposureSubjects,
 } from "@relink/core";
 import {
+  declareExposureBookInput,
+  declareExposureBookOutput,
   exposurePollInput,
   exposurePollOutput,
   exposureQueryInput,
@@ -42,6 +45,10 @@ export const exposureRouter = router({
     .input(registerMaskKeyInput)
     .output(registerMaskKeyOutput)
     .mutation(({ ctx, input }) => registerMaskKey(ctx.core, ctx.who, input.publicKey)),
+  declareBook: memberProcedure
+    .input(declareExposureBookInput)
+    .output(declareExposureBookOutput)
+    .mutation(({ ctx, input }) => declareExposureBook(ctx.core, ctx.who, input)),
   registerSubjects: memberProcedure
     .input(registerExposureSubjectsInput)
     .output(exposureSubjectsOutput)

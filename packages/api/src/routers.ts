@@ -4,14 +4,17 @@ import type { Member } from "@relink/core";
 import {
   createPortalUser,
   eraseSubjects,
+  listAlerts,
   memberDirectory as listMemberDirectory,
   lookupContacts,
   memberBySlugOrThrow,
   onboardMember,
   PASSWORD_POLICY,
+  plantHoneytokens,
   publishBatch,
   registerConsents,
   registerDpoKey,
+  registerOptOuts,
   reinstateMember,
   revokeConsentsByReference,
   setQuotas,
@@ -21,15 +24,21 @@ import {
   bytes,
   eraseInput,
   fromBase64Url,
+  listAlertsInput,
+  listAlertsOutput,
   lookupInput,
   lookupOutput,
   memberDirectory,
   memberView,
   onboardMemberInput,
+  plantHoneytokensInput,
+  plantHoneytokensOutput,
   publishBatchInput,
   publishBatchOutput,
   registerConsentsInput,
   registerConsentsOutput,
+  registerOptOutsInput,
+  registerOptOutsOutput,
   revokeConsentsInput,
   revokeConsentsOutput,
   slug,
@@ -115,6 +124,45 @@ export const appRouter = router({
       )
       .output(memberView)
       .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+    /** Abuse alerts and the sanctions applied from them (ADR 0045). */
+    alerts: adminProcedure
+      .input(listAlertsInput)
+      .output(listAlertsOutput)
+      .query(async ({ ctx, input }) => {
+        const r = await listAlerts(ctx.core, input);
+        return {
+          alerts: r.alerts.map((a) => ({
+            id: a.id,
+            memberId: a.memberId,
+            member: a.memberSlug,
+            kind: a.kind,
+            severity: a.severity,
+            window: a.windowKey,
+            detail: a.detail as Record<string, string | number | boolean>,
+            relatedLeaf: a.relatedLeaf === null ? null : Number(a.relatedLeaf),
+            auditLeaf: a.auditLeaf === null ? null : Number(a.auditLeaf),
+            createdAt: a.createdAt.toISOString(),
+          })),
+          sanctions: r.sanctions.map((x) => ({
+            id: x.id,
+            memberId: x.memberId,
+            member: x.memberSlug,
+            step: x.step,
+            alertId: x.alertId,
+            until: x.until?.toISOString() ?? null,
+            createdAt: x.createdAt.toISOString(),
+          })),
+        };
+      }),
+    plantHoneytokens: adminProcedure
+      .input(plantHoneytokensInput)
+      .output(plantHoneytokensOutput)
+      .mutation(async ({ ctx, input }) => plantHoneytokens(ctx.core, input)),
+    /** The network DPO's opt-out registry (a subject's request; admin key stands for the network DPO). */
+    registerOptOuts: adminProcedure
+      .input(registerOptOutsInput)
+      .output(registerOptOutsOutput)
+      .mutation(async ({ ctx, input }) => registerOptOuts(ctx.core, input)),
     /** First accounts of a member (its member admin) or of network staff; later staff are added in the portal. */
     createPortalUser: adminProcedure
       .input(

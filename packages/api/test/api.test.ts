@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import {
   createTestCore,
   describeEachBackend,
@@ -16,7 +17,14 @@ import {
   type TestCore,
   type TestMember,
 } from "@relink/core/testing";
-import { LIMITS, MAX_CLOCK_SKEW_MS, SIGNATURE_HEADERS, toBase64Url } from "@relink/protocol";
+import {
+  attestConsent,
+  type ConsentRecord,
+  LIMITS,
+  MAX_CLOCK_SKEW_MS,
+  SIGNATURE_HEADERS,
+  toBase64Url,
+} from "@relink/protocol";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type ApiContext, appRouter } from "../src/index.ts";
@@ -59,6 +67,9 @@ function upsert(n: number, over: Record<string, unknown> = {}) {
   };
 }
 
+const sha = (s: string) => toBase64Url(sha256(new TextEncoder().encode(s)));
+
+/** A consent record shaped right (schema cases); `signed` makes its attestation the member's real one. */
 function consent(n: number, over: Record<string, unknown> = {}) {
   return {
     reference: `case-${n}`,
@@ -68,9 +79,16 @@ function consent(n: number, over: Record<string, unknown> = {}) {
     dataCategories: ["contact"],
     grantedAt: "2026-01-01T00:00:00Z",
     expiresAt: "2027-01-01T00:00:00Z",
-    evidenceHash: b64(32, 9),
+    evidenceHash: sha(`evidence-${n}`),
+    caseCommitment: sha(`case-${n}`),
+    attestation: b64(64, 1),
     ...over,
   };
+}
+
+function signed(member: TestMember, memberId: string, n: number, over: Record<string, unknown> = {}) {
+  const { attestation: _, ...record } = consent(n, over) as ConsentRecord;
+  return attestConsent(member.secretKey, { networkId: "relink.test", memberId }, record);
 }
 
 const lookup = (over: Record<string, unknown> = {}) => ({
@@ -318,6 +336,43 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
         () => ({ consents: [consent(1, { legalBasis: "legitimate_interest" })] }),
         "consents.0.legalBasis",
       ],
+      // Issue 15 (extra): NUL, control and bidi-override characters in a reference were a 500.
+      [
+        "consent.register",
+        "NUL in a reference",
+        () => ({ consents: [consent(1, { reference: "case\u0000-1" })] }),
+        "consents.0.reference",
+      ],
+      [
+        "consent.register",
+        "right-to-left override in a reference",
+        () => ({ consents: [consent(1, { reference: "case-\u202Egnp.exe" })] }),
+        "consents.0.reference",
+      ],
+      [
+        "consent.register",
+        "right-to-left mark in a reference",
+        () => ({ consents: [consent(1), consent(2, { reference: "case-\u200F2" })] }),
+        "consents.1.reference",
+      ],
+      [
+        "consent.register",
+        "line feed in a reference",
+        () => ({ consents: [consent(1, { reference: "case\n1" })] }),
+        "consents.0.reference",
+      ],
+      [
+        "consent.register",
+        "attestation missing",
+        () => ({ consents: [{ ...consent(1), attestation: undefined }] }),
+        "consents.0.attestation",
+      ],
+      [
+        "consent.revoke",
+        "NUL in a reference to revoke",
+        () => ({ references: ["ok", "bad\u0000"] }),
+        "references.1",
+      ],
       ["consent.revoke", "no references", () => ({ references: [] }), "references"],
       [
         "consent.revoke",
@@ -487,11 +542,15 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
         deletions: [],
       });
       expectRefused(reused, "CONFLICT", 409, "CONFLICT");
-      expect((await mutate(collector.secretKey, "consent.register", { consents: [consent(1)] })).status).toBe(
-        200,
-      );
+      const collectorId = (await collector.authenticate()).member.id;
+      const first = await mutate(collector.secretKey, "consent.register", {
+        consents: [signed(collector, collectorId, 1)],
+      });
+      expect(first.status, first.text).toBe(200);
       // Re-registering the same consent is a no-op (idempotent per reference), not a conflict.
-      const again = await mutate(collector.secretKey, "consent.register", { consents: [consent(1)] });
+      const again = await mutate(collector.secretKey, "consent.register", {
+        consents: [signed(collector, collectorId, 1)],
+      });
       expect(again.status).toBe(200);
       expect(again.data).toMatchObject({ registered: 0, unchanged: 1, receipt: null });
       const unknown = await mutate(collector.secretKey, "consent.revoke", { references: ["no-such-ref"] });
@@ -520,6 +579,76 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
       expect(a.error!.message).toBe("internal error");
       expect(a.text).not.toContain("s3cr3t");
       expect(a.text).not.toContain("10.0.0.5");
+    });
+  });
+  describe("abuse controls (ADR 0045): admin procedures, alerts over the API, the conduct window", () => {
+    const get = (secretKey: Uint8Array, path: string, input: unknown) =>
+      serve(
+        toRequest(
+          signRequest(secretKey, {
+            method: "GET",
+            path: `/trpc/${path}?input=${encodeURIComponent(JSON.stringify(input))}`,
+            timestampMs: core.clock().getTime(),
+          }),
+        ),
+      );
+
+    it("a honeytoken lookup shows up in admin.alerts with the member and the receipt; members cannot read it", async () => {
+      const prober = await onboardTestMember(core, { slug: "api-prober", capabilities: ["collector"] });
+      const planted = await mutate(adminSecret, "admin.plantHoneytokens", {
+        epoch: 1,
+        tags: [tag(77)],
+        note: "api test synthetic identity",
+      });
+      expect(planted.status, planted.text).toBe(200);
+      expectRefused(
+        await mutate(prober.secretKey, "admin.plantHoneytokens", { epoch: 1, tags: [tag(78)], note: "x" }),
+        "UNAUTHORIZED",
+        401,
+        "UNKNOWN_KEY",
+      );
+      const looked = await mutate(prober.secretKey, "lookup.run", lookup({ tags: [tag(77)] }));
+      expect(looked.status, looked.text).toBe(200);
+      const data = looked.data as { conduct: unknown; receipt: { index: number } };
+      expect(data.conduct).toMatchObject({
+        noContactFrom: "22:00",
+        noContactUntil: "08:00",
+        utcOffset: "+08:00",
+      });
+      const alerts = await get(adminSecret, "admin.alerts", { sinceDays: 1 });
+      expect(alerts.status, alerts.text).toBe(200);
+      const body = alerts.data as {
+        alerts: { member: string; kind: string; relatedLeaf: number }[];
+        sanctions: { member: string; step: string }[];
+      };
+      expect(body.alerts).toContainEqual(
+        expect.objectContaining({
+          member: "api-prober",
+          kind: "honeytoken.lookup",
+          relatedLeaf: data.receipt.index,
+        }),
+      );
+      expect(body.sanctions).toContainEqual(
+        expect.objectContaining({ member: "api-prober", step: "suspend" }),
+      );
+      expectRefused(await get(prober.secretKey, "admin.alerts", {}), "UNAUTHORIZED", 401, "UNKNOWN_KEY");
+      expectRefused(await get(lender.secretKey, "admin.alerts", {}), "UNAUTHORIZED", 401, "UNKNOWN_KEY");
+    });
+
+    it("admin.registerOptOuts validates its reference like consent references", async () => {
+      const bad = await mutate(adminSecret, "admin.registerOptOuts", {
+        epoch: 1,
+        tags: [tag(80)],
+        requestReference: "DPO\u202E-1",
+      });
+      expectRefused(bad, "BAD_REQUEST", 400, "BAD_INPUT");
+      expect(bad.error!.data.relink?.field).toBe("requestReference");
+      const ok = await mutate(adminSecret, "admin.registerOptOuts", {
+        epoch: 1,
+        tags: [tag(80)],
+        requestReference: "DPO-2026-7",
+      });
+      expect((ok.data as { registered: number }).registered).toBe(1);
     });
   });
 });

@@ -6,6 +6,13 @@
  */
 import { type Consent, consentsByReference, revokeConsentIds, upsertConsents } from "@relink/db";
 import { type ConsentRecord, fromBase64Url, RelinkError } from "@relink/protocol";
+import {
+  ConsentQuotaExceeded,
+  chargeConsentQuota,
+  denyConsentQuota,
+  recordConsentAttestations,
+  vetConsentRegistration,
+} from "./abuse/consent-policy.ts";
 import type { AuthenticatedMember } from "./auth.ts";
 import type { CoreDeps } from "./context.ts";
 import { requireActive } from "./denials.ts";
@@ -29,6 +36,7 @@ export async function registerConsents(
   consents: ConsentRecord[],
 ): Promise<RegisterConsentsResult> {
   await requireActive(deps, who);
+  await vetConsentRegistration(deps, who, consents);
   const at = deps.clock();
   const refs = consents.map((c) => c.reference);
   const dup = refs.find((r, i) => refs.indexOf(r) !== i);
@@ -47,33 +55,43 @@ export async function registerConsents(
     expiresAt: new Date(c.expiresAt),
     evidenceHash: fromBase64Url(c.evidenceHash),
   }));
-  const done = await deps.db.transaction().execute(async (trx) => {
-    const r = await upsertConsents(trx, rows, at);
-    const leaves = [];
-    for (const [changed, rule] of [
-      [r.created, "consent.register"],
-      [r.updated, "consent.update"],
-    ] as const) {
-      if (changed.length === 0) continue;
-      leaves.push(
-        await deps.audit.append(
-          trx,
-          {
-            type: "consent.registered",
-            memberId: who.member.id,
-            subjectTags: changed.map((c) => c.tag),
-            consentIds: changed.map((c) => c.id),
-            inputSize: rows.length,
-            outputCount: changed.length,
-            decision: { allowed: true, rules: [rule] },
-            requestHash: who.requestHash,
-          },
-          at,
-        ),
-      );
-    }
-    return { ...r, leaves };
-  });
+  const done = await deps.db
+    .transaction()
+    .execute(async (trx) => {
+      const r = await upsertConsents(trx, rows, at);
+      // Abuse controls (ADR 0045): the attestations of what changed, and the daily quota charged for it only
+      // (an unchanged re-import costs nothing); over quota rolls the whole registration back.
+      await recordConsentAttestations(trx, who, [...r.created, ...r.updated], consents);
+      await chargeConsentQuota(deps, trx, who, r.created.length + r.updated.length, at);
+      const leaves = [];
+      for (const [changed, rule] of [
+        [r.created, "consent.register"],
+        [r.updated, "consent.update"],
+      ] as const) {
+        if (changed.length === 0) continue;
+        leaves.push(
+          await deps.audit.append(
+            trx,
+            {
+              type: "consent.registered",
+              memberId: who.member.id,
+              subjectTags: changed.map((c) => c.tag),
+              consentIds: changed.map((c) => c.id),
+              inputSize: rows.length,
+              outputCount: changed.length,
+              decision: { allowed: true, rules: [rule] },
+              requestHash: who.requestHash,
+            },
+            at,
+          ),
+        );
+      }
+      return { ...r, leaves };
+    })
+    .catch((error: unknown) => {
+      if (error instanceof ConsentQuotaExceeded) return denyConsentQuota(deps, who, consents, error);
+      throw error;
+    });
   const receipts = [];
   for (const leaf of done.leaves) receipts.push(await deps.audit.receipt(leaf));
   return {

@@ -3,6 +3,7 @@
  */
 import type { Database } from "@relink/db";
 import type { Kysely, Transaction } from "kysely";
+import type { AbusePolicy } from "./abuse/policy.ts";
 import type { ExposureCoordinator } from "./exposure/coordinator.ts";
 import type { RandomSource } from "./exposure/noise.ts";
 import type { ExposurePolicy } from "./exposure/policy.ts";
@@ -30,6 +31,11 @@ export interface AuditEventInput {
     | "exposure.subjects_registered"
     | "exposure.subjects_unregistered"
     | "exposure.mask_key_registered"
+    | "alert.raised"
+    | "sanction.applied"
+    | "honeytoken.planted"
+    | "optout.registered"
+    | "exposure.book_declared"
     | "consent.root_committed"
     | "dpo.subject_report"
     | "dpo.export";
@@ -92,6 +98,8 @@ export interface NetworkPolicy {
   lookupCapability: "collector";
   /** Exposure queries (k, budgets, cache, deadlines, presets); defaults in DEFAULT_EXPOSURE_POLICY. */
   exposure?: Partial<ExposurePolicy>;
+  /** Abuse controls (consent vetting, quotas, alert thresholds, sanctions); defaults in DEFAULT_ABUSE_POLICY. */
+  abuse?: Partial<AbusePolicy>;
   /** Consent-membership proofs (ADR 0050): required of every member, and the accepted query-time skew. */
   consentProofs?: { requiredForAll?: boolean; maxSkewMs?: number };
 }

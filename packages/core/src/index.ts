@@ -1,4 +1,5 @@
 export type { Member } from "@relink/db";
+export * from "./abuse/index.ts";
 export * from "./audit/index.ts";
 export * from "./auth.ts";
 export * from "./consent-proofs.ts";

@@ -4,7 +4,16 @@
  * rather than publisher identities (records carry only the publisher's opaque record id). Quota is charged per tag asked, before anything is read.
  */
 import { consumeQuota, coveringConsents, findRecordsForTags } from "@relink/db";
-import { fromBase64Url, type LookupInput, RelinkError, toBase64Url, toHex } from "@relink/protocol";
+import {
+  CONTACT_CONDUCT,
+  type ContactConduct,
+  fromBase64Url,
+  type LookupInput,
+  RelinkError,
+  toBase64Url,
+  toHex,
+} from "@relink/protocol";
+import { lookupQuotaLimit, monitorLookup, screenLookup } from "./abuse/lookup-monitor.ts";
 import type { AuthenticatedMember } from "./auth.ts";
 import { checkLookupProofs, storeLookupProofs } from "./consent-proofs.ts";
 import type { CoreDeps } from "./context.ts";
@@ -29,7 +38,7 @@ export async function lookupContacts(
   deps: CoreDeps,
   who: AuthenticatedMember,
   input: LookupInput,
-): Promise<{ results: LookupResultOut[]; receipt: unknown }> {
+): Promise<{ results: LookupResultOut[]; conduct: ContactConduct; receipt: unknown }> {
   await requireActive(deps, who);
   const tags = input.tags.map(fromBase64Url);
   const caseCommitment = fromBase64Url(input.caseCommitment);
@@ -57,25 +66,22 @@ export async function lookupContacts(
     );
   }
   const now = deps.clock();
+  const limit = await lookupQuotaLimit(deps, who, now);
   const used = await consumeQuota(deps.db, {
     memberId: who.member.id,
     day: utcDay(now),
     counter: "lookup",
     amount: BigInt(tags.length),
-    limit: who.member.dailyLookupQuota,
+    limit,
   });
   if (used === undefined) {
     const retryAfterSeconds = secondsUntilNextDay(now);
     await deny(
       deps,
       who,
-      new RelinkError(
-        "QUOTA_EXCEEDED",
-        `daily lookup quota of ${who.member.dailyLookupQuota} tags exceeded`,
-        {
-          retryAfterSeconds,
-        },
-      ),
+      new RelinkError("QUOTA_EXCEEDED", `daily lookup quota of ${limit} tags exceeded`, {
+        retryAfterSeconds,
+      }),
       { ...base, rule: "lookup.quota" },
     );
   }
@@ -96,8 +102,11 @@ export async function lookupContacts(
         at: now,
       });
   const consentedTags = tags.filter((t) => covered.has(toHex(t)));
+  // Opted-out subjects (contact relocation) get no records: "ok" with nothing, as if no member held them.
+  const screen = await screenLookup(deps, tags);
+  const answerable = consentedTags.filter((t) => !screen.optedOut.has(toHex(t)));
   const records = await findRecordsForTags(deps.db, {
-    tags: consentedTags,
+    tags: answerable,
     epoch: input.epoch,
     excludePublisher: who.member.id,
   });
@@ -156,5 +165,15 @@ export async function lookupContacts(
       unconsented: tags.length - consentedTags.length,
     });
   }
-  return { results, receipt: await deps.audit.receipt(audit) };
+  await monitorLookup(deps, who, {
+    asked: tags.length,
+    consentIds,
+    unconsented: tags.length - consentedTags.length,
+    optedOut: consentedTags.length - answerable.length,
+    hits: byTag.size,
+    honeytokens: tags.filter((t) => screen.honeytokens.has(toHex(t))).length,
+    leaf: audit.index,
+    usedToday: used ?? 0n,
+  });
+  return { results, conduct: CONTACT_CONDUCT, receipt: await deps.audit.receipt(audit) };
 }

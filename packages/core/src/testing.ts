@@ -9,6 +9,9 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Database, listAuditLeaves } from "@relink/db";
 import {
+  attestConsent,
+  type ConsentRecord,
+  exposureBookMessage,
   hubAudience,
   keyFingerprint,
   NONCE_BYTES,
@@ -16,6 +19,7 @@ import {
   requestSigningMessage,
   SIGNATURE_HEADERS,
   toBase64Url,
+  type UnsignedConsentRecord,
 } from "@relink/protocol";
 import {
   type AuditEvent,
@@ -30,6 +34,7 @@ import { createAuditLog } from "./audit/adapter.ts";
 import type { AuditLogDeps } from "./audit/audit-log.ts";
 import { type AuthenticatedMember, authenticateMemberRequest, type UnverifiedRequest } from "./auth.ts";
 import type { CoreDeps, KeyHolderDirectory, NetworkPolicy } from "./context.ts";
+import { declareExposureBook } from "./exposure/book.ts";
 import { onboardMember } from "./members.ts";
 
 export { type Backend, describeEachBackend, type TestDb } from "@relink/db/testing";
@@ -210,6 +215,29 @@ export interface TestMember {
 }
 
 let memberSeed = 1000;
+/** Request-signing secret keys of the members onboarded here, by member id (to sign consent attestations). */
+const secretKeys = new Map<string, Uint8Array>();
+
+/**
+ * Consent records as the SDK sends them: each signed (consent attestation) by the member's request key, with
+ * a case commitment derived from the reference unless the record brings its own.
+ */
+export function attest(
+  core: TestCore,
+  who: AuthenticatedMember,
+  records: readonly (Omit<UnsignedConsentRecord, "caseCommitment"> & { caseCommitment?: string })[],
+): ConsentRecord[] {
+  const secretKey = secretKeys.get(who.member.id);
+  if (!secretKey) throw new Error(`member ${who.member.slug} was not onboarded by onboardTestMember`);
+  const ctx = { networkId: core.deps.policy.networkId, memberId: who.member.id };
+  return records.map((r) =>
+    attestConsent(secretKey, ctx, {
+      ...r,
+      caseCommitment:
+        r.caseCommitment ?? toBase64Url(sha256(new TextEncoder().encode(`case/${r.reference}`))),
+    }),
+  );
+}
 
 /** Onboards a member through the real use case, with a fresh Ed25519 request-signing key. */
 export async function onboardTestMember(
@@ -218,13 +246,14 @@ export async function onboardTestMember(
 ): Promise<TestMember> {
   const secretKey = seededBytes(memberSeed++)(32);
   const publicKey = ed25519.getPublicKey(secretKey);
-  await onboardMember(core.deps, {
+  const member = await onboardMember(core.deps, {
     displayName: `Test member ${input.slug}`,
     kind: "bank",
     capabilities: ["lender", "collector"],
     signingPublicKey: toBase64Url(publicKey),
     ...input,
   });
+  secretKeys.set(member.id, secretKey);
   const sign = (method: string, path: string, body?: Uint8Array | string) =>
     signRequest(secretKey, { method, path, body, timestampMs: core.clock().getTime() });
   return {
@@ -235,6 +264,20 @@ export async function onboardTestMember(
     authenticate: () =>
       authenticateMemberRequest(core.deps, unverifiedRequest(sign("POST", "/trpc/test", "{}"))),
   };
+}
+
+/** Declares a lender's book size, signed with its key as the SDK does (exposure.declareBook). */
+export async function declareTestBook(core: TestCore, member: TestMember, declaredSubjects: number) {
+  const who = await member.authenticate();
+  const message = exposureBookMessage(
+    { networkId: core.deps.policy.networkId, memberId: who.member.id },
+    { epoch: core.deps.policy.epoch, declaredSubjects },
+  );
+  return declareExposureBook(core.deps, who, {
+    epoch: core.deps.policy.epoch,
+    declaredSubjects,
+    signature: toBase64Url(ed25519.sign(message, member.secretKey)),
+  });
 }
 
 // ------------------------------------------------------------------------------------------------- audit

@@ -33,6 +33,7 @@ import { registerDpoKey } from "../src/dpo/keys.ts";
 import { subjectAccessReport } from "../src/dpo/subject-report.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
+  attest,
   createTestCore,
   describeEachBackend,
   onboardTestMember,
@@ -44,7 +45,9 @@ import {
 
 const T = (n: number) => sha256(new TextEncoder().encode(`relink-dpo-subject-${n}`));
 
-function consent(tag: Uint8Array, reference: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
+type UnsignedConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+
+function consent(tag: Uint8Array, reference: string, over: Partial<UnsignedConsent> = {}): UnsignedConsent {
   return {
     reference,
     tag: toBase64Url(tag),
@@ -107,12 +110,16 @@ describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {
     a = await (await onboardTestMember(core, { slug: "bank-a" })).authenticate();
     b = await (await onboardTestMember(core, { slug: "agency-b" })).authenticate();
     await registerDpoKey(core.deps, "bank-a", toBase64Url(ed25519.getPublicKey(dpoSecret.a)));
-    await registerConsents(core.deps, a, [consent(T(1), "loan-1#1"), consent(T(2), "loan-2#1")]);
+    await registerConsents(
+      core.deps,
+      a,
+      attest(core, a, [consent(T(1), "loan-1#1"), consent(T(2), "loan-2#1")]),
+    );
     core.clock.advance(3_600_000);
     const r = await lookupContacts(core.deps, a, lookupInput([T(1), T(2), T(3)]));
     lookupA = BigInt((r.receipt as { index: number }).index);
     // Agency B: its own consent for subject 1 and a large batch (committed by a root) containing it.
-    await registerConsents(core.deps, b, [consent(T(1), "B-77#1")]);
+    await registerConsents(core.deps, b, attest(core, b, [consent(T(1), "B-77#1")]));
     const batch = Array.from({ length: 70 }, (_, i) => T(100 + i));
     batch.splice(5, 0, T(1));
     const rb = await lookupContacts(core.deps, b, lookupInput(batch));
@@ -120,9 +127,13 @@ describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {
     core.clock.advance(3_600_000);
     // After the query: bank A revokes subject 1's consent and registers one for subject 3.
     await revokeConsentsByReference(core.deps, a, ["loan-1#1"]);
-    await registerConsents(core.deps, a, [consent(T(3), "loan-3#1")]);
+    await registerConsents(core.deps, a, attest(core, a, [consent(T(3), "loan-3#1")]));
     // … and updates LN-2 to another legal basis (the version in force at the query is kept).
-    await registerConsents(core.deps, a, [consent(T(2), "loan-2#1", { legalBasis: "contract_performance" })]);
+    await registerConsents(
+      core.deps,
+      a,
+      attest(core, a, [consent(T(2), "loan-2#1", { legalBasis: "contract_performance" })]),
+    );
   });
 
   it("a member DPO's report lists its own member's entries about the subject, each verifiable offline", async () => {

@@ -35,7 +35,9 @@ import {
   unregisterExposureSubjects,
 } from "../src/exposure/subjects.ts";
 import {
+  attest,
   createTestCore,
+  declareTestBook,
   describeEachBackend,
   onboardTestMember,
   storedAuditEvents,
@@ -131,7 +133,7 @@ describeEachBackend("exposure queries", ({ db }) => {
     }
   }
 
-  function consent(tag: Uint8Array, n: number): ConsentRecord {
+  function consent(tag: Uint8Array, n: number): Omit<ConsentRecord, "caseCommitment" | "attestation"> {
     return {
       reference: `exposure-consent-${n}`,
       tag: toBase64Url(tag),
@@ -176,6 +178,8 @@ describeEachBackend("exposure queries", ({ db }) => {
         await registerMaskKey(core.deps, await member.authenticate(), toBase64Url(node.maskPublic));
       }
       const tags = [...book.keys()].map((h) => toBase64Url(fromHexString(h)));
+      // A generous declaration: later tests register more subjects (signed book size, issue 15.4).
+      await declareTestBook(core, member, tags.length + 100);
       for (let at = 0; at < tags.length; at += 5000) {
         await registerExposureSubjects(core.deps, await member.authenticate(), {
           epoch: 1,
@@ -187,16 +191,23 @@ describeEachBackend("exposure queries", ({ db }) => {
     // The querier is a lender too: its own book is registered, with a mask key, and never counted.
     const own = newMaskKeys();
     await registerMaskKey(core.deps, await querier.authenticate(), toBase64Url(own.maskPublic));
+    await declareTestBook(core, querier, QUERIER_HOLDS.length);
     await registerExposureSubjects(core.deps, await querier.authenticate(), {
       epoch: 1,
       tags: QUERIER_HOLDS.map((n) => toBase64Url(T(n))),
     });
+    // Registrations count towards k once they are minHoldingHours (24) old (issue 15.4).
+    core.clock.advance(25 * 3_600_000);
     const consented = [...range(0, 1600), ...range(5000, 5010), ...range(6000, 6020)];
     for (let at = 0; at < consented.length; at += 1000) {
       await registerConsents(
         core.deps,
         await querier.authenticate(),
-        consented.slice(at, at + 1000).map((n) => consent(T(n), n)),
+        attest(
+          core,
+          await querier.authenticate(),
+          consented.slice(at, at + 1000).map((n) => consent(T(n), n)),
+        ),
       );
     }
     for (const node of nodes) loops.push(serve(node));

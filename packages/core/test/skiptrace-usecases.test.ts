@@ -27,6 +27,7 @@ import { batchContentHash, eraseSubjects, publishBatch, purgeExpiredRecords } fr
 import { lookupContacts } from "../src/lookup.ts";
 import { suspendMember } from "../src/members.ts";
 import {
+  attest,
   createTestCore,
   describeEachBackend,
   onboardTestMember,
@@ -71,7 +72,9 @@ function batch(upserts: DirectoryUpsert[], over: Partial<PublishBatchInput> = {}
   return { batchId: randomUUID(), epoch: 1, upserts, deletions: [], ...over };
 }
 
-function consent(tag: Uint8Array, reference: string, over: Partial<ConsentRecord> = {}): ConsentRecord {
+type UnsignedConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+
+function consent(tag: Uint8Array, reference: string, over: Partial<UnsignedConsent> = {}): UnsignedConsent {
   return {
     reference,
     tag: toBase64Url(tag),
@@ -431,6 +434,7 @@ describeEachBackend("consents and lookups", ({ db }) => {
   let a: AuthenticatedMember;
   let b: AuthenticatedMember;
   let c: AuthenticatedMember;
+  let d: AuthenticatedMember;
   const usedTags = Array.from({ length: 40 }, (_, i) => T(i));
 
   beforeAll(async () => {
@@ -438,6 +442,9 @@ describeEachBackend("consents and lookups", ({ db }) => {
     a = await (await onboardTestMember(core, { slug: "lender-a", capabilities: ["lender"] })).authenticate();
     b = await (await onboardTestMember(core, { slug: "lender-b", capabilities: ["lender"] })).authenticate();
     c = await (await onboardTestMember(core, { slug: "collector-c" })).authenticate();
+    d = await (
+      await onboardTestMember(core, { slug: "collector-d", capabilities: ["collector"] })
+    ).authenticate();
     // Subject 1: A and B both hold phone value 1; C (the querier) holds it too, and its own record must
     // never come back. A also has an address, B an e-mail. Subjects 2..8 have one record each, from A.
     await publishBatch(
@@ -465,10 +472,14 @@ describeEachBackend("consents and lookups", ({ db }) => {
 
   it("registers consents with a leaf naming them by id and committing to their tags", async () => {
     const from = await logSize(db());
-    const r = await registerConsents(core.deps, c, [
-      consent(T(1), "case-1"),
-      consent(T(2), "case-2", { legalBasis: "court_order", dataCategories: ["contact", "employment"] }),
-    ]);
+    const r = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(1), "case-1"),
+        consent(T(2), "case-2", { legalBasis: "court_order", dataCategories: ["contact", "employment"] }),
+      ]),
+    );
     expect(r.consents.map((x) => x.reference)).toEqual(["case-1", "case-2"]);
     const event = await onlyNewLeaf(db(), from);
     expect(event).toMatchObject({
@@ -486,27 +497,36 @@ describeEachBackend("consents and lookups", ({ db }) => {
   });
 
   it("re-registering is idempotent per reference: unchanged is a no-op, a change is an update leaf", async () => {
-    const first = await registerConsents(core.deps, c, [
-      consent(T(34), "case-34"),
-      consent(T(35), "case-35"),
-    ]);
+    const first = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [consent(T(34), "case-34"), consent(T(35), "case-35")]),
+    );
     expect(first.consents).toHaveLength(2);
     // The same file again: nothing written, no leaf, no receipt.
     const size = await logSize(db());
-    const same = await registerConsents(core.deps, c, [
-      consent(T(34), "case-34"),
-      consent(T(35), "case-35", { dataCategories: ["contact"] }),
-    ]);
+    const same = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(34), "case-34"),
+        consent(T(35), "case-35", { dataCategories: ["contact"] }),
+      ]),
+    );
     expect([same.consents.length, same.updated.length, same.unchanged.length]).toEqual([0, 0, 2]);
     expect(same.receipt).toBeNull();
     expect(await logSize(db())).toBe(size);
     // One row changed (a new expiry), one new: two leaves, the update under its own rule.
     const from = await logSize(db());
-    const changed = await registerConsents(core.deps, c, [
-      consent(T(34), "case-34"),
-      consent(T(35), "case-35", { expiresAt: "2028-01-01T00:00:00Z" }),
-      consent(T(36), "case-36"),
-    ]);
+    const changed = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(34), "case-34"),
+        consent(T(35), "case-35", { expiresAt: "2028-01-01T00:00:00Z" }),
+        consent(T(36), "case-36"),
+      ]),
+    );
     expect(changed.consents.map((x) => x.reference)).toEqual(["case-36"]);
     expect(changed.updated.map((x) => [x.reference, x.revision])).toEqual([["case-35", 2]]);
     expect(changed.unchanged.map((x) => x.reference)).toEqual(["case-34"]);
@@ -528,19 +548,23 @@ describeEachBackend("consents and lookups", ({ db }) => {
     // The same reference twice in one registration is refused, writing nothing.
     const before = (await listConsents(db(), c.member.id)).length;
     await expect(
-      registerConsents(core.deps, c, [consent(T(37), "case-37"), consent(T(38), "case-37")]),
+      registerConsents(core.deps, c, attest(core, c, [consent(T(37), "case-37"), consent(T(38), "case-37")])),
     ).rejects.toMatchObject({ code: "BAD_INPUT" });
     expect((await listConsents(db(), c.member.id)).length).toBe(before);
   });
 
   it("revokes by reference only the member's own active consents, each revocation logged", async () => {
-    await registerConsents(core.deps, c, [
-      consent(T(6), "case-6"),
-      consent(T(32), "shared-ref"),
-      consent(T(39), "row-7#1"),
-      consent(T(30), "row-7#2"),
-    ]);
-    await registerConsents(core.deps, a, [consent(T(33), "shared-ref")]);
+    await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(6), "case-6"),
+        consent(T(32), "shared-ref"),
+        consent(T(39), "row-7#1"),
+        consent(T(30), "row-7#2"),
+      ]),
+    );
+    await registerConsents(core.deps, d, attest(core, d, [consent(T(33), "shared-ref")]));
     // An unknown reference refuses the whole request, naming it; nothing is revoked or logged.
     const size = await logSize(db());
     const refused = await revokeConsentsByReference(core.deps, c, ["case-6", "no-such-ref"]).catch((e) => e);
@@ -568,25 +592,31 @@ describeEachBackend("consents and lookups", ({ db }) => {
       commitments(event, [T(6), T(32), T(39), T(30)]).sort(),
     );
     expect(verifiedEvent(core, r.receipt)).toEqual(event);
-    // A's consent under the same reference is untouched; revoking again changes nothing and logs nothing.
-    expect((await listConsents(db(), a.member.id))[0]!.revokedAt).toBeNull();
+    // D's consent under the same reference is untouched; revoking again changes nothing and logs nothing.
+    expect((await listConsents(db(), d.member.id))[0]!.revokedAt).toBeNull();
     const again = await revokeConsentsByReference(core.deps, c, ["case-6"]);
     expect([again.revoked.length, again.alreadyRevoked, again.receipt]).toEqual([0, 1, null]);
     // Re-importing a revoked reference leaves it revoked (a new grant needs a new reference).
-    const reimport = await registerConsents(core.deps, c, [
-      consent(T(6), "case-6", { expiresAt: "2029-01-01T00:00:00Z" }),
-    ]);
+    const reimport = await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [consent(T(6), "case-6", { expiresAt: "2029-01-01T00:00:00Z" })]),
+    );
     expect([reimport.consents.length, reimport.updated.length, reimport.revoked.length]).toEqual([0, 0, 1]);
   });
 
   it("returns records only for consented tags of the purpose, never the querier's own, with corroboration", async () => {
-    await registerConsents(core.deps, c, [
-      consent(T(3), "case-3", { purpose: "credit_assessment" }), // other purpose
-      consent(T(4), "case-4", { dataCategories: ["employment"] }), // not the contact category
-      consent(T(5), "case-5", { expiresAt: "2026-11-26T09:29:59Z" }), // expired a second ago
-      consent(T(7), "case-7", { grantedAt: "2026-11-26T09:30:01Z" }), // not granted yet
-    ]);
-    await registerConsents(core.deps, a, [consent(T(8), "a-case-8")]); // another member's consent
+    await registerConsents(
+      core.deps,
+      c,
+      attest(core, c, [
+        consent(T(3), "case-3", { purpose: "credit_assessment" }), // other purpose
+        consent(T(4), "case-4", { dataCategories: ["employment"] }), // not the contact category
+        consent(T(5), "case-5", { expiresAt: "2026-11-26T09:29:59Z" }), // expired a second ago
+        consent(T(7), "case-7", { grantedAt: "2026-11-26T09:30:01Z" }), // not granted yet
+      ]),
+    );
+    await registerConsents(core.deps, d, attest(core, d, [consent(T(8), "a-case-8")])); // another member's consent
     const tags = [1, 2, 3, 4, 5, 6, 7, 8].map(T);
     const from = await logSize(db());
     const used = await quotaUsed(db(), c.member.id, "2026-11-26", "lookup");

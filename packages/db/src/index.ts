@@ -1,5 +1,6 @@
 export * from "./client.ts";
 export * from "./errors.ts";
+export * from "./repositories/abuse.ts";
 export * from "./repositories/audit-log.ts";
 export * from "./repositories/audit-subjects.ts";
 export * from "./repositories/consent-roots.ts";

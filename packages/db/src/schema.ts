@@ -159,7 +159,17 @@ export interface RequestNonceTable {
   seen_at: Date;
 }
 
-export type QuotaCounter = "lookup" | "evaluation";
+export type QuotaCounter =
+  | "lookup"
+  | "evaluation"
+  | "consent"
+  /** Abuse monitoring accumulators (per member per day): tags asked without consent, tags whose consent was
+   * registered shortly before the lookup, tags that returned records. */
+  | "lookup_unconsented"
+  | "lookup_fresh_consent"
+  | "lookup_hit"
+  /** Tags asked (with consent) whose subject opted out of contact relocation. */
+  | "lookup_opted_out";
 
 export interface QuotaUsageTable {
   member_id: string;
@@ -249,6 +259,72 @@ export interface ExposureAnswerCacheTable {
   ciphertexts: Uint8Array;
 }
 
+/** Abuse controls (migration 20261203T0400_abuse). */
+export interface ConsentAttestationTable {
+  consent_id: string;
+  member_id: string;
+  tag: Uint8Array;
+  case_commitment: Uint8Array;
+  evidence_hash: Uint8Array;
+  key_fingerprint: Uint8Array;
+  signature: Uint8Array;
+  created_at: CreatedAt;
+}
+
+export type AlertSeverity = "low" | "medium" | "high";
+
+export interface AlertTable {
+  id: Generated<string>;
+  member_id: string;
+  kind: string;
+  severity: AlertSeverity;
+  /** Deduplication: one alert per (member, kind, window), e.g. the UTC day. */
+  window_key: string;
+  /** Counts and ids only (jsonb), never tags or identifiers. */
+  detail: ColumnType<unknown, string, never>;
+  /** The audit leaf that triggered the alert (e.g. the lookup), when there is one. */
+  related_leaf: bigint | null;
+  /** The alert's own audit leaf. */
+  audit_leaf: bigint | null;
+  created_at: Date;
+}
+
+export type SanctionStep = "warn" | "throttle" | "suspend";
+
+export interface MemberSanctionTable {
+  id: Generated<string>;
+  member_id: string;
+  step: SanctionStep;
+  alert_id: string | null;
+  /** Throttles end at this instant; null for warnings and suspensions. */
+  until: Date | null;
+  audit_leaf: bigint | null;
+  created_at: Date;
+}
+
+export interface HoneytokenTable {
+  tag: Uint8Array;
+  epoch: number;
+  note: string;
+  created_at: Date;
+}
+
+export interface ContactOptOutTable {
+  tag: Uint8Array;
+  epoch: number;
+  request_reference: string;
+  registered_at: Date;
+}
+
+export interface ExposureBookTable {
+  member_id: string;
+  epoch: number;
+  declared_subjects: bigint;
+  signature: Uint8Array;
+  key_fingerprint: Uint8Array;
+  declared_at: Date;
+}
+
 export interface Database {
   member: MemberTable;
   member_key: MemberKeyTable;
@@ -269,6 +345,12 @@ export interface Database {
   exposure_subject: ExposureSubjectTable;
   exposure_budget_spend: ExposureBudgetSpendTable;
   exposure_answer_cache: ExposureAnswerCacheTable;
+  consent_attestation: ConsentAttestationTable;
+  alert: AlertTable;
+  member_sanction: MemberSanctionTable;
+  honeytoken: HoneytokenTable;
+  contact_opt_out: ContactOptOutTable;
+  exposure_book: ExposureBookTable;
   consent_root: ConsentRootTable;
   consent_proof_bundle: ConsentProofBundleTable;
 }

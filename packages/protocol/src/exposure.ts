@@ -3,6 +3,7 @@
  * as base64url of @relink/he envelopes; the hub and lenders validate them with @relink/he before use.
  */
 import { z } from "zod";
+import { lengthPrefixed } from "./bytes.ts";
 import { bytes, epoch, hash32, purpose, tag, uuid } from "./schemas.ts";
 
 export const EXPOSURE_FEATURES = [
@@ -71,6 +72,37 @@ export const registerExposureSubjectsInput = z.object({
 export const unregisterExposureSubjectsInput = z.object({
   tags: z.array(tag).min(1).max(EXPOSURE_LIMITS.tagsPerRegistration),
 });
+/**
+ * A lender's signed book declaration (threat T4, issue 15.4): how many subjects it holds. The hub refuses
+ * registrations beyond it, and keeps the signature so the lender is answerable for the figure. Signed with
+ * the member's request key over `exposureBookMessage`.
+ */
+export const EXPOSURE_BOOK_DST = "relink/v1/exposure-book";
+export const MAX_DECLARED_SUBJECTS = 100_000_000;
+export const declareExposureBookInput = z.object({
+  epoch,
+  declaredSubjects: z.number().int().min(0).max(MAX_DECLARED_SUBJECTS),
+  signature: bytes(64, "signature"),
+});
+export const declareExposureBookOutput = z.object({
+  declaredSubjects: z.number().int(),
+  registered: z.number().int(),
+  receipt: z.unknown(),
+});
+
+export function exposureBookMessage(
+  ctx: { networkId: string; memberId: string },
+  d: { epoch: number; declaredSubjects: number },
+): Uint8Array {
+  return lengthPrefixed(
+    EXPOSURE_BOOK_DST,
+    ctx.networkId,
+    ctx.memberId.toLowerCase(),
+    String(d.epoch),
+    String(d.declaredSubjects),
+  );
+}
+
 export const exposureSubjectsOutput = z.object({
   changed: z.number().int(),
   total: z.number().int(),

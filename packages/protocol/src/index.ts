@@ -1,4 +1,6 @@
+export * from "./abuse.ts";
 export * from "./bytes.ts";
+export * from "./consent-attestation.ts";
 export * from "./dpo.ts";
 export * from "./ed25519.ts";
 export * from "./errors.ts";

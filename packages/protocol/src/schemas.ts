@@ -51,6 +51,24 @@ export const sightingDay = isoDate.refine((d) => d >= "1990-01-01" && d <= "2099
 });
 export const isoDateTime = z.iso.datetime({ offset: true });
 
+/**
+ * Characters refused in free-text identifiers a member writes (consent references, reasons): C0/C1
+ * controls (NUL included), lone surrogates, line/paragraph separators, the byte-order mark and the Unicode
+ * bidirectional formatting characters (UAX #9: LRM, RLM, ALM, LRE..RLO, LRI..PDI) that make a reference
+ * display as something it is not ("Trojan Source", CVE-2021-42574). PostgreSQL also refuses NUL in text.
+ */
+export const UNSAFE_TEXT_RE = /[\p{Cc}\p{Cs}\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069\u2028\u2029\uFEFF]/u;
+
+/** A member-written reference (1..max characters) without control, NUL or bidi-override characters. */
+export const safeText = (max: number, what: string) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !UNSAFE_TEXT_RE.test(s), {
+      message: `${what}: control, NUL, bidirectional-override and separator characters are not allowed`,
+    });
+
 export const LABEL_KINDS = ["phone", "address", "email", "employer"] as const;
 export const labelKind = z.enum(LABEL_KINDS);
 
@@ -139,10 +157,12 @@ export const eraseInput = z.object({ tags: z.array(tag).min(1).max(LIMITS.tagsPe
 
 // --------------------------------------------------------------------------------------------- consents
 
+export const consentReference = safeText(128, "reference");
+
 export const consentRecord = z
   .object({
     /** The member's own reference for the consent, opaque to the hub (e.g. a hash of its case id). */
-    reference: z.string().min(1).max(128),
+    reference: consentReference,
     tag,
     purpose,
     legalBasis,
@@ -151,6 +171,13 @@ export const consentRecord = z
     expiresAt: isoDateTime,
     /** SHA-256 of the evidence the member keeps (signed form, court order, contract). */
     evidenceHash: hash32,
+    /**
+     * Commitment to the member's case (HMAC of its case id under a member secret): one case is one
+     * debtor, so the hub can refuse one case or one evidence document spread over unrelated subjects.
+     */
+    caseCommitment: hash32,
+    /** Ed25519 signature by the member's request key over `consentAttestationMessage` (consent-attestation.ts). */
+    attestation: bytes(64, "attestation"),
   })
   .refine((c) => Date.parse(c.expiresAt) > Date.parse(c.grantedAt), {
     message: "expiresAt must be after grantedAt",
@@ -181,7 +208,7 @@ export const registerConsentsOutput = z.object({
  * every record was already revoked (nothing written).
  */
 export const revokeConsentsInput = z.object({
-  references: z.array(z.string().min(1).max(128)).min(1).max(LIMITS.consentsPerBatch),
+  references: z.array(consentReference).min(1).max(LIMITS.consentsPerBatch),
 });
 export const revokeConsentsOutput = z.object({
   revoked: z.number().int(),
@@ -246,12 +273,42 @@ export const lookupRecord = z.object({
 
 export const lookupResult = z.object({
   tag,
+  /**
+   * `ok` also for a subject who opted out of contact relocation (then with no records): the querier
+   * learns "no result", exactly as for a subject no member holds (docs/protocol/skip-trace.md §Opt-out).
+   */
   status: z.enum(["ok", "no_consent"]),
   records: z.array(lookupRecord),
 });
 
+/**
+ * Contact conduct window the member's dialler must honour for every contact returned (GB/T 45251: no
+ * collection contact between 22:00 and 08:00 local time; the network's local time is UTC+8).
+ */
+export const contactConduct = z.object({
+  /** IANA zone and fixed offset the window is expressed in. */
+  timeZone: z.literal("Asia/Shanghai"),
+  utcOffset: z.literal("+08:00"),
+  /** Local time no contact may be made from (inclusive) … */
+  noContactFrom: z.string().regex(/^\d{2}:\d{2}$/),
+  /** … until (exclusive). */
+  noContactUntil: z.string().regex(/^\d{2}:\d{2}$/),
+  basis: z.string(),
+});
+export type ContactConduct = z.infer<typeof contactConduct>;
+
+export const CONTACT_CONDUCT: ContactConduct = {
+  timeZone: "Asia/Shanghai",
+  utcOffset: "+08:00",
+  noContactFrom: "22:00",
+  noContactUntil: "08:00",
+  basis: "GB/T 45251",
+};
+
 export const lookupOutput = z.object({
   results: z.array(lookupResult),
+  /** Conduct rules for every contact in `results` (the dialler export carries them). */
+  conduct: contactConduct,
   receipt: z.unknown(),
 });
 

@@ -1,7 +1,10 @@
+import { ed25519 } from "@noble/curves/ed25519.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  attestConsent,
   bytesEqual,
+  consentCaseCommitment,
   EncodingError,
   fromBase64Url,
   fromHex,
@@ -12,8 +15,11 @@ import {
   publishBatchInput,
   registerConsentsInput,
   requestSigningMessage,
+  safeText,
   toBase64Url,
   toHex,
+  UNSAFE_TEXT_RE,
+  verifyConsentAttestation,
 } from "../src/index.ts";
 
 const b64 = (n: number, fill = 7) => toBase64Url(new Uint8Array(n).fill(fill));
@@ -205,6 +211,8 @@ describe("wire schemas", () => {
       grantedAt: "2026-01-01T00:00:00Z",
       expiresAt: "2025-01-01T00:00:00Z",
       evidenceHash: b64(32),
+      caseCommitment: b64(32, 8),
+      attestation: b64(64),
     };
     const r = registerConsentsInput.safeParse({ consents: [consent] });
     expect(r.success).toBe(false);
@@ -213,5 +221,109 @@ describe("wire schemas", () => {
       registerConsentsInput.safeParse({ consents: [{ ...consent, expiresAt: "2027-01-01T00:00:00Z" }] })
         .success,
     ).toBe(true);
+  });
+});
+
+describe("member-written text (issue 15: NUL or RTL in a consent reference was a 500)", () => {
+  const reference = safeText(128, "reference");
+  it("refuses C0/C1 controls, NUL, lone surrogates, separators, BOM and every bidi formatting character", () => {
+    const bad = [
+      "\u0000",
+      "\u0007",
+      "\t",
+      "\n",
+      "\r",
+      "\u001f",
+      "\u007f",
+      "\u0085",
+      "\u009f",
+      "\ud800",
+      "\udfff",
+      "\u2028",
+      "\u2029",
+      "\ufeff",
+      "\u061c",
+      "\u200e",
+      "\u200f",
+      "\u202a",
+      "\u202b",
+      "\u202c",
+      "\u202d",
+      "\u202e",
+      "\u2066",
+      "\u2067",
+      "\u2068",
+      "\u2069",
+    ];
+    for (const c of bad) {
+      const r = reference.safeParse(`case-${c}-1`);
+      expect(r.success, JSON.stringify(c)).toBe(false);
+      expect(r.error?.issues[0]?.message).toMatch(/^reference: control, NUL, bidirectional-override/);
+    }
+  });
+  it("accepts ordinary references, CJK and emoji included", () => {
+    for (const ok of ["case-1", "债务人-2026-001", "D#12/3 (a)", "🙂 ref", "ref with spaces"]) {
+      expect(reference.safeParse(ok).success, ok).toBe(true);
+      expect(UNSAFE_TEXT_RE.test(ok)).toBe(false);
+    }
+  });
+});
+
+describe("consent attestations", () => {
+  const secret = new Uint8Array(32).fill(5);
+  const ctx = { networkId: "relink.test", memberId: "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a01" };
+  const record = {
+    reference: "case-1",
+    tag: b64(32, 1),
+    purpose: "debt_collection" as const,
+    legalBasis: "consent" as const,
+    dataCategories: ["employment" as const, "contact" as const],
+    grantedAt: "2026-01-01T00:00:00Z",
+    expiresAt: "2027-01-01T00:00:00Z",
+    evidenceHash: b64(32, 2),
+    caseCommitment: toBase64Url(consentCaseCommitment(new Uint8Array(32).fill(9), "debtor-1")),
+  };
+  it("verifies the member's signature; any changed field, context or key fails", () => {
+    const pk = ed25519.getPublicKey(secret);
+    const signed = attestConsent(secret, ctx, record);
+    expect(verifyConsentAttestation(pk, ctx, signed)).toBe(true);
+    // Categories are signed as a set: their order does not matter.
+    expect(verifyConsentAttestation(pk, ctx, { ...signed, dataCategories: ["contact", "employment"] })).toBe(
+      true,
+    );
+    // The same instant written differently is the same statement.
+    expect(verifyConsentAttestation(pk, ctx, { ...signed, grantedAt: "2026-01-01T08:00:00+08:00" })).toBe(
+      true,
+    );
+    const changed = [
+      { reference: "case-2" },
+      { tag: b64(32, 3) },
+      { purpose: "legal_claim" as const },
+      { legalBasis: "court_order" as const },
+      { dataCategories: ["contact" as const] },
+      { grantedAt: "2026-01-02T00:00:00Z" },
+      { expiresAt: "2028-01-01T00:00:00Z" },
+      { evidenceHash: b64(32, 4) },
+      { caseCommitment: b64(32, 4) },
+      { attestation: b64(64, 0) },
+      { attestation: "not base64!" },
+    ];
+    for (const c of changed)
+      expect(verifyConsentAttestation(pk, ctx, { ...signed, ...c }), JSON.stringify(c)).toBe(false);
+    expect(verifyConsentAttestation(pk, { ...ctx, networkId: "relink.other" }, signed)).toBe(false);
+    expect(
+      verifyConsentAttestation(pk, { ...ctx, memberId: "0b6a1e9c-6b0e-4c53-9b53-6f3c1c2c7a02" }, signed),
+    ).toBe(false);
+    expect(verifyConsentAttestation(ed25519.getPublicKey(new Uint8Array(32).fill(6)), ctx, signed)).toBe(
+      false,
+    );
+    // A signing function (the SDK's RequestSigner) gives the same signature as the key.
+    expect(attestConsent((m) => ed25519.sign(m, secret), ctx, record)).toEqual(signed);
+  });
+  it("case commitments are keyed: the same case id under another member key differs", () => {
+    expect(consentCaseCommitment(new Uint8Array(32).fill(9), "d-1")).not.toEqual(
+      consentCaseCommitment(new Uint8Array(32).fill(8), "d-1"),
+    );
+    expect(() => consentCaseCommitment(new Uint8Array(16), "d-1")).toThrow(/32 bytes/);
   });
 });

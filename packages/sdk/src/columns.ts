@@ -50,6 +50,7 @@ const C: Record<string, Column> = {
   last_seen: { zh: "最近出现", aliases: ["最近出现日期", "最近发现日期", "last_seen_on"] },
   source_type: { zh: "来源", aliases: ["来源类型", "source"] },
   confidence: { zh: "置信度", aliases: ["可信度"] },
+  no_contact_window: { zh: "禁止联系时段", aliases: ["no_contact"] },
   // Consents.
   purpose: { zh: "用途", aliases: ["目的", "查询用途"] },
   legal_basis: { zh: "法律依据", aliases: ["合法性基础", "basis"] },

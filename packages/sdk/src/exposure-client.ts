@@ -12,11 +12,13 @@
  * tRPC-shaped `{ result: { data } }`) or `{ error: { code, message } }`.
  */
 import {
+  declareExposureBookOutput,
   ERROR_CODES,
   type ErrorCode,
   type ExposureQueryInput,
   type ExposureQueryOutput,
   type ExposureTask,
+  exposureBookMessage,
   exposurePollOutput,
   exposureQueryOutput,
   exposureSubjectsOutput,
@@ -31,6 +33,7 @@ import { hubAudienceOf, type RequestSigner, signedFetch } from "./signing.ts";
 
 export const EXPOSURE_PROCEDURES = {
   registerMaskKey: "exposure.registerMaskKey",
+  declareBook: "exposure.declareBook",
   registerSubjects: "exposure.registerSubjects",
   unregisterSubjects: "exposure.unregisterSubjects",
   query: "exposure.query",
@@ -92,6 +95,15 @@ export interface ExposureSubmitResult {
 
 export interface ExposureClient {
   registerMaskKey(publicKey: Uint8Array): Promise<{ fingerprint: string; receipt: unknown }>;
+  /**
+   * Declares the size of the lender's book, signed with the member's key (exposureBookMessage); the hub
+   * refuses registrations beyond it (docs/protocol/exposure-he.md §Book declaration).
+   */
+  declareBook(
+    ctx: { networkId: string; memberId: string },
+    epoch: number,
+    declaredSubjects: number,
+  ): Promise<{ declaredSubjects: number; registered: number; receipt: unknown }>;
   registerSubjects(epoch: number, tags: readonly string[]): Promise<ExposureSubjectsResult>;
   unregisterSubjects(tags: readonly string[]): Promise<ExposureSubjectsResult>;
   query(input: ExposureQueryInput, signal?: AbortSignal): Promise<ExposureQueryOutput>;
@@ -182,6 +194,7 @@ export function createExposureClient(options: ExposureClientOptions): ExposureCl
   });
   const kinds: Record<keyof typeof EXPOSURE_PROCEDURES, Kind> = {
     registerMaskKey: "mutation",
+    declareBook: "mutation",
     registerSubjects: "mutation",
     unregisterSubjects: "mutation",
     query: "mutation",
@@ -234,6 +247,18 @@ export function createExposureClient(options: ExposureClientOptions): ExposureCl
   return {
     registerMaskKey: (publicKey) =>
       call("registerMaskKey", { publicKey: toBase64Url(publicKey) }, registerMaskKeyOutput),
+    declareBook: async (ctx, epoch, declaredSubjects) =>
+      call(
+        "declareBook",
+        {
+          epoch,
+          declaredSubjects,
+          signature: toBase64Url(
+            await options.signer.sign(exposureBookMessage(ctx, { epoch, declaredSubjects })),
+          ),
+        },
+        declareExposureBookOutput,
+      ),
     registerSubjects: (epoch, tags) =>
       call("registerSubjects", { epoch, tags: [...tags] }, exposureSubjectsOutput),
     unregisterSubjects: (tags) => call("unregisterSubjects", { tags: [...tags] }, exposureSubjectsOutput),

@@ -132,18 +132,26 @@ export async function registerExposureBook(
   let registered = 0;
   let unregistered = 0;
   let total: number | undefined;
+  // Unregister what left the book first, then declare the book's size (signed), then register: the hub
+  // refuses registrations beyond the declared count (issue 15.4).
+  for (let i = 0; i < stale.length; i += step) {
+    const r = await client.unregisterSubjects(stale.slice(i, i + step));
+    unregistered += r.changed;
+    total = r.total;
+    if (r.receipt) receipts.push(r.receipt);
+  }
+  const declared = await client.declareBook(
+    { networkId: node.network.epoch.networkId, memberId: node.memberId },
+    node.network.epoch.epoch,
+    tags.length,
+  );
+  if (declared.receipt) receipts.push(declared.receipt);
   for (let i = 0; i < tags.length; i += step) {
     const r = await client.registerSubjects(node.network.epoch.epoch, tags.slice(i, i + step));
     registered += r.changed;
     total = r.total;
     if (r.receipt) receipts.push(r.receipt);
     options.onProgress?.(Math.min(i + step, tags.length), tags.length);
-  }
-  for (let i = 0; i < stale.length; i += step) {
-    const r = await client.unregisterSubjects(stale.slice(i, i + step));
-    unregistered += r.changed;
-    total = r.total;
-    if (r.receipt) receipts.push(r.receipt);
   }
   return {
     lender: lenderBook(node.memberId, book, index),

@@ -7,6 +7,10 @@
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
+  attestConsentWith,
+  CONTACT_CONDUCT,
+  type ContactConduct,
+  consentCaseCommitment,
   fromBase64Url,
   fromHex,
   keyHolderAudience,
@@ -319,8 +323,18 @@ export class MemberNode {
   /** Registers consents: one record per identifier tag of each row, referenced `<debtor_ref>#<n>`. */
   async importConsents(rows: readonly ConsentRow[]) {
     const tags = await this.tags(rows.flatMap((r) => r.subjects));
-    const consents = rows.flatMap((r) =>
-      r.subjects.map((subject, n) => ({
+    // Each record is signed (consent attestation) and bound to the debtor's case: an HMAC of its reference
+    // under a key derived from the member's record key, so the hub cannot test guesses of references.
+    const caseKey = hmac(
+      sha256,
+      this.secrets.recordKey,
+      new TextEncoder().encode("relink/v1/consent-case-key"),
+    );
+    const ctx = { networkId: this.network.epoch.networkId, memberId: this.memberId };
+    const sign = (m: Uint8Array) => this.secrets.signer.sign(m);
+    const unsigned = rows.flatMap((r) => {
+      const caseCommitment = toBase64Url(consentCaseCommitment(caseKey, r.ref));
+      return r.subjects.map((subject, n) => ({
         reference: `${r.ref}#${n + 1}`,
         tag: toBase64Url(tags.get(subject)!.tag),
         purpose: r.purpose,
@@ -329,8 +343,10 @@ export class MemberNode {
         grantedAt: r.grantedAt,
         expiresAt: r.expiresAt,
         evidenceHash: toBase64Url(fromHex(r.evidenceSha256)),
-      })),
-    );
+        caseCommitment,
+      }));
+    });
+    const consents = await Promise.all(unsigned.map((u) => attestConsentWith(sign, ctx, u)));
     const receipts: unknown[] = [];
     const counts = { registered: 0, updated: 0, unchanged: 0, revoked: 0 };
     for (let i = 0; i < consents.length; i += BATCH) {
@@ -409,6 +425,7 @@ export class MemberNode {
     // Lookups go out in batches of LIMITS.tagsPerLookup as tags become ready, HUB_IN_FLIGHT at a time.
     const lookups = new InFlight(HUB_IN_FLIGHT);
     const receipts: unknown[] = [];
+    let conduct: ContactConduct = CONTACT_CONDUCT;
     /** With consent proofs: the bundle each lookup carried, at its receipt's position. */
     const consentProofs: unknown[] = [];
     let asked = 0;
@@ -432,6 +449,7 @@ export class MemberNode {
           ...(proved ? { consentProofs: proved.wire } : {}),
         });
         receipts[slot] = r.receipt;
+        conduct = r.conduct;
         if (proved) consentProofs[slot] = JSON.parse(encodeBundle(proved.bundle));
         for (const res of r.results) {
           const hex = toHex(fromBase64Url(res.tag));
@@ -515,7 +533,8 @@ export class MemberNode {
         contacts,
       };
     });
-    return { results, receipts, unreadable, consentProofs, caseCommitment };
+    // The conduct window every contact comes with (GB/T 45251: no contact 22:00–08:00 UTC+8).
+    return { results, receipts, unreadable, consentProofs, caseCommitment, conduct };
   }
 }
 

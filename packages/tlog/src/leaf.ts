@@ -43,6 +43,12 @@ export const EVENT_TYPES = {
   "consent.root_committed": 15,
   "dpo.subject_report": 16,
   "dpo.export": 17,
+  // Abuse controls (docs/adr/0045-abuse-controls.md); codes from 64 leave room for other additions.
+  "alert.raised": 64,
+  "sanction.applied": 65,
+  "honeytoken.planted": 66,
+  "optout.registered": 67,
+  "exposure.book_declared": 68,
 } as const;
 export type KnownEventType = keyof typeof EVENT_TYPES;
 

@@ -5,9 +5,19 @@
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
-import { createHubClient, ed25519Signer } from "@relink/sdk";
+import {
+  CONTACT_TABLE,
+  createHubClient,
+  DEBTOR_TABLE,
+  ed25519Signer,
+  MemberNode,
+  parseContactRows,
+  parseDebtorRows,
+} from "@relink/sdk";
 import type { Command } from "commander";
+import { readTable } from "../csv.ts";
 import { EXIT, talkingTo, UserError } from "../errors.ts";
+import { readHome, secretsOf } from "../home.ts";
 import { resolveSettings } from "../settings.ts";
 import { nonNegativeInt } from "./options.ts";
 import { run } from "./shared.ts";
@@ -164,6 +174,127 @@ export function register(program: Command): void {
             ...(o.evaluation !== undefined ? { dailyEvaluationQuota: o.evaluation } : {}),
           });
           print(o, m);
+        },
+      ),
+    );
+
+  // ------------------------------------------------------------------------------ abuse controls (ADR 0045)
+
+  withHub(admin.command("alerts"))
+    .description("abuse alerts (member, kind, severity, triggering receipt) and the sanctions applied")
+    .option("--since-days <n>", "only alerts of the last n days", nonNegativeInt)
+    .option("--table", "print a table for people instead of JSON")
+    .action(
+      run(
+        async (o: {
+          hub?: string;
+          adminKey: string;
+          sinceDays?: number;
+          table?: boolean;
+          quiet?: boolean;
+        }) => {
+          const r = await adminClient(o).admin.alerts.query({
+            ...(o.sinceDays ? { sinceDays: o.sinceDays } : {}),
+          });
+          if (!o.table) {
+            print(o, r);
+            return;
+          }
+          if (r.alerts.length === 0) console.log("no alerts");
+          for (const a of r.alerts) {
+            const detail = Object.entries(a.detail)
+              .map(([k, v]) => `${k}=${v}`)
+              .join(" ");
+            console.log(
+              `${a.createdAt}  ${a.severity.padEnd(6)} ${a.member.padEnd(20)} ${a.kind.padEnd(28)} ` +
+                `receipt leaf ${a.relatedLeaf ?? "-"}  alert leaf ${a.auditLeaf ?? "-"}  ${detail}`,
+            );
+          }
+          for (const x of r.sanctions) {
+            console.log(
+              `${x.createdAt}  sanction ${x.step.padEnd(8)} ${x.member}${x.until ? ` until ${x.until}` : ""}`,
+            );
+          }
+        },
+      ),
+    );
+
+  /** The network-owned member node (its home) that computes tags through the key holders for the network. */
+  async function networkNode(home: string) {
+    const h = readHome(home);
+    const node = await MemberNode.connect({ hubUrl: h.hubUrl, secrets: secretsOf(h) });
+    return node;
+  }
+
+  withHub(admin.command("plant-honeytokens"))
+    .description(
+      "publish synthetic identities (contacts CSV, as for `relink publish`) from the network-owned member " +
+        "and register their tags as honeytokens: any lookup of one alerts the network admin",
+    )
+    .argument("<contacts.csv>", "synthetic identities and their (fake) contact points")
+    .requiredOption("--home <dir>", "the network-owned member node's directory")
+    .requiredOption("--note <text>", "the network's own note for these honeytokens (never shown to members)")
+    .action(
+      run(
+        async (
+          file: string,
+          o: { hub?: string; adminKey: string; home: string; note: string; quiet?: boolean },
+        ) => {
+          const table = readTable(file, CONTACT_TABLE);
+          const { rows, errors } = parseContactRows(table.records, new Date(), table.rows);
+          const bad = [...table.errors, ...errors];
+          if (bad.length > 0 || rows.length === 0) {
+            for (const e of bad.slice(0, 20))
+              console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
+            throw new UserError(
+              `${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing planted`,
+            );
+          }
+          const node = await networkNode(o.home);
+          const published = await node.publishContacts(rows);
+          const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
+          const r = await adminClient(o).admin.plantHoneytokens.mutate({
+            epoch: node.network.epoch.epoch,
+            tags: [...tags.values()].map((t) => toBase64Url(t.tag)),
+            note: o.note,
+          });
+          print(o, { records: published.records, honeytokens: r.planted });
+        },
+      ),
+    );
+
+  withHub(admin.command("opt-out"))
+    .description(
+      "network DPO: register data subjects' opt-out of contact relocation (their identifiers' tags are " +
+        "computed through the key holders by the network-owned member node; lookups then return nothing)",
+    )
+    .argument("<subjects.csv>", "columns: debtor_ref, id_number, subject_phone, name, dob")
+    .requiredOption("--home <dir>", "the network-owned member node's directory")
+    .requiredOption("--request-ref <ref>", "the DPO's reference for the subject's request")
+    .action(
+      run(
+        async (
+          file: string,
+          o: { hub?: string; adminKey: string; home: string; requestRef: string; quiet?: boolean },
+        ) => {
+          const table = readTable(file, DEBTOR_TABLE);
+          const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
+          const bad = [...table.errors, ...errors];
+          if (bad.length > 0 || rows.length === 0) {
+            for (const e of bad.slice(0, 20))
+              console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
+            throw new UserError(
+              `${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing registered`,
+            );
+          }
+          const node = await networkNode(o.home);
+          const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
+          const r = await adminClient(o).admin.registerOptOuts.mutate({
+            epoch: node.network.epoch.epoch,
+            tags: [...tags.values()].map((t) => toBase64Url(t.tag)),
+            requestReference: o.requestRef,
+          });
+          print(o, { subjects: rows.length, tags: tags.size, registered: r.registered });
         },
       ),
     );

@@ -75,6 +75,8 @@ export const MATCH_COLUMNS = [
   "corroborating_members",
   "confidence",
   "source_type",
+  /** GB/T 45251: when no contact may be made, e.g. `22:00-08:00 UTC+08:00` (from the hub's `conduct`). */
+  "no_contact_window",
 ] as const;
 
 export function register(program: Command): void {
@@ -234,6 +236,8 @@ export function register(program: Command): void {
           at: new Date(),
         });
         const saved = saveReceipts(ctx.receipts, "match", r.receipts);
+        // For the dialler: the window in which no contact may be made (GB/T 45251), on every contact.
+        const window = `${r.conduct.noContactFrom}-${r.conduct.noContactUntil} UTC${r.conduct.utcOffset}`;
         // Each lookup's consent proofs sit beside its receipt (`relink receipt verify` checks both).
         for (const [i, bundle] of r.consentProofs.entries()) {
           if (bundle !== undefined && saved[i]) {
@@ -252,6 +256,7 @@ export function register(program: Command): void {
             corroborating_members: c.corroboration,
             confidence: c.confidence,
             source_type: c.sourceType,
+            no_contact_window: window,
           })),
         }));
         const flat = results.flatMap((d) =>
@@ -264,7 +269,7 @@ export function register(program: Command): void {
         for (const d of r.results) counts[d.status]++;
         const receipts = checkReceipts(r.receipts, logKey, ctx.home);
         ctx.emit(
-          { results, counts, unreadable: r.unreadable, receipts, receiptFiles: saved },
+          { results, counts, unreadable: r.unreadable, conduct: r.conduct, receipts, receiptFiles: saved },
           () =>
             `${r.results.length} debtor(s): ${counts.matched} matched, ${counts.no_match} no match, ${counts.no_consent} without consent; ` +
             `${flat.filter((x) => "kind" in x).length} contact point(s)${ctx.out ? ` written to ${ctx.out}` : ""}; ${receipts}` +

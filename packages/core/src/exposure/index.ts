@@ -1,3 +1,4 @@
+export * from "./book.ts";
 export * from "./coordinator.ts";
 export * from "./noise.ts";
 export * from "./policy.ts";

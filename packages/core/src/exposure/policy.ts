@@ -16,6 +16,13 @@ export interface ExposurePolicy {
   maxRounds: number;
   /** HE presets a querier's key may use. */
   presets: readonly PresetId[];
+  /**
+   * A holder counts towards k (and is asked) for a subject only once its registration of that subject is
+   * this old: a lender cannot register a tag "right before" a query for it (issue 15.4). 0 turns it off.
+   */
+  minHoldingHours: number;
+  /** Lenders must declare (and sign) their book size before registering, and never register beyond it. */
+  requireBookDeclaration: boolean;
 }
 
 export const DEFAULT_EXPOSURE_POLICY: ExposurePolicy = {
@@ -26,6 +33,8 @@ export const DEFAULT_EXPOSURE_POLICY: ExposurePolicy = {
   deadlineMs: { subjects: 5_000, aggregate: 60_000 },
   maxRounds: 3,
   presets: ["bfv-4096-add-v1"],
+  minHoldingHours: 24,
+  requireBookDeclaration: true,
 };
 
 export function exposurePolicy(deps: Pick<CoreDeps, "policy">): ExposurePolicy {

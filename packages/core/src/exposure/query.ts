@@ -32,6 +32,7 @@ import {
   toBase64Url,
   toHex,
 } from "@relink/protocol";
+import { raiseAlert } from "../abuse/alerts.ts";
 import type { AuthenticatedMember } from "../auth.ts";
 import type { AuditEventInput, CoreDeps } from "../context.ts";
 import { deny, requireActive, utcDay } from "../denials.ts";
@@ -179,9 +180,16 @@ interface Holdings {
   maskKeys: Map<string, Uint8Array>;
   /** Holders left out for want of a mask key (they cannot take part). */
   withoutMaskKey: number;
+  /** Lenders left out for subjects they registered less than minHoldingHours ago: member → subjects. */
+  fresh: Map<string, number>;
 }
 
-async function holdings(deps: CoreDeps, tags: Uint8Array[], querierId: string): Promise<Holdings> {
+async function holdings(
+  deps: CoreDeps,
+  tags: Uint8Array[],
+  querierId: string,
+  seasonedBefore: Date,
+): Promise<Holdings> {
   const rows =
     tags.length === 0
       ? []
@@ -189,9 +197,15 @@ async function holdings(deps: CoreDeps, tags: Uint8Array[], querierId: string): 
   const byTag = new Map<string, Set<string>>();
   const maskKeys = new Map<string, Uint8Array>();
   const without = new Set<string>();
+  const fresh = new Map<string, number>();
   for (const r of rows) {
     if (!r.maskKey) {
       without.add(r.memberId);
+      continue;
+    }
+    // Issue 15.4: a registration younger than minHoldingHours neither counts towards k nor is asked.
+    if (r.registeredAt > seasonedBefore) {
+      fresh.set(r.memberId, (fresh.get(r.memberId) ?? 0) + 1);
       continue;
     }
     maskKeys.set(r.memberId, r.maskKey);
@@ -200,7 +214,7 @@ async function holdings(deps: CoreDeps, tags: Uint8Array[], querierId: string): 
     set.add(r.memberId);
     byTag.set(key, set);
   }
-  return { byTag, maskKeys, withoutMaskKey: without.size };
+  return { byTag, maskKeys, withoutMaskKey: without.size, fresh };
 }
 
 /**
@@ -489,7 +503,13 @@ export async function runExposureQuery(
       }
     }
 
-    const held = await holdings(deps, consented, who.member.id);
+    const held = await holdings(
+      deps,
+      consented,
+      who.member.id,
+      new Date(now.getTime() - policy.minHoldingHours * 3_600_000),
+    );
+    await alertFreshHolders(deps, who, held.fresh, now);
     await checkRanges(deps, who, context, input.mode, consented, held, base);
     const { spent, exhausted } = await deps.db.transaction().execute((trx) =>
       spendExposureBudget(trx, {
@@ -603,6 +623,27 @@ export async function runExposureQuery(
     };
   } finally {
     key.dispose();
+  }
+}
+
+/**
+ * "A lender registering a tag right before a query for it" (issue 15.4): one alert per lender and day,
+ * naming the querier too. Advisory (no sanction): a new loan queried the same day is also this pattern.
+ */
+async function alertFreshHolders(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  fresh: Map<string, number>,
+  now: Date,
+): Promise<void> {
+  for (const [memberId, subjects] of fresh) {
+    await raiseAlert(deps, {
+      memberId,
+      kind: "exposure.fresh_registration",
+      severity: "low",
+      windowKey: utcDay(now),
+      detail: { subjects, querier: who.member.id },
+    });
   }
 }
 

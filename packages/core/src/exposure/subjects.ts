@@ -19,6 +19,7 @@ import type { Transaction } from "kysely";
 import type { AuthenticatedMember } from "../auth.ts";
 import type { CoreDeps } from "../context.ts";
 import { deny, requireActive } from "../denials.ts";
+import { declaredBookCap } from "./book.ts";
 import { LENDER_CAPABILITY } from "./policy.ts";
 
 export async function requireLender(deps: CoreDeps, who: AuthenticatedMember, rule: string): Promise<void> {
@@ -123,9 +124,39 @@ export async function registerExposureSubjects(
       { rule: "exposure.epoch", subjectTags: tags, inputSize: tags.length },
     );
   }
-  return changeSubjects(deps, who, tags, "registered", (trx, at) =>
-    upsertExposureSubjects(trx, { memberId: who.member.id, epoch: input.epoch, tags }, at),
-  );
+  // Issue 15.4: never beyond the lender's signed book declaration (exposure/book.ts).
+  const cap = await declaredBookCap(deps, who);
+  try {
+    return await changeSubjects(
+      deps,
+      who,
+      tags,
+      "registered",
+      (trx, at) => upsertExposureSubjects(trx, { memberId: who.member.id, epoch: input.epoch, tags }, at),
+      cap,
+    );
+  } catch (error) {
+    if (!(error instanceof BookCapExceeded)) throw error;
+    return deny(
+      deps,
+      who,
+      new RelinkError(
+        "FORBIDDEN",
+        cap === 0
+          ? "declare the book (exposure.declareBook) before registering subjects"
+          : `registering these subjects would exceed the declared book of ${cap} (${error.total} registered after)`,
+      ),
+      { rule: "exposure.book_cap", subjectTags: tags, inputSize: tags.length },
+    );
+  }
+}
+
+class BookCapExceeded extends Error {
+  readonly total: number;
+  constructor(total: number) {
+    super("book cap exceeded");
+    this.total = total;
+  }
 }
 
 /** Removes tags the lender no longer holds. */
@@ -151,12 +182,16 @@ async function changeSubjects(
   tags: Uint8Array[],
   change: "registered" | "unregistered",
   apply: (trx: Transaction<Database>, at: Date) => Promise<number>,
+  cap?: number,
 ): Promise<{ changed: number; total: number; receipt: unknown }> {
   const at = deps.clock();
   const type = `exposure.subjects_${change}` as const;
   const done = await deps.db.transaction().execute(async (trx) => {
+    if (cap !== undefined) await lockMemberRow(trx, who.member.id);
     const changed = await apply(trx, at);
     const total = await countExposureSubjects(trx, who.member.id);
+    // Rolls the transaction back: nothing registered, no leaf.
+    if (cap !== undefined && total > cap) throw new BookCapExceeded(total);
     const audit = await deps.audit.append(
       trx,
       {

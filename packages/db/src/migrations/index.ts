@@ -10,6 +10,7 @@ import * as exposure from "./20261126T1000_exposure.ts";
 import * as consentRevisions from "./20261203T0100_consent_revisions.ts";
 import * as forkEvidenceDedup from "./20261203T0200_fork_evidence_dedup.ts";
 import * as auditSubjectsDpo from "./20261203T0300_audit_subjects_dpo.ts";
+import * as abuse from "./20261203T0400_abuse.ts";
 import * as consentRoots from "./20261203T0500_consent_roots.ts";
 import * as portalCredentials from "./20261203T0600_portal_credentials.ts";
 
@@ -21,6 +22,7 @@ export const migrations: Record<string, Migration> = {
   "20261203T0100_consent_revisions": consentRevisions,
   "20261203T0200_fork_evidence_dedup": forkEvidenceDedup,
   "20261203T0300_audit_subjects_dpo": auditSubjectsDpo,
+  "20261203T0400_abuse": abuse,
   "20261203T0500_consent_roots": consentRoots,
   "20261203T0600_portal_credentials": portalCredentials,
 };

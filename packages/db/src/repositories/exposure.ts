@@ -73,6 +73,8 @@ export interface ExposureHolder {
   memberId: string;
   /** The member's active X25519 mask-agreement key, or null if it has none (it cannot take part). */
   maskKey: Uint8Array | null;
+  /** When the member (last) registered the tag under this epoch. */
+  registeredAt: Date;
 }
 
 /**
@@ -94,14 +96,20 @@ export async function findExposureHolders(
           .on("k.purpose", "=", "mask_agreement")
           .on("k.revoked_at", "is", null),
       )
-      .select(["s.tag", "s.member_id", "k.public_key"])
+      .select(["s.tag", "s.member_id", "k.public_key", "s.registered_at"])
       .where("s.tag", "in", part)
       .where("s.epoch", "=", input.epoch)
       .where("s.member_id", "<>", input.excludeMember)
       .where("m.status", "=", "active")
       .where(sql<boolean>`'lender' = any(m.capabilities)`)
       .execute();
-    for (const r of rows) out.push({ tag: r.tag, memberId: r.member_id, maskKey: r.public_key ?? null });
+    for (const r of rows)
+      out.push({
+        tag: r.tag,
+        memberId: r.member_id,
+        maskKey: r.public_key ?? null,
+        registeredAt: r.registered_at,
+      });
   }
   return out;
 }
