@@ -8,7 +8,13 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { type ErrorCode, HTTP_STATUS, RelinkError, type WireError } from "@relink/protocol";
+import {
+  type ErrorCode,
+  HTTP_STATUS,
+  RelinkError,
+  SIGNATURE_HEADERS,
+  type WireError,
+} from "@relink/protocol";
 import { hardenServer, type ServerTimeouts } from "@relink/protocol/http";
 import type { Logger } from "./logger.ts";
 
@@ -98,8 +104,11 @@ function parseRequestUrl(target: string | undefined): URL {
   }
 }
 
-/** Request headers a browser may send cross-origin (the portal's worker signs with these). */
-const CORS_HEADERS = "content-type, x-relink-key, x-relink-timestamp, x-relink-nonce, x-relink-signature";
+/**
+ * Request headers a browser may send cross-origin (the portal's worker signs with these): every signed-request
+ * header, taken from protocol so that a new one (such as the audience) is never missed, and the JSON body's.
+ */
+export const CORS_HEADERS = ["content-type", ...Object.values(SIGNATURE_HEADERS)].join(", ");
 
 export function createHttpServer(
   routes: Route[],
