@@ -13,7 +13,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { onboardMember, registerDpoKey } from "@relink/core";
 import { seededBytes, signRequest } from "@relink/core/testing";
-import { fromHex, toBase64Url } from "@relink/protocol";
+import { attestConsent, fromHex, toBase64Url } from "@relink/protocol";
 import { base64Decode, base64Encode, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningHub, startHub } from "../src/hub.ts";
@@ -61,16 +61,24 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
     if (!json.result) throw new Error(`${procedure}: ${res.status} ${JSON.stringify(json)}`);
     return json.result.data as { receipt: { index: number } };
   }
-  const consent = (n: number) => ({
-    reference: `LN-${n}#1`,
-    tag: toBase64Url(T(n)),
-    purpose: "debt_collection",
-    legalBasis: "consent",
-    dataCategories: ["contact"],
-    grantedAt: "2026-01-01T00:00:00Z",
-    expiresAt: "2030-01-01T00:00:00Z",
-    evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
-  });
+  let memberId = "";
+  /** A consent record signed by the member (consent attestation, ADR 0045), as the SDK sends it. */
+  const consent = (n: number) =>
+    attestConsent(
+      memberSecret,
+      { networkId: "relink.test", memberId },
+      {
+        reference: `LN-${n}#1`,
+        tag: toBase64Url(T(n)),
+        purpose: "debt_collection",
+        legalBasis: "consent",
+        dataCategories: ["contact"],
+        grantedAt: "2026-01-01T00:00:00Z",
+        expiresAt: "2030-01-01T00:00:00Z",
+        evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
+        caseCommitment: toBase64Url(sha256(enc.encode(`case-${n}`))),
+      },
+    );
 
   beforeAll(async () => {
     const quiet = () => {};
@@ -95,13 +103,14 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
       (JSON.parse(readFileSync(join(home, "member.json"), "utf8")) as { signingSecretKey: string })
         .signingSecretKey,
     );
-    await onboardMember(hub.core!, {
+    const member = await onboardMember(hub.core!, {
       slug: "east-bank",
       displayName: "East Bank",
       kind: "bank",
       capabilities: ["lender", "collector"],
       signingPublicKey,
     });
+    memberId = member.id;
     const keygen = await relink("dpo", "keygen", "--out", dpoKeyFile);
     expect(keygen.status, keygen.stderr).toBe(0);
     dpoPublicKey = (JSON.parse(keygen.stdout) as { dpoPublicKey: string }).dpoPublicKey;

@@ -14,7 +14,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { onboardMember } from "@relink/core";
 import { seededBytes, signRequest } from "@relink/core/testing";
 import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
-import { fromBase64Url, toBase64Url, toHex } from "@relink/protocol";
+import { attestConsent, fromBase64Url, toBase64Url, toHex } from "@relink/protocol";
 import {
   base64Decode,
   decodeAuditEvent,
@@ -117,16 +117,23 @@ for (const backend of ["pglite", "postgres"] as const) {
       }
       // The competitor registers consents for two people and looks them (and a third) up.
       await trpc(keys.a, "consent.register", {
-        consents: [1, 2].map((n) => ({
-          reference: `loan-${n}`,
-          tag: toBase64Url(T(n)),
-          purpose: "debt_collection",
-          legalBasis: "consent",
-          dataCategories: ["contact"],
-          grantedAt: "2026-01-01T00:00:00Z",
-          expiresAt: "2030-01-01T00:00:00Z",
-          evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
-        })),
+        consents: [1, 2].map((n) =>
+          attestConsent(
+            keys.a,
+            { networkId: "relink.test", memberId: ids["lender-a"]! },
+            {
+              reference: `loan-${n}`,
+              tag: toBase64Url(T(n)),
+              purpose: "debt_collection",
+              legalBasis: "consent",
+              dataCategories: ["contact"],
+              grantedAt: "2026-01-01T00:00:00Z",
+              expiresAt: "2030-01-01T00:00:00Z",
+              evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
+              caseCommitment: toBase64Url(sha256(enc.encode(`case-${n}`))),
+            },
+          ),
+        ),
       });
       const r = await trpc<{ receipt: { leaf: string; index: number } }>(keys.a, "lookup.run", {
         epoch: 1,
