@@ -62,10 +62,8 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     await page.getByTestId("key-info").waitFor();
   }
 
-  // KNOWN BROKEN after this session's merges (issue 10 stays open): the browser publish stalls (no
-  // `publish-done`, no error shown) since the request-audience, combined-proof and abuse-control changes landed
-  // on main; each passed on the portal branch before them. Skipped until fixed — not passing.
-  const browserCrypto = it.skip;
+  // Browser-side crypto flows (Web Worker): the same `it`, named so the four flows read as one group.
+  const browserCrypto = it;
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });

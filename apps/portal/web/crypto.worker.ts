@@ -22,12 +22,32 @@ declare const self: DedicatedWorkerGlobalScope;
 
 const groupReady = loadSodiumGroup();
 
+/**
+ * The network id the worker signs for (hub audience), from the hub's public `/healthz` at the origin root:
+ * the portal's tRPC lives under `/api`, where the SDK would otherwise look for it.
+ */
+let networkIdReady: Promise<string> | undefined;
+function networkId(): Promise<string> {
+  networkIdReady ??= (async () => {
+    const res = await fetch(`${self.location.origin}/healthz`);
+    const body = (await res.json().catch(() => undefined)) as { networkId?: unknown } | undefined;
+    if (!res.ok || typeof body?.networkId !== "string")
+      throw new Error(`the hub names no network at /healthz (${res.status})`);
+    return body.networkId;
+  })().catch((error: unknown) => {
+    networkIdReady = undefined;
+    throw error;
+  });
+  return networkIdReady;
+}
+
 async function connect(id: number): Promise<MemberNode> {
   const key = await loadMemberKey();
   if (!key) throw new Error("no member key in this browser");
   const group = await groupReady;
   return MemberNode.connect({
     hubUrl: `${self.location.origin}/api`,
+    networkId: await networkId(),
     secrets: { signer: webCryptoSigner(key.privateKey, key.publicKey), recordKey: key.recordKey },
     crypto: {
       blind: (e, ids) => blindIdentifiers(e, ids, { group }),

@@ -27,6 +27,19 @@ function getWorker(): Worker {
         else p.reject(new Error(m.message));
       }
     };
+    // A worker that fails to load or throws outside a job never answers: fail every job in flight with the
+    // reason instead of leaving the page waiting, and start a fresh worker for the next job.
+    const fail = (reason: string) => {
+      for (const p of pending.values()) p.reject(new Error(reason));
+      pending.clear();
+      worker?.terminate();
+      worker = undefined;
+    };
+    worker.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      fail(`crypto worker failed: ${e.message || "could not load"}`);
+    };
+    worker.onmessageerror = () => fail("crypto worker sent a message that could not be read");
   }
   return worker;
 }

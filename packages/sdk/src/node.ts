@@ -46,6 +46,11 @@ export interface MemberSecrets {
 
 export interface MemberNodeOptions {
   hubUrl: string;
+  /**
+   * The network's id, when the caller knows it: requests are signed for this hub audience without reading
+   * `${hubUrl}/healthz` first (the portal's worker reaches tRPC under `/api`, where there is no health route).
+   */
+  networkId?: string;
   secrets: MemberSecrets;
   fetch?: typeof fetch;
   clock?: () => Date;
@@ -187,6 +192,7 @@ export class MemberNode {
       url: o.hubUrl,
       signer: o.secrets.signer,
       ...(o.fetch ? { fetch: o.fetch } : {}),
+      ...(o.networkId ? { networkId: o.networkId } : {}),
     });
     const info = await hub.network.info.query();
     const who = await hub.network.whoami.query();
