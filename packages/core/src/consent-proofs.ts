@@ -9,6 +9,9 @@
  * input itself (root from its table, tag and purpose from the query, the time it accepted) and verifies
  * before reading a record; one failing proof refuses the whole query. The bundle is stored by the lookup's
  * audit-leaf index, and the leaf commits to it (`consentProofsHash`).
+ *
+ * Exposure queries (ADR 0047) go through the same two functions, `checkConsentProofs` and
+ * `storeConsentProofs`, with scope `exposure` (their denials name `exposure.consent-proof.*`).
  */
 import {
   findConsentRoots,
@@ -93,29 +96,45 @@ export async function commitConsentRoot(
   return { committed: done.committed, receipt: await deps.audit.receipt({ index: done.index }) };
 }
 
-/** Whether this member's lookups must carry proofs. */
+/** The query kinds that carry consent proofs; the scope prefixes the denial rules. */
+export type ConsentProofScope = "lookup" | "exposure";
+
+/** Whether this member's lookups and exposure queries must carry proofs. */
 export async function proofsRequired(deps: CoreDeps, memberId: string): Promise<boolean> {
   return deps.policy.consentProofs?.requiredForAll === true || (await hasConsentRoot(deps.db, memberId));
 }
 
+/** Verified proofs: the bundle to store beside the query's leaf and its commitment (`consentProofsHash`). */
+export interface ProvenQuery {
+  bundle: ConsentProofBundle;
+  commitment: Uint8Array;
+}
+
 /**
- * Verifies a lookup's proofs (or refuses the query, logging the denial). Returns the bundle to store and
- * its commitment, or undefined when the member sent none and none are required.
+ * Verifies a lookup's or exposure query's proofs (or refuses the query, logging the denial under
+ * `<scope>.consent-proof.*`). Returns the bundle to store and its commitment, or undefined when the member
+ * sent none and none are required.
  */
-export async function checkLookupProofs(
+export async function checkConsentProofs(
   deps: CoreDeps,
   who: AuthenticatedMember,
+  scope: ConsentProofScope,
   q: { purpose: string; tags: Uint8Array[]; proofs: ConsentProofsWire | undefined; now: Date },
   denial: Record<string, unknown>,
-): Promise<{ bundle: ConsentProofBundle; commitment: Uint8Array } | undefined> {
+): Promise<ProvenQuery | undefined> {
   const refuse = (rule: string, message: string, details: { row?: number; field?: string } = {}) =>
-    deny(deps, who, new RelinkError("NO_CONSENT", message, details), { ...denial, rule });
+    deny(deps, who, new RelinkError("NO_CONSENT", message, details), {
+      ...denial,
+      rule: `${scope}.consent-proof.${rule}`,
+    });
   const p = q.proofs;
   if (p === undefined) {
     if (await proofsRequired(deps, who.member.id)) {
-      await refuse("lookup.consent-proof.required", "this member's lookups must carry consent proofs", {
-        field: "consentProofs",
-      });
+      await refuse(
+        "required",
+        `this member's ${scope === "lookup" ? "lookups" : "exposure queries"} must carry consent proofs`,
+        { field: "consentProofs" },
+      );
     }
     return undefined;
   }
@@ -126,13 +145,9 @@ export async function checkLookupProofs(
   }
   const skew = deps.policy.consentProofs?.maxSkewMs ?? DEFAULT_PROOF_SKEW_MS;
   if (Math.abs(p.queryTime - q.now.getTime()) > skew) {
-    await refuse(
-      "lookup.consent-proof.time",
-      `consentProofs.queryTime is more than ${skew} ms from the hub's clock`,
-      {
-        field: "consentProofs.queryTime",
-      },
-    );
+    await refuse("time", `consentProofs.queryTime is more than ${skew} ms from the hub's clock`, {
+      field: "consentProofs.queryTime",
+    });
   }
   const roots = p.items.map((i) => fromBase64Url(i.root));
   const known = await findConsentRoots(deps.db, who.member.id, roots);
@@ -141,14 +156,10 @@ export async function checkLookupProofs(
     const row = i + 1;
     const rootHex = toHex(roots[i]!);
     if (!known.has(rootHex)) {
-      await refuse(
-        "lookup.consent-proof.root",
-        `consentProofs.items[${i}].root was never committed by this member`,
-        {
-          row,
-          field: "consentProofs.items.root",
-        },
-      );
+      await refuse("root", `consentProofs.items[${i}].root was never committed by this member`, {
+        row,
+        field: "consentProofs.items.root",
+      });
     }
     let root: bigint;
     try {
@@ -169,7 +180,7 @@ export async function checkLookupProofs(
       throw new RelinkError("BAD_INPUT", e.message, { row, field: "consentProofs.items.proof" });
     }
     if (!ok) {
-      await refuse("lookup.consent-proof.invalid", `consentProofs.items[${i}] does not verify`, {
+      await refuse("invalid", `consentProofs.items[${i}] does not verify`, {
         row,
         field: "consentProofs.items.proof",
       });
@@ -185,7 +196,8 @@ export async function checkLookupProofs(
   return { bundle, commitment: hexToBytes(proofsCommitment(bundle)) };
 }
 
-export async function storeLookupProofs(
+/** Stores a query's verified bundle by the index of the audit leaf that commits to it. */
+export async function storeConsentProofs(
   deps: CoreDeps,
   memberId: string,
   logIndex: bigint,
@@ -195,7 +207,16 @@ export async function storeLookupProofs(
   await insertConsentProofBundle(deps.db, { logIndex, memberId, bundle: encodeBundle(bundle), at });
 }
 
-/** The proof bundle a lookup carried (JSON), for the member that made it. */
+/** @deprecated the lookup-only names of `checkConsentProofs` (scope "lookup") and `storeConsentProofs`. */
+export const checkLookupProofs = (
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  q: Parameters<typeof checkConsentProofs>[3],
+  denial: Record<string, unknown>,
+) => checkConsentProofs(deps, who, "lookup", q, denial);
+export const storeLookupProofs = storeConsentProofs;
+
+/** The proof bundle a lookup or exposure query carried (JSON), for the member that made it. */
 export async function consentProofBundle(
   deps: CoreDeps,
   who: AuthenticatedMember,

@@ -15,7 +15,7 @@ import {
 } from "@relink/protocol";
 import { lookupQuotaLimit, monitorLookup, screenLookup } from "./abuse/lookup-monitor.ts";
 import type { AuthenticatedMember } from "./auth.ts";
-import { checkLookupProofs, storeLookupProofs } from "./consent-proofs.ts";
+import { checkConsentProofs, storeConsentProofs } from "./consent-proofs.ts";
 import type { CoreDeps } from "./context.ts";
 import { deny, requireActive, secondsUntilNextDay, utcDay } from "./denials.ts";
 
@@ -86,9 +86,10 @@ export async function lookupContacts(
     );
   }
   // With consent proofs (ADR 0050) every tag is covered by a verified proof, or the query was refused.
-  const proven = await checkLookupProofs(
+  const proven = await checkConsentProofs(
     deps,
     who,
+    "lookup",
     { purpose: input.purpose, tags, proofs: input.consentProofs, now },
     { ...base, rule: "lookup.consent-proof" },
   );
@@ -157,7 +158,7 @@ export async function lookupContacts(
     },
     now,
   );
-  if (proven) await storeLookupProofs(deps, who.member.id, audit.index, proven.bundle, now);
+  if (proven) await storeConsentProofs(deps, who.member.id, audit.index, proven.bundle, now);
   if (consentedTags.length < tags.length) {
     deps.log.warn("lookup.unconsented-tags", {
       member: who.member.slug,

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { lengthPrefixed } from "./bytes.ts";
-import { bytes, epoch, hash32, purpose, tag, uuid } from "./schemas.ts";
+import { bytes, consentProofsOf, epoch, hash32, purpose, tag, uuid } from "./schemas.ts";
 
 export const EXPOSURE_FEATURES = [
   "active_lenders",
@@ -124,6 +124,11 @@ export const exposureQueryInput = z.object({
   caseCommitment: hash32,
   /** The querier's fresh HE public key (an @relink/he envelope). */
   publicKey: heBlob(EXPOSURE_LIMITS.publicKeyChars, "publicKey"),
+  /**
+   * Consent-membership proofs, one per tag (ADR 0050, ADR 0047): required, as for lookups, once the querier
+   * committed a consent root (or for every member when the network says so).
+   */
+  consentProofs: consentProofsOf(EXPOSURE_LIMITS.tagsPerQuery).optional(),
 });
 
 export const EXPOSURE_SUBJECT_STATUSES = ["ok", "suppressed", "no_consent", "budget_exhausted"] as const;

@@ -235,15 +235,22 @@ export const commitConsentRootInput = z.object({
 });
 export const commitConsentRootOutput = z.object({ committed: z.boolean(), receipt: z.unknown() });
 
-/** One proof per queried tag, in the order of `tags`. */
-export const consentProofs = z.object({
-  /** The query time the proofs used (ms since the Unix epoch); the hub accepts it within its skew. */
-  queryTime: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
-  items: z
-    .array(z.object({ root: consentRoot, proof: bytes(256, "proof") }))
-    .min(1)
-    .max(LIMITS.tagsPerLookup),
-});
+/**
+ * One proof per queried tag, in the order of `tags`, for a query of at most `maxTags` tags (lookups and
+ * exposure queries carry the same shape; ADR 0050, ADR 0047).
+ */
+export const consentProofsOf = (maxTags: number) =>
+  z.object({
+    /** The query time the proofs used (ms since the Unix epoch); the hub accepts it within its skew. */
+    queryTime: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+    items: z
+      .array(z.object({ root: consentRoot, proof: bytes(256, "proof") }))
+      .min(1)
+      .max(maxTags),
+  });
+
+/** A lookup's consent proofs. */
+export const consentProofs = consentProofsOf(LIMITS.tagsPerLookup);
 
 export type CommitConsentRootInput = z.infer<typeof commitConsentRootInput>;
 export type ConsentProofsWire = z.infer<typeof consentProofs>;
