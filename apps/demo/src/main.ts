@@ -200,6 +200,38 @@ try {
     say(`    ${line}`);
   }
 
+  step(
+    `${x.querier}: zero-knowledge consent proofs on exposure queries — commit a consent root, then each query proves its tags are covered`,
+  );
+  say(`  ${await cli(net, ["consent", "commit", xFiles.consents], x.querier)}`);
+  // A few applicants only, as for the lookups above: one Groth16 proof per tag.
+  const xZk = {
+    applicants: join(dir, "eastern-bank-applicants-zk.csv"),
+    receipts: join(dir, "eastern-bank-zk-receipts"),
+  };
+  writeCsvFile(xZk.applicants, x.applicants.slice(0, 3));
+  mkdirSync(xZk.receipts, { recursive: true });
+  say(
+    `  ${x.querier}: ${await cli(net, ["exposure", xZk.applicants, "--purpose", "credit_assessment", "--receipts", xZk.receipts], x.querier)}`,
+  );
+  const xReceipt = readdirSync(xZk.receipts).find(
+    (f) => /^exposure-.*-1\.json$/.test(f) && !f.includes("consent-proofs"),
+  );
+  if (!xReceipt) throw new Error(`no exposure receipt in ${xZk.receipts}`);
+  const xVerified = await net.relink([
+    "receipt",
+    "verify",
+    join(xZk.receipts, xReceipt),
+    "--log-key",
+    net.logKey,
+  ]);
+  if (xVerified.code !== 0) throw new Error(`relink receipt verify failed:\n${xVerified.stderr}`);
+  const xProofs = xVerified.stdout.split("\n").find((l) => l.startsWith("consent proofs"));
+  if (!xProofs?.startsWith("consent proofs OK")) {
+    throw new Error(`the exposure receipt's consent proofs did not verify:\n${xVerified.stdout}`);
+  }
+  say(`  ${xProofs}`);
+
   step("Audit log");
   const checkpoint = await (await relinkFetch(`${net.hubUrl}/log/checkpoint`)).text();
   const [origin, size] = checkpoint.split("\n");

@@ -1,15 +1,11 @@
 /**
- * The hub's exposure procedures as plain, signed tRPC v11 HTTP calls (no transformer), parsed with the
- * protocol schemas — independent of the AppRouter type, so the member side builds before the hub's router
- * has `exposure`. Once it has, this can be swapped for `createHubClient(...).exposure.*` (same wire).
- *
- * Wire: a mutation is `POST /trpc/<path>` with the JSON input as body; a query is
- * `GET /trpc/<path>?input=<URI-encoded JSON>`. Success is `{ result: { data } }`; failure is
- * `{ error: { message, data: { code, httpStatus, relink? } } }`. If the hub declared a procedure with the
- * other kind (HTTP 405), the call is repeated once with the other kind and that kind is kept.
- * Large submissions go to the binary route `POST /v1/exposure/submit/:queryId/:round` (body: protocol's
- * packCiphertexts — for each envelope, u32 big-endian length ‖ envelope), answered with `{ accepted }` (or the
- * tRPC-shaped `{ result: { data } }`) or `{ error: { code, message } }`.
+ * The hub's exposure procedures for a member node: `createHubClient` (@trpc/client over the AppRouter type,
+ * every request signed) for the tRPC procedures, each answer parsed again with the protocol's output schema
+ * (a hub answering something else is BAD_RESPONSE), and errors mapped to ExposureClientError (the hub's
+ * typed error, the HTTP status, NETWORK for failures before an answer). Only the binary submit is written by
+ * hand: `POST /v1/exposure/submit/:queryId/:round` (body: protocol's packCiphertexts — for each envelope,
+ * u32 big-endian length ‖ envelope), answered with `{ accepted }` (or the tRPC-shaped `{ result: { data } }`)
+ * or `{ error: { code, message } }`.
  */
 import {
   declareExposureBookOutput,
@@ -29,6 +25,8 @@ import {
   toBase64Url,
   type WireError,
 } from "@relink/protocol";
+import { TRPCClientError } from "@trpc/client";
+import { createHubClient } from "./hub-client.ts";
 import { hubAudienceOf, type RequestSigner, signedFetch } from "./signing.ts";
 
 export const EXPOSURE_PROCEDURES = {
@@ -40,8 +38,6 @@ export const EXPOSURE_PROCEDURES = {
   poll: "exposure.poll",
   submit: "exposure.submit",
 } as const;
-
-type Kind = "query" | "mutation";
 
 /** What this module needs of a zod schema (kept structural: the SDK does not depend on zod itself). */
 interface Schema<T> {
@@ -124,8 +120,6 @@ export interface ExposureClientOptions {
   fetch?: typeof fetch;
   /** The hub's network id, when known; otherwise read once from its public network.info. */
   networkId?: string;
-  /** Procedure kinds as the hub declares them (default: all mutations — poll hands each task out once). */
-  kinds?: Partial<Record<keyof typeof EXPOSURE_PROCEDURES, Kind>>;
 }
 
 const isErrorCode = (c: unknown): c is ErrorCode =>
@@ -183,91 +177,91 @@ function parse<T>(schema: Schema<T>, data: unknown, what: string): T {
   return r.data;
 }
 
+/** A tRPC client error as the exposure client's typed error. */
+function fromTrpc(error: unknown, path: string, signal: AbortSignal | undefined): unknown {
+  if (signal?.aborted) return error;
+  if (!(error instanceof TRPCClientError)) return error;
+  const data = error.data as { httpStatus?: number; relink?: unknown } | undefined;
+  const wire = wireOf({ error: { data } });
+  const response = (error.meta as { response?: { status?: number } } | undefined)?.response;
+  const status = data?.httpStatus ?? response?.status;
+  if (status === undefined) {
+    // No answer from the hub: refused connection, reset, DNS.
+    return new ExposureClientError("NETWORK", `${path}: ${error.message}`);
+  }
+  const code = wire?.code ?? HTTP_CODES[status] ?? "INTERNAL";
+  return new ExposureClientError(code, wire?.message ?? error.message, status, wire);
+}
+
 export function createExposureClient(options: ExposureClientOptions): ExposureClient {
   const base = options.hubUrl.replace(/\/$/, "");
+  const audience = hubAudienceOf(base, {
+    ...(options.networkId ? { networkId: options.networkId } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
   const signed = signedFetch(options.signer, {
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    audience: hubAudienceOf(base, {
-      ...(options.networkId ? { networkId: options.networkId } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-    }),
+    audience,
   });
-  const kinds: Record<keyof typeof EXPOSURE_PROCEDURES, Kind> = {
-    registerMaskKey: "mutation",
-    declareBook: "mutation",
-    registerSubjects: "mutation",
-    unregisterSubjects: "mutation",
-    query: "mutation",
-    poll: "mutation",
-    submit: "mutation",
-    ...options.kinds,
-  };
-
-  async function send(kind: Kind, path: string, input: unknown, signal?: AbortSignal): Promise<Response> {
-    const json = JSON.stringify(input);
-    try {
-      return kind === "query"
-        ? await signed(`${base}/trpc/${path}?input=${encodeURIComponent(json)}`, {
-            method: "GET",
-            ...(signal ? { signal } : {}),
-          })
-        : await signed(`${base}/trpc/${path}`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: json,
-            ...(signal ? { signal } : {}),
-          });
-    } catch (error) {
-      if (signal?.aborted) throw error;
-      throw new ExposureClientError("NETWORK", `${path}: ${(error as Error).message}`);
-    }
-  }
+  const hub = createHubClient({
+    url: base,
+    signer: options.signer,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.networkId ? { networkId: options.networkId } : {}),
+  }).exposure;
 
   async function call<T>(
     name: keyof typeof EXPOSURE_PROCEDURES,
-    input: unknown,
+    run: (opts: { signal?: AbortSignal }) => Promise<unknown>,
     output: Schema<T>,
     signal?: AbortSignal,
   ): Promise<T> {
     const path = EXPOSURE_PROCEDURES[name];
-    let res = await send(kinds[name], path, input, signal);
-    if (res.status === 405) {
-      await res.body?.cancel();
-      const other: Kind = kinds[name] === "query" ? "mutation" : "query";
-      const retry = await send(other, path, input, signal);
-      if (retry.status !== 405) kinds[name] = other;
-      res = retry;
+    let data: unknown;
+    try {
+      data = await run(signal ? { signal } : {});
+    } catch (error) {
+      throw fromTrpc(error, path, signal);
     }
-    const body = await readJson(res);
-    if (!res.ok) throw failure(res, body, path);
-    const data = (body as { result?: { data?: unknown } } | undefined)?.result?.data;
     return parse(output, data, path);
   }
 
   return {
     registerMaskKey: (publicKey) =>
-      call("registerMaskKey", { publicKey: toBase64Url(publicKey) }, registerMaskKeyOutput),
-    declareBook: async (ctx, epoch, declaredSubjects) =>
       call(
-        "declareBook",
-        {
-          epoch,
-          declaredSubjects,
-          signature: toBase64Url(
-            await options.signer.sign(exposureBookMessage(ctx, { epoch, declaredSubjects })),
-          ),
-        },
-        declareExposureBookOutput,
+        "registerMaskKey",
+        (o) => hub.registerMaskKey.mutate({ publicKey: toBase64Url(publicKey) }, o),
+        registerMaskKeyOutput,
       ),
+    declareBook: async (ctx, epoch, declaredSubjects) => {
+      const signature = toBase64Url(
+        await options.signer.sign(exposureBookMessage(ctx, { epoch, declaredSubjects })),
+      );
+      return call(
+        "declareBook",
+        (o) => hub.declareBook.mutate({ epoch, declaredSubjects, signature }, o),
+        declareExposureBookOutput,
+      );
+    },
     registerSubjects: (epoch, tags) =>
-      call("registerSubjects", { epoch, tags: [...tags] }, exposureSubjectsOutput),
-    unregisterSubjects: (tags) => call("unregisterSubjects", { tags: [...tags] }, exposureSubjectsOutput),
-    query: (input, signal) => call("query", input, exposureQueryOutput, signal),
-    poll: async (waitMs, signal) => (await call("poll", { waitMs }, exposurePollOutput, signal)).tasks,
+      call(
+        "registerSubjects",
+        (o) => hub.registerSubjects.mutate({ epoch, tags: [...tags] }, o),
+        exposureSubjectsOutput,
+      ),
+    unregisterSubjects: (tags) =>
+      call(
+        "unregisterSubjects",
+        (o) => hub.unregisterSubjects.mutate({ tags: [...tags] }, o),
+        exposureSubjectsOutput,
+      ),
+    query: (input, signal) => call("query", (o) => hub.query.mutate(input, o), exposureQueryOutput, signal),
+    poll: async (waitMs, signal) =>
+      (await call("poll", (o) => hub.poll.mutate({ waitMs }, o), exposurePollOutput, signal)).tasks,
     async submit(queryId, round, ciphertexts, o = {}) {
       if (!o.binary) {
         const input = { queryId, round, ciphertexts: ciphertexts.map(toBase64Url) };
-        const r = await call("submit", input, exposureSubmitOutput, o.signal);
+        const r = await call("submit", (x) => hub.submit.mutate(input, x), exposureSubmitOutput, o.signal);
         return {
           accepted: r.accepted,
           via: "trpc",

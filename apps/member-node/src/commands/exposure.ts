@@ -7,6 +7,7 @@
  * Exit codes: 0 done; 1 failed (or the answer could not be decrypted — the message says why); 3 done, but some
  * input rows were rejected (listed on stderr and, with --errors, in a CSV).
  */
+import { writeFileSync } from "node:fs";
 import { EXPOSURE_FEATURES, PURPOSES, type Purpose } from "@relink/protocol";
 import {
   createExposureClient,
@@ -17,6 +18,7 @@ import {
   ensureMaskKey,
   exposureSubjectsTable,
   FEATURE_UNITS,
+  lazyProverPool,
   MemberNode,
   parseExposureBook,
   parseExposureSubjects,
@@ -26,6 +28,7 @@ import {
   serveExposure,
 } from "@relink/sdk";
 import type { Command } from "commander";
+import { readConsentBook } from "../consent-book.ts";
 import { writeCsv } from "../csv.ts";
 import { UserError } from "../errors.ts";
 import {
@@ -38,6 +41,7 @@ import {
   secretsOf,
 } from "../home.ts";
 import { nonNegativeInt } from "./options.ts";
+import { bundleBeside } from "./receipt.ts";
 import {
   type CommonFlags,
   type Ctx,
@@ -144,13 +148,35 @@ export function register(program: Command): void {
           reportRejected([...table.errors, ...errors], ctx);
           if (rows.length === 0) throw new UserError(`${file}: no valid rows to ask about`);
           const { node, client, logKey } = await connect(ctx);
-          const r = await queryExposure(
-            node,
-            rows.map((x) => x.subject),
-            { client, purpose: flags.purpose, mode, keyStore: fileHeKeyStore(ctx.home), caseId: flags.case },
-          );
+          // A committed consent book (`relink consent commit`) means exposure queries carry proofs, as
+          // lookups do (ADR 0050, ADR 0047).
+          const book = readConsentBook(ctx.home);
+          const prover = book ? lazyProverPool() : undefined;
+          let r: ExposureQueryResult;
+          try {
+            r = await queryExposure(
+              node,
+              rows.map((x) => x.subject),
+              {
+                client,
+                purpose: flags.purpose,
+                mode,
+                keyStore: fileHeKeyStore(ctx.home),
+                caseId: flags.case,
+                ...(book && prover ? { consentProofs: { book, prover } } : {}),
+              },
+            );
+          } finally {
+            await prover?.close();
+          }
           const receipt = r.receipt ? [r.receipt] : [];
           const saved = saveReceipts(ctx.receipts, "exposure", receipt);
+          // The proofs sit beside the receipt (`relink receipt verify` checks both).
+          if (r.consentProofs !== undefined && saved[0]) {
+            writeFileSync(bundleBeside(saved[0]), `${JSON.stringify(r.consentProofs, null, 2)}\n`, {
+              mode: 0o600,
+            });
+          }
           const receipts = checkReceipts(receipt, logKey, ctx.home);
           if (!r.decrypted) process.exitCode = 1;
           const counts = { ok: 0, suppressed: 0, no_consent: 0, budget_exhausted: 0, missing: 0 };
