@@ -57,6 +57,8 @@ export interface DecryptOptions {
 }
 
 const RAW = Symbol("he.raw");
+/** Index of a u64's low 32-bit word in a Uint32Array view of it. */
+const LOW_WORD = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? 0 : 1;
 
 type Deletable = { delete(): void };
 
@@ -360,6 +362,43 @@ export class HeContext {
         out[i] = options.signed && v > half ? v - t : v;
       }
       return out;
+    } finally {
+      pt.delete();
+    }
+  }
+
+  /**
+   * Decrypts into `out` at `offset` as numbers in [0, t) (unsigned): the slots' low 32-bit words, read
+   * without a bigint per slot (every preset's plain modulus is below 2^32). For callers decoding many
+   * ciphertexts (the exposure querier: 220 per portfolio answer); `decrypt` is the general form.
+   */
+  decryptInto(
+    secretKey: HeSecretKey,
+    ciphertext: HeCiphertext,
+    out: Float64Array,
+    offset = 0,
+    options: Pick<DecryptOptions, "checkNoise"> = {},
+  ): void {
+    const { decryptor } = this.#own(secretKey)[RAW]();
+    const { ct } = this.#own(ciphertext)[RAW]();
+    const n = this.slotCount;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset + n > out.length) {
+      throw new HeError("invalid-input", `out needs ${n} slots from offset ${offset}`);
+    }
+    if (this.#rt.t >= 2n ** 32n) throw new HeError("invalid-input", "plain modulus above 2^32: use decrypt");
+    if (options.checkNoise ?? true) {
+      const budget = this.#guard("seal-error", "noise budget", () => decryptor.invariantNoiseBudget(ct));
+      if (budget <= 0)
+        throw new HeError("noise-exhausted", "ciphertext noise budget exhausted: cannot decrypt");
+    }
+    const pt = new this.#seal.Plaintext();
+    try {
+      const decoded = this.#guard("seal-error", "decrypt", () => {
+        decryptor.decrypt(ct, pt);
+        return this.#rt.encoder.decodeBigUint64(pt) as BigUint64Array;
+      });
+      const words = new Uint32Array(decoded.buffer, decoded.byteOffset, 2 * n);
+      for (let i = 0; i < n; i++) out[offset + i] = words[LOW_WORD + 2 * i]!;
     } finally {
       pt.delete();
     }

@@ -249,3 +249,51 @@ describe("ownership", () => {
     expect(add.decrypt(other.secretKey, c, { checkNoise: false, length: 1 })).not.toEqual([42n]);
   });
 });
+
+describe("decryptInto (numbers, no bigint per slot)", () => {
+  it("equals decrypt for every slot, at an offset, across the whole range [0, t) (property)", () => {
+    const t = add.plainModulus;
+    fc.assert(
+      fc.property(
+        fc.array(fc.bigInt({ min: 0n, max: t - 1n }), { minLength: 1, maxLength: 64 }),
+        fc.integer({ min: 0, max: 100 }),
+        (v, offset) => {
+          const values = [...v, t - 1n, 0n];
+          const ct = add.encrypt(addKeys.publicKey, values);
+          try {
+            const out = new Float64Array(offset + add.slotCount).fill(-1);
+            add.decryptInto(addKeys.secretKey, ct, out, offset);
+            expect(Array.from(out.subarray(0, offset))).toEqual(new Array(offset).fill(-1));
+            expect(Array.from(out.subarray(offset), BigInt)).toEqual(add.decrypt(addKeys.secretKey, ct));
+          } finally {
+            ct.dispose();
+          }
+        },
+      ),
+      { numRuns: 20 },
+    );
+  });
+
+  it("refuses an output too short and a preset whose plain modulus exceeds 2^32", () => {
+    const ct = add.encrypt(addKeys.publicKey, [1n]);
+    try {
+      expect(code(() => add.decryptInto(addKeys.secretKey, ct, new Float64Array(add.slotCount), 1))).toBe(
+        "invalid-input",
+      );
+    } finally {
+      ct.dispose();
+    }
+    const big = mul.encrypt(mulKeys.publicKey, [1n]);
+    try {
+      const out = new Float64Array(mul.slotCount);
+      if (mul.plainModulus >= 2n ** 32n) {
+        expect(code(() => mul.decryptInto(mulKeys.secretKey, big, out))).toBe("invalid-input");
+      } else {
+        mul.decryptInto(mulKeys.secretKey, big, out);
+        expect(out[0]).toBe(1);
+      }
+    } finally {
+      big.dispose();
+    }
+  });
+});

@@ -5,7 +5,7 @@
  * hub's re-randomised sum and decoding per subject or as portfolio totals.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type He, type HeSecretKey, loadHe, type PresetId } from "@relink/he";
+import { type He, loadHe, type PresetId } from "@relink/he";
 import {
   AGGREGATE_SLOTS,
   EXPOSURE_CAPS,
@@ -129,77 +129,96 @@ export function decodeExposureAnswer(
   }
   if (!secretKey) return { ...base, undecryptable };
   const ctx = he.context(he.presetOf(secretKey));
-  let sk: HeSecretKey | undefined;
-  const values: bigint[] = [];
-  try {
-    sk = ctx.loadSecretKey(secretKey);
-    if (output.mode === "aggregate" && output.ciphertexts.length !== 1)
-      bad("an aggregate answer has one ciphertext");
-    // Subjects mode skips SEAL's noise-budget computation (≈ one more decryption per ciphertext): a result
-    // whose noise overflowed decrypts to uniform garbage, and every slot is checked below — answered
-    // subjects' figures against cap × responders (8 of 9 features ≤ 50 × responders, against t ≈ 2^30)
-    // and every other slot against 0 — so garbage is refused as "garbled" except with probability
-    // < 2^-150 per ciphertext (ADR 0014). Aggregate mode (one ciphertext, centred sums) keeps the check.
-    const checkNoise = output.mode === "aggregate";
-    for (const c of output.ciphertexts) {
-      const ct = ctx.loadCiphertext(fromBase64Url(c));
+  if (output.mode === "aggregate") {
+    if (output.ciphertexts.length !== 1) bad("an aggregate answer has one ciphertext");
+    return { ...base, decrypted: true, aggregate: { ...base.aggregate!, totals: aggregateTotals() } };
+  }
+  return { ...base, decrypted: true, tags: subjectFigures() };
+
+  /** Aggregate mode: the 11 slots decoded signed (noise checked), the outstanding limbs recombined. */
+  function aggregateTotals(): ExposureTotals {
+    let values: bigint[];
+    const sk = ctx.loadSecretKey(secretKey!);
+    try {
+      const ct = ctx.loadCiphertext(fromBase64Url(output.ciphertexts[0]!));
       try {
-        for (const v of ctx.decrypt(sk, ct, { signed: output.mode === "aggregate", checkNoise }))
-          values.push(v);
+        values = ctx.decrypt(sk, ct, { signed: true, checkNoise: true });
       } finally {
         ct.dispose();
       }
+    } finally {
+      sk.dispose();
     }
-  } finally {
-    sk?.dispose();
-  }
-  if (output.mode === "aggregate") {
     const v = Object.fromEntries(AGGREGATE_SLOTS.map((slot, i) => [slot, values[i]!])) as Record<
       (typeof AGGREGATE_SLOTS)[number],
       bigint
     >;
     const limb = BigInt(OUTSTANDING_LIMB_SIZE);
     const outstanding = v.outstanding_hi * limb * limb + v.outstanding_mid * limb + v.outstanding_lo;
-    const totals = Object.fromEntries(
+    return Object.fromEntries(
       EXPOSURE_FEATURES.map((f) => [
         f,
         Number(f === "outstanding" ? outstanding : v[f as (typeof AGGREGATE_SLOTS)[number]]),
       ]),
     ) as ExposureTotals;
-    return { ...base, decrypted: true, aggregate: { ...base.aggregate!, totals } };
   }
-  const garbled = () =>
-    new ExposureError(
-      "garbled",
-      "the result does not decode to sums of capped figures (masks did not cancel or the key is wrong)",
-    );
-  // Every slot outside the answered subjects' features must be exactly 0.
-  const used = new Uint8Array(values.length);
-  for (const s of answered) {
-    const base = s.slotBase;
-    if (base === undefined || base < 0 || base + FEATURES_PER_SUBJECT > values.length)
-      bad("an answered subject has no slot base inside the result");
-    used.fill(1, base!, base! + FEATURES_PER_SUBJECT);
-  }
-  for (let i = 0; i < values.length; i++) if (used[i] === 0 && values[i] !== 0n) throw garbled();
-  const byTag = new Map(output.subjects.map((s) => [s.tag, s]));
-  // The largest honest sum per feature (cap × responders), once per answer rather than per slot.
-  const limits = EXPOSURE_FEATURES.map((f) => BigInt(EXPOSURE_CAPS[f] * Math.max(output.responded, 1)));
-  const tags = base.tags.map((r) => {
-    if (r.status !== "ok") return r;
-    const slotBase = byTag.get(r.tag)?.slotBase;
-    if (slotBase === undefined || slotBase + FEATURES_PER_SUBJECT > values.length)
-      bad("an answered subject has no slot base inside the result");
-    const features = Object.fromEntries(
-      EXPOSURE_FEATURES.map((f, i) => {
-        const x = values[slotBase! + i]!;
+
+  /**
+   * Subjects mode skips SEAL's noise-budget computation (≈ one more decryption per ciphertext): a result
+   * whose noise overflowed decrypts to uniform garbage, and every slot is checked below — answered
+   * subjects' figures against cap × responders (8 of 9 features ≤ 50 × responders, against t ≈ 2^30)
+   * and every other slot against 0 — so garbage is refused as "garbled" except with probability
+   * < 2^-150 per ciphertext (ADR 0014). Slots are decoded as numbers (`decryptInto`, t < 2^32): no bigint
+   * per slot, and one features object per subject built in a plain loop (issue 13: the bigint array and
+   * per-subject `Object.fromEntries` were ≈ 2 × the decryptions themselves).
+   */
+  function subjectFigures(): ExposureTagResult[] {
+    const slots = ctx.slotCount;
+    const values = new Float64Array(output.ciphertexts.length * slots);
+    const sk = ctx.loadSecretKey(secretKey!);
+    try {
+      output.ciphertexts.forEach((c, i) => {
+        const ct = ctx.loadCiphertext(fromBase64Url(c));
+        try {
+          ctx.decryptInto(sk, ct, values, i * slots, { checkNoise: false });
+        } finally {
+          ct.dispose();
+        }
+      });
+    } finally {
+      sk.dispose();
+    }
+    const garbled = () =>
+      new ExposureError(
+        "garbled",
+        "the result does not decode to sums of capped figures (masks did not cancel or the key is wrong)",
+      );
+    // Every slot outside the answered subjects' features must be exactly 0.
+    const used = new Uint8Array(values.length);
+    for (const s of answered) {
+      const at = s.slotBase;
+      if (at === undefined || at < 0 || at + FEATURES_PER_SUBJECT > values.length)
+        bad("an answered subject has no slot base inside the result");
+      used.fill(1, at!, at! + FEATURES_PER_SUBJECT);
+    }
+    for (let i = 0; i < values.length; i++) if (used[i] === 0 && values[i] !== 0) throw garbled();
+    const byTag = new Map(output.subjects.map((s) => [s.tag, s]));
+    // The largest honest sum per feature (cap × responders), once per answer rather than per slot.
+    const limits = EXPOSURE_FEATURES.map((f) => EXPOSURE_CAPS[f] * Math.max(output.responded, 1));
+    return base.tags.map((r) => {
+      if (r.status !== "ok") return r;
+      const at = byTag.get(r.tag)?.slotBase;
+      if (at === undefined || at + FEATURES_PER_SUBJECT > values.length)
+        bad("an answered subject has no slot base inside the result");
+      const features: Record<string, number> = {};
+      for (let i = 0; i < FEATURES_PER_SUBJECT; i++) {
+        const x = values[at! + i]!;
         if (x > limits[i]!) throw garbled();
-        return [f, Number(x)];
-      }),
-    ) as ExposureTotals;
-    return { ...r, features };
-  });
-  return { ...base, decrypted: true, tags };
+        features[EXPOSURE_FEATURES[i]!] = x;
+      }
+      return { ...r, features: features as ExposureTotals };
+    });
+  }
 }
 
 export interface RequestExposureOptions {
