@@ -146,16 +146,30 @@ function bookOf(lender: number, held: boolean[]): ExposureBook {
 
 // ------------------------------------------------------------------------------------------ baselines
 
-/** Median over rounds of the mean time per call (ms) of `f` in blocks. */
+/** This thread's CPU time, ms (user + system): immune to other processes' turns on a loaded machine. */
+const threadCpuMs = () => {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** The CPU-time counterpart of the last `timeIt` (ms per call, median over rounds). */
+let lastCpuMs = Number.NaN;
+
+/** Median over rounds of the mean time per call (ms) of `f` in blocks; its CPU time in `lastCpuMs`. */
 function timeIt(f: () => void, block: number, rounds = 5): number {
   for (let i = 0; i < 3; i++) f();
   const means: number[] = [];
+  const cpus: number[] = [];
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now();
+    const c0 = threadCpuMs();
     for (let i = 0; i < block; i++) f();
+    cpus.push((threadCpuMs() - c0) / block);
     means.push((performance.now() - t0) / block);
   }
   means.sort((a, b) => a - b);
+  cpus.sort((a, b) => a - b);
+  lastCpuMs = cpus[Math.floor(rounds / 2)]!;
   return means[Math.floor(rounds / 2)]!;
 }
 
@@ -166,6 +180,11 @@ interface Baseline {
   add_us: number;
   rerandomize_ms: number;
   decrypt_ms: number;
+  /** CPU time of the same calls (this thread): the floors for the hub's and querier's CPU time. */
+  cpu_add_us: number;
+  cpu_rerandomize_ms: number;
+  cpu_decrypt_ms: number;
+  cpu_validate_ms: number;
   validate_ms: number;
 }
 
@@ -210,6 +229,7 @@ async function measureBaseline(facade: HeContext): Promise<Baseline> {
   enc.encrypt(pt0, a);
   enc.encrypt(pt0, b);
   out.add_us = 1000 * timeIt(() => ev.addInplace(a, b), 1000);
+  out.cpu_add_us = 1000 * lastCpuMs;
   out.rerandomize_ms = timeIt(() => {
     const z = new raw.Ciphertext();
     const o = new raw.Ciphertext();
@@ -218,17 +238,20 @@ async function measureBaseline(facade: HeContext): Promise<Baseline> {
     z.delete();
     o.delete();
   }, 40);
+  out.cpu_rerandomize_ms = lastCpuMs;
   out.decrypt_ms = timeIt(() => {
     const x = new raw.Plaintext();
     dec.decrypt(b, x);
     be.decodeBigUint64(x);
     x.delete();
   }, 40);
+  out.cpu_decrypt_ms = lastCpuMs;
   // Validation has no raw counterpart (SEAL's own load checks little): the facade's load + validate.
   const kp = facade.keygen();
   const c = facade.encrypt(kp.publicKey, new Array(facade.slotCount).fill(7));
   const bytes = facade.saveCiphertext(c);
   out.validate_ms = timeIt(() => facade.loadCiphertext(bytes).dispose(), 40);
+  out.cpu_validate_ms = lastCpuMs;
   c.dispose();
   kp.dispose();
   for (const x of [pt0, a, b, enc, dec, be, ev, pk, sk, kg, ctx, parms, coeff, plain]) x.delete();
@@ -312,14 +335,26 @@ const quantile = (xs: number[], q: number) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
 };
 
-/** The hub's `exposure.query` log line of a query (its HE work: absorbMs, finishMs). */
-function hubQueryLog(output: string, queryId: string): { absorbMs: number; finishMs: number } {
+interface HubHe {
+  absorbMs: number;
+  finishMs: number;
+  absorbCpuMs: number;
+  finishCpuMs: number;
+}
+
+/** The hub's `exposure.query` log line of a query (its HE work, wall and thread CPU). */
+function hubQueryLog(output: string, queryId: string): HubHe {
   for (const line of output.split("\n")) {
     if (!line.includes(queryId) || !line.includes('"exposure.query"')) continue;
-    const j = JSON.parse(line) as { absorbMs?: number; finishMs?: number };
-    return { absorbMs: j.absorbMs ?? Number.NaN, finishMs: j.finishMs ?? Number.NaN };
+    const j = JSON.parse(line) as Partial<HubHe>;
+    return {
+      absorbMs: j.absorbMs ?? Number.NaN,
+      finishMs: j.finishMs ?? Number.NaN,
+      absorbCpuMs: j.absorbCpuMs ?? Number.NaN,
+      finishCpuMs: j.finishCpuMs ?? Number.NaN,
+    };
   }
-  return { absorbMs: Number.NaN, finishMs: Number.NaN };
+  return { absorbMs: Number.NaN, finishMs: Number.NaN, absorbCpuMs: Number.NaN, finishCpuMs: Number.NaN };
 }
 
 // --------------------------------------------------------------------------------------------- main
@@ -515,11 +550,15 @@ try {
   const hubPid = net.hub.child.pid!;
   let answerAt = 0;
   let decodeMs = 0;
-  let responseParse = { at: 0, bytes: 0 };
+  let responseParse = { at: 0, cpu: 0, bytes: 0 };
   const timedQuery: Pick<ExposureClient, "query"> = {
     query: async (input, signal) => {
       const out = await queryClient.query(input, signal);
-      responseParse = { at: performance.now(), bytes: out.ciphertexts.reduce((n, c) => n + c.length, 0) };
+      responseParse = {
+        at: performance.now(),
+        cpu: threadCpuMs(),
+        bytes: out.ciphertexts.reduce((n, c) => n + c.length, 0),
+      };
       return out;
     },
   };
@@ -535,6 +574,7 @@ try {
     he,
   });
   answerAt = performance.now();
+  const decodeCpuMs = threadCpuMs() - responseParse.cpu;
   const portfolioS = (answerAt - p0) / 1000;
   const hubCpu = procCpu(hubPid) - hub0;
   const benchCpu = selfCpu() - me0;
@@ -634,6 +674,13 @@ try {
     (ciphertexts * idle.rerandomize_ms) / 1000 +
     (received * idle.validate_ms) / 1000;
   const querierFloorS = (ciphertexts * base.decrypt_ms) / 1000;
+  // The same in CPU time: the hub's thread CPU (its log) and the querier's, against CPU-timed floors.
+  const hubHeCpuS = (hubHe.absorbCpuMs + hubHe.finishCpuMs) / 1000;
+  const hubFloorValCpuS =
+    (additions * base.cpu_add_us) / 1e6 +
+    (ciphertexts * base.cpu_rerandomize_ms) / 1000 +
+    (received * base.cpu_validate_ms) / 1000;
+  const querierFloorCpuS = (ciphertexts * base.cpu_decrypt_ms) / 1000;
   const lenderMedS = quantile(lenderAnswerS, 0.5);
   const lenderMaxS = Math.max(...lenderAnswerS);
   const lenderCpuEachS = (benchCpu - decodeMs / 1000) / LENDERS;
@@ -708,11 +755,21 @@ try {
       `${(hubHe.absorbMs / 1000).toFixed(3)} / ${(hubHe.finishMs / 1000).toFixed(3)}`,
       "",
     ],
+    [
+      `    in thread CPU time, s vs CPU floor with validation ${hubFloorValCpuS.toFixed(3)} s`,
+      hubHeCpuS.toFixed(3),
+      r2(hubHeCpuS / hubFloorValCpuS),
+    ],
     [`  hub CPU for the whole query (incl. database, HTTP, auth), s`, r2(hubCpu), r2(hubCpu / hubFloorValS)],
     [
       `  querier decrypt + decode, s vs floor ${querierFloorS.toFixed(3)} s`,
       (decodeMs / 1000).toFixed(3),
       r2(decodeMs / 1000 / querierFloorS),
+    ],
+    [
+      `    in thread CPU time, s vs CPU floor ${querierFloorCpuS.toFixed(3)} s`,
+      (decodeCpuMs / 1000).toFixed(3),
+      r2(decodeCpuMs / 1000 / querierFloorCpuS),
     ],
     [`  answer size (base64 ciphertexts), MB`, r2(responseParse.bytes / 1e6), ""],
     [
@@ -787,6 +844,10 @@ try {
       portfolio_querier_s: n3(decodeMs / 1000),
       portfolio_querier_floor_s: n3(querierFloorS),
       portfolio_querier_ratio: n3(decodeMs / 1000 / querierFloorS),
+      portfolio_querier_cpu_s: n3(decodeCpuMs / 1000),
+      portfolio_querier_cpu_ratio: n3(decodeCpuMs / 1000 / querierFloorCpuS),
+      portfolio_hub_he_cpu_s: n3(hubHeCpuS),
+      portfolio_hub_he_cpu_ratio_validation: n3(hubHeCpuS / hubFloorValCpuS),
       portfolio_answer_mb: +(responseParse.bytes / 1e6).toFixed(2),
       portfolio_cpu_s: {
         bench: +benchCpu.toFixed(1),

@@ -42,8 +42,11 @@ export interface RoundSpec {
   deadline: number;
   /** One task per participant, keyed by member id. */
   tasks: ReadonlyMap<string, ExposureTask>;
-  /** Told the milliseconds each submission took to validate and add (diagnostics: the hub's HE work). */
-  onAbsorbed?: (ms: number) => void;
+  /**
+   * Told the milliseconds each submission took to validate and add, wall and this thread's CPU time
+   * (diagnostics: the hub's HE work; on a loaded machine the wall time includes other processes' turns).
+   */
+  onAbsorbed?: (ms: number, cpuMs: number) => void;
 }
 
 export interface RoundOutcome {
@@ -178,8 +181,9 @@ export class ExposureCoordinator {
     live.answered.add(memberId);
     this.#dropPending(memberId, key);
     const started = performance.now();
+    const cpu = threadCpuMs();
     const result = this.#absorb(live, ciphertexts);
-    live.spec.onAbsorbed?.(performance.now() - started);
+    live.spec.onAbsorbed?.(performance.now() - started, threadCpuMs() - cpu);
     if (result.status === "accepted") live.valid.push(memberId);
     else live.refused.push(memberId);
     if (live.answered.size === live.spec.tasks.size) this.#finish(key);
@@ -261,4 +265,12 @@ export class ExposureCoordinator {
     const oldest = this.#waiters.get(memberId)?.[0];
     if (oldest) oldest.resolve(this.#take(memberId));
   }
+}
+
+/** This thread's CPU time in ms (user + system; NaN where the runtime cannot tell). */
+export function threadCpuMs(): number {
+  const usage = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof usage !== "function") return Number.NaN;
+  const u = usage();
+  return (u.user + u.system) / 1000;
 }

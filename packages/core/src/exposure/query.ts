@@ -37,6 +37,7 @@ import {
   finishResult,
   logExposureQuery,
 } from "./answer.ts";
+import { threadCpuMs } from "./coordinator.ts";
 import { cryptoRandom, discreteLaplace, type RandomSource } from "./noise.ts";
 import { exposurePolicy, exposureRuntime } from "./policy.ts";
 import { alertFreshHolders, checkRanges, holdings, type RoundsResult, runRounds } from "./rounds.ts";
@@ -135,12 +136,15 @@ export async function runExposureQuery(
     const noiseScales = input.mode === "aggregate" ? aggregateNoiseScales(rounds.responded) : undefined;
     let ciphertexts: Uint8Array[] = [];
     let finishMs = 0;
+    let finishCpuMs = 0;
     if (rounds.sum) {
       const random: RandomSource = exposureRuntime(deps).random ?? cryptoRandom;
       const noise = noiseScales?.map((scale) => (scale > 0 ? discreteLaplace(random, scale) : 0));
       const started = performance.now();
+      const cpu = threadCpuMs();
       ciphertexts = finishResult(context, key, rounds.sum, noise);
       finishMs = performance.now() - started;
+      finishCpuMs = threadCpuMs() - cpu;
     }
     const answer: CachedAnswer = {
       queryId,
@@ -188,6 +192,9 @@ export async function runExposureQuery(
       // The hub's HE work (diagnostics): validating + adding submissions; noise, re-randomising, saving.
       absorbMs: Math.round(rounds.absorbMs * 10) / 10,
       finishMs: Math.round(finishMs * 10) / 10,
+      // The same in the hub thread's CPU time: what the work cost, whatever else the machine ran.
+      absorbCpuMs: Math.round(rounds.absorbCpuMs * 10) / 10,
+      finishCpuMs: Math.round(finishCpuMs * 10) / 10,
     });
     return {
       ...answer,

@@ -127,6 +127,8 @@ export interface RoundsResult {
   failed: boolean;
   /** Milliseconds the coordinator spent validating and adding submissions, over all rounds. */
   absorbMs: number;
+  /** The same, in the hub thread's CPU time. */
+  absorbCpuMs: number;
 }
 
 export async function runRounds(
@@ -146,6 +148,7 @@ export async function runRounds(
   let pool = new Set(held.maskKeys.keys());
   let invited = 0;
   let absorbMs = 0;
+  let absorbCpuMs = 0;
   for (let round = 1; round <= policy.maxRounds; round++) {
     // k-suppression on the counts of the lenders still in the pool.
     const answered = args.candidates.filter((t) => {
@@ -154,7 +157,15 @@ export async function runRounds(
       return n >= policy.k;
     });
     if (answered.length === 0) {
-      return { slots: new Map(), invited, responded: 0, rounds: round - 1, failed: round > 1, absorbMs };
+      return {
+        slots: new Map(),
+        invited,
+        responded: 0,
+        rounds: round - 1,
+        failed: round > 1,
+        absorbMs,
+        absorbCpuMs,
+      };
     }
     const slots = new Map(answered.map((t, s) => [toHex(t), mode === "subjects" ? FEATURES * s : 0]));
     const ciphertextCount =
@@ -208,8 +219,9 @@ export async function runRounds(
       ciphertextCount,
       deadline,
       tasks,
-      onAbsorbed: (ms) => {
+      onAbsorbed: (ms, cpuMs) => {
         absorbMs += ms;
+        absorbCpuMs += cpuMs;
       },
     });
     if (outcome.sum) {
@@ -221,6 +233,7 @@ export async function runRounds(
         sum: outcome.sum,
         failed: false,
         absorbMs,
+        absorbCpuMs,
       };
     }
     deps.log.warn("exposure.round_failed", {
@@ -232,7 +245,15 @@ export async function runRounds(
     });
     pool = new Set(outcome.valid);
   }
-  return { slots: new Map(), invited, responded: 0, rounds: policy.maxRounds, failed: true, absorbMs };
+  return {
+    slots: new Map(),
+    invited,
+    responded: 0,
+    rounds: policy.maxRounds,
+    failed: true,
+    absorbMs,
+    absorbCpuMs,
+  };
 }
 
 /**
