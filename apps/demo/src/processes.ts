@@ -84,7 +84,13 @@ export function startProcess(
   args: string[],
   env: NodeJS.ProcessEnv = {},
 ): Proc {
-  const child = spawn(process.execPath, [script, ...args], {
+  // RELINK_CPU_PROF_DIR: every long-running process writes a V8 CPU profile there when it exits
+  // (`--cpu-prof` is not allowed in NODE_OPTIONS); for finding where a benchmark's time goes.
+  const profDir = process.env.RELINK_CPU_PROF_DIR;
+  const flags = profDir
+    ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
+  const child = spawn(process.execPath, [...flags, script, ...args], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
