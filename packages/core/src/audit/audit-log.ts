@@ -9,6 +9,7 @@ import {
   auditLogSize,
   checkpointCovering,
   type Database,
+  type Db,
   getAuditCheckpoint,
   getAuditLeaf,
   insertAuditCheckpoint,
@@ -55,8 +56,6 @@ import {
 } from "@relink/tlog";
 import type { Kysely, Transaction } from "kysely";
 import type { CosignRequester } from "./witness-client.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface WitnessEndpoint {
   /** The witness's cosignature verifier key (type 0x04). */

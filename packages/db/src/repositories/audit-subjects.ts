@@ -3,11 +3,8 @@
  * per leaf that concerns subjects. Written in the appender's transaction; never trusted on its own — the
  * subject access use case checks every hit against the leaf bytes.
  */
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "../schema.ts";
+import type { Db } from "../schema.ts";
 import type { Consent } from "./consents.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 export interface AuditSubjectRow {
   index: bigint;

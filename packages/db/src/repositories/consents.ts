@@ -1,9 +1,7 @@
 /** The consent registry: per member, tag and purpose, the legal basis a lookup relies on. */
-import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import { type Selectable, sql } from "kysely";
 import { ConflictError, SQLSTATE, sqlState } from "../errors.ts";
-import type { ConsentTable, Database, DataCategory, LegalBasis, Purpose } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { ConsentTable, DataCategory, Db, LegalBasis, Purpose } from "../schema.ts";
 
 export interface Consent {
   id: string;
