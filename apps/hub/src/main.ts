@@ -23,6 +23,7 @@ import { dirname, join } from "node:path";
 import type { WitnessEndpoint } from "@relink/core";
 import { dbConfigFromEnv } from "@relink/db";
 import { fromBase64Url } from "@relink/protocol";
+import { jsonLogger } from "@relink/protocol/http";
 import {
   formatSignerKey,
   formatVerifierKey,
@@ -32,7 +33,6 @@ import {
   verifierOf,
 } from "@relink/tlog";
 import { startHub } from "./hub.ts";
-import { jsonLogger } from "./logger.ts";
 import { parseNetworkConfig } from "./network.ts";
 
 const DEFAULT_LOG_ORIGIN = "relink.example/audit-log/v1";

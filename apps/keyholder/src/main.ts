@@ -13,10 +13,10 @@
  */
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
+import { jsonLogger } from "@relink/protocol/http";
 import { loadNetworkConfig } from "./config.ts";
 import { startKeyHolder } from "./holder.ts";
 import { initIdentity, loadIdentity, publicIdentity } from "./identity.ts";
-import { jsonLogger } from "./logger.ts";
 import { loadEvaluationCaps } from "./usage.ts";
 
 const USAGE = `usage:

@@ -29,8 +29,8 @@ import {
   type UnverifiedRequest,
 } from "@relink/core";
 import { HTTP_STATUS, RelinkError, SIGNATURE_HEADERS } from "@relink/protocol";
+import { HttpError, type Route, sendJson, sendText } from "@relink/protocol/http";
 import { base64Encode, decodeAuditEvent, hashLeaf, parseDecimal } from "@relink/tlog";
-import { HttpError, type Route, sendJson, sendText } from "../http.ts";
 
 /** Authenticates a reader of leaves and receipts (core's authenticateLedgerReader, composed by the hub). */
 export type LedgerReaderAuth = (req: UnverifiedRequest) => Promise<LedgerReader>;
