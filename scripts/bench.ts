@@ -19,7 +19,7 @@ export function findBenchmarks(dir: string): Map<string, string> {
       .filter((pkg) => pkg.isDirectory())
       .map((pkg) => join(dir, group, pkg.name)),
   );
-  // circuits/ is a workspace at the top level (engineering guide, Layout).
+  // circuits/ is a workspace at the top level, beside apps/ and packages/.
   for (const ws of [...workspaces, join(dir, "circuits")]) {
     let files: string[] = [];
     try {

@@ -5,7 +5,7 @@
  *  - crypto leaves (identity, psi, he, tlog, zk) import no workspace package and no I/O module;
  *  - protocol and db import no workspace package;
  *  - core may use db, protocol and the leaves; api may use core, protocol and the leaves — never db;
- *  - sdk may use protocol and the leaves (and api for router *types* only); ui may use protocol only;
+ *  - sdk may use protocol and the leaves (and api for router *types* only);
  *  - nothing imports an app; relative imports never leave their package.
  */
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -25,7 +25,6 @@ export const ALLOWED: Record<string, readonly string[]> = {
   core: ["db", "protocol", ...LEAVES],
   api: ["core", "protocol", ...LEAVES],
   sdk: ["protocol", "api", ...LEAVES],
-  ui: ["protocol"],
 };
 
 /** Node built-ins that do I/O or read the environment; forbidden in the pure leaves. */

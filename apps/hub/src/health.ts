@@ -1,8 +1,8 @@
 import type { LogIntegrityStatus } from "@relink/core";
 import type { Database } from "@relink/db";
+import { type Route, sendJson } from "@relink/protocol/http";
 import type { Kysely } from "kysely";
 import { sql } from "kysely";
-import { type Route, sendJson } from "./http.ts";
 
 /** GET /healthz: the database answers and which migrations it has. Nothing member-specific. */
 export function healthRoutes(deps: {

@@ -30,9 +30,9 @@ import {
 } from "@relink/db";
 import { loadHe } from "@relink/he";
 import { fromBase64Url, MAX_CLOCK_SKEW_MS } from "@relink/protocol";
+import { createHttpServer, type Logger, listen, type Route } from "@relink/protocol/http";
 import { type SignerKey, verifierOf } from "@relink/tlog";
 import { healthRoutes, logHealthRoutes } from "./health.ts";
-import { createHttpServer, type HubLogger, listen, type Route } from "./http.ts";
 import { keyHolderDirectory, type NetworkConfig } from "./network.ts";
 import { exposureRoutes, exposureSubmitLimit } from "./routes/exposure.ts";
 import { logRoutes } from "./routes/log.ts";
@@ -115,7 +115,7 @@ export async function startHub(options: {
   db: DbConfig;
   host?: string;
   port?: number;
-  log: HubLogger;
+  log: Logger;
   /** More routes, after the hub's own (the portal mounts a catch-all here); `core` when the API is mounted. */
   extraRoutes?: (db: DbHandle, core?: CoreDeps) => Route[];
   auditLog?: HubAuditLogOptions;
@@ -265,7 +265,9 @@ export async function startHub(options: {
     // hold a response open: no socket inactivity timeout. Receiving a whole request (a ≈ 15 MB binary
     // submission on a slow link) may take up to 5 minutes. Keep-alive and header timeouts: protocol's
     // hardenServer (longer than any Relink client keeps an idle connection).
-    const server = createHttpServer(routes, options.log, { requestTimeoutMs: 300_000, socketTimeoutMs: 0 });
+    const server = createHttpServer(routes, options.log, {
+      timeouts: { requestTimeoutMs: 300_000, socketTimeoutMs: 0 },
+    });
     const { url, port } = await listen(server, options.port ?? 0, options.host ?? "127.0.0.1");
     return {
       url,

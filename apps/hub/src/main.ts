@@ -17,25 +17,23 @@
  * Portal (ADR 0060): RELINK_PORTAL=1 serves the web portal (apps/portal, a production `next build`) from
  * this process at every path the hub does not use; RELINK_PORTAL_URL is the address browsers use (default
  * the hub's own URL; https:// turns on HSTS and secure cookies).
+ * All of these are parsed in env.ts (zod); a wrong value stops the hub with one line naming the variable.
  */
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { WitnessEndpoint } from "@relink/core";
 import { dbConfigFromEnv } from "@relink/db";
 import { fromBase64Url } from "@relink/protocol";
+import { jsonLogger } from "@relink/protocol/http";
 import {
   formatSignerKey,
   formatVerifierKey,
   generateSignerKey,
   parseSignerKey,
-  parseVerifierKey,
   verifierOf,
 } from "@relink/tlog";
+import { type HubEnv, parseHubEnv } from "./env.ts";
 import { startHub } from "./hub.ts";
-import { jsonLogger } from "./logger.ts";
 import { parseNetworkConfig } from "./network.ts";
-
-const DEFAULT_LOG_ORIGIN = "relink.example/audit-log/v1";
 
 const HELP = `relink-hub — the Relink hub server. It takes no arguments: it is configured by the environment.
   DATABASE_URL                     PostgreSQL; without it, embedded PGlite in RELINK_DATA_DIR (default .relink/db)
@@ -65,12 +63,16 @@ function configError(what: string, error: unknown): never {
 
 const log = jsonLogger();
 const dbConfig = dbConfigFromEnv(process.env);
+let env: HubEnv;
+try {
+  env = parseHubEnv(process.env);
+} catch (error) {
+  configError("environment", error);
+}
 
-const dataDir = process.env["RELINK_DATA_DIR"] || ".relink/db";
-const keyFile = process.env["RELINK_LOG_KEY_FILE"] || join(dataDir, "log-signing.key");
+const keyFile = env.RELINK_LOG_KEY_FILE ?? join(env.RELINK_DATA_DIR, "log-signing.key");
 if (!existsSync(keyFile)) {
-  const origin = process.env["RELINK_LOG_ORIGIN"] || DEFAULT_LOG_ORIGIN;
-  const key = generateSignerKey(origin, (n) => crypto.getRandomValues(new Uint8Array(n)));
+  const key = generateSignerKey(env.RELINK_LOG_ORIGIN, (n) => crypto.getRandomValues(new Uint8Array(n)));
   mkdirSync(dirname(keyFile), { recursive: true, mode: 0o700 });
   writeFileSync(keyFile, `${formatSignerKey(key)}\n`, { mode: 0o600, flag: "wx" });
   chmodSync(keyFile, 0o600);
@@ -82,17 +84,8 @@ try {
 } catch (error) {
   configError(`log key file ${keyFile}`, error);
 }
-const witnesses: WitnessEndpoint[] = (process.env["RELINK_LOG_WITNESSES"] ?? "")
-  .split(",")
-  .map((s) => s.trim())
-  .filter(Boolean)
-  .map((entry) => {
-    const [vkey, url] = entry.split(/\s+/);
-    if (!vkey || !url) throw new Error("RELINK_LOG_WITNESSES: entries are '<vkey> <url>'");
-    return { key: parseVerifierKey(vkey), url };
-  });
 
-const networkFile = process.env["RELINK_NETWORK_CONFIG"];
+const networkFile = env.RELINK_NETWORK_CONFIG;
 let network: ReturnType<typeof parseNetworkConfig> | undefined;
 try {
   network = networkFile ? parseNetworkConfig(JSON.parse(readFileSync(networkFile, "utf8"))) : undefined;
@@ -100,26 +93,26 @@ try {
   configError(`RELINK_NETWORK_CONFIG ${networkFile}`, error);
 }
 
-const wantPortal = process.env["RELINK_PORTAL"] === "1" && network !== undefined;
+const wantPortal = env.RELINK_PORTAL === "1" && network !== undefined;
 const portalMount = wantPortal ? await import("@relink/portal/server") : undefined;
 let portal: Promise<import("@relink/portal/server").PortalHandler> | undefined;
 
 const hub = await startHub({
   db: dbConfig,
-  host: process.env["HUB_HOST"] ?? "127.0.0.1",
-  port: Number(process.env["HUB_PORT"] ?? 7400),
+  host: env.HUB_HOST,
+  port: env.HUB_PORT,
   log,
   auditLog: {
     signer,
-    witnesses,
-    checkpointIntervalMs: Number(process.env["RELINK_LOG_CHECKPOINT_INTERVAL_MS"] ?? 10_000),
-    integrityIntervalMs: Number(process.env["RELINK_LOG_INTEGRITY_INTERVAL_MS"] ?? 3_600_000),
+    witnesses: env.RELINK_LOG_WITNESSES,
+    checkpointIntervalMs: env.RELINK_LOG_CHECKPOINT_INTERVAL_MS,
+    integrityIntervalMs: env.RELINK_LOG_INTEGRITY_INTERVAL_MS,
   },
   ...(network ? { network } : {}),
   ...(portalMount ? { extraRoutes: () => portalMount.portalRoutes(() => portal) } : {}),
 });
 if (portalMount && hub.core && network) {
-  const publicUrl = process.env["RELINK_PORTAL_URL"] || hub.url;
+  const publicUrl = env.RELINK_PORTAL_URL ?? hub.url;
   portal = portalMount.startPortal({
     publicUrl,
     bridge: portalMount.createBridge({

@@ -14,7 +14,7 @@
  * mid-ceremony cannot rejoin it (see docs/runbooks/keyholders.md).
  */
 import { bytesEqual, fromBase64Url, RelinkError, toBase64Url } from "@relink/protocol";
-import { relinkFetch } from "@relink/protocol/http";
+import { type Logger, relinkFetch } from "@relink/protocol/http";
 import {
   type DkgResult,
   type DkgRound1Broadcast,
@@ -39,7 +39,6 @@ import {
   verifyRound2Signature,
 } from "./dkg-wire.ts";
 import type { HolderIdentity } from "./identity.ts";
-import type { Logger } from "./logger.ts";
 import { SealOpenError } from "./seal.ts";
 
 export class DkgFailure extends Error {

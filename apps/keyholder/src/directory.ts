@@ -24,9 +24,7 @@ import {
   SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
-import { relinkFetch } from "@relink/protocol/http";
-import { StatusError } from "./http.ts";
-import type { Logger } from "./logger.ts";
+import { HttpError, type Logger, relinkFetch } from "@relink/protocol/http";
 
 export interface DirectoryMember {
   memberId: string;
@@ -154,7 +152,7 @@ export class MemberDirectory {
     const now = this.#now();
     if (this.#fetchedAt === undefined || now - this.#fetchedAt > this.#o.ttlMs) await this.#refresh();
     if (this.#fetchedAt === undefined) {
-      throw new StatusError(503, "UNAVAILABLE", "the member directory is not available from the hub");
+      throw new HttpError(503, "UNAVAILABLE", "the member directory is not available from the hub");
     }
     const fp = toBase64Url(fingerprint);
     const hit = this.#byFingerprint.get(fp);

@@ -22,6 +22,7 @@ import {
   keyHolderAudience,
   keyHolderInfo,
   RelinkError,
+  SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
 import { type HolderKey, loadSodiumGroup, PsiError, type ThresholdPublicKeys } from "@relink/psi";
@@ -31,9 +32,7 @@ import { DkgCeremony, verifyRound1, verifyRound2 } from "./ceremony.ts";
 import type { NetworkConfig } from "./config.ts";
 import { MemberDirectory } from "./directory.ts";
 import { DIR_MODE } from "./files.ts";
-import { createHttpServer, listen, type Route, readBody, StatusError, sendJson } from "./http.ts";
 import type { HolderIdentity } from "./identity.ts";
-import type { Logger } from "./logger.ts";
 import { loadEpoch, saveEpoch } from "./store.ts";
 import {
   DEFAULT_EVALUATION_CAP,
@@ -42,6 +41,30 @@ import {
   USAGE_FILE,
   UsageLedger,
 } from "./usage.ts";
+
+/**
+ * CORS (ADR 0060): the portal's browser worker calls the key holders directly; only listed origins. The
+ * preflight allows every signed-request header, taken from protocol so that a new one (such as the audience)
+ * is never missed, and the JSON body's.
+ */
+export function keyHolderCors(origins: readonly string[]): CorsPolicy {
+  return {
+    origins,
+    methods: "GET, POST",
+    headers: ["content-type", ...Object.values(SIGNATURE_HEADERS)].join(", "),
+  };
+}
+
+import {
+  type CorsPolicy,
+  createHttpServer,
+  HttpError,
+  type Logger,
+  listen,
+  type Route,
+  readBody,
+  sendJson,
+} from "@relink/protocol/http";
 
 /** Largest evaluate body: MAX_EVALUATION_BATCH elements of 43 base64url characters plus JSON framing. */
 export const MAX_EVALUATE_BODY_BYTES = 256 * 1024;
@@ -129,7 +152,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   const requireKey = (): { key: HolderKey; publicKeys: ThresholdPublicKeys } => {
     if (key && publicKeys) return { key, publicKeys };
     const why = ceremony?.status === "failed" ? "failed" : "in progress";
-    throw new StatusError(
+    throw new HttpError(
       503,
       "UNAVAILABLE",
       `key generation for epoch ${config.epoch} is ${why}; this holder cannot evaluate yet`,
@@ -304,7 +327,10 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
   ];
 
   // Keep-alive and header timeouts: protocol's hardenServer (longer than any Relink client's idle socket).
-  const server: Server = createHttpServer(routes, log, { requestTimeoutMs: 60_000 }, o.corsOrigins ?? []);
+  const server: Server = createHttpServer(routes, log, {
+    timeouts: { requestTimeoutMs: 60_000 },
+    cors: keyHolderCors(o.corsOrigins ?? []),
+  });
   let bound: { url: string; port: number };
   try {
     bound = await listen(server, o.port, o.host);

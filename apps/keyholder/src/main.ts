@@ -12,11 +12,11 @@
  *       runs the DKG with its peers if D holds no key for the configured epoch, then serves
  */
 import { availableParallelism } from "node:os";
-import { parseArgs } from "node:util";
+import { jsonLogger } from "@relink/protocol/http";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadNetworkConfig } from "./config.ts";
 import { startKeyHolder } from "./holder.ts";
 import { initIdentity, loadIdentity, publicIdentity } from "./identity.ts";
-import { jsonLogger } from "./logger.ts";
 import { loadEvaluationCaps } from "./usage.ts";
 
 const USAGE = `usage:
@@ -25,152 +25,166 @@ const USAGE = `usage:
   relink-keyholder serve --data-dir DIR --network network.json --port PORT --hub URL
                          [--host 127.0.0.1] [--workers N] [--dkg-timeout SECONDS]
                          [--directory-ttl SECONDS] [--directory-refetch SECONDS]
-                         [--evaluation-caps caps.json]   (per-member daily caps; default 500 each)`;
+                         [--evaluation-caps caps.json]   (per-member daily caps; default 500 each)
+Environment: RELINK_CORS_ORIGINS (serve) — comma-separated browser origins of the portal.
+Exit codes as the \`relink\` CLI: 0 done, 1 failed, 2 usage error.`;
 
-/** Exit codes as the `relink` CLI: 0 done, 1 failed, 2 usage error. No stack trace for either. */
-function fail(message: string): never {
-  console.error(`relink-keyholder: ${message}`);
-  process.exit(2);
-}
-
+/** A failure after the arguments parsed (identity exists, unreadable config): one line, exit 1. */
 function die(message: string): never {
   console.error(`relink-keyholder: ${message}`);
   process.exit(1);
 }
 
-function intOption(value: string | undefined, name: string, fallback?: number, min = 0): number {
-  if (value === undefined) {
-    if (fallback === undefined) fail(`--${name} is required\n${USAGE}`);
-    return fallback;
-  }
-  if (!/^\d+$/.test(value) || Number(value) < min) fail(`--${name}: expected an integer ≥ ${min}`);
-  return Number(value);
+/** An integer option ≥ min: a commander argument parser (a bad value is a usage error, exit 2). */
+const integer =
+  (min: number) =>
+  (value: string): number => {
+    if (!/^\d+$/.test(value) || Number(value) < min)
+      throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+    return Number(value);
+  };
+
+function url(value: string): string {
+  if (!URL.canParse(value)) throw new InvalidArgumentError("not a URL");
+  return value;
 }
 
-const [command, ...rest] = process.argv.slice(2);
-// --help never starts anything.
-if (
-  command === undefined ||
-  ["--help", "-h", "help"].includes(command) ||
-  rest.some((a) => a === "--help" || a === "-h")
-) {
-  console.log(USAGE);
-  process.exit(command === undefined ? 2 : 0);
+interface ServeOptions {
+  dataDir: string;
+  network: string;
+  port: number;
+  hub: string;
+  host: string;
+  workers?: number;
+  dkgTimeout: number;
+  directoryTtl: number;
+  directoryRefetch: number;
+  evaluationCaps?: string;
 }
-let values: Record<string, string | undefined>;
+
+async function serve(o: ServeOptions): Promise<void> {
+  let identity: ReturnType<typeof loadIdentity>;
+  let config: ReturnType<typeof loadNetworkConfig>;
+  let evaluationCaps: ReturnType<typeof loadEvaluationCaps> | undefined;
+  try {
+    identity = loadIdentity(o.dataDir);
+    config = loadNetworkConfig(o.network);
+    if (o.evaluationCaps) evaluationCaps = loadEvaluationCaps(o.evaluationCaps);
+  } catch (error) {
+    die((error as Error).message);
+  }
+  const log = jsonLogger(undefined, undefined, { holder: identity.index });
+  let holder: Awaited<ReturnType<typeof startKeyHolder>>;
+  try {
+    holder = await startKeyHolder({
+      dataDir: o.dataDir,
+      config,
+      identity,
+      hubUrl: o.hub,
+      host: o.host,
+      port: o.port,
+      log,
+      workers: o.workers ?? Math.min(4, availableParallelism()),
+      dkgTimeoutMs: o.dkgTimeout * 1000,
+      directoryTtlMs: o.directoryTtl * 1000,
+      directoryRefetchMs: o.directoryRefetch * 1000,
+      ...(evaluationCaps ? { evaluationCaps } : {}),
+      // Browser origins of the portal (comma-separated), e.g. the hub's URL when it hosts the portal.
+      corsOrigins: (process.env["RELINK_CORS_ORIGINS"] ?? "")
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    });
+  } catch (error) {
+    die((error as Error).message);
+  }
+  let stopping = false;
+  const stop = (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    holder.close().then(
+      () => process.exit(code),
+      (error: unknown) => {
+        log.error("keyholder.close", { error: String(error) });
+        process.exit(1);
+      },
+    );
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(0));
+  try {
+    const r = await holder.ready;
+    log.info("keyholder.ready", {
+      url: holder.url,
+      dkg: r.dkg,
+      networkId: config.networkId,
+      epoch: config.epoch,
+    });
+    console.error(
+      `Relink key holder ${identity.index} (${config.networkId}, epoch ${config.epoch}) serving on ${holder.url}` +
+        (r.dkg ? " — key generated by DKG" : " — stored key"),
+    );
+  } catch (error) {
+    log.error("dkg.failed", { error: (error as Error).message });
+    console.error(`relink-keyholder: DKG failed: ${(error as Error).message}`);
+    stop(1);
+  }
+}
+
+/** The program; parsing it with `--help` anywhere prints the usage and starts nothing. */
+function buildProgram(): Command {
+  const program = new Command("relink-keyholder")
+    .description(
+      "A key holder of Relink's threshold OPRF: one share of the network key, served to signed members.",
+    )
+    .addHelpText("afterAll", `\n${USAGE}`)
+    // Usage errors exit 2 (commander's default is 1); help exits 0.
+    .exitOverride();
+  program
+    .command("init")
+    .description("create DIR/identity.json (0600) and print the public identity")
+    .requiredOption("--data-dir <dir>", "the holder's data directory")
+    .requiredOption("--index <i>", "this holder's index (1…n)", integer(1))
+    .action((o: { dataDir: string; index: number }) => {
+      try {
+        console.log(JSON.stringify(publicIdentity(initIdentity(o.dataDir, o.index)), null, 2));
+      } catch (error) {
+        die((error as Error).message);
+      }
+    });
+  program
+    .command("identity")
+    .description("print the public identity again")
+    .requiredOption("--data-dir <dir>", "the holder's data directory")
+    .action((o: { dataDir: string }) => {
+      try {
+        console.log(JSON.stringify(publicIdentity(loadIdentity(o.dataDir)), null, 2));
+      } catch (error) {
+        die((error as Error).message);
+      }
+    });
+  program
+    .command("serve")
+    .description("run the DKG with the peers if DIR holds no key for the configured epoch, then serve")
+    .requiredOption("--data-dir <dir>", "the holder's data directory")
+    .requiredOption("--network <file>", "network.json")
+    .requiredOption("--port <port>", "listen port (0: any free port)", integer(0))
+    .requiredOption("--hub <url>", "the hub's URL (member directory)", url)
+    .option("--host <host>", "listen address", "127.0.0.1")
+    .addOption(
+      new Option("--workers <n>", "OPRF worker threads (default min(4, cores))").argParser(integer(1)),
+    )
+    .option("--dkg-timeout <seconds>", "give up the DKG after this long", integer(1), 600)
+    .option("--directory-ttl <seconds>", "member directory cache lifetime", integer(0), 30)
+    .option("--directory-refetch <seconds>", "least time between directory fetches", integer(0), 5)
+    .option("--evaluation-caps <file>", "per-member daily caps (default 500 each)")
+    .action((o: ServeOptions) => serve(o));
+  return program;
+}
+
 try {
-  values = parseArgs({
-    args: rest,
-    options: {
-      "data-dir": { type: "string" },
-      index: { type: "string" },
-      network: { type: "string" },
-      port: { type: "string" },
-      host: { type: "string" },
-      hub: { type: "string" },
-      workers: { type: "string" },
-      "dkg-timeout": { type: "string" },
-      "directory-ttl": { type: "string" },
-      "directory-refetch": { type: "string" },
-      "evaluation-caps": { type: "string" },
-    },
-    strict: true,
-  }).values as Record<string, string | undefined>;
+  await buildProgram().parseAsync(process.argv);
 } catch (error) {
-  fail(`${(error as Error).message}\n${USAGE}`);
-}
-const dataDir = values["data-dir"] ?? fail(`--data-dir is required\n${USAGE}`);
-
-switch (command) {
-  case "init": {
-    try {
-      const id = initIdentity(dataDir, intOption(values["index"], "index", undefined, 1));
-      console.log(JSON.stringify(publicIdentity(id), null, 2));
-    } catch (error) {
-      die((error as Error).message);
-    }
-    break;
-  }
-  case "identity": {
-    try {
-      console.log(JSON.stringify(publicIdentity(loadIdentity(dataDir)), null, 2));
-    } catch (error) {
-      die((error as Error).message);
-    }
-    break;
-  }
-  case "serve": {
-    const networkPath = values["network"] ?? fail(`--network is required\n${USAGE}`);
-    const hubUrl = values["hub"] ?? fail(`--hub is required\n${USAGE}`);
-    if (!URL.canParse(hubUrl)) fail("--hub: not a URL");
-    let identity: ReturnType<typeof loadIdentity>;
-    let config: ReturnType<typeof loadNetworkConfig>;
-    let evaluationCaps: ReturnType<typeof loadEvaluationCaps> | undefined;
-    try {
-      identity = loadIdentity(dataDir);
-      config = loadNetworkConfig(networkPath);
-      const capsPath = values["evaluation-caps"];
-      if (capsPath) evaluationCaps = loadEvaluationCaps(capsPath);
-    } catch (error) {
-      die((error as Error).message);
-    }
-    const log = jsonLogger(undefined, undefined, { holder: identity.index });
-    let holder: Awaited<ReturnType<typeof startKeyHolder>>;
-    try {
-      holder = await startKeyHolder({
-        dataDir,
-        config,
-        identity,
-        hubUrl,
-        host: values["host"] ?? "127.0.0.1",
-        port: intOption(values["port"], "port"),
-        log,
-        workers: intOption(values["workers"], "workers", Math.min(4, availableParallelism()), 1),
-        dkgTimeoutMs: intOption(values["dkg-timeout"], "dkg-timeout", 600, 1) * 1000,
-        directoryTtlMs: intOption(values["directory-ttl"], "directory-ttl", 30) * 1000,
-        directoryRefetchMs: intOption(values["directory-refetch"], "directory-refetch", 5) * 1000,
-        ...(evaluationCaps ? { evaluationCaps } : {}),
-        // Browser origins of the portal (comma-separated), e.g. the hub's URL when it hosts the portal.
-        corsOrigins: (process.env["RELINK_CORS_ORIGINS"] ?? "")
-          .split(",")
-          .map((s) => s.trim())
-          .filter(Boolean),
-      });
-    } catch (error) {
-      die((error as Error).message);
-    }
-    let stopping = false;
-    const stop = (code: number) => {
-      if (stopping) return;
-      stopping = true;
-      holder.close().then(
-        () => process.exit(code),
-        (error: unknown) => {
-          log.error("keyholder.close", { error: String(error) });
-          process.exit(1);
-        },
-      );
-    };
-    for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => stop(0));
-    try {
-      const r = await holder.ready;
-      log.info("keyholder.ready", {
-        url: holder.url,
-        dkg: r.dkg,
-        networkId: config.networkId,
-        epoch: config.epoch,
-      });
-      console.error(
-        `Relink key holder ${identity.index} (${config.networkId}, epoch ${config.epoch}) serving on ${holder.url}` +
-          (r.dkg ? " — key generated by DKG" : " — stored key"),
-      );
-    } catch (error) {
-      log.error("dkg.failed", { error: (error as Error).message });
-      console.error(`relink-keyholder: DKG failed: ${(error as Error).message}`);
-      stop(1);
-    }
-    break;
-  }
-  default:
-    fail(command ? `unknown command '${command}'\n${USAGE}` : USAGE);
+  // commander has printed the message (or the help) already.
+  if (!(error instanceof CommanderError)) throw error;
+  process.exitCode = error.exitCode === 0 ? 0 : 2;
 }

@@ -11,9 +11,9 @@
  */
 import { closeSync, existsSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { MAX_CLOCK_SKEW_MS, RelinkError } from "@relink/protocol";
+import type { Logger } from "@relink/protocol/http";
 import type { NonceCache } from "./auth.ts";
 import { SECRET_FILE_MODE } from "./files.ts";
-import type { Logger } from "./logger.ts";
 
 export const USAGE_FILE = "usage.jsonl";
 

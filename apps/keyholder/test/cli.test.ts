@@ -35,3 +35,46 @@ it("usage errors exit 2; a failure (identity exists) exits 1; no stack trace", (
   expect(again.stderr).toMatch(/already exists/);
   expect(again.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
 });
+
+it("serve --help with a full command line prints the usage and serves nothing (commander, issue 14)", () => {
+  const d = join(dir, "never");
+  const r = run([
+    "serve",
+    "--data-dir",
+    d,
+    "--network",
+    "n.json",
+    "--port",
+    "0",
+    "--hub",
+    "http://h",
+    "--help",
+  ]);
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/Usage: relink-keyholder serve/);
+  expect(r.stdout).toMatch(/--dkg-timeout <seconds>/);
+  expect(r.stderr).not.toMatch(/serving on/);
+  expect(existsSync(d)).toBe(false);
+});
+
+it("bad option values are usage errors naming the option (exit 2)", () => {
+  const base = ["serve", "--data-dir", join(dir, "never"), "--network", "n.json", "--hub", "http://h"];
+  const port = run([...base, "--port", "abc"]);
+  expect(port.status).toBe(2);
+  expect(port.stderr).toMatch(/--port <port>.*expected an integer ≥ 0/);
+  const hub = run([
+    "serve",
+    "--data-dir",
+    join(dir, "never"),
+    "--network",
+    "n.json",
+    "--port",
+    "0",
+    "--hub",
+    "nope",
+  ]);
+  expect(hub.status).toBe(2);
+  expect(hub.stderr).toMatch(/--hub <url>.*not a URL/);
+  expect(run(["init", "--data-dir", join(dir, "never"), "--index", "0"]).status).toBe(2);
+  expect(existsSync(join(dir, "never"))).toBe(false);
+});

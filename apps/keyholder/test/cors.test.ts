@@ -1,15 +1,18 @@
 /** The portal's browser worker calls key holders cross-origin: a preflight must allow every header it signs. */
 import type { AddressInfo } from "node:net";
 import { SIGNATURE_HEADERS } from "@relink/protocol";
+import { createHttpServer, type Logger } from "@relink/protocol/http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHttpServer } from "../src/http.ts";
-import type { Logger } from "../src/logger.ts";
+import { keyHolderCors } from "../src/holder.ts";
 
 const PORTAL = "http://portal.example:3000";
 const quiet: Logger = { info() {}, warn() {}, error() {} };
 
 describe("key holder CORS (ADR 0060)", () => {
-  const server = createHttpServer([], quiet, { requestTimeoutMs: 60_000 }, [PORTAL]);
+  const server = createHttpServer([], quiet, {
+    timeouts: { requestTimeoutMs: 60_000 },
+    cors: keyHolderCors([PORTAL]),
+  });
   let url = "";
   beforeAll(async () => {
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { x25519 } from "@noble/curves/ed25519.js";
 import { toBase64Url } from "@relink/protocol";
+import { silentLogger } from "@relink/protocol/http";
 import { afterAll, describe, expect, it } from "vitest";
 import { NonceCache } from "../src/auth.ts";
 import { parseNetworkConfig } from "../src/config.ts";
 import { initIdentity, loadIdentity } from "../src/identity.ts";
-import { silentLogger } from "../src/logger.ts";
 import { open, SealOpenError, seal } from "../src/seal.ts";
 import {
   DEFAULT_EVALUATION_CAP,

@@ -6,7 +6,6 @@
  */
 import {
   allMembers,
-  type Member,
   memberConsents,
   memberStaff,
   onboardMember,
@@ -15,24 +14,11 @@ import {
   setQuotas,
   suspendMember,
 } from "@relink/core";
-import { memberView, onboardMemberInput, RelinkError, slug } from "@relink/protocol";
+import { memberView, onboardMemberInput, RelinkError } from "@relink/protocol";
 import { z } from "zod";
 import { ROLES } from "./access.ts";
+import { memberViewOf, reinstateMemberInput, setQuotasInput, suspendMemberInput } from "./members.ts";
 import { router, sessionProcedure } from "./trpc.ts";
-
-function view(m: Member): z.infer<typeof memberView> {
-  return {
-    id: m.id,
-    slug: m.slug,
-    displayName: m.displayName,
-    kind: m.kind,
-    capabilities: m.capabilities,
-    status: m.status,
-    suspendedReason: m.suspendedReason,
-    dailyLookupQuota: Number(m.dailyLookupQuota),
-    dailyEvaluationQuota: Number(m.dailyEvaluationQuota),
-  };
-}
 
 function ownMember(session: { memberId: string | null }): string {
   if (!session.memberId) throw new RelinkError("FORBIDDEN", "this page is for people working at a member");
@@ -112,7 +98,7 @@ export const portalRouter = router({
 
   members: sessionProcedure
     .output(z.array(memberView))
-    .query(async ({ ctx }) => (await allMembers(ctx.core)).map(view)),
+    .query(async ({ ctx }) => (await allMembers(ctx.core)).map(memberViewOf)),
 
   keyHolders: sessionProcedure
     .output(
@@ -131,23 +117,19 @@ export const portalRouter = router({
   onboardMember: sessionProcedure
     .input(onboardMemberInput)
     .output(memberView)
-    .mutation(async ({ ctx, input }) => view(await onboardMember(ctx.core, input))),
+    .mutation(async ({ ctx, input }) => memberViewOf(await onboardMember(ctx.core, input))),
   suspendMember: sessionProcedure
-    .input(z.object({ slug, reason: z.string().min(1).max(500) }))
+    .input(suspendMemberInput)
     .output(memberView)
-    .mutation(async ({ ctx, input }) => view(await suspendMember(ctx.core, input.slug, input.reason))),
+    .mutation(async ({ ctx, input }) =>
+      memberViewOf(await suspendMember(ctx.core, input.slug, input.reason)),
+    ),
   reinstateMember: sessionProcedure
-    .input(z.object({ slug }))
+    .input(reinstateMemberInput)
     .output(memberView)
-    .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+    .mutation(async ({ ctx, input }) => memberViewOf(await reinstateMember(ctx.core, input.slug))),
   setQuotas: sessionProcedure
-    .input(
-      z.object({
-        slug,
-        dailyLookupQuota: z.number().int().min(0).optional(),
-        dailyEvaluationQuota: z.number().int().min(0).optional(),
-      }),
-    )
+    .input(setQuotasInput)
     .output(memberView)
-    .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+    .mutation(async ({ ctx, input }) => memberViewOf(await setQuotas(ctx.core, input.slug, input))),
 });

@@ -1,6 +1,5 @@
 /** Routers as plain objects: each procedure validates with protocol schemas and calls one core function. */
 
-import type { Member } from "@relink/core";
 import {
   createPortalUser,
   eraseSubjects,
@@ -49,22 +48,9 @@ import { ROLES } from "./access.ts";
 import { consentProofRouter } from "./consent-proofs.ts";
 import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
+import { memberViewOf, reinstateMemberInput, setQuotasInput, suspendMemberInput } from "./members.ts";
 import { portalRouter } from "./portal.ts";
 import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
-
-function view(m: Member): z.infer<typeof memberView> {
-  return {
-    id: m.id,
-    slug: m.slug,
-    displayName: m.displayName,
-    kind: m.kind,
-    capabilities: m.capabilities,
-    status: m.status,
-    suspendedReason: m.suspendedReason,
-    dailyLookupQuota: Number(m.dailyLookupQuota),
-    dailyEvaluationQuota: Number(m.dailyEvaluationQuota),
-  };
-}
 
 const networkInfo = z.object({
   protocolVersion: z.number().int(),
@@ -91,22 +77,24 @@ export const appRouter = router({
     memberDirectory: networkReaderProcedure
       .output(memberDirectory)
       .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
-    whoami: memberProcedure.output(memberView).query(({ ctx }) => view(ctx.who.member)),
+    whoami: memberProcedure.output(memberView).query(({ ctx }) => memberViewOf(ctx.who.member)),
   }),
 
   admin: router({
     onboardMember: adminProcedure
       .input(onboardMemberInput)
       .output(memberView)
-      .mutation(async ({ ctx, input }) => view(await onboardMember(ctx.core, input))),
+      .mutation(async ({ ctx, input }) => memberViewOf(await onboardMember(ctx.core, input))),
     suspendMember: adminProcedure
-      .input(z.object({ slug, reason: z.string().min(1).max(500) }))
+      .input(suspendMemberInput)
       .output(memberView)
-      .mutation(async ({ ctx, input }) => view(await suspendMember(ctx.core, input.slug, input.reason))),
+      .mutation(async ({ ctx, input }) =>
+        memberViewOf(await suspendMember(ctx.core, input.slug, input.reason)),
+      ),
     reinstateMember: adminProcedure
-      .input(z.object({ slug }))
+      .input(reinstateMemberInput)
       .output(memberView)
-      .mutation(async ({ ctx, input }) => view(await reinstateMember(ctx.core, input.slug))),
+      .mutation(async ({ ctx, input }) => memberViewOf(await reinstateMember(ctx.core, input.slug))),
     registerDpoKey: adminProcedure
       .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
       .output(z.object({ memberId: z.string(), fingerprint: z.string() }))
@@ -115,15 +103,9 @@ export const appRouter = router({
         return { memberId: r.memberId, fingerprint: toBase64Url(r.key.fingerprint) };
       }),
     setQuotas: adminProcedure
-      .input(
-        z.object({
-          slug,
-          dailyLookupQuota: z.number().int().min(0).optional(),
-          dailyEvaluationQuota: z.number().int().min(0).optional(),
-        }),
-      )
+      .input(setQuotasInput)
       .output(memberView)
-      .mutation(async ({ ctx, input }) => view(await setQuotas(ctx.core, input.slug, input))),
+      .mutation(async ({ ctx, input }) => memberViewOf(await setQuotas(ctx.core, input.slug, input))),
     /** Abuse alerts and the sanctions applied from them (ADR 0045). */
     alerts: adminProcedure
       .input(listAlertsInput)

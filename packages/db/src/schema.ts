@@ -2,7 +2,7 @@
  * The one `Database` interface for kysely. Column types are what domain code receives on both
  * dialects: int8 → bigint, numeric → string, bytea → Uint8Array, timestamptz → Date (see client.ts).
  */
-import type { ColumnType, Generated } from "kysely";
+import type { ColumnType, Generated, Kysely, Transaction } from "kysely";
 
 /** A column the database fills in on insert (default) and that never changes afterwards. */
 type CreatedAt = ColumnType<Date, Date | undefined, never>;
@@ -372,3 +372,6 @@ export interface ConsentProofBundleTable {
   bundle: string;
   created_at: Date;
 }
+
+/** What repository functions take first: the database or an open transaction (kysely's example app). */
+export type Db = Kysely<Database> | Transaction<Database>;

@@ -2,6 +2,8 @@
  * Byte encodings used on the wire. Bytes travel as unpadded base64url (RFC 4648 §5) strings; parsing is
  * strict (canonical: re-encoding must give the same string), so one value has exactly one spelling.
  */
+import { equalBytes } from "@noble/curves/utils.js";
+import { bytesToHex, hexToBytes } from "@noble/hashes/utils.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const CODES = Uint8Array.from(ALPHABET, (c) => c.charCodeAt(0));
@@ -84,28 +86,18 @@ export function fromBase64Url(text: string): Uint8Array {
   return out;
 }
 
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+// noble's hex is table-driven (or the native Uint8Array.toHex): the hub keys maps by the hex of every tag
+// of a query (10^5 and more per portfolio).
+export const toHex = bytesToHex;
 
-// Table-driven: the hub keys maps by the hex of every tag of a query (10^5 and more per portfolio).
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]!]!;
-  return out;
-}
-
+/** Lower-case hex to bytes; anything else (upper case, odd length) is EncodingError. */
 export function fromHex(text: string): Uint8Array {
   if (!/^(?:[0-9a-f]{2})*$/.test(text)) throw new EncodingError("not lower-case hex");
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(text.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return hexToBytes(text);
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+/** Constant-time comparison (noble's). */
+export const bytesEqual = equalBytes;
 
 /**
  * Canonical concatenation of fields, each prefixed with its length as a 4-byte big-endian integer.

@@ -207,16 +207,9 @@ export const EXPOSURE_SUBMIT_PATH = "/v1/exposure/submit";
 export const exposureSubmitPath = (queryId: string, round: number): string =>
   `${EXPOSURE_SUBMIT_PATH}/${queryId}/${round}`;
 
+/** The submit body: `lengthPrefixed` of the envelopes (each u32 big-endian length ‖ envelope). */
 export function packCiphertexts(envelopes: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(envelopes.reduce((n, e) => n + 4 + e.length, 0));
-  const view = new DataView(out.buffer);
-  let at = 0;
-  for (const e of envelopes) {
-    view.setUint32(at, e.length);
-    out.set(e, at + 4);
-    at += 4 + e.length;
-  }
-  return out;
+  return lengthPrefixed(...envelopes);
 }
 
 /** Splits a binary submit body; undefined if it is not a well-formed sequence of at most `max` frames. */

@@ -1,22 +1,19 @@
-/** Byte helpers: I2OSP (RFC 8017 §4.1), 2-byte length prefixes as RFC 9497 §1.2 uses them. */
+/**
+ * Byte helpers: I2OSP (RFC 8017 §4.1), 2-byte length prefixes as RFC 9497 §1.2 uses them. Concatenation,
+ * hex and constant-time comparison are noble's (`@noble/hashes/utils`, `@noble/curves/utils`), not our own.
+ */
+import { equalBytes } from "@noble/curves/utils.js";
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { InvalidInputError } from "./errors.ts";
+
+export { equalBytes };
+export const concat = concatBytes;
+export const toHex = bytesToHex;
 
 export type Rng = (length: number) => Uint8Array;
 
 /** Default randomness: WebCrypto's CSPRNG (Node and browsers). */
 export const webCryptoRng: Rng = (length) => crypto.getRandomValues(new Uint8Array(length));
-
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 export function i2osp(value: number, length: number): Uint8Array {
   if (!Number.isSafeInteger(value) || value < 0 || value >= 256 ** length) {
@@ -36,26 +33,11 @@ export function lp(x: Uint8Array): Uint8Array {
   return concat(i2osp(x.length, 2), x);
 }
 
-const utf8 = new TextEncoder();
-export const ascii = (s: string): Uint8Array => utf8.encode(s);
-export const utf8Encode = (s: string): Uint8Array => utf8.encode(s);
+export const ascii = utf8ToBytes;
+export const utf8Encode = utf8ToBytes;
 
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
-}
-
-export function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
+/** Hex (either case) to bytes; anything else is InvalidInputError. */
 export function fromHex(h: string): Uint8Array {
   if (h.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(h)) throw new InvalidInputError("invalid hex");
-  const out = new Uint8Array(h.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(h.slice(2 * i, 2 * i + 2), 16);
-  return out;
+  return hexToBytes(h);
 }

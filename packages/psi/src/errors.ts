@@ -1,7 +1,7 @@
 /**
  * Typed errors of @relink/psi. Malformed input throws one of these; a well-formed but invalid proof makes
  * the low-level verifier return `false` and the threshold combiner throw {@link InvalidProofError} naming
- * the holder (engineering guide, rule 6).
+ * the holder (parse once at the edge; malformed input throws a typed error).
  */
 
 export type PsiErrorCode =

@@ -19,6 +19,7 @@ import {
   PURPOSES,
   type Purpose,
 } from "@relink/protocol";
+import { SOURCE_TYPES, type SourceType } from "@relink/psi";
 
 type LegalBasis = (typeof LEGAL_BASES)[number];
 type DataCategory = (typeof DATA_CATEGORIES)[number];
@@ -29,14 +30,8 @@ export const SUBJECT_COLUMNS: RowSpec = {
   name: { kind: "name-dob", dobColumn: "dob", optional: true },
 };
 
-export const SOURCE_TYPES = [
-  "application",
-  "transaction",
-  "collection-contact",
-  "third-party",
-  "public-record",
-] as const;
-export type SourceType = (typeof SOURCE_TYPES)[number];
+/** Where a label came from: the vocabulary the sealed label encodes (psi's label format), one list. */
+export { SOURCE_TYPES, type SourceType };
 
 export interface ContactValue {
   kind: LabelKind;

@@ -3,6 +3,8 @@
  * canonical), constant-shape comparisons and big-endian integers. No Node Buffer, so the same code runs in
  * browsers.
  */
+import { equalBytes } from "@noble/curves/utils.js";
+import { concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DECODE = new Int16Array(128).fill(-1);
@@ -60,31 +62,13 @@ export function base64Decode(text: string): Uint8Array | undefined {
   return out;
 }
 
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
-}
+/** Constant-time comparison and concatenation are noble's (`@noble/curves/utils`, `@noble/hashes/utils`). */
+export const bytesEqual = equalBytes;
+export const concat = concatBytes;
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
-const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
-export function utf8(text: string): Uint8Array {
-  return encoder.encode(text);
-}
+export const utf8 = utf8ToBytes;
 
 /** Strict UTF-8 decoding; undefined for invalid sequences. */
 export function utf8Decode(bytes: Uint8Array): string | undefined {

@@ -14,7 +14,7 @@ import {
   RelinkError,
   unpackCiphertexts,
 } from "@relink/protocol";
-import { HttpError, type Route, readBody, sendJson } from "../http.ts";
+import { HttpError, type Route, readBody, sendJson } from "@relink/protocol/http";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -17,7 +17,6 @@
 import type { IncomingMessage } from "node:http";
 import {
   type AuditLogDeps,
-  AuditLogError,
   buildReceipt,
   getLeaf,
   type LedgerReader,
@@ -28,9 +27,9 @@ import {
   proveInclusion,
   type UnverifiedRequest,
 } from "@relink/core";
-import { HTTP_STATUS, RelinkError, SIGNATURE_HEADERS } from "@relink/protocol";
+import { SIGNATURE_HEADERS } from "@relink/protocol";
+import { HttpError, type Route, sendJson, sendText } from "@relink/protocol/http";
 import { base64Encode, decodeAuditEvent, hashLeaf, parseDecimal } from "@relink/tlog";
-import { HttpError, type Route, sendJson, sendText } from "../http.ts";
 
 /** Authenticates a reader of leaves and receipts (core's authenticateLedgerReader, composed by the hub). */
 export type LedgerReaderAuth = (req: UnverifiedRequest) => Promise<LedgerReader>;
@@ -41,20 +40,15 @@ async function reader(
   url: URL,
 ): Promise<LedgerReader> {
   if (!auth) throw new HttpError(401, "UNKNOWN_KEY", "this hub has no ledger readers configured");
-  try {
-    return await auth({
-      method: req.method ?? "GET",
-      path: url.pathname + url.search,
-      body: new Uint8Array(),
-      header: (name) => {
-        const v = req.headers[name.toLowerCase()];
-        return Array.isArray(v) ? v[0] : v;
-      },
-    });
-  } catch (error) {
-    if (error instanceof RelinkError) throw new HttpError(HTTP_STATUS[error.code], error.code, error.message);
-    throw error;
-  }
+  return auth({
+    method: req.method ?? "GET",
+    path: url.pathname + url.search,
+    body: new Uint8Array(),
+    header: (name) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v[0] : v;
+    },
+  });
 }
 
 /** 404 unless `who` may read leaf bytes `leaf` (another member's leaf looks like a missing one). */
@@ -78,20 +72,6 @@ function decimal(value: string | null | undefined, name: string): bigint {
   return n;
 }
 
-async function mapErrors<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (error) {
-    if (error instanceof AuditLogError) {
-      // No such leaf (or no checkpoint covering it yet) is 404; an index or size beyond the log is 400.
-      // "inconsistent" is a fault of the hub's own storage: it stays a 500 (logged).
-      if (error.code === "not_found") throw new HttpError(404, "NOT_FOUND", error.message);
-      if (error.code !== "inconsistent") throw new HttpError(400, "BAD_INPUT", error.message);
-    }
-    throw error;
-  }
-}
-
 export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] {
   return [
     {
@@ -109,7 +89,7 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
       handle: async ({ res, url }) => {
         const index = decimal(url.searchParams.get("index"), "index");
         const size = decimal(url.searchParams.get("size"), "size");
-        const proof = await mapErrors(() => proveInclusion(deps, index, size));
+        const proof = await proveInclusion(deps, index, size);
         sendJson(res, 200, { index, size, proof: proof.map(base64Encode) });
       },
     },
@@ -119,7 +99,7 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
       handle: async ({ res, url }) => {
         const from = decimal(url.searchParams.get("from"), "from");
         const to = decimal(url.searchParams.get("to"), "to");
-        const proof = await mapErrors(() => proveConsistency(deps, from, to));
+        const proof = await proveConsistency(deps, from, to);
         sendJson(res, 200, { from, to, proof: proof.map(base64Encode) });
       },
     },
@@ -128,7 +108,7 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
       path: "/log/leaf/:index",
       handle: async ({ req, res, url, params }) => {
         const who = await reader(auth, req, url);
-        const leaf = await mapErrors(() => getLeaf(deps, decimal(params["index"], "index")));
+        const leaf = await getLeaf(deps, decimal(params["index"], "index"));
         checkMayRead(who, leaf.index, leaf.leaf);
         sendJson(res, 200, {
           index: leaf.index,
@@ -148,7 +128,7 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
         // (ADR 0040). Everyone gets `servedHash`, the leaf hash of the bytes as stored now (RFC 9162 §2.1.1),
         // so a leaf altered behind the triggers shows up against the signed root without revealing it.
         const who = req.headers[SIGNATURE_HEADERS.signature] ? await reader(auth, req, url) : undefined;
-        const leaves = await mapErrors(() => listLeaves(deps, start, Number(count)));
+        const leaves = await listLeaves(deps, start, Number(count));
         sendJson(res, 200, {
           start,
           leaves: leaves.map((l) => ({
@@ -167,9 +147,9 @@ export function logRoutes(deps: AuditLogDeps, auth?: LedgerReaderAuth): Route[] 
       handle: async ({ req, res, url, params }) => {
         const who = await reader(auth, req, url);
         const index = decimal(params["index"], "index");
-        const leaf = await mapErrors(() => getLeaf(deps, index));
+        const leaf = await getLeaf(deps, index);
         checkMayRead(who, index, leaf.leaf);
-        sendJson(res, 200, await mapErrors(() => buildReceipt(deps, index)));
+        sendJson(res, 200, await buildReceipt(deps, index));
       },
     },
   ];

@@ -4,8 +4,8 @@
  */
 import { type ApiContext, appRouter } from "@relink/api";
 import type { CoreDeps } from "@relink/core";
+import { type Route, readBody } from "@relink/protocol/http";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
-import { type Route, readBody } from "../http.ts";
 
 export function trpcRoutes(deps: {
   core: CoreDeps;

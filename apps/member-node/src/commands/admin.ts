@@ -7,12 +7,14 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
 import {
   CONTACT_TABLE,
+  type CsvTable,
   createHubClient,
   DEBTOR_TABLE,
   ed25519Signer,
   MemberNode,
   parseContactRows,
   parseDebtorRows,
+  type UploadError,
 } from "@relink/sdk";
 import type { Command } from "commander";
 import { readTable } from "../csv.ts";
@@ -220,6 +222,26 @@ export function register(program: Command): void {
     );
 
   /** The network-owned member node (its home) that computes tags through the key holders for the network. */
+  /** Every row of a table or nothing: any bad cell (the first 20 are listed) refuses the whole file. */
+  function everyRow<R>(
+    file: string,
+    table: CsvTable,
+    parse: (
+      records: CsvTable["records"],
+      now: Date,
+      rows: CsvTable["rows"],
+    ) => { rows: R[]; errors: UploadError[] },
+    verb: string,
+  ): R[] {
+    const { rows, errors } = parse(table.records, new Date(), table.rows);
+    const bad = [...table.errors, ...errors];
+    if (bad.length > 0 || rows.length === 0) {
+      for (const e of bad.slice(0, 20)) console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
+      throw new UserError(`${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing ${verb}`);
+    }
+    return rows;
+  }
+
   async function networkNode(home: string) {
     const h = readHome(home);
     const node = await MemberNode.connect({ hubUrl: h.hubUrl, secrets: secretsOf(h) });
@@ -240,16 +262,7 @@ export function register(program: Command): void {
           file: string,
           o: { hub?: string; adminKey: string; home: string; note: string; quiet?: boolean },
         ) => {
-          const table = readTable(file, CONTACT_TABLE);
-          const { rows, errors } = parseContactRows(table.records, new Date(), table.rows);
-          const bad = [...table.errors, ...errors];
-          if (bad.length > 0 || rows.length === 0) {
-            for (const e of bad.slice(0, 20))
-              console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
-            throw new UserError(
-              `${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing planted`,
-            );
-          }
+          const rows = everyRow(file, readTable(file, CONTACT_TABLE), parseContactRows, "planted");
           const node = await networkNode(o.home);
           const published = await node.publishContacts(rows);
           const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
@@ -277,16 +290,7 @@ export function register(program: Command): void {
           file: string,
           o: { hub?: string; adminKey: string; home: string; requestRef: string; quiet?: boolean },
         ) => {
-          const table = readTable(file, DEBTOR_TABLE);
-          const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
-          const bad = [...table.errors, ...errors];
-          if (bad.length > 0 || rows.length === 0) {
-            for (const e of bad.slice(0, 20))
-              console.error(`row ${e.row}, ${e.field}: ${e.reason}: ${e.message}`);
-            throw new UserError(
-              `${file}: ${bad.length} bad cell(s), ${rows.length} good row(s): nothing registered`,
-            );
-          }
+          const rows = everyRow(file, readTable(file, DEBTOR_TABLE), parseDebtorRows, "registered");
           const node = await networkNode(o.home);
           const tags = await node.tags([...new Set(rows.flatMap((r) => r.subjects))]);
           const r = await adminClient(o).admin.registerOptOuts.mutate({

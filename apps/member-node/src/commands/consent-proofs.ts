@@ -6,18 +6,8 @@
 import { CONSENT_TABLE, ConsentBook, MemberNode, parseConsentRows } from "@relink/sdk";
 import type { Command } from "commander";
 import { readConsentBook, saveConsentBook } from "../consent-book.ts";
-import { UserError } from "../errors.ts";
 import { readHome, secretsOf } from "../home.ts";
-import {
-  type CommonFlags,
-  checkReceipts,
-  common,
-  context,
-  hubUrlOf,
-  readInput,
-  reportRejected,
-  run,
-} from "./shared.ts";
+import { type CommonFlags, checkReceipts, common, context, hubUrlOf, readRows, run } from "./shared.ts";
 
 export function register(program: Command): void {
   const consent = program.commands.find((c) => c.name() === "consent");
@@ -28,10 +18,7 @@ export function register(program: Command): void {
     .action(
       run(async (file: string, flags: CommonFlags) => {
         const ctx = context(flags);
-        const table = readInput(file, CONSENT_TABLE, ctx);
-        const { rows, errors } = parseConsentRows(table.records, new Date(), table.rows);
-        reportRejected([...table.errors, ...errors], ctx);
-        if (rows.length === 0) throw new UserError(`${file}: no valid rows to commit`);
+        const { rows, table } = readRows(file, CONSENT_TABLE, parseConsentRows, ctx, "commit");
         const home = readHome(ctx.home);
         const book = readConsentBook(ctx.home) ?? new ConsentBook();
         const node = await MemberNode.connect({

@@ -33,8 +33,7 @@ import {
   context,
   hubUrlOf,
   purposeOption,
-  readInput,
-  reportRejected,
+  readRows,
   run,
   saveReceipts,
 } from "./shared.ts";
@@ -125,10 +124,7 @@ export function register(program: Command): void {
     .action(
       run(async (file: string, flags: CommonFlags) => {
         const ctx = context(flags);
-        const table = readInput(file, CONTACT_TABLE, ctx);
-        const { rows, errors } = parseContactRows(table.records, new Date(), table.rows);
-        reportRejected([...table.errors, ...errors], ctx);
-        if (rows.length === 0) throw new UserError(`${file}: no valid rows to publish`);
+        const { rows, table } = readRows(file, CONTACT_TABLE, parseContactRows, ctx, "publish");
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.publishContacts(rows);
         const saved = saveReceipts(ctx.receipts, "publish", r.receipts);
@@ -161,10 +157,7 @@ export function register(program: Command): void {
     .action(
       run(async (file: string, flags: CommonFlags) => {
         const ctx = context(flags);
-        const table = readInput(file, CONSENT_TABLE, ctx);
-        const { rows, errors } = parseConsentRows(table.records, new Date(), table.rows);
-        reportRejected([...table.errors, ...errors], ctx);
-        if (rows.length === 0) throw new UserError(`${file}: no valid rows to import`);
+        const { rows, table } = readRows(file, CONSENT_TABLE, parseConsentRows, ctx, "import");
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.importConsents(rows);
         const saved = saveReceipts(ctx.receipts, "consent", r.receipts);
@@ -222,10 +215,7 @@ export function register(program: Command): void {
     .action(
       run(async (file: string, flags: CommonFlags & { purpose: Purpose; case: string }) => {
         const ctx = context(flags);
-        const table = readInput(file, DEBTOR_TABLE, ctx);
-        const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
-        reportRejected([...table.errors, ...errors], ctx);
-        if (rows.length === 0) throw new UserError(`${file}: no valid rows to match`);
+        const { rows } = readRows(file, DEBTOR_TABLE, parseDebtorRows, ctx, "match");
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.match(rows, flags.purpose, flags.case);
         // The case id is kept with its commitment, so the DPO can name it later (issue 11).
@@ -284,10 +274,7 @@ export function register(program: Command): void {
     .action(
       run(async (file: string, flags: CommonFlags) => {
         const ctx = context(flags);
-        const table = readInput(file, DEBTOR_TABLE, ctx);
-        const { rows, errors } = parseDebtorRows(table.records, new Date(), table.rows);
-        reportRejected([...table.errors, ...errors], ctx);
-        if (rows.length === 0) throw new UserError(`${file}: no valid rows to erase`);
+        const { rows } = readRows(file, DEBTOR_TABLE, parseDebtorRows, ctx, "erase");
         const { node, logKey } = await connect(ctx, countSubjects(rows));
         const r = await node.erase(rows.flatMap((d) => d.subjects));
         const saved = saveReceipts(ctx.receipts, "erase", r.receipts);

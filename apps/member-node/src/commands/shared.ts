@@ -10,7 +10,7 @@ import type { CsvTable, Lang, TableSpec, UploadError } from "@relink/sdk";
 import { verifyReceipt } from "@relink/tlog";
 import { type Command, InvalidArgumentError } from "commander";
 import { readTable, writeCsv } from "../csv.ts";
-import { describeError, EXIT, exitCodeOf, talkingTo } from "../errors.ts";
+import { describeError, EXIT, exitCodeOf, talkingTo, UserError } from "../errors.ts";
 import { keepReceipts, readHome } from "../home.ts";
 import { progressReporter } from "../progress.ts";
 import { checkOutputFile, prepareDir, resolveSettings, type Settings } from "../settings.ts";
@@ -90,6 +90,28 @@ export function context(flags: CommonFlags): Ctx {
 /** Reads an input CSV for a command; the CSV layer's rejected rows come back as upload errors. */
 export function readInput(file: string, spec: TableSpec, ctx: Ctx): CsvTable {
   return readTable(file, spec, ctx.ignoreColumns);
+}
+
+/**
+ * The preamble of every upload command: read the CSV, parse its rows, report the rejected cells (exit code 3)
+ * and refuse a file with no valid row (`no valid rows to <verb>`).
+ */
+export function readRows<R>(
+  file: string,
+  spec: TableSpec,
+  parse: (
+    records: CsvTable["records"],
+    now: Date,
+    rows: CsvTable["rows"],
+  ) => { rows: R[]; errors: UploadError[] },
+  ctx: Ctx,
+  verb: string,
+): { rows: R[]; table: CsvTable } {
+  const table = readInput(file, spec, ctx);
+  const { rows, errors } = parse(table.records, new Date(), table.rows);
+  reportRejected([...table.errors, ...errors], ctx);
+  if (rows.length === 0) throw new UserError(`${file}: no valid rows to ${verb}`);
+  return { rows, table };
 }
 
 /** Lists rejected cells on stderr (and in --errors); exit code 3 marks "done, some rows were rejected". */

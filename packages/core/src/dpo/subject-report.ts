@@ -33,6 +33,7 @@ import {
   hashLeaf,
   inclusionProof,
   keyedCommitment,
+  leafFields,
   MemoryTree,
   subjectTagsRoot,
   utc8,
@@ -179,22 +180,9 @@ export function memberView(m: Member | undefined) {
   return m ? { id: m.id, slug: m.slug, displayName: m.displayName } : null;
 }
 
-/** Fields of a report entry that are read off the leaf (tlog `leafFields` is the verifier's twin). */
+/** Fields of a report entry that are read off the leaf: tlog's `leafFields`, which the verifier checks. */
 export function entryFields(index: bigint, e: AuditEvent) {
-  return {
-    index: Number(index),
-    event: e.type,
-    time: new Date(e.time).toISOString(),
-    timeUtc8: formatUtc8(e.time),
-    purpose: e.purpose ?? null,
-    legalBasis: e.legalBasis ?? null,
-    caseCommitment: e.caseCommitment ?? null,
-    decision: e.decision ?? null,
-    decisionReason: e.decisionReason ?? null,
-    rules: e.ruleIds ?? [],
-    inputSize: e.inputSize ?? null,
-    outputCount: e.outputCount ?? null,
-  };
+  return leafFields(Number(index), e);
 }
 
 export async function subjectAccessReport(

@@ -3,10 +3,8 @@
  * honeytokens, the contact opt-out registry and lenders' book declarations. Tags, counts, commitments
  * and signatures only.
  */
-import { type Kysely, sql, type Transaction } from "kysely";
-import type { AlertSeverity, Database, QuotaCounter, SanctionStep } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { sql } from "kysely";
+import type { AlertSeverity, Db, QuotaCounter, SanctionStep } from "../schema.ts";
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
 const CHUNK = 5000;

@@ -7,7 +7,7 @@
  * indices have no gaps and no duplicates. Within one process, PGlite has a single connection and kysely's
  * PGlite driver runs one transaction at a time; the same lock statement is still taken.
  */
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Selectable, Transaction } from "kysely";
 import { sql } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
 import type {
@@ -15,9 +15,8 @@ import type {
   AuditLogCosignatureTable,
   AuditLogLeafTable,
   Database,
+  Db,
 } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** pg_advisory_xact_lock key: "RLAE" (Relink audit event) as an integer. */
 export const AUDIT_LOG_LOCK_KEY = 0x524c4145n;

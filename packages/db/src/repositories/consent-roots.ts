@@ -2,10 +2,7 @@
  * Consent-membership proofs (ADR 0050): members' committed consent roots and the proof bundles lookups
  * carried. A root is immutable once logged; a member may commit many (e.g. one per consent import).
  */
-import type { Kysely, Transaction } from "kysely";
-import type { Database } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from "../schema.ts";
 
 export interface ConsentRoot {
   memberId: string;

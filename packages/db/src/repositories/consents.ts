@@ -1,9 +1,7 @@
 /** The consent registry: per member, tag and purpose, the legal basis a lookup relies on. */
-import { type Kysely, type Selectable, sql, type Transaction } from "kysely";
+import { type Selectable, sql } from "kysely";
 import { ConflictError, SQLSTATE, sqlState } from "../errors.ts";
-import type { ConsentTable, Database, DataCategory, LegalBasis, Purpose } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { ConsentTable, DataCategory, Db, LegalBasis, Purpose } from "../schema.ts";
 
 export interface Consent {
   id: string;
@@ -313,4 +311,72 @@ export async function listConsents(db: Db, memberId: string): Promise<Consent[]>
     .orderBy("registered_at")
     .execute();
   return rows.map(toConsent);
+}
+
+/** Consents by id (any member), for resolving a leaf's consent references; unknown ids are left out. */
+export async function consentsByIds(db: Db, ids: readonly string[]): Promise<Consent[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("consent")
+    .select(columns)
+    .where("id", "in", [...ids])
+    .execute();
+  return rows.map(toConsent);
+}
+
+/** A member's consents for one tag (every purpose, revoked and expired included). */
+export async function consentsForTag(db: Db, memberId: string, tag: Uint8Array): Promise<Consent[]> {
+  const rows = await db
+    .selectFrom("consent")
+    .select(columns)
+    .where("member_id", "=", memberId)
+    .where("tag", "=", tag)
+    .execute();
+  return rows.map(toConsent);
+}
+
+/** A superseded version of a consent record (migration 20261203T0100): in force until `supersededAt`. */
+export interface ConsentVersion {
+  consentId: string;
+  revision: number;
+  tag: Uint8Array;
+  purpose: string;
+  legalBasis: string;
+  dataCategories: string[];
+  grantedAt: Date;
+  expiresAt: Date;
+  supersededAt: Date;
+}
+
+/** Superseded versions of these consents, oldest first per consent. */
+export async function consentVersions(db: Db, ids: readonly string[]): Promise<ConsentVersion[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom("consent_revision")
+    .select([
+      "consent_id",
+      "revision",
+      "tag",
+      "purpose",
+      "legal_basis",
+      "data_categories",
+      "granted_at",
+      "expires_at",
+      "superseded_at",
+    ])
+    .where("consent_id", "in", [...ids])
+    .orderBy("consent_id")
+    .orderBy("revision")
+    .execute();
+  return rows.map((r) => ({
+    consentId: r.consent_id,
+    revision: r.revision,
+    tag: r.tag,
+    purpose: r.purpose,
+    legalBasis: r.legal_basis,
+    dataCategories: r.data_categories,
+    grantedAt: r.granted_at,
+    expiresAt: r.expires_at,
+    supersededAt: r.superseded_at,
+  }));
 }

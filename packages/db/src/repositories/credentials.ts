@@ -1,9 +1,6 @@
 /** Portal sign-in credentials (one per user). Hashing and policy live in core; this module only stores. */
-import type { Kysely, Transaction } from "kysely";
 import { NotFoundError } from "../errors.ts";
-import type { Database } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db } from "../schema.ts";
 
 export interface UserCredential {
   userId: string;

@@ -2,10 +2,8 @@
  * The encrypted contact directory. Publication batches are idempotent by batch id and applied in one
  * transaction by the caller (core); erasure and retention delete rows.
  */
-import { type Kysely, sql, type Transaction } from "kysely";
-import type { Database, LabelKind } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { sql } from "kysely";
+import type { Db, LabelKind } from "../schema.ts";
 
 export interface DirectoryRow {
   publisherId: string;

@@ -2,10 +2,8 @@
  * Cross-lender exposure (docs/protocol/exposure-he.md): the lenders' subject registrations, the
  * per-(querier, subject) budget ledger and cached answers. No figure of any book is ever stored here.
  */
-import { type Kysely, sql, type Transaction } from "kysely";
-import type { Database } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { sql, type Transaction } from "kysely";
+import type { Database, Db } from "../schema.ts";
 
 /** Rows per statement: keeps every statement far below PostgreSQL's 65,535 bind parameters. */
 const CHUNK = 5000;

@@ -1,9 +1,7 @@
 /** Members' public keys: Ed25519 request-signing and witness keys, X25519 mask-agreement keys. */
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Selectable } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
-import type { Database, KeyAlgorithm, MemberKeyPurpose, MemberKeyTable } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, KeyAlgorithm, MemberKeyPurpose, MemberKeyTable } from "../schema.ts";
 
 export interface MemberKey {
   id: string;

@@ -1,9 +1,7 @@
 /** Member institutions: onboarding, lookup, suspension. Functions take `db` (or a transaction) first. */
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Selectable } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
-import type { Database, MemberCapability, MemberKind, MemberStatus, MemberTable } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, MemberCapability, MemberKind, MemberStatus, MemberTable } from "../schema.ts";
 
 export interface Member {
   id: string;

@@ -1,8 +1,6 @@
 /** Replay protection for signed requests and daily quota counters. */
-import { type Kysely, sql, type Transaction } from "kysely";
-import type { Database, QuotaCounter } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import { sql } from "kysely";
+import type { Db, QuotaCounter } from "../schema.ts";
 
 /**
  * Records a nonce; false when it was already seen (a replay). Atomic on both backends through the

@@ -1,9 +1,7 @@
 /** People who use the portal and their role grants. The audit log names them only by pseudonym. */
-import type { Kysely, Selectable, Transaction } from "kysely";
+import type { Selectable } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
-import type { Database, Role, RoleGrantTable, UserStatus, UserTable } from "../schema.ts";
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Db, Role, RoleGrantTable, UserStatus, UserTable } from "../schema.ts";
 
 export const NETWORK_ROLES: readonly Role[] = ["network_admin", "network_dpo"];
 
