@@ -5,12 +5,13 @@
  *    our `verifyMembership` (decode, rebuild the statement, verify) vs snarkjs `groth16.verify`;
  *  - per batch: N proofs (default 1000, the issue's figure; RELINK_BENCH_ZK_BATCH or --batch to shrink it on
  *    a loaded machine) on a worker pool of W workers (default: one per core) vs sequential raw fullProve,
- *    then verifying the batch one proof at a time.
+ *    and vs W × snarkjs' single-threaded fullProve (what each worker did before ADR 0015), then verifying
+ *    the batch one proof at a time. The 1-minute load average before and after the batch is printed.
  * Goals (issue #12): batch ≥ 2 proofs/s on 2 cores, verify ≤ 25 ms.
  */
 
 import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, loadavg } from "node:os";
 import { gunzipSync } from "node:zlib";
 import {
   artifactUrl,
@@ -70,11 +71,22 @@ const statement = (i: number) => ({
   queryTime: NOW,
 });
 
-async function timeEach<T>(n: number, f: (i: number) => Promise<T>): Promise<{ ms: number; out: T[] }> {
+/** CPU milliseconds of this process (every thread, pool workers included) since `from`. */
+const cpuMs = (from?: NodeJS.CpuUsage) => {
+  const u = process.cpuUsage(from);
+  return (u.user + u.system) / 1000;
+};
+
+/** Wall and CPU time per call (CPU: every thread of the process — the load-independent figure). */
+async function timeEach<T>(
+  n: number,
+  f: (i: number) => Promise<T>,
+): Promise<{ ms: number; cpu: number; out: T[] }> {
   const out: T[] = [];
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < n; i++) out.push(await f(i));
-  return { ms: (performance.now() - start) / n, out };
+  return { ms: (performance.now() - start) / n, cpu: cpuMs(cpu0) / n, out };
 }
 
 // Warm both paths (curve build, WASM compile).
@@ -84,12 +96,30 @@ await groth16.fullProve(
   { type: "mem", data: artifacts.zkey },
 );
 await prove(artifacts, inputs[0]!);
+await groth16.verify(
+  VERIFICATION_KEY,
+  publicSignals(statement(0)),
+  decodeProof((await prove(artifacts, inputs[0]!)).proof),
+);
+await verifyMembership(VERIFICATION_KEY, statement(0), (await prove(artifacts, inputs[0]!)).proof);
 
 const single = Math.min(SINGLE, BATCH);
 const raw = await timeEach(single, (i) =>
   groth16.fullProve(inputs[i]!, { type: "mem", data: artifacts.wasm }, { type: "mem", data: artifacts.zkey }),
 );
 const ours = await timeEach(single, (i) => prove(artifacts, inputs[i]!));
+// What each pool worker did before ADR 0015: snarkjs fullProve single-threaded, which rebuilds the curve
+// and recompiles the witness calculator on every proof.
+const rawSingle = await timeEach(single, (i) =>
+  groth16.fullProve(
+    inputs[i]!,
+    { type: "mem", data: artifacts.wasm },
+    { type: "mem", data: artifacts.zkey },
+    undefined,
+    undefined,
+    { singleThread: true },
+  ),
+);
 const rawVerify = await timeEach(single, (i) =>
   groth16.verify(VERIFICATION_KEY, publicSignals(statement(i)), decodeProof(ours.out[i]!.proof)),
 );
@@ -98,20 +128,27 @@ const ourVerify = await timeEach(single, (i) =>
 );
 if (!rawVerify.out.every(Boolean) || !ourVerify.out.every(Boolean)) throw new Error("a proof did not verify");
 
+const loadBefore = loadavg()[0]!;
 const pool = createProverPool(artifacts, WORKERS);
 await pool.proveAll(inputs.slice(0, WORKERS)); // warm every worker
 t = performance.now();
+const batchCpu0 = process.cpuUsage();
 const batch = await pool.proveAll(inputs);
 const batchS = (performance.now() - t) / 1000;
+const batchCpuMs = cpuMs(batchCpu0) / BATCH;
 await pool.close();
 t = performance.now();
+const verifyCpu0 = process.cpuUsage();
 let bad = 0;
 for (let i = 0; i < BATCH; i++)
   if (!(await verifyMembership(VERIFICATION_KEY, statement(i), batch[i]!.proof))) bad++;
 const batchVerifyMs = (performance.now() - t) / BATCH;
+const batchVerifyCpuMs = cpuMs(verifyCpu0) / BATCH;
 if (bad > 0) throw new Error(`${bad} batch proofs did not verify`);
 
+const loadAfter = loadavg()[0]!;
 const rawRate = 1000 / raw.ms;
+const rawSingleRate = (WORKERS * 1000) / rawSingle.ms;
 const batchRate = BATCH / batchS;
 const rows: [string, string, string, string][] = [
   [
@@ -131,6 +168,24 @@ const rows: [string, string, string, string][] = [
     `${batchRate.toFixed(2)} proofs/s`,
     `sequential fullProve ${rawRate.toFixed(2)} proofs/s`,
     (batchRate / rawRate).toFixed(2),
+  ],
+  [
+    `prove, batch of ${BATCH} (${WORKERS} workers)`,
+    `${batchRate.toFixed(2)} proofs/s`,
+    `${WORKERS} × single-threaded fullProve ${rawSingleRate.toFixed(2)} proofs/s (${rawSingle.ms.toFixed(0)} ms each)`,
+    (batchRate / rawSingleRate).toFixed(2),
+  ],
+  [
+    "CPU per proof: pool worker / single-threaded fullProve",
+    `${batchCpuMs.toFixed(0)} ms`,
+    `${rawSingle.cpu.toFixed(0)} ms`,
+    (rawSingle.cpu / batchCpuMs).toFixed(2),
+  ],
+  [
+    "CPU per verification: ours / snarkjs verify",
+    `${ourVerify.cpu.toFixed(1)} ms`,
+    `${rawVerify.cpu.toFixed(1)} ms`,
+    (rawVerify.cpu / ourVerify.cpu).toFixed(2),
   ],
   [
     `verify, batch of ${BATCH}`,
@@ -159,6 +214,16 @@ console.log(
     batchProofsPerS: +batchRate.toFixed(3),
     rawSequentialProofsPerS: +rawRate.toFixed(3),
     batchRatio: +(batchRate / rawRate).toFixed(3),
+    rawSingleThreadMs: Math.round(rawSingle.ms),
+    batchVsSingleThreadRatio: +(batchRate / rawSingleRate).toFixed(3),
+    batchCpuMsPerProof: Math.round(batchCpuMs),
+    rawSingleThreadCpuMs: Math.round(rawSingle.cpu),
+    cpuRatio: +(rawSingle.cpu / batchCpuMs).toFixed(3),
+    projectedProofsPerSOn2Cores: +(2000 / batchCpuMs).toFixed(2),
+    verifyCpuMs: +ourVerify.cpu.toFixed(2),
+    rawVerifyCpuMs: +rawVerify.cpu.toFixed(2),
+    batchVerifyCpuMs: +batchVerifyCpuMs.toFixed(2),
+    load1: [+loadBefore.toFixed(2), +loadAfter.toFixed(2)],
     batchVerifyMsPerProof: +batchVerifyMs.toFixed(2),
     goals: { batchProofsPerS: batchRate >= 2, verifyMs: ourVerify.ms <= 25 },
   })}`,

@@ -3,7 +3,7 @@
  * and proves single-threaded, so N workers keep N cores busy with whole proofs — witness generation is
  * single-threaded in snarkjs, which leaves a multi-threaded prover idle for part of every proof. Results
  * come back in input order; a witness that does not satisfy the circuit rejects with ZkError("PROVE_FAILED").
- * Workers are unref'd while idle; `close()` terminates them.
+ * Each worker builds its curve and witness calculator once (ADR 0015). Workers are unref'd while idle; `close()` terminates them.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";

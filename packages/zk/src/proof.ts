@@ -8,6 +8,7 @@ import { type Groth16Proof, groth16 } from "snarkjs";
 import { type MembershipStatement, publicSignals } from "./consent.ts";
 import { ZkError } from "./errors.ts";
 import { bigIntToBytes, bytesToBigInt } from "./fields.ts";
+import { verifyGroth16 } from "./groth16.ts";
 
 /** The BN254 base field modulus q (EIP-196). */
 export const BASE_FIELD_ORDER =
@@ -94,6 +95,8 @@ export async function prove(
 /**
  * Verifies a proof against a statement rebuilt by the verifier (never the prover's public signals).
  * Malformed bytes or statement throw ZkError; a well-formed proof that does not verify returns false.
+ * Runs on a cached single-threaded curve with the key prepared once (groth16.ts, ADR 0015): no worker
+ * threads are started, and B must lie in G2's prime-order subgroup.
  */
 export async function verifyMembership(
   vkey: object,
@@ -102,17 +105,12 @@ export async function verifyMembership(
 ): Promise<boolean> {
   const proof = decodeProof(unverifiedProof);
   const signals = publicSignals(statement);
-  try {
-    return await groth16.verify(vkey, signals, proof, undefined);
-  } catch {
-    // snarkjs throws on points off the curve; that is a proof that does not verify.
-    return false;
-  }
+  return verifyGroth16(vkey, signals, proof);
 }
 
 /**
- * Stops the worker threads snarkjs' BN254 curve (ffjavascript) keeps after a multi-threaded prove or
- * verify; a short-lived process calls this before it can exit. The next prove or verify builds it again.
+ * Stops the worker threads snarkjs' BN254 curve (ffjavascript) keeps after a multi-threaded prove; a
+ * short-lived process calls this before it can exit (verification no longer starts any). The next prove or verify builds it again.
  */
 export async function releaseCurve(): Promise<void> {
   const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
