@@ -278,6 +278,35 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     }
   });
 
+  it("a member admin edits a colleague's roles, and the change persists", async () => {
+    await signIn("member_admin");
+    await page.goto(`${net.hubUrl}/member`);
+    const dpo = account("member_dpo").email;
+    const cell = page.getByTestId(`staff-roles-${dpo}`);
+    await cell.waitFor();
+    expect(await cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]))).toEqual(
+      ["member_dpo"],
+    );
+    await cell.getByTestId("roles-edit").click();
+    await cell.getByTestId("role-collections_operator").check();
+    await cell.getByTestId("roles-save").click();
+    await expect
+      .poll(() => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()))
+      .toEqual(["collections_operator", "member_dpo"]);
+    await page.reload();
+    await expect
+      .poll(() => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()))
+      .toEqual(["collections_operator", "member_dpo"]);
+    await shot("12-member-roles");
+    // Removing one's own admin role is refused, with the reason shown.
+    const self = page.getByTestId(`staff-roles-${account("member_admin").email}`);
+    await self.getByTestId("roles-edit").click();
+    await self.getByTestId("role-member_admin").uncheck();
+    await self.getByTestId("roles-save").click();
+    await expect.poll(() => page.locator("p.error").first().textContent()).toContain("member_admin");
+    await signOut();
+  });
+
   browserCrypto(
     "a risk analyst runs exposure queries in the browser: per-applicant figures equal the plaintext oracle",
     async () => {
@@ -335,7 +364,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       expect(answered).toBeGreaterThan(2);
       expect(suppressed).toBeGreaterThan(0);
       await page.getByTestId("histogram").first().waitFor();
-      await shot("12-exposure-query");
+      await shot("13-exposure-query");
 
       // The portfolio: the hub's noisy totals, post-processed (non-negative, 95 % interval around the total).
       await page.getByTestId("exposure-mode").selectOption("aggregate");
@@ -362,7 +391,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
         // What the analyst reads: the total with thousands separators, and the interval.
         expect(await row.textContent()).toContain(total.toLocaleString("zh-CN"));
       }
-      await shot("13-exposure-portfolio");
+      await shot("14-exposure-portfolio");
       await signOut();
     },
   );

@@ -13,11 +13,12 @@ import {
   portalDashboard,
   reinstateMember,
   setQuotas,
+  setStaffRoles,
   suspendMember,
 } from "@relink/core";
 import { memberView, onboardMemberInput, RelinkError, slug } from "@relink/protocol";
 import { z } from "zod";
-import { ROLES } from "./access.ts";
+import { MEMBER_ROLES, ROLES } from "./access.ts";
 import { router, sessionProcedure } from "./trpc.ts";
 
 function view(m: Member): z.infer<typeof memberView> {
@@ -109,6 +110,27 @@ export const portalRouter = router({
       ),
     )
     .query(({ ctx }) => memberStaff(ctx.core, ctx.portal.memberId)),
+
+  setStaffRoles: sessionProcedure
+    .input(
+      z.object({
+        userId: z.string().uuid(),
+        roles: z.array(z.enum(MEMBER_ROLES)).max(MEMBER_ROLES.length),
+      }),
+    )
+    .output(
+      z.object({
+        userId: z.string(),
+        email: z.string(),
+        displayName: z.string(),
+        status: z.string(),
+        lastLoginAt: isoTime.nullable(),
+        roles: z.array(role),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      setStaffRoles(ctx.core, { userId: ctx.portal.userId, memberId: ownMember(ctx.portal) }, input),
+    ),
 
   members: sessionProcedure
     .output(z.array(memberView))
