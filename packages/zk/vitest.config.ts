@@ -1,6 +1,15 @@
 import { defineProject } from "vitest/config";
 
-// Proving and verifying with the real artifacts is tested in circuits/ (this leaf does no I/O).
+// Proving and verifying with the real artifacts is tested in circuits/ (this leaf does no I/O). Generous, for a
+// loaded machine (a stuck test still ends); a crypto leaf reads no environment (ADR 0003): override with
+// `vitest run --testTimeout=MS --hookTimeout=MS`.
+const timeout = 300000;
+
 export default defineProject({
-  test: { name: "zk", include: ["test/**/*.test.ts", "src/**/*.test.ts"] },
+  test: {
+    name: "zk",
+    testTimeout: timeout,
+    hookTimeout: timeout,
+    include: ["test/**/*.test.ts", "src/**/*.test.ts"],
+  },
 });
