@@ -294,8 +294,14 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       .poll(() => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()))
       .toEqual(["collections_operator", "member_dpo"]);
     await page.reload();
+    await cell.locator("[data-role]").first().waitFor();
     await expect
-      .poll(() => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()))
+      .poll(
+        () => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()),
+        {
+          timeout: 30_000,
+        },
+      )
       .toEqual(["collections_operator", "member_dpo"]);
     await shot("12-member-roles");
     // Removing one's own admin role is refused, with the reason shown.
@@ -303,7 +309,9 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     await self.getByTestId("roles-edit").click();
     await self.getByTestId("role-member_admin").uncheck();
     await self.getByTestId("roles-save").click();
-    await expect.poll(() => page.locator("p.error").first().textContent()).toContain("member_admin");
+    await expect
+      .poll(() => page.locator("p.error").first().textContent(), { timeout: 30_000 })
+      .toContain("member_admin");
     await signOut();
   });
 
