@@ -47,6 +47,14 @@ writeFileSync(files.consents, csv(s.consents));
 const net = await startNetwork({
   dir,
   portal: true,
+  // Abuse controls (ADR 0045) sized for a benchmark's bulk consents and matches, not for a member's day.
+  abuse: {
+    dailyConsentRegistrations: 1_000_000,
+    maxTagsPerCase: 1000,
+    freshConsentLookupsAlert: 1_000_000,
+    unconsentedLookupsAlert: 1_000_000,
+    sanctions: "advisory",
+  },
   evaluationCaps: {
     members: Object.fromEntries(
       [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector].map((m) => [m.slug, big.evaluationQuota]),
