@@ -12,39 +12,30 @@ const headers = [
 
 const config: NextConfig = {
   // Workspace packages export TypeScript source.
-  transpilePackages: ["@relink/sdk", "@relink/psi", "@relink/identity", "@relink/protocol", "@relink/tlog"],
+  transpilePackages: [
+    "@relink/sdk",
+    "@relink/psi",
+    "@relink/identity",
+    "@relink/protocol",
+    "@relink/tlog",
+    "@relink/he",
+  ],
   // Type-checked by `npm run typecheck` (tsconfig.json here); the build does not repeat it.
   typescript: { ignoreBuildErrors: true },
   poweredByHeader: false,
   reactStrictMode: true,
   productionBrowserSourceMaps: false,
-  webpack(config, { isServer, webpack }) {
+  webpack(config, { isServer }) {
     // The SDK's Node request layer (undici) has a browser stand-in (web/http-shim.ts).
     if (!isServer) {
       config.resolve.alias = {
         ...config.resolve.alias,
         "@relink/protocol/http": join(import.meta.dirname, "web", "http-shim.ts"),
       };
-      // The member node's consent-proof path (ADR 0050: artifact files, gunzip, a worker-thread prover) is
-      // Node-only and never runs in the portal's worker, which has no consent book; its Node built-ins
-      // resolve to empty modules in the browser bundle instead of failing the build.
-      config.plugins.push(
-        new webpack.NormalModuleReplacementPlugin(
-          /^node:(fs|os|path|url|zlib|worker_threads)$/,
-          (resource: { request: string }) => {
-            resource.request = resource.request.slice("node:".length);
-          },
-        ),
-      );
-      config.resolve.fallback = {
-        ...config.resolve.fallback,
-        fs: false,
-        os: false,
-        path: false,
-        url: false,
-        zlib: false,
-        worker_threads: false,
-      };
+      // node-seal's Emscripten glue imports `module` (createRequire) only when it runs on Node; the exposure
+      // querier in the browser worker never takes that branch. No other Node built-in is needed: the SDK's
+      // browser entries reach none (packages/sdk/test/browser-entry.test.ts).
+      config.resolve.fallback = { ...config.resolve.fallback, module: false };
     }
     return config;
   },

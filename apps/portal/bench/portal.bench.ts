@@ -33,6 +33,7 @@ const asOf = new Date().toISOString().slice(0, 10);
 const s = buildScenario({ asOf, population: Math.ceil(ROWS / 3), debtors: DEBTORS, unconsented: 0 });
 const book = [...s.books.bank, ...s.books.consumer, ...s.books.auto].slice(0, ROWS);
 if (book.length < ROWS) throw new Error(`only ${book.length} rows generated`);
+const big = { lookupQuota: 1_000_000, evaluationQuota: 10_000_000 };
 const files = {
   book: join(dir, "book.csv"),
   debtors: join(dir, "debtors.csv"),
@@ -42,8 +43,24 @@ writeFileSync(files.book, csv(book));
 writeFileSync(files.debtors, csv(s.debtors));
 writeFileSync(files.consents, csv(s.consents));
 
-const big = { lookupQuota: 1_000_000, evaluationQuota: 10_000_000 };
-const net = await startNetwork({ dir, portal: true });
+// The key holders' own daily caps per member (ADR 0045) must allow the run's evaluations, like the quotas.
+const net = await startNetwork({
+  dir,
+  portal: true,
+  // Abuse controls (ADR 0045) sized for a benchmark's bulk consents and matches, not for a member's day.
+  abuse: {
+    dailyConsentRegistrations: 1_000_000,
+    maxTagsPerCase: 1000,
+    freshConsentLookupsAlert: 1_000_000,
+    unconsentedLookupsAlert: 1_000_000,
+    sanctions: "advisory",
+  },
+  evaluationCaps: {
+    members: Object.fromEntries(
+      [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector].map((m) => [m.slug, big.evaluationQuota]),
+    ),
+  },
+});
 const browser = await launch();
 try {
   for (const m of [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector]) await addMember(net, { ...m, ...big });

@@ -4,14 +4,18 @@
  * (Web Worker crypto), consents, Excel-safe download, receipts verified in the browser, language switch,
  * security headers, CSRF refusal — and the privacy attack: every request the browser sent (pages and
  * worker, to the hub and to the key holders) is scanned for the raw identifiers and contact values of the
- * uploaded files; none may appear. Screenshots go to apps/portal/test-results/ (gitignored).
+ * uploaded files; none may appear. The risk analyst runs exposure queries in the browser (BFV keys and
+ * decryption in the worker) against lender nodes (`relink serve`) and gets the plaintext oracle's figures.
+ * Screenshots go to apps/portal/test-results/ (gitignored).
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { buildExposureScenario, EXTRA_LENDERS, exposureOracle } from "@relink/demo/exposure-scenario";
 import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/network";
 import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
-import { buildScenario, MEMBERS } from "@relink/demo/scenario";
+import { buildScenario, DEMO_EXPOSURE, MEMBERS } from "@relink/demo/scenario";
+import { EXPOSURE_FEATURES } from "@relink/protocol";
 import { stringify } from "csv-stringify/sync";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -25,6 +29,8 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
   const dir = join(tmpdir(), `relink-portal-e2e-${process.pid}`);
   const asOf = new Date().toISOString().slice(0, 10);
   const s = buildScenario({ asOf, population: 120, debtors: 30, unconsented: 5 });
+  // The exposure story over the same people: five lenders' loan books; the bank's risk team asks.
+  const x = buildExposureScenario(s.people, { seed: 5050, asOf, applicants: 16, portfolio: 24 });
   const accounts = demoAccounts({ collector: MEMBERS.collector.slug, bank: MEMBERS.bank.slug });
   const password = randomPassword();
   const account = (role: string) => accounts.find((a) => a.role === role)!;
@@ -37,6 +43,9 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     consents: join(dir, "consents.csv"),
     consumer: join(dir, "consumer-contacts.csv"),
     exposure: join(dir, "exposure-results.csv"),
+    applicants: join(dir, "applicants.csv"),
+    portfolio: join(dir, "portfolio.csv"),
+    creditConsents: join(dir, "credit-consents.csv"),
   };
 
   async function shot(name: string) {
@@ -69,7 +78,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     mkdirSync(SHOTS, { recursive: true });
     mkdirSync(dir, { recursive: true });
     await ensurePortalBuild();
-    net = await startNetwork({ dir, portal: true });
+    net = await startNetwork({ dir, portal: true, exposure: DEMO_EXPOSURE });
     for (const m of [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector]) await addMember(net, m);
     await net.hub.waitFor(/Relink portal on/, 120_000);
     await seedPortalAccounts(net, accounts, password);
@@ -79,6 +88,9 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     writeFileSync(files.consumer, csv(s.books.consumer));
     writeFileSync(files.debtors, csv(s.debtors));
     writeFileSync(files.consents, csv(s.consents));
+    writeFileSync(files.applicants, csv(x.applicants));
+    writeFileSync(files.portfolio, csv(x.portfolio));
+    writeFileSync(files.creditConsents, csv(x.consents));
     // A result file in the CLI's `relink exposure --out` format: one answered, one suppressed applicant.
     writeFileSync(
       files.exposure,
@@ -266,6 +278,132 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     }
   });
 
+  it("a member admin edits a colleague's roles, and the change persists", async () => {
+    await signIn("member_admin");
+    await page.goto(`${net.hubUrl}/member`);
+    const dpo = account("member_dpo").email;
+    const cell = page.getByTestId(`staff-roles-${dpo}`);
+    await cell.waitFor();
+    expect(await cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]))).toEqual(
+      ["member_dpo"],
+    );
+    await cell.getByTestId("roles-edit").click();
+    await cell.getByTestId("role-collections_operator").check();
+    await cell.getByTestId("roles-save").click();
+    await expect
+      .poll(() => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()))
+      .toEqual(["collections_operator", "member_dpo"]);
+    await page.reload();
+    await cell.locator("[data-role]").first().waitFor();
+    await expect
+      .poll(
+        () => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()),
+        {
+          timeout: 30_000,
+        },
+      )
+      .toEqual(["collections_operator", "member_dpo"]);
+    await shot("12-member-roles");
+    // Removing one's own admin role is refused, with the reason shown.
+    const self = page.getByTestId(`staff-roles-${account("member_admin").email}`);
+    await self.getByTestId("roles-edit").click();
+    await self.getByTestId("role-member_admin").uncheck();
+    await self.getByTestId("roles-save").click();
+    await expect
+      .poll(() => page.locator("p.error").first().textContent(), { timeout: 30_000 })
+      .toContain("member_admin");
+    await signOut();
+  });
+
+  browserCrypto(
+    "a risk analyst runs exposure queries in the browser: per-applicant figures equal the plaintext oracle",
+    async () => {
+      // Three more lenders join now (the network admin's member count above stays the skip-trace three);
+      // every lender answers from its own node (`relink serve`), as in the demo's exposure step.
+      for (const m of [MEMBERS.auto, ...EXTRA_LENDERS]) await addMember(net, m);
+      const serving = Object.entries(x.books).map(([slug, rows]) => {
+        const book = join(dir, `${slug}-loans.csv`);
+        writeFileSync(book, csv(rows));
+        return net.daemon(`serve-${slug}`, ["serve", "--book", book], slug);
+      });
+      await Promise.all(serving.map((p) => p.waitFor(/"event":"book\.registered"/)));
+      // The bank's consents for credit assessment (the CLI; the browser's consent import is tested above).
+      const c = await net.relink(["consent", "import", files.creditConsents, "--no-progress"], x.querier);
+      expect(c.code, c.stderr).toBe(0);
+
+      await signIn("risk_analyst");
+      await importKey(x.querier);
+      await page.goto(`${net.hubUrl}/exposure`);
+      await page.getByTestId("case-id").fill("portal-e2e-exposure");
+      await page.getByTestId("exposure-file").setInputFiles(files.applicants);
+      await page.getByTestId("exposure-start").click();
+      await page.getByTestId("exposure-summary").waitFor({ timeout: 240_000 });
+      expect(await page.getByTestId("exposure-summary").textContent()).toContain(
+        "4 家机构中 4 家已答复 · k = 3",
+      );
+      const oracle = exposureOracle(
+        x.books,
+        x.querier,
+        x.applicants.map((a) => a.id_number),
+        { k: 3, asOf },
+      );
+      const rows = page.locator("[data-testid=exposure-table] tbody tr");
+      await expect.poll(() => rows.count()).toBe(x.applicants.length);
+      let answered = 0;
+      let suppressed = 0;
+      for (const a of x.applicants) {
+        const row = page.locator(`[data-testid=exposure-table] tbody tr[data-ref="${a.applicant_ref}"]`);
+        const want = oracle.get(a.id_number)!;
+        if (want === "suppressed") {
+          suppressed++;
+          expect(await row.getAttribute("data-status"), a.applicant_ref).toBe("suppressed");
+          // Suppressed rows say why, and show no figure.
+          expect(await row.textContent()).toContain("少于 k 家");
+          expect(await row.getAttribute("data-figures")).toBe("");
+        } else {
+          answered++;
+          expect(await row.getAttribute("data-status"), a.applicant_ref).toBe("ok");
+          expect(await row.getAttribute("data-figures"), a.applicant_ref).toBe(
+            EXPOSURE_FEATURES.map((f) => `${f}=${want[f]}`).join(";"),
+          );
+        }
+      }
+      // The scenario exercises both branches.
+      expect(answered).toBeGreaterThan(2);
+      expect(suppressed).toBeGreaterThan(0);
+      await page.getByTestId("histogram").first().waitFor();
+      await shot("13-exposure-query");
+
+      // The portfolio: the hub's noisy totals, post-processed (non-negative, 95 % interval around the total).
+      await page.getByTestId("exposure-mode").selectOption("aggregate");
+      await page.getByTestId("case-id").fill("portal-e2e-portfolio");
+      await page.getByTestId("exposure-file").setInputFiles(files.portfolio);
+      await page.getByTestId("exposure-start").click();
+      await page.getByTestId("exposure-aggregate").waitFor({ timeout: 240_000 });
+      const portfolioOracle = exposureOracle(
+        x.books,
+        x.querier,
+        x.portfolio.map((p) => p.id_number),
+        { k: 3, asOf },
+      );
+      const expectAnswered = [...portfolioOracle.values()].filter((v) => v !== "suppressed").length;
+      expect(await page.getByTestId("exposure-counts").textContent()).toContain(`已答复 ${expectAnswered}`);
+      const figures = page.locator("[data-testid=exposure-aggregate] tbody tr");
+      expect(await figures.count()).toBe(EXPOSURE_FEATURES.length);
+      for (const f of EXPOSURE_FEATURES) {
+        const row = page.locator(`[data-testid=exposure-aggregate] tbody tr[data-feature=${f}]`);
+        const total = Number(await row.getAttribute("data-total"));
+        const [lo, hi] = ((await row.getAttribute("data-ci95")) ?? "").split(",").map(Number);
+        expect(Number.isInteger(total) && total >= 0, f).toBe(true);
+        expect(lo! <= total && total <= hi!, `${f}: ${total} in [${lo}, ${hi}]`).toBe(true);
+        // What the analyst reads: the total with thousands separators, and the interval.
+        expect(await row.textContent()).toContain(total.toLocaleString("zh-CN"));
+      }
+      await shot("14-exposure-portfolio");
+      await signOut();
+    },
+  );
+
   browserCrypto("no request the browser sent carries a raw identifier or contact value", () => {
     const needles = new Set<string>();
     for (const r of [...s.books.bank, ...s.debtors, ...s.consents]) {
@@ -276,6 +414,8 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       needles.add(r.kind === "phone" ? r.value.replace(/\D/g, "").slice(-11) : r.value);
     }
     for (const d of s.debtors) needles.add(d.subject_phone.replace(/\D/g, "").slice(-11));
+    // The exposure queries' applicants and portfolio (identifiers the worker turned into tags).
+    for (const r of [...x.applicants, ...x.portfolio]) needles.add(r.id_number);
     const haystacks = browser.requests.map((r) => {
       let url = r.url;
       try {
@@ -288,6 +428,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     expect(browser.requests.some((r) => r.url.includes("/v1/evaluate") && r.method === "POST")).toBe(true);
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/directory.publish"))).toBe(true);
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/lookup.run"))).toBe(true);
+    expect(browser.requests.some((r) => r.url.includes("/api/trpc/exposure.query"))).toBe(true);
     expect(haystacks.some((h) => h.includes(encodeURIComponent(account("data_engineer").email)))).toBe(true);
     expect(needles.size).toBeGreaterThan(100);
     const leaks = [...needles].filter((n) => n.length >= 5 && haystacks.some((h) => h.includes(n)));

@@ -1,7 +1,8 @@
 "use client";
 /** State of one worker job on a page: the chosen file, progress, result or error. */
 import { useState } from "react";
-import type { MessageKey } from "./i18n.ts";
+import type { MessageKey, Translate } from "./i18n.ts";
+import { useI18n } from "./i18n-client.tsx";
 import type { WorkerResult } from "./protocol.ts";
 import { rememberReceipts } from "./receipts.ts";
 import { runJob } from "./worker-client.ts";
@@ -11,10 +12,21 @@ export const STAGE_LABEL: Record<string, MessageKey> = {
   publish: "progress.publish",
   lookup: "progress.lookup",
   consents: "progress.consents",
+  he: "progress.he",
+  exposure: "progress.exposure",
 };
 
+/** File-level CSV refusals (the SDK reader's CsvError codes), translated, with the reader's detail. */
+const CSV_CODES = ["empty-file", "header-only", "encoding", "malformed-quote", "header", "too-many-rows"];
+export function csvRefusal(message: string, t: Translate): string | undefined {
+  const m = /^([a-z-]+): (.*)$/s.exec(message);
+  if (!m || !CSV_CODES.includes(m[1]!)) return undefined;
+  return `${t(`csv.${m[1]}` as MessageKey)} (${m[2]})`;
+}
+
 export function useJob<R extends WorkerResult>() {
-  const [file, setFile] = useState<{ name: string; text: string } | null>(null);
+  const { t } = useI18n();
+  const [file, setFile] = useState<{ name: string; text: string; bytes: Uint8Array } | null>(null);
   const [progress, setProgress] = useState<{ stage: string; done: number; total: number } | null>(null);
   const [result, setResult] = useState<R | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -29,7 +41,7 @@ export function useJob<R extends WorkerResult>() {
       if ("receipts" in r) rememberReceipts(r.receipts);
       setResult(r);
     } catch (e) {
-      setError((e as Error).message);
+      setError(csvRefusal((e as Error).message, t) ?? (e as Error).message);
     } finally {
       setBusy(false);
     }

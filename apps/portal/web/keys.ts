@@ -18,21 +18,33 @@ export interface StoredMemberKey {
 
 const DB = "relink-portal";
 const STORE = "member-key";
+/** The exposure querier's keys (web/he-keys.ts): the wrapping key and the per-query BFV secret keys. */
+export const HE_STORE = "he-keys";
+const STORES = [STORE, HE_STORE] as const;
 
 function open(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    // Version 2 added the exposure querier's store; an existing member key is kept.
+    const req = indexedDB.open(DB, 2);
+    req.onupgradeneeded = () => {
+      for (const name of STORES)
+        if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
+    };
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
 }
 
-async function tx<T>(mode: IDBTransactionMode, f: (s: IDBObjectStore) => IDBRequest<T>): Promise<T> {
+/** One request in one transaction on one of the portal's stores. */
+export async function tx<T>(
+  mode: IDBTransactionMode,
+  f: (s: IDBObjectStore) => IDBRequest<T>,
+  store: (typeof STORES)[number] = STORE,
+): Promise<T> {
   const db = await open();
   try {
     return await new Promise<T>((resolve, reject) => {
-      const r = f(db.transaction(STORE, mode).objectStore(STORE));
+      const r = f(db.transaction(store, mode).objectStore(store));
       r.onsuccess = () => resolve(r.result);
       r.onerror = () => reject(r.error);
     });

@@ -1,6 +1,7 @@
 "use client";
 /** Small presentational components shared by the portal's pages. */
 import type { UploadError } from "@relink/sdk/browser";
+import { decodeCsv } from "@relink/sdk/csv";
 import { type ReactNode, useRef, useState } from "react";
 import { DICTIONARIES, type MessageKey } from "./i18n.ts";
 import { useI18n } from "./i18n-client.tsx";
@@ -74,20 +75,32 @@ export function ErrorText({ message }: { message: string }) {
   );
 }
 
-/** A CSV drop zone: the file is read here, in the browser, and handed to the caller as text. */
+/**
+ * A CSV drop zone: the file is read here, in the browser, and handed to the caller as its bytes (the crypto
+ * worker reads them with the SDK's CSV reader, exactly as the CLI does: UTF-8, UTF-16LE or GBK/GB18030) and
+ * as text decoded the same way (for counting rows; empty when the encoding is refused — the worker says why).
+ */
 export function CsvDrop({
   onFile,
   disabled,
+  testId = "csv-input",
 }: {
-  onFile: (name: string, text: string) => void;
+  onFile: (name: string, text: string, bytes: Uint8Array) => void;
   disabled?: boolean;
+  /** The file input's test id, for pages with more than one drop zone. */
+  testId?: string;
 }) {
   const { t } = useI18n();
   const input = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
   const read = async (file: File | undefined) => {
     if (!file || disabled) return;
-    onFile(file.name, await file.text());
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let text = "";
+    try {
+      text = decodeCsv(bytes).text;
+    } catch {}
+    onFile(file.name, text, bytes);
   };
   return (
     <button
@@ -111,7 +124,7 @@ export function CsvDrop({
         type="file"
         accept=".csv,text/csv"
         hidden
-        data-testid="csv-input"
+        data-testid={testId}
         onChange={(e) => void read(e.target.files?.[0])}
       />
       <span className="dropzone-icon" aria-hidden>

@@ -55,6 +55,7 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   "portal.dashboard": ALL,
   "portal.consents": ["collections_operator", "risk_analyst", "member_dpo", "member_admin"],
   "portal.staff": ["member_admin", "network_admin"],
+  "portal.setStaffRoles": ["member_admin"],
   "portal.members": NETWORK_ROLES,
   "portal.keyHolders": ["network_admin"],
   "portal.onboardMember": ["network_admin"],

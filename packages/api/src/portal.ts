@@ -12,11 +12,12 @@ import {
   portalDashboard,
   reinstateMember,
   setQuotas,
+  setStaffRoles,
   suspendMember,
 } from "@relink/core";
 import { memberView, onboardMemberInput, RelinkError } from "@relink/protocol";
 import { z } from "zod";
-import { ROLES } from "./access.ts";
+import { MEMBER_ROLES, ROLES } from "./access.ts";
 import { memberViewOf, reinstateMemberInput, setQuotasInput, suspendMemberInput } from "./members.ts";
 import { router, sessionProcedure } from "./trpc.ts";
 
@@ -95,6 +96,27 @@ export const portalRouter = router({
       ),
     )
     .query(({ ctx }) => memberStaff(ctx.core, ctx.portal.memberId)),
+
+  setStaffRoles: sessionProcedure
+    .input(
+      z.object({
+        userId: z.string().uuid(),
+        roles: z.array(z.enum(MEMBER_ROLES)).max(MEMBER_ROLES.length),
+      }),
+    )
+    .output(
+      z.object({
+        userId: z.string(),
+        email: z.string(),
+        displayName: z.string(),
+        status: z.string(),
+        lastLoginAt: isoTime.nullable(),
+        roles: z.array(role),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      setStaffRoles(ctx.core, { userId: ctx.portal.userId, memberId: ownMember(ctx.portal) }, input),
+    ),
 
   members: sessionProcedure
     .output(z.array(memberView))

@@ -4,15 +4,19 @@
  * and tag fingerprint, users by name and role.
  */
 import {
+  activeRoles,
   auditLogSize,
   countRecords,
   findMemberById,
+  grantRole,
   latestAuditCheckpoint,
   listConsents,
   listMembers,
   type Member,
+  NETWORK_ROLES,
   quotaUsed,
   type Role,
+  revokeRole,
 } from "@relink/db";
 import { RelinkError, toBase64Url } from "@relink/protocol";
 import type { CoreDeps } from "./context.ts";
@@ -144,4 +148,42 @@ export async function requireMember(deps: Pick<CoreDeps, "db">, memberId: string
   const m = await findMemberById(deps.db, memberId);
   if (!m) throw new RelinkError("NOT_FOUND", "member not found");
   return m;
+}
+
+/**
+ * A member administrator sets the member roles of one person on the member's own staff: grants that are
+ * missing are added (granted by the administrator), active ones not listed are revoked (kept, with the time,
+ * for the record). Refused: a person of another member (NOT_FOUND, so other members' staff cannot be probed),
+ * network roles, and administrators removing their own `member_admin` role (a member could lose its last
+ * administrator). Grants take effect on the person's next call (sessions re-read them).
+ */
+export async function setStaffRoles(
+  deps: Pick<CoreDeps, "db" | "clock">,
+  actor: { userId: string; memberId: string },
+  input: { userId: string; roles: readonly Role[] },
+): Promise<StaffView> {
+  const wanted = new Set(input.roles);
+  for (const r of wanted)
+    if (NETWORK_ROLES.includes(r))
+      throw new RelinkError("BAD_INPUT", `roles: ${r} is a network role, not a member's`);
+  if (input.userId === actor.userId && !wanted.has("member_admin"))
+    throw new RelinkError("BAD_INPUT", "roles: you cannot remove your own member_admin role");
+  const at = deps.clock();
+  await deps.db.transaction().execute(async (trx) => {
+    const user = await trx
+      .selectFrom("user")
+      .select(["id", "member_id"])
+      .where("id", "=", input.userId)
+      .executeTakeFirst();
+    if (!user || user.member_id !== actor.memberId)
+      throw new RelinkError("NOT_FOUND", "no such person on your member's staff");
+    const current = (await activeRoles(trx, user.id)).filter((g) => g.memberId === actor.memberId);
+    for (const g of current) if (!wanted.has(g.role)) await revokeRole(trx, g.id, at);
+    const held = new Set(current.map((g) => g.role));
+    for (const role of wanted)
+      if (!held.has(role))
+        await grantRole(trx, { userId: user.id, role, memberId: actor.memberId, grantedBy: actor.userId });
+  });
+  const staff = await memberStaff(deps, actor.memberId);
+  return staff.find((u) => u.userId === input.userId)!;
 }

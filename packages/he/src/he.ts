@@ -195,10 +195,11 @@ let instance: Promise<He> | undefined;
 
 /**
  * Loads node-seal once per process (or worker) and returns the shared {@link He}. Concurrent calls share
- * one load. Requires Node ≥ 22.22 (node-seal 7's WASM uses exnref).
+ * one load (the options of the first call apply). Requires Node ≥ 22.22 or a browser with WebAssembly
+ * exception references (exnref: Chromium ≥ 137), as node-seal 7's WASM uses them.
  */
-export function loadHe(): Promise<He> {
-  instance ??= instantiate().catch((e: unknown) => {
+export function loadHe(options: LoadHeOptions = {}): Promise<He> {
+  instance ??= instantiate(options).catch((e: unknown) => {
     instance = undefined;
     throw e instanceof HeError
       ? e
@@ -212,7 +213,17 @@ export function loadHe(): Promise<He> {
  * linear memory (node-seal 7 exports no HEAP views); the originals are restored before returning. The
  * memory is used only by {@link He.heapBytes}.
  */
-async function instantiate(): Promise<He> {
+export interface LoadHeOptions {
+  /**
+   * Where the `.wasm` file is. Default: next to node-seal's module file (Node). `null`: the bundler's URL
+   * for it — node-seal's glue has the `new URL("seal_throws.wasm", import.meta.url)` pattern that webpack
+   * and Vite rewrite to the emitted asset, which its default `locateFile` (a URL computed at run time from
+   * `import.meta.url`, a `file:` URL once bundled) bypasses. Browsers and Web Workers pass `null`.
+   */
+  locateFile?: ((file: string) => string) | null;
+}
+
+async function instantiate(options: LoadHeOptions): Promise<He> {
   const wa = WebAssembly as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const originals = { instantiate: wa.instantiate, instantiateStreaming: wa.instantiateStreaming };
   let memory: WebAssembly.Memory | undefined;
@@ -230,7 +241,11 @@ async function instantiate(): Promise<He> {
   }
   let seal: MainModule;
   try {
-    seal = await SEAL();
+    seal = await SEAL(
+      options.locateFile === undefined
+        ? {}
+        : { locateFile: options.locateFile === null ? undefined : options.locateFile },
+    );
   } finally {
     for (const name of ["instantiate", "instantiateStreaming"] as const) {
       if (originals[name]) wa[name] = originals[name];

@@ -15,6 +15,7 @@ export {
   type HeKeyPair,
   HePublicKey,
   HeSecretKey,
+  type LoadHeOptions,
   loadHe,
   type SlotValue,
 } from "./he.ts";

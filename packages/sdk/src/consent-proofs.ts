@@ -12,7 +12,7 @@ import { gunzipSync } from "node:zlib";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import type { ConsentProofsWire } from "@relink/protocol";
-import { toBase64Url } from "@relink/protocol";
+import { fromHex, toBase64Url } from "@relink/protocol";
 import {
   type Artifacts,
   artifactUrl,
@@ -21,12 +21,14 @@ import {
   checkArtifact,
   consentLeaf,
   createProverPool,
+  encodeBundle,
   fieldToBytes,
   membershipInput,
   PoseidonTree,
   VKEY_HASH,
   ZkError,
 } from "@relink/zk";
+import type { ConsentProofs } from "./node.ts";
 
 /** Reads the proving artifacts this build pins, checking each SHA-256 against the manifest. */
 export function loadZkArtifacts(): Artifacts {
@@ -175,6 +177,29 @@ export async function proveLookup(
       purpose: q.purpose,
       queryTime: q.queryTime,
       items: proofs.map((p, i) => ({ tag: q.tags[i]!, root, proof: p.proof })),
+    },
+  };
+}
+
+/**
+ * The member node's view of a consent book and a prover (node.ts `ConsentProofs`): consent records salted
+ * from the record key, the committed root, and lookups proved — with the bundle encoded as JSON for the
+ * receipt's side file.
+ */
+export function consentProofs(book: ConsentBook, prover: BatchProver): ConsentProofs {
+  return {
+    add: (recordKey, reference, c) => book.add({ ...c, salt: consentSalt(recordKey, reference) }),
+    covers: (tag, purpose, at) => book.find(tag, purpose, at) >= 0,
+    get size() {
+      return book.size;
+    },
+    commitment: () => ({
+      root: toBase64Url(fieldToBytes(book.root())),
+      vkeyHash: toBase64Url(fromHex(VKEY_HASH)),
+    }),
+    prove: async (q) => {
+      const proved = await proveLookup(book, prover, q);
+      return { wire: proved.wire, bundle: JSON.parse(encodeBundle(proved.bundle)) as unknown };
     },
   };
 }

@@ -9,6 +9,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import {
   attestConsentWith,
   CONTACT_CONDUCT,
+  type ConsentProofsWire,
   type ContactConduct,
   consentCaseCommitment,
   fromBase64Url,
@@ -31,8 +32,6 @@ import {
   sealLabel,
   type ThresholdPublicKeys,
 } from "@relink/psi";
-import { encodeBundle, fieldToBytes, VKEY_HASH } from "@relink/zk";
-import { type BatchProver, type ConsentBook, consentSalt, proveLookup } from "./consent-proofs.ts";
 import { createHubClient, type HubClient } from "./hub-client.ts";
 import type { ConsentRow, ContactRow, DebtorRow } from "./rows.ts";
 import { type RequestSigner, signedFetch } from "./signing.ts";
@@ -42,6 +41,31 @@ export interface MemberSecrets {
   signer: RequestSigner;
   /** 32 random bytes that key the member's record ids; never leaves the node. */
   recordKey: Uint8Array;
+}
+
+/**
+ * What the member node needs of consent-membership proofs (ADR 0050), supplied by the caller — so this
+ * module, and with it the SDK's browser entry, never imports the prover (snarkjs), its artifact files or Node
+ * built-ins. Build it with `consentProofs(book, prover)` from consent-proofs.ts.
+ */
+export interface ConsentProofs {
+  /** Adds a consent record (salt from the record key and the record's reference); true when it was new. */
+  add(
+    recordKey: Uint8Array,
+    reference: string,
+    c: { tag: Uint8Array; purpose: string; legalBasis: string; expiresAt: number; evidenceHash: Uint8Array },
+  ): boolean;
+  /** Whether the book can prove a consent for the tag and purpose at `at` (ms). */
+  covers(tag: Uint8Array, purpose: string, at: number): boolean;
+  readonly size: number;
+  /** The book's root and the verification key's SHA-256, base64url, as `consentProof.commitRoot` takes them. */
+  commitment(): { root: string; vkeyHash: string };
+  /** Proves a lookup's tags: what the wire carries, and the bundle (JSON) to keep beside the receipt. */
+  prove(q: {
+    tags: readonly Uint8Array[];
+    purpose: string;
+    queryTime: number;
+  }): Promise<{ wire: ConsentProofsWire; bundle: unknown }>;
 }
 
 export interface MemberNodeOptions {
@@ -62,10 +86,11 @@ export interface MemberNodeOptions {
   /** Key-holder requests in flight at once (see computeTags). */
   concurrency?: number;
   /**
-   * Consent-membership proofs (ADR 0050): the member's consent book and a prover. With them, `match`
-   * attaches a proof per tag and only asks about tags the book covers; `commitConsents` fills the book.
+   * Consent-membership proofs (ADR 0050): the member's consent book and a prover, as built by
+   * `consentProofs(book, prover)` (consent-proofs.ts, Node only). With them, `match` attaches a proof per tag
+   * and only asks about tags the book covers; `commitConsents` fills the book.
    */
-  consentProofs?: { book: ConsentBook; prover: BatchProver };
+  consentProofs?: ConsentProofs;
   /** Deadline for one key-holder request (computeTags' timeoutMs; default 120 s). */
   holderTimeoutMs?: number;
 }
@@ -377,24 +402,18 @@ export class MemberNode {
     let added = 0;
     for (const r of rows) {
       r.subjects.forEach((subject, n) => {
-        const reference = `${r.ref}#${n + 1}`;
-        const fresh = this.zk!.book.add({
+        const fresh = this.zk!.add(this.secrets.recordKey, `${r.ref}#${n + 1}`, {
           tag: tags.get(subject)!.tag,
           purpose: r.purpose,
           legalBasis: r.legalBasis,
           expiresAt: Date.parse(r.expiresAt),
           evidenceHash: fromHex(r.evidenceSha256),
-          salt: consentSalt(this.secrets.recordKey, reference),
         });
         if (fresh) added++;
       });
     }
-    const r = await this.hub.consentProof.commitRoot.mutate({
-      root: toBase64Url(fieldToBytes(this.zk.book.root())),
-      count: this.zk.book.size,
-      vkeyHash: toBase64Url(fromHex(VKEY_HASH)),
-    });
-    return { added, size: this.zk.book.size, committed: r.committed, receipt: r.receipt };
+    const r = await this.hub.consentProof.commitRoot.mutate({ ...this.zk.commitment(), count: this.zk.size });
+    return { added, size: this.zk.size, committed: r.committed, receipt: r.receipt };
   }
 
   /**
@@ -440,13 +459,11 @@ export class MemberNode {
       // With consent proofs, tags the book cannot prove are not asked about at all (they stay no_consent).
       const queryTime = this.clock().getTime();
       const zk = this.zk;
-      const tags = zk ? all.filter((t) => zk.book.find(fromBase64Url(t), purpose, queryTime) >= 0) : all;
+      const tags = zk ? all.filter((t) => zk.covers(fromBase64Url(t), purpose, queryTime)) : all;
       if (tags.length === 0) return Promise.resolve();
       const slot = receipts.push(undefined) - 1;
       return lookups.run(async () => {
-        const proved = zk
-          ? await proveLookup(zk.book, zk.prover, { tags: tags.map(fromBase64Url), purpose, queryTime })
-          : undefined;
+        const proved = zk ? await zk.prove({ tags: tags.map(fromBase64Url), purpose, queryTime }) : undefined;
         const r = await this.hub.lookup.run.mutate({
           epoch: this.network.epoch.epoch,
           purpose,
@@ -456,7 +473,7 @@ export class MemberNode {
         });
         receipts[slot] = r.receipt;
         conduct = r.conduct;
-        if (proved) consentProofs[slot] = JSON.parse(encodeBundle(proved.bundle));
+        if (proved) consentProofs[slot] = proved.bundle;
         for (const res of r.results) {
           const hex = toHex(fromBase64Url(res.tag));
           status.set(hex, res.status);

@@ -3,7 +3,7 @@
  * consent book (kept in its home, never sent), and logs the book's Poseidon root at the hub. From then on
  * the hub requires a proof per tag on this member's lookups, and `relink match` makes them.
  */
-import { CONSENT_TABLE, ConsentBook, MemberNode, parseConsentRows } from "@relink/sdk";
+import { CONSENT_TABLE, ConsentBook, consentProofs, MemberNode, parseConsentRows } from "@relink/sdk";
 import type { Command } from "commander";
 import { readConsentBook, saveConsentBook } from "../consent-book.ts";
 import { readHome, secretsOf } from "../home.ts";
@@ -26,7 +26,7 @@ export function register(program: Command): void {
           secrets: secretsOf(home),
           onProgress: ctx.onProgress,
           // Committing proves nothing: no prover is started.
-          consentProofs: { book, prover: { proveAll: async () => [] } },
+          consentProofs: consentProofs(book, { proveAll: async () => [] }),
         });
         const r = await node.commitConsents(rows);
         saveConsentBook(ctx.home, book);

@@ -9,6 +9,7 @@ import { createOprfPool } from "@relink/psi/pool";
 import {
   CONSENT_TABLE,
   CONTACT_TABLE,
+  consentProofs,
   DEBTOR_TABLE,
   lazyProverPool,
   MemberNode,
@@ -55,7 +56,7 @@ async function connect(ctx: Ctx, identifiers = 0): Promise<{ node: MemberNode; l
     secrets: secretsOf(home),
     onProgress: ctx.onProgress,
     ...(pool ? { crypto: pooled(pool) } : {}),
-    ...(book ? { consentProofs: { book, prover: lazyProverPool() } } : {}),
+    ...(book ? { consentProofs: consentProofs(book, lazyProverPool()) } : {}),
   });
   return { node, logKey: home.logKey };
 }

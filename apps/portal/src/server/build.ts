@@ -14,7 +14,7 @@ const SOURCES = [
   ...["app", "web", "src/bridge.ts", "proxy.ts", "next.config.ts", "package.json"].map((p) =>
     join(PORTAL_DIR, p),
   ),
-  ...["sdk", "psi", "identity", "protocol", "tlog", "api"].map((p) => join(ROOT, "packages", p, "src")),
+  ...["sdk", "psi", "he", "identity", "protocol", "tlog", "api"].map((p) => join(ROOT, "packages", p, "src")),
 ];
 
 function newest(path: string): number {

@@ -49,7 +49,7 @@ export default function ConsentsPage() {
       <PageHeader title={t("consents.title")} explain={t("consents.explain")} />
       {hasKey === false ? <p className="notice">{t("keys.needed")}</p> : null}
       <Card>
-        <CsvDrop disabled={job.busy} onFile={(name, text) => job.setFile({ name, text })} />
+        <CsvDrop disabled={job.busy} onFile={(name, text, bytes) => job.setFile({ name, text, bytes })} />
         {job.file ? (
           <div className="file-line">
             <span data-testid="file-name">
@@ -60,7 +60,7 @@ export default function ConsentsPage() {
               className="primary"
               disabled={job.busy || !hasKey}
               data-testid="consents-start"
-              onClick={() => void job.run({ op: "consents", csv: job.file!.text })}
+              onClick={() => void job.run({ op: "consents", csv: job.file!.bytes })}
             >
               {t("consents.import")}
             </button>

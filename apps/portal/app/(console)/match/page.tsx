@@ -93,7 +93,7 @@ export default function MatchPage() {
             />
           </label>
         </div>
-        <CsvDrop disabled={job.busy} onFile={(name, text) => job.setFile({ name, text })} />
+        <CsvDrop disabled={job.busy} onFile={(name, text, bytes) => job.setFile({ name, text, bytes })} />
         {job.file ? (
           <div className="file-line">
             <span data-testid="file-name">
@@ -105,7 +105,7 @@ export default function MatchPage() {
               disabled={job.busy || !hasKey || caseId.trim() === ""}
               data-testid="match-start"
               onClick={() =>
-                void job.run({ op: "match", csv: job.file!.text, purpose, caseId: caseId.trim() })
+                void job.run({ op: "match", csv: job.file!.bytes, purpose, caseId: caseId.trim() })
               }
             >
               {t("match.start")}

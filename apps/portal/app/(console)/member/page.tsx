@@ -1,19 +1,47 @@
 "use client";
-import { useQuery } from "@tanstack/react-query";
+/**
+ * Member administration: the member's usage against its quotas, and its staff — a member administrator sets
+ * each person's member roles here (portal.setStaffRoles: own member's staff only, never network roles, never
+ * one's own admin role; the person's next request sees the change).
+ */
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { useState } from "react";
 import type { MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
 import { useTRPC } from "../../../web/trpc.ts";
 import { Badge, Card, ErrorText, PageHeader, Stat } from "../../../web/ui.tsx";
 
+const MEMBER_ROLES = [
+  "collections_operator",
+  "data_engineer",
+  "risk_analyst",
+  "member_dpo",
+  "member_admin",
+] as const;
+type MemberRole = (typeof MEMBER_ROLES)[number];
+
 export default function MemberPage() {
   const { t, dateTime } = useI18n();
   const trpc = useTRPC();
+  const qc = useQueryClient();
   const staff = useQuery(trpc.portal.staff.queryOptions());
   const d = useQuery(trpc.portal.dashboard.queryOptions());
+  const me = useQuery(trpc.portal.me.queryOptions());
+  const isAdmin = me.data?.roles.some((g) => g.role === "member_admin") ?? false;
+  const [editing, setEditing] = useState<{ userId: string; roles: Set<MemberRole> } | null>(null);
+  const save = useMutation(
+    trpc.portal.setStaffRoles.mutationOptions({
+      onSuccess: () => {
+        setEditing(null);
+        void qc.invalidateQueries({ queryKey: trpc.portal.staff.queryKey() });
+      },
+    }),
+  );
   return (
     <>
       <PageHeader title={t("member.title")} explain={d.data?.member?.displayName} />
       {staff.error ? <ErrorText message={staff.error.message} /> : null}
+      {save.error ? <ErrorText message={save.error.message} /> : null}
       {d.data?.member ? (
         <Card>
           <div className="stats">
@@ -43,12 +71,66 @@ export default function MemberPage() {
               <tr key={u.userId}>
                 <td>{u.displayName}</td>
                 <td>{u.email}</td>
-                <td>
-                  {u.roles.map((r) => (
-                    <span key={r} className="badge muted">
-                      {t(`role.${r}` as MessageKey)}
-                    </span>
-                  ))}
+                <td data-testid={`staff-roles-${u.email}`}>
+                  {editing?.userId === u.userId ? (
+                    <div className="role-edit">
+                      {MEMBER_ROLES.map((r) => (
+                        <label key={r} className="check">
+                          <input
+                            type="checkbox"
+                            checked={editing.roles.has(r)}
+                            data-testid={`role-${r}`}
+                            onChange={(e) => {
+                              const roles = new Set(editing.roles);
+                              if (e.target.checked) roles.add(r);
+                              else roles.delete(r);
+                              setEditing({ userId: u.userId, roles });
+                            }}
+                          />
+                          {t(`role.${r}` as MessageKey)}
+                        </label>
+                      ))}
+                      <button
+                        type="button"
+                        className="primary"
+                        disabled={save.isPending}
+                        data-testid="roles-save"
+                        onClick={() => save.mutate({ userId: u.userId, roles: [...editing.roles] })}
+                      >
+                        {t("common.save")}
+                      </button>
+                      <button type="button" onClick={() => setEditing(null)}>
+                        {t("member.cancel")}
+                      </button>
+                    </div>
+                  ) : (
+                    <>
+                      {u.roles.map((r) => (
+                        <span key={r} className="badge muted" data-role={r}>
+                          {t(`role.${r}` as MessageKey)}
+                        </span>
+                      ))}
+                      {isAdmin ? (
+                        <button
+                          type="button"
+                          className="link"
+                          data-testid="roles-edit"
+                          onClick={() =>
+                            setEditing({
+                              userId: u.userId,
+                              roles: new Set(
+                                u.roles.filter((r): r is MemberRole =>
+                                  (MEMBER_ROLES as readonly string[]).includes(r),
+                                ),
+                              ),
+                            })
+                          }
+                        >
+                          {t("member.editRoles")}
+                        </button>
+                      ) : null}
+                    </>
+                  )}
                 </td>
                 <td>
                   <Badge tone={u.status === "active" ? "ok" : "bad"}>

@@ -20,7 +20,7 @@ export default function PublishPage() {
       <PageHeader title={t("publish.title")} explain={t("publish.explain")} />
       {hasKey === false ? <p className="notice">{t("keys.needed")}</p> : null}
       <Card>
-        <CsvDrop disabled={job.busy} onFile={(name, text) => job.setFile({ name, text })} />
+        <CsvDrop disabled={job.busy} onFile={(name, text, bytes) => job.setFile({ name, text, bytes })} />
         {job.file ? (
           <div className="file-line">
             <span data-testid="file-name">
@@ -31,7 +31,7 @@ export default function PublishPage() {
               className="primary"
               disabled={job.busy || !hasKey}
               data-testid="publish-start"
-              onClick={() => void job.run({ op: "publish", csv: job.file!.text })}
+              onClick={() => void job.run({ op: "publish", csv: job.file!.bytes })}
             >
               {t("publish.start")}
             </button>
