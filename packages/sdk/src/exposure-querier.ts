@@ -18,8 +18,6 @@ import {
   type Purpose,
   toBase64Url,
 } from "@relink/protocol";
-import { encodeBundle } from "@relink/zk";
-import { type BatchProver, type ConsentBook, proveLookup } from "./consent-proofs.ts";
 import type { ExposureClient } from "./exposure-client.ts";
 import {
   DEFAULT_EXPOSURE_PRESET,
@@ -30,7 +28,7 @@ import {
   HE_KEY_RETENTION_MS,
   OUTSTANDING_LIMB_SIZE,
 } from "./exposure-common.ts";
-import type { MemberNode } from "./node.ts";
+import type { ConsentProofs, MemberNode } from "./node.ts";
 
 /** Where a querier keeps each query's HE secret key (by the SHA-256 of its public key) for 24 h. */
 export interface HeKeyStore {
@@ -234,9 +232,10 @@ export interface RequestExposureOptions {
   /**
    * Consent-membership proofs (ADR 0050, ADR 0047), as `MemberNode.match` carries them: each asked tag gets
    * a proof from the book; tags the book does not cover for the purpose are not asked about (they come back
-   * `no_consent`, as the hub would answer).
+   * `no_consent`, as the hub would answer). Injected (`consentProofs(book, prover)` from the SDK's Node entry)
+   * so that this module, which the browser bundles, reaches no Node built-in (ADR 0062).
    */
-  consentProofs?: { book: ConsentBook; prover: BatchProver };
+  consentProofs?: ConsentProofs;
 }
 
 /**
@@ -259,7 +258,7 @@ export async function requestExposure(
   // With consent proofs, tags the book cannot prove are not asked about at all (they stay no_consent).
   const zk = options.consentProofs;
   const queryTime = now();
-  const provable = (t: string) => !zk || zk.book.find(fromBase64Url(t), options.purpose, queryTime) >= 0;
+  const provable = (t: string) => !zk || zk.covers(fromBase64Url(t), options.purpose, queryTime);
   const asked = unique.filter(provable);
   const unproven = unique.filter((t) => !provable(t));
   if (asked.length === 0) {
@@ -269,7 +268,7 @@ export async function requestExposure(
     );
   }
   const proved = zk
-    ? await proveLookup(zk.book, zk.prover, {
+    ? await zk.prove({
         tags: asked.map(fromBase64Url),
         purpose: options.purpose,
         queryTime,
@@ -313,7 +312,7 @@ export async function requestExposure(
       ? {
           ...d,
           tags: [...d.tags, ...unproven.map((tag) => ({ tag, status: "no_consent" as const }))],
-          consentProofs: JSON.parse(encodeBundle(proved.bundle)),
+          consentProofs: proved.bundle,
         }
       : d;
   if (output.publicKeyHash === mine) return withProofs(decodeExposureAnswer(he, output, secretKey));

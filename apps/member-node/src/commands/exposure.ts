@@ -10,6 +10,7 @@
 import { writeFileSync } from "node:fs";
 import { EXPOSURE_FEATURES, PURPOSES, type Purpose } from "@relink/protocol";
 import {
+  consentProofs,
   createExposureClient,
   EXPOSURE_BOOK_TABLE,
   type ExposureBook,
@@ -163,7 +164,7 @@ export function register(program: Command): void {
                 mode,
                 keyStore: fileHeKeyStore(ctx.home),
                 caseId: flags.case,
-                ...(book && prover ? { consentProofs: { book, prover } } : {}),
+                ...(book && prover ? { consentProofs: consentProofs(book, prover) } : {}),
               },
             );
           } finally {
