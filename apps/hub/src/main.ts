@@ -42,6 +42,12 @@ const HELP = `relink-hub — the Relink hub server. It takes no arguments: it is
   RELINK_LOG_KEY_FILE, RELINK_LOG_ORIGIN, RELINK_LOG_WITNESSES, RELINK_LOG_CHECKPOINT_INTERVAL_MS  audit log
 Exit codes: 0 stopped by a signal, 1 failed, 2 usage error. See apps/hub/README.md.`;
 
+// A reader that stops early (`relink-hub --help | head`) closes the pipe: exit quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
+
 // --help (or any argument) never starts the hub.
 const args = process.argv.slice(2);
 if (args.includes("--help") || args.includes("-h")) {

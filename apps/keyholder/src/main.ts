@@ -181,6 +181,11 @@ function buildProgram(): Command {
   return program;
 }
 
+// A reader that stops early (`relink-keyholder --help | head`) closes the pipe: exit quietly.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(0);
+});
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {

@@ -80,5 +80,11 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 if (import.meta.main) {
+  // A reader that stops early (`relink --help | head`) closes the pipe: exit quietly as Unix tools do,
+  // instead of an unhandled EPIPE stack trace.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(EXIT.ok);
+  });
   await main(process.argv);
 }
