@@ -56,6 +56,8 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   "portal.consents": ["collections_operator", "risk_analyst", "member_dpo", "member_admin"],
   "portal.staff": ["member_admin", "network_admin"],
   "portal.setStaffRoles": ["member_admin"],
+  // the member's keys and quotas, read-only (keys and quotas are set by the network admin)
+  "portal.memberKeys": ["member_admin"],
   "portal.members": NETWORK_ROLES,
   "portal.keyHolders": ["network_admin"],
   "portal.onboardMember": ["network_admin"],

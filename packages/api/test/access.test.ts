@@ -37,6 +37,7 @@ const QUERIES = new Set([
   "portal.dashboard",
   "portal.consents",
   "portal.staff",
+  "portal.memberKeys",
   "portal.members",
   "portal.keyHolders",
   "dpo.consentReplay",
