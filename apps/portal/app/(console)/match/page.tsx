@@ -1,6 +1,7 @@
 "use client";
 import { formatCsv } from "@relink/sdk/csv";
-import { useEffect, useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { recordCase } from "../../../web/cases.ts";
 import type { MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
 import { UploadJob, useJob } from "../../../web/job.tsx";
@@ -20,6 +21,11 @@ export default function MatchPage() {
   useEffect(() => {
     void loadMemberKey().then((k) => setHasKey(k !== undefined));
   }, []);
+  // The case register (web/cases.ts): the DPO's subject report names the case of each lookup from it.
+  const ranCase = useRef("");
+  useEffect(() => {
+    if (job.result?.caseCommitment) recordCase(ranCase.current, job.result.caseCommitment);
+  }, [job.result]);
   const summary = useMemo(() => {
     const m = job.result?.matches ?? [];
     return {
@@ -76,7 +82,10 @@ export default function MatchPage() {
           start={t("match.start")}
           startTestId="match-start"
           canStart={hasKey === true && caseId.trim() !== ""}
-          onStart={(csv) => void job.run({ op: "match", csv, purpose, caseId: caseId.trim() })}
+          onStart={(csv) => {
+            ranCase.current = caseId.trim();
+            void job.run({ op: "match", csv, purpose, caseId: ranCase.current });
+          }}
         />
       </Card>
       {job.result ? (
