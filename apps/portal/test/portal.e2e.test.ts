@@ -410,6 +410,18 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       expect(await lookupRow.getAttribute("data-verified")).toBe("true");
       const leafIndex = Number(await lookupRow.getAttribute("data-index"));
       await shot("15-dpo-report");
+      // Printable: the print stylesheet shows only the report, headed in Chinese and English.
+      await page.emulateMedia({ media: "print" });
+      expect(await page.locator(".sidebar").isVisible()).toBe(false);
+      expect(await page.getByTestId("dpo-report-start").isVisible()).toBe(false);
+      const printHead = page.locator(".dpo-report div.print-only h1");
+      expect(await printHead.isVisible()).toBe(true);
+      expect(await printHead.textContent()).toMatch(/个人信息查阅报告.*Subject access report/s);
+      expect(await page.locator("[data-testid=dpo-report-table] thead").textContent()).toContain(
+        "Receipt verified",
+      );
+      await page.pdf({ path: join(SHOTS, "15-dpo-report.pdf"), landscape: true });
+      await page.emulateMedia({ media: "screen" });
 
       const [csvDownload] = await Promise.all([
         page.waitForEvent("download"),
@@ -420,6 +432,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       const csvRows = parseCsv(reportCsv);
       const lookupCsv = csvRows.find((r) => r["event"] === "lookup")!;
       expect(lookupCsv["case_reference"]).toBe("portal-e2e-2026-12");
+      expect(lookupCsv["leaf_index"]).toBe(String(leafIndex)); // a number, not apostrophe-quoted text
       expect(lookupCsv["member"]).toBe(collector);
       expect(lookupCsv["consent_references"]).toContain(subject.debtor_ref);
       expect(csvRows.every((r) => r["receipt_verified"] === "yes")).toBe(true);

@@ -209,7 +209,7 @@ function SubjectReportCard({ ready, logKey }: { ready: boolean; logKey: string }
                     `${base}.csv`,
                     formatCsv(
                       REPORT_COLUMNS.map((key) => ({ key })),
-                      rows,
+                      rows.map(numeric),
                     ),
                   )
                 }
@@ -268,6 +268,17 @@ function SubjectReportCard({ ready, logKey }: { ready: boolean; logKey: string }
       ) : null}
     </Card>
   );
+}
+
+/** Counts and indices as numbers in the CSV (the SDK writer keeps number-like text as text). */
+function numeric(r: ReturnType<typeof reportRows>[number]) {
+  const n = (v: string) => (v === "" ? "" : Number(v));
+  return {
+    ...r,
+    leaf_index: n(r.leaf_index),
+    subjects_in_request: n(r.subjects_in_request),
+    results_returned: n(r.results_returned),
+  };
 }
 
 /** Verified, or loudly not: every problem with its entry. */
