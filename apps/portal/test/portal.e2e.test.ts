@@ -264,6 +264,8 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await signIn(role);
       const nav = await page.locator(".sidebar nav a").allTextContents();
       expect(nav.includes("失联修复"), role).toBe(false);
+      // The DPO page is in the navigation of the two DPO roles only (the API gates dpo.* the same way).
+      expect(nav.includes("数据保护"), role).toBe(role === "member_dpo" || role === "network_dpo");
       await shot(`08-dashboard-${role}`);
       if (role === "network_admin") {
         await page.goto(`${net.hubUrl}/network`);
