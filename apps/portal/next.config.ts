@@ -37,6 +37,33 @@ const config: NextConfig = {
       // browser entries reach none (packages/sdk/test/browser-entry.test.ts).
       config.resolve.fallback = { ...config.resolve.fallback, module: false };
     }
+    // The export pack's offline verifier (@relink/sdk/verify-export.mjs) is imported as its text, untouched
+    // by any loader, and shipped in the browser's pack exactly as the CLI ships it (ADR 0064): every loader
+    // rule excludes it (Next's SWC rules would re-print it), and one rule, first in `oneOf`, makes it a
+    // string (asset/source).
+    const verifierFile = /[\\/]sdk[\\/]assets[\\/]verify-export\.mjs$/;
+    type Rule = {
+      oneOf?: Rule[];
+      rules?: Rule[];
+      use?: unknown;
+      loader?: unknown;
+      exclude?: unknown;
+      test?: RegExp;
+      type?: string;
+    };
+    const excludeVerifier = (rules: (Rule | false | null | undefined | "...")[] | undefined) => {
+      for (const r of rules ?? []) {
+        if (!r || typeof r !== "object") continue;
+        if (r.use || r.loader) r.exclude = r.exclude ? [r.exclude, verifierFile].flat() : verifierFile;
+        excludeVerifier(r.oneOf);
+        excludeVerifier(r.rules);
+      }
+    };
+    excludeVerifier(config.module.rules);
+    const verifier = { test: verifierFile, type: "asset/source" };
+    const oneOf = (config.module.rules as Rule[]).find((r) => Array.isArray(r?.oneOf));
+    if (oneOf?.oneOf) oneOf.oneOf.unshift(verifier);
+    else config.module.rules.unshift(verifier);
     return config;
   },
   async headers() {

@@ -5,50 +5,13 @@
  * CSV cells that a spreadsheet would read as a formula are prefixed with an apostrophe (OWASP CSV injection).
  */
 import type { SubjectReport } from "@relink/protocol";
+import { REPORT_COLUMNS, type ReportRow } from "@relink/sdk";
 
-const COLUMNS = [
-  "leaf_index",
-  "time_utc8",
-  "event",
-  "member",
-  "member_name",
-  "purpose",
-  "legal_basis",
-  "case_reference",
-  "case_commitment",
-  "consent_references",
-  "decision",
-  "decision_reason",
-  "subjects_in_request",
-  "results_returned",
-  "receipt_verified",
-] as const;
+/** The rows (shared with the portal, packages/sdk dpo.ts). */
+export { reportRows } from "@relink/sdk";
 
-type Row = Record<(typeof COLUMNS)[number], string>;
-
-export function reportRows(
-  report: SubjectReport,
-  cases: ReadonlyMap<string, string>,
-  verified: boolean,
-): Row[] {
-  return report.entries.map((e) => ({
-    leaf_index: String(e.index),
-    time_utc8: e.timeUtc8,
-    event: e.event,
-    member: e.member?.slug ?? "(network)",
-    member_name: e.member?.displayName ?? "",
-    purpose: e.purpose ?? "",
-    legal_basis: e.legalBasis ?? "",
-    case_reference: (e.caseCommitment && cases.get(e.caseCommitment)) ?? "",
-    case_commitment: e.caseCommitment ?? "",
-    consent_references: e.consents.map((c) => c.reference).join("; "),
-    decision: e.decision ?? "",
-    decision_reason: e.decisionReason ?? "",
-    subjects_in_request: e.inputSize === null ? "" : String(e.inputSize),
-    results_returned: e.outputCount === null ? "" : String(e.outputCount),
-    receipt_verified: verified ? "yes" : "NO",
-  }));
-}
+const COLUMNS = REPORT_COLUMNS;
+type Row = ReportRow;
 
 /** One CSV cell: quoted when needed; a leading = + - @ tab or CR gets an apostrophe first. */
 export function csvCell(value: string): string {

@@ -1,6 +1,7 @@
-/** The portal's CSV reader (RFC 4180) and its Excel-safe writer (CSV injection, OWASP). */
+/** The portal's CSV reader (RFC 4180), and its downloads through the SDK's Excel-safe writer (OWASP CSV injection). */
+import { formatCsv } from "@relink/sdk/csv";
 import { describe, expect, it } from "vitest";
-import { CsvError, parseCsv, toExcelCsv } from "../web/csv.ts";
+import { CsvError, parseCsv } from "../web/csv.ts";
 
 describe("parseCsv", () => {
   it("reads quoted fields, doubled quotes, CRLF, a BOM and a missing final newline", () => {
@@ -18,26 +19,27 @@ describe("parseCsv", () => {
   });
 });
 
-describe("toExcelCsv", () => {
-  it("writes a BOM and CRLF, quotes every cell and defuses formula-like cells", () => {
-    const out = toExcelCsv(
-      ["v"],
-      [['=HYPERLINK("x")'], ["+8613800138000"], ["-1"], ["@SUM(A1)"], ["plain"], [42]],
+describe("downloads (the SDK's Excel-safe writer, as the CLI writes them)", () => {
+  it("writes a BOM and CRLF and defuses formula-like and number-like text (phones stay text)", () => {
+    const out = formatCsv(
+      [{ key: "v" }],
+      ['=HYPERLINK("x")', "+8613800138000", "13800138000", "-1", "@SUM(A1)", "plain", 42].map((v) => ({ v })),
     );
-    expect(out.startsWith("\ufeff")).toBe(true);
     expect(out.split("\r\n")).toEqual([
-      '\ufeff"v"',
+      "\ufeffv",
       `"'=HYPERLINK(""x"")"`,
-      `"'+8613800138000"`,
-      `"'-1"`,
-      `"'@SUM(A1)"`,
-      '"plain"',
-      '"42"',
+      "'+8613800138000",
+      "'13800138000",
+      "'-1",
+      "'@SUM(A1)",
+      "plain",
+      "42",
       "",
     ]);
   });
-  it("round-trips through the reader", () => {
-    const rows = [["a,b", 'q"q', "多行\n文本"]];
-    expect(parseCsv(toExcelCsv(["x", "y", "z"], rows))).toEqual([{ x: "a,b", y: 'q"q', z: "多行\n文本" }]);
+  it("round-trips through the portal's reader", () => {
+    const columns = ["x", "y", "z"].map((key) => ({ key }));
+    const rows = [{ x: "a,b", y: 'q"q', z: "多行\n文本" }];
+    expect(parseCsv(formatCsv(columns, rows))).toEqual(rows);
   });
 });

@@ -6,20 +6,26 @@
  * worker, to the hub and to the key holders) is scanned for the raw identifiers and contact values of the
  * uploaded files; none may appear. The risk analyst runs exposure queries in the browser (BFV keys and
  * decryption in the worker) against lender nodes (`relink serve`) and gets the plaintext oracle's figures.
+ * The member DPO computes a subject access report for a debtor matched earlier (tags in the worker), checks
+ * an altered report is rejected, replays a query's consent, and exports a pack that its own verifier accepts.
  * Screenshots go to apps/portal/test-results/ (gitignored).
  */
+import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import { buildExposureScenario, EXTRA_LENDERS, exposureOracle } from "@relink/demo/exposure-scenario";
 import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/network";
 import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
 import { buildScenario, DEMO_EXPOSURE, MEMBERS } from "@relink/demo/scenario";
-import { EXPOSURE_FEATURES } from "@relink/protocol";
+import { EXPOSURE_FEATURES, fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
 import { stringify } from "csv-stringify/sync";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensurePortalBuild } from "../src/server/build.ts";
+import { parseCsv } from "../web/csv.ts";
 import { type Browser, hasChromium, launch } from "./browser.ts";
 
 const SHOTS = join(import.meta.dirname, "..", "test-results");
@@ -200,8 +206,12 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       const text = readFileSync(await download.path(), "utf8");
       expect(text.startsWith("\ufeff")).toBe(true);
       expect(text).toContain("\r\n");
-      // Phone numbers start with '+': quoted so that Excel does not run them as formulas.
-      expect(text).toMatch(/"'\+86\d{11}"/);
+      // The SDK's writer (the CLI's): phone numbers start with '+', so an apostrophe keeps Excel from
+      // running them as formulas or reading them as numbers.
+      const downloaded = parseCsv(text);
+      const phoneCells = downloaded.filter((r) => r["kind"] === "phone").map((r) => r["value"]!);
+      expect(phoneCells.length).toBeGreaterThan(0);
+      for (const v of phoneCells) expect(v).toMatch(/^'\+86\d{11}$/);
       // The results equal the plaintext oracle: what the bank (browser) and the consumer lender (CLI) hold.
       const consented = new Set(s.consents.map((c) => c.debtor_ref));
       const held = new Map<string, Set<string>>();
@@ -212,9 +222,9 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
         held.set(r.id_number, set);
       }
       for (const d of s.debtors) {
-        const phones = [
-          ...text.matchAll(new RegExp(`"${d.debtor_ref}","[a-z_]+","phone","'(\\+86\\d{11})"`, "g")),
-        ].map((m) => m[1]);
+        const phones = downloaded
+          .filter((r) => r["debtor_ref"] === d.debtor_ref && r["kind"] === "phone")
+          .map((r) => r["value"]!.slice(1));
         const expected = consented.has(d.debtor_ref) ? [...(held.get(d.id_number) ?? [])].sort() : [];
         expect([...new Set(phones)].sort(), d.debtor_ref).toEqual(expected);
       }
@@ -254,6 +264,8 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await signIn(role);
       const nav = await page.locator(".sidebar nav a").allTextContents();
       expect(nav.includes("失联修复"), role).toBe(false);
+      // The DPO page is in the navigation of the two DPO roles only (the API gates dpo.* the same way).
+      expect(nav.includes("数据保护"), role).toBe(role === "member_dpo" || role === "network_dpo");
       await shot(`08-dashboard-${role}`);
       if (role === "network_admin") {
         await page.goto(`${net.hubUrl}/network`);
@@ -314,6 +326,201 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       .toContain("member_admin");
     await signOut();
   });
+
+  it("the network admin sets a member's quota; the member admin sees it with the member's keys", async () => {
+    const collector = MEMBERS.collector.slug;
+    await signIn("network_admin");
+    await page.goto(`${net.hubUrl}/network`);
+    await page.getByTestId(`quota-input-${collector}`).fill("987654");
+    await page.getByTestId(`quota-set-${collector}`).click();
+    await expect
+      .poll(() => page.getByTestId(`quota-${collector}`).textContent(), { timeout: 30_000 })
+      .toBe((987654).toLocaleString("zh-CN"));
+    await signOut();
+    await signIn("member_admin");
+    await page.goto(`${net.hubUrl}/member`);
+    await expect
+      .poll(() => page.getByTestId("quota-lookup").textContent(), { timeout: 30_000 })
+      .toBe((987654).toLocaleString("zh-CN"));
+    // The member's signing key as the hub holds it: the fingerprint of member.json's public key.
+    const memberJson = JSON.parse(readFileSync(join(net.homeDir(collector), "member.json"), "utf8")) as {
+      signingSecretKey: string;
+    };
+    const fingerprint = toBase64Url(
+      keyFingerprint("ed25519", ed25519.getPublicKey(fromHex(memberJson.signingSecretKey))),
+    );
+    const signing = page.locator("[data-testid=keys-table] tbody tr[data-purpose=request_signing]");
+    await expect.poll(() => signing.getAttribute("data-fingerprint")).toBe(fingerprint);
+    await shot("19-member-keys-quotas");
+    await signOut();
+  });
+
+  browserCrypto(
+    "a member DPO: subject access report, consent replay and a signed export pack verified offline",
+    async () => {
+      const collector = MEMBERS.collector.slug;
+      // The DPO's own key (`relink dpo keygen`), registered by the network admin for the collector.
+      const dpoKeyFile = join(dir, "dpo.key");
+      const kg = await net.relink(["dpo", "keygen", "--out", dpoKeyFile]);
+      expect(kg.code, kg.stderr).toBe(0);
+      const { dpoPublicKey } = JSON.parse(kg.stdout) as { dpoPublicKey: string };
+      const reg = await net.relink([
+        "admin",
+        "dpo-key",
+        "--hub",
+        net.hubUrl,
+        "--admin-key",
+        net.adminKeyFile,
+        "--slug",
+        collector,
+        "--key",
+        dpoPublicKey,
+      ]);
+      expect(reg.code, reg.stderr).toBe(0);
+
+      await signIn("member_dpo");
+      // The member key computes the subject's tags through the key holders (metered, as the CLI's).
+      await importKey(collector);
+      await page.goto(`${net.hubUrl}/dpo`);
+      // Bad key files are refused with the reason: garbage, and the member's key file instead of the DPO's.
+      const garbage = join(dir, "not-a-dpo.key");
+      writeFileSync(garbage, "-----BEGIN PRIVATE KEY-----\nnope\n");
+      await page.getByTestId("dpo-key-file").setInputFiles(garbage);
+      await expect.poll(() => page.getByTestId("dpo-key-error").textContent()).toContain("64");
+      await page.getByTestId("dpo-key-file").setInputFiles(join(net.homeDir(collector), "member.json"));
+      await expect.poll(() => page.getByTestId("dpo-key-error").textContent()).toContain("member.json");
+      expect(await page.getByTestId("dpo-key-info").count()).toBe(0);
+      await page.getByTestId("dpo-key-file").setInputFiles(dpoKeyFile);
+      await page.getByTestId("dpo-key-info").waitFor();
+      expect(await page.getByTestId("dpo-key-info").getAttribute("data-public-key")).toBe(dpoPublicKey);
+
+      // A debtor the collector matched (with consent) earlier in this test, by resident ID only.
+      const consented = new Set(s.consents.map((c) => c.debtor_ref));
+      const subject = s.debtors.find((d) => consented.has(d.debtor_ref))!;
+      await page.getByTestId("dpo-request").fill("SAR-2026-0001");
+      await page.getByTestId("dpo-idNumber").fill(subject.id_number);
+      await page.getByTestId("dpo-report-start").click();
+      await page.getByTestId("dpo-report-status").waitFor({ timeout: 240_000 });
+      expect(await page.getByTestId("dpo-report-status").getAttribute("data-ok")).toBe("true");
+      const lookupRow = page.locator("[data-testid=dpo-report-table] tbody tr[data-event=lookup]").first();
+      await lookupRow.waitFor();
+      const lookupText = (await lookupRow.textContent()) ?? "";
+      expect(lookupText).toContain(MEMBERS.collector.name);
+      expect(lookupText).toContain("portal-e2e-2026-12"); // the case register of this browser
+      expect(lookupText).toContain("UTC+8");
+      expect(lookupText).toContain("催收"); // purpose, in Chinese
+      expect(await lookupRow.getAttribute("data-verified")).toBe("true");
+      const leafIndex = Number(await lookupRow.getAttribute("data-index"));
+      await shot("15-dpo-report");
+      // Printable: the print stylesheet shows only the report, headed in Chinese and English.
+      await page.emulateMedia({ media: "print" });
+      expect(await page.locator(".sidebar").isVisible()).toBe(false);
+      expect(await page.getByTestId("dpo-report-start").isVisible()).toBe(false);
+      const printHead = page.locator(".dpo-report div.print-only h1");
+      expect(await printHead.isVisible()).toBe(true);
+      expect(await printHead.textContent()).toMatch(/个人信息查阅报告.*Subject access report/s);
+      expect(await page.locator("[data-testid=dpo-report-table] thead").textContent()).toContain(
+        "Receipt verified",
+      );
+      await page.pdf({ path: join(SHOTS, "15-dpo-report.pdf"), landscape: true });
+      await page.emulateMedia({ media: "screen" });
+
+      const [csvDownload] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByTestId("dpo-report-csv").click(),
+      ]);
+      const reportCsv = readFileSync(await csvDownload.path(), "utf8");
+      expect(reportCsv.startsWith("\ufeff")).toBe(true);
+      const csvRows = parseCsv(reportCsv);
+      const lookupCsv = csvRows.find((r) => r["event"] === "lookup")!;
+      expect(lookupCsv["case_reference"]).toBe("portal-e2e-2026-12");
+      expect(lookupCsv["leaf_index"]).toBe(String(leafIndex)); // a number, not apostrophe-quoted text
+      expect(lookupCsv["member"]).toBe(collector);
+      expect(lookupCsv["consent_references"]).toContain(subject.debtor_ref);
+      expect(csvRows.every((r) => r["receipt_verified"] === "yes")).toBe(true);
+
+      // The JSON as received; one entry altered (another purpose) must fail verification, loudly.
+      const [jsonDownload] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByTestId("dpo-report-json").click(),
+      ]);
+      const report = JSON.parse(readFileSync(await jsonDownload.path(), "utf8")) as {
+        entries: { index: number; purpose: string | null }[];
+      };
+      const intact = join(dir, "report-intact.json");
+      writeFileSync(intact, JSON.stringify(report));
+      await page.getByTestId("dpo-verify-file").setInputFiles(intact);
+      await expect
+        .poll(() => page.getByTestId("dpo-verify-status").getAttribute("data-ok"), { timeout: 60_000 })
+        .toBe("true");
+      const altered = structuredClone(report);
+      altered.entries.find((e) => e.index === leafIndex)!.purpose = "fraud_prevention";
+      const alteredFile = join(dir, "report-altered.json");
+      writeFileSync(alteredFile, JSON.stringify(altered));
+      await page.getByTestId("dpo-verify-file").setInputFiles(alteredFile);
+      await expect
+        .poll(() => page.getByTestId("dpo-verify-status").getAttribute("data-ok"), { timeout: 60_000 })
+        .toBe("false");
+      const rejected = (await page.getByTestId("dpo-verify-status").textContent()) ?? "";
+      expect(rejected).toContain("验证失败");
+      expect(rejected).toContain(String(leafIndex));
+      await shot("16-dpo-report-altered");
+
+      // Consent replay of the lookup: covered at query time, the receipt verified here.
+      await page.getByTestId("dpo-replay-index").fill(String(leafIndex));
+      await page.getByTestId("dpo-replay-start").click();
+      await page.getByTestId("dpo-replay-result").waitFor({ timeout: 60_000 });
+      expect(await page.getByTestId("dpo-replay-receipt").getAttribute("data-ok")).toBe("true");
+      expect(
+        Number(await page.getByTestId("dpo-replay-result").getAttribute("data-covered")),
+      ).toBeGreaterThan(0);
+      await shot("17-dpo-replay");
+      // A log index that does not exist: the hub's NOT_FOUND, shown; no stale result left on the page.
+      await page.getByTestId("dpo-replay-index").fill("99999999");
+      await page.getByTestId("dpo-replay-start").click();
+      await expect
+        .poll(() => page.getByTestId("dpo-replay-error").textContent(), { timeout: 60_000 })
+        .toContain("NOT_FOUND");
+      expect(await page.getByTestId("dpo-replay-result").count()).toBe(0);
+
+      // The export pack: built and signed in the worker, downloaded as one tar, verified offline by the
+      // verifier inside it; then one byte of the slice changed must be rejected.
+      await page.getByTestId("dpo-export-pipia").fill("PIPIA-2026-001");
+      const [packDownload] = await Promise.all([
+        page.waitForEvent("download", { timeout: 240_000 }),
+        page.getByTestId("dpo-export-start").click(),
+      ]);
+      const done = page.getByTestId("dpo-export-done");
+      await done.waitFor();
+      expect(await done.getAttribute("data-signer")).toBe(dpoPublicKey);
+      const name = (await done.getAttribute("data-name"))!;
+      const unpacked = join(dir, "export");
+      mkdirSync(unpacked, { recursive: true });
+      const tarFile = join(unpacked, `${name}.tar`);
+      await packDownload.saveAs(tarFile);
+      execFileSync("tar", ["-xf", tarFile, "-C", unpacked]);
+      const packDir = join(unpacked, name);
+      expect(readFileSync(join(packDir, "verify.mjs"), "utf8")).toBe(
+        readFileSync(fileURLToPath(import.meta.resolve("@relink/sdk/verify-export.mjs")), "utf8"),
+      );
+      const verify = (cwd: string) =>
+        spawnSync(process.execPath, ["verify.mjs", "--signer-key", dpoPublicKey, "--log-key", net.logKey], {
+          cwd,
+          encoding: "utf8",
+        });
+      const ok = verify(packDir);
+      expect(ok.status, `${ok.stdout}\n${ok.stderr}`).toBe(0);
+      expect(ok.stdout).toContain("EXPORT PACK OK");
+      await shot("18-dpo-export");
+      const slicePath = join(packDir, "slice.json");
+      const slice = readFileSync(slicePath, "utf8");
+      writeFileSync(slicePath, slice.replace('"from": 0', '"from": 1'));
+      const bad = verify(packDir);
+      expect(bad.status).toBe(1);
+      expect(`${bad.stdout}${bad.stderr}`).toContain("EXPORT PACK REJECTED");
+      await signOut();
+    },
+  );
 
   browserCrypto(
     "a risk analyst runs exposure queries in the browser: per-applicant figures equal the plaintext oracle",
@@ -429,6 +636,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/directory.publish"))).toBe(true);
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/lookup.run"))).toBe(true);
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/exposure.query"))).toBe(true);
+    expect(browser.requests.some((r) => r.url.includes("/api/trpc/dpo.subjectReport"))).toBe(true);
     expect(haystacks.some((h) => h.includes(encodeURIComponent(account("data_engineer").email)))).toBe(true);
     expect(needles.size).toBeGreaterThan(100);
     const leaks = [...needles].filter((n) => n.length >= 5 && haystacks.some((h) => h.includes(n)));

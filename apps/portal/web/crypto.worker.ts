@@ -8,11 +8,22 @@
  * leaves: blinded elements to the key holders, tags / sealed labels / consent metadata / the BFV public key
  * to the hub, all in signed requests.
  */
+import { type ExportSlice, fromBase64Url, type SubjectReport, toBase64Url } from "@relink/protocol";
 import { blindIdentifiers, combineResponses, loadSodiumGroup } from "@relink/psi";
-import { MemberNode, webCryptoSigner } from "@relink/sdk/browser";
+import {
+  createHubClient,
+  type HubClient,
+  MemberNode,
+  parseDebtorRows,
+  webCryptoSigner,
+  wireError,
+} from "@relink/sdk/browser";
 import { exposureSubjectsTable } from "@relink/sdk/columns";
-import { loadMemberKey } from "./keys.ts";
-import type { WorkerMessage, WorkerRequest, WorkerResult } from "./protocol.ts";
+import { buildExportPack, tarArchive } from "@relink/sdk/dpo";
+import verifierSource from "@relink/sdk/verify-export.mjs";
+import { verifyReceiptAsync, verifySubjectReport } from "@relink/tlog";
+import { loadDpoKey, loadMemberKey } from "./keys.ts";
+import type { ReportCheck, WorkerMessage, WorkerRequest, WorkerResult } from "./protocol.ts";
 import { readConsents, readContacts, readDebtors, readTable, sortErrors } from "./uploads.ts";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -80,10 +91,18 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
     case "match": {
       const parsed = readDebtors(req.csv, now);
       const { errors, dataRows } = parsed;
-      if (parsed.rows.length === 0) return { op: "match", rows: dataRows, matches: [], errors, receipts: [] };
+      if (parsed.rows.length === 0)
+        return { op: "match", rows: dataRows, matches: [], errors, receipts: [], caseCommitment: null };
       const node = await connect(req.id);
       const r = await node.match(parsed.rows, req.purpose as Parameters<MemberNode["match"]>[1], req.caseId);
-      return { op: "match", rows: dataRows, matches: r.results, errors, receipts: r.receipts };
+      return {
+        op: "match",
+        rows: dataRows,
+        matches: r.results,
+        errors,
+        receipts: r.receipts,
+        caseCommitment: r.caseCommitment,
+      };
     }
     case "consents": {
       const parsed = readConsents(req.csv, now);
@@ -101,7 +120,160 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
       const r = await node.revokeConsents(req.references);
       return { op: "revoke", revoked: r.revoked, receipts: r.receipts };
     }
+    case "dpo-report":
+      return subjectReport(req);
+    case "dpo-verify": {
+      let report: unknown;
+      try {
+        report = JSON.parse(req.reportJson);
+      } catch {
+        throw new Error("the report file is not JSON");
+      }
+      const check = await checkReport(
+        dpoClient(await dpoKey(), await networkId()),
+        report,
+        req.tags,
+        req.logKey,
+      );
+      return { op: "dpo-verify", ...check };
+    }
+    case "dpo-replay":
+      return consentReplay(req);
+    case "dpo-export":
+      return exportPack(req);
   }
+}
+
+// ----------------------------------------------------------------------------------------------- DPO
+
+async function dpoKey() {
+  const key = await loadDpoKey();
+  if (!key) throw new Error("no DPO key in this browser");
+  return key;
+}
+
+/** The hub's tRPC client with every request signed by the DPO's non-extractable key. */
+function dpoClient(key: { privateKey: CryptoKey; publicKey: Uint8Array }, network: string): HubClient {
+  return createHubClient({
+    url: `${self.location.origin}/api`,
+    signer: webCryptoSigner(key.privateKey, key.publicKey),
+    networkId: network,
+  });
+}
+
+/**
+ * Checks a subject report here, as `relink dpo subject-report` does (tlog's verifySubjectReport): every
+ * receipt against the pinned log key, every shown field against its verified leaf, the subject evidence,
+ * and — for a member DPO — each link key recomputed from the member's commitment key and the tags.
+ */
+async function checkReport(
+  client: HubClient,
+  report: unknown,
+  tags: string[],
+  logKey: string,
+): Promise<ReportCheck> {
+  let memberKey: { memberId: string; key: Uint8Array } | undefined;
+  try {
+    const k = await client.dpo.commitmentKey.query();
+    memberKey = { memberId: k.memberId, key: fromBase64Url(k.key) };
+  } catch (error) {
+    if (wireError(error)?.code !== "FORBIDDEN") throw error; // the network DPO has none
+  }
+  const v = verifySubjectReport(report, {
+    logKey,
+    witnesses: [],
+    k: 0,
+    tags: tags.map(fromBase64Url),
+    ...(memberKey ? { memberKey } : {}),
+  });
+  return {
+    report: report as SubjectReport,
+    tags,
+    verified: v.ok,
+    problems: v.ok ? [] : v.problems,
+  };
+}
+
+/**
+ * PIPL Art. 45: the subject's identifiers are parsed and normalised here exactly as the CLI does
+ * (parseDebtorRows), the tags computed through the key holders with the member key (metered and logged
+ * there, like any lookup), and only the tags go to the hub, in a request signed with the DPO key.
+ */
+async function subjectReport(req: Extract<WorkerRequest, { op: "dpo-report" }>): Promise<WorkerResult> {
+  const { rows, errors } = parseDebtorRows(
+    [
+      {
+        debtor_ref: "subject",
+        id_number: req.subject.idNumber,
+        subject_phone: req.subject.phone,
+        name: req.subject.name,
+        dob: req.subject.dob,
+      },
+    ],
+    new Date(),
+  );
+  const key = await dpoKey();
+  if (rows.length === 0) return { op: "dpo-report", errors, check: null };
+  const identifiers = rows[0]!.subjects;
+  const node = await connect(req.id);
+  const tagged = await node.tags(identifiers);
+  const tags = identifiers.map((id) => toBase64Url(tagged.get(id)!.tag));
+  const client = dpoClient(key, await networkId());
+  const report = await client.dpo.subjectReport.mutate({ tags, requestReference: req.requestReference });
+  return { op: "dpo-report", errors, check: await checkReport(client, report, tags, req.logKey) };
+}
+
+/** Was the query of leaf N covered at query time: the hub's replay, its receipt verified here. */
+async function consentReplay(req: Extract<WorkerRequest, { op: "dpo-replay" }>): Promise<WorkerResult> {
+  const client = dpoClient(await dpoKey(), await networkId());
+  const r = await client.dpo.consentReplay.query({ index: req.index });
+  const v = await verifyReceiptAsync(r.receipt, { logKey: req.logKey, witnesses: [], k: 0 });
+  const receiptProblem = !v.ok
+    ? `${v.reason}: ${v.message}`
+    : v.index !== BigInt(req.index) || v.event.type !== r.event
+      ? "the receipt is not of the leaf asked about"
+      : null;
+  const { receipt: _receipt, ...replay } = r;
+  return { op: "dpo-replay", replay, receiptProblem };
+}
+
+/**
+ * The regulator export pack (ADR 0042), built by the CLI's own code (sdk dpo.ts) and signed here with the
+ * DPO's non-extractable key; handed to the page as one tar archive of the CLI's directory.
+ */
+async function exportPack(req: Extract<WorkerRequest, { op: "dpo-export" }>): Promise<WorkerResult> {
+  const key = await dpoKey();
+  const client = dpoClient(key, await networkId());
+  const slice = (await client.dpo.exportSlice.mutate({
+    from: req.from,
+    ...(req.to !== undefined ? { to: req.to } : {}),
+    pipiaReference: req.pipiaReference,
+  })) as ExportSlice;
+  const createdAt = new Date();
+  const pack = await buildExportPack({
+    slice,
+    pipiaReference: req.pipiaReference,
+    logKey: req.logKey,
+    verifierSource,
+    signer: {
+      publicKey: key.publicKey,
+      sign: async (m) =>
+        new Uint8Array(
+          await crypto.subtle.sign({ name: "Ed25519" }, key.privateKey, m as Uint8Array<ArrayBuffer>),
+        ),
+    },
+    createdAt,
+  });
+  const name = `relink-export-${slice.from}-${slice.to}`;
+  return {
+    op: "dpo-export",
+    name,
+    archive: tarArchive(name, pack.files, createdAt),
+    signerPublicKey: pack.signerPublicKey,
+    leaves: slice.leaves.length,
+    from: slice.from,
+    to: slice.to,
+  };
 }
 
 /**

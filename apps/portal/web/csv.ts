@@ -2,9 +2,9 @@
  * CSV for the portal's pages. Input files (publish, match, consents, exposure queries) are read in the
  * crypto worker by the SDK's reader, as in the CLI (web/uploads.ts). `parseCsv` reads the result files the
  * CLI writes (`relink exposure --out`) for charting, on the same SDK tokenizer (RFC 4180, `parseCsvText`),
- * keyed by the header's own names; errors name the line. The writer is Excel-safe: UTF-8 BOM, CRLF, every
- * field quoted, and cells that a spreadsheet would run as a formula (= + - @ tab CR, OWASP "CSV injection")
- * prefixed with a quote.
+ * keyed by the header's own names; errors name the line. Downloads are written with the SDK's Excel-safe
+ * writer (`formatCsv` of `@relink/sdk/csv`, the CLI's: UTF-8 BOM, CRLF, formula-like and number-like text
+ * cells prefixed with an apostrophe, so phones stay text).
  */
 import { parseCsvText, CsvError as SdkCsvError } from "@relink/sdk/csv";
 
@@ -39,18 +39,4 @@ export function parseCsv(text: string): Record<string, string>[] {
       throw new CsvError(row, `${cells.length} fields, the header has ${names.length}`);
     return Object.fromEntries(names.map((n, k) => [n, cells[k]!.trim()]));
   });
-}
-
-function safeCell(value: string | number): string {
-  let s = String(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return `"${s.replace(/"/g, '""')}"`;
-}
-
-export function toExcelCsv(
-  header: readonly string[],
-  rows: readonly (readonly (string | number)[])[],
-): string {
-  const lines = [header, ...rows].map((r) => r.map(safeCell).join(","));
-  return `\ufeff${lines.join("\r\n")}\r\n`;
 }

@@ -1,10 +1,12 @@
 "use client";
+import type { UploadError } from "@relink/sdk/browser";
 /** State of one worker job on a page: the chosen file, progress, result or error. */
-import { useState } from "react";
+import { type ReactNode, useState } from "react";
 import type { MessageKey, Translate } from "./i18n.ts";
 import { useI18n } from "./i18n-client.tsx";
 import type { WorkerResult } from "./protocol.ts";
 import { rememberReceipts } from "./receipts.ts";
+import { CsvDrop, countRows, ErrorText, Progress, UploadErrors } from "./ui.tsx";
 import { runJob } from "./worker-client.ts";
 
 export const STAGE_LABEL: Record<string, MessageKey> = {
@@ -47,4 +49,71 @@ export function useJob<R extends WorkerResult>() {
     }
   };
   return { file, setFile, progress, result, error, busy, run };
+}
+
+export type Job<R extends WorkerResult> = ReturnType<typeof useJob<R>>;
+
+/**
+ * The upload block of the publish, consents and exposure pages (and match): a CSV drop zone, the chosen
+ * file with its row count and the start button, the worker's progress, its error, a success line and the
+ * per-row errors of the result.
+ */
+export function UploadJob<R extends Extract<WorkerResult, { errors: UploadError[] }>>({
+  job,
+  stage,
+  start,
+  startTestId,
+  canStart,
+  onStart,
+  dropTestId,
+  done,
+}: {
+  job: Job<R>;
+  /** The progress label when the worker names no known stage. */
+  stage: MessageKey;
+  start: string;
+  startTestId: string;
+  /** Besides a file and no job running (a member key, a case id…). */
+  canStart: boolean;
+  onStart: (bytes: Uint8Array) => void;
+  dropTestId?: string;
+  /** The success line, given the result. */
+  done?: (result: R) => ReactNode;
+}) {
+  const { t } = useI18n();
+  return (
+    <>
+      <CsvDrop
+        disabled={job.busy}
+        {...(dropTestId ? { testId: dropTestId } : {})}
+        onFile={(name, text, bytes) => job.setFile({ name, text, bytes })}
+      />
+      {job.file ? (
+        <div className="file-line">
+          <span data-testid="file-name">
+            {t("upload.file", { name: job.file.name, count: countRows(job.file.text) })}
+          </span>
+          <button
+            type="button"
+            className="primary"
+            disabled={job.busy || !canStart}
+            data-testid={startTestId}
+            onClick={() => onStart(job.file!.bytes)}
+          >
+            {start}
+          </button>
+        </div>
+      ) : null}
+      {job.progress ? (
+        <Progress
+          label={t(STAGE_LABEL[job.progress.stage] ?? stage)}
+          done={job.progress.done}
+          total={job.progress.total}
+        />
+      ) : null}
+      {job.error ? <ErrorText message={job.error} /> : null}
+      {job.result && done ? done(job.result) : null}
+      {job.result ? <UploadErrors errors={job.result.errors} /> : null}
+    </>
+  );
 }

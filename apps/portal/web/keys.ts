@@ -20,12 +20,14 @@ const DB = "relink-portal";
 const STORE = "member-key";
 /** The exposure querier's keys (web/he-keys.ts): the wrapping key and the per-query BFV secret keys. */
 export const HE_STORE = "he-keys";
-const STORES = [STORE, HE_STORE] as const;
+/** The data-protection officer's own Ed25519 key (ADR 0063), apart from the member key. */
+export const DPO_STORE = "dpo-key";
+const STORES = [STORE, HE_STORE, DPO_STORE] as const;
 
 function open(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
-    // Version 2 added the exposure querier's store; an existing member key is kept.
-    const req = indexedDB.open(DB, 2);
+    // Version 2 added the exposure querier's store, 3 the DPO key's; existing keys are kept.
+    const req = indexedDB.open(DB, 3);
     req.onupgradeneeded = () => {
       for (const name of STORES)
         if (!req.result.objectStoreNames.contains(name)) req.result.createObjectStore(name);
@@ -68,6 +70,52 @@ const PKCS8_PREFIX = Uint8Array.from([
   0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
 ]);
 
+/** A non-extractable WebCrypto Ed25519 signing key from a 32-byte seed; the seed and its copy are wiped. */
+async function importSeed(seed: Uint8Array): Promise<{ privateKey: CryptoKey; publicKey: Uint8Array }> {
+  const pkcs8 = new Uint8Array(48);
+  pkcs8.set(PKCS8_PREFIX);
+  pkcs8.set(seed, 16);
+  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
+  const publicKey = ed25519.getPublicKey(seed);
+  seed.fill(0);
+  pkcs8.fill(0);
+  return { privateKey, publicKey };
+}
+
+/** The DPO's key in this browser: non-extractable, signs DPO requests and export packs in the worker. */
+export interface StoredDpoKey {
+  privateKey: CryptoKey;
+  publicKey: Uint8Array;
+  importedAt: string;
+}
+
+export class KeyFileError extends Error {
+  override readonly name = "KeyFileError";
+}
+
+export const loadDpoKey = (): Promise<StoredDpoKey | undefined> =>
+  tx("readonly", (s) => s.get("current") as IDBRequest<StoredDpoKey | undefined>, DPO_STORE);
+export const removeDpoKey = (): Promise<undefined> => tx("readwrite", (s) => s.delete("current"), DPO_STORE);
+
+/**
+ * Imports the key file of `relink dpo keygen` (the 32-byte Ed25519 secret key as 64 lowercase hex
+ * characters, one line). Anything else is refused with a KeyFileError naming what was expected; a
+ * member.json (the member's key, not the DPO's) is refused by name.
+ */
+export async function importDpoKeyFile(text: string): Promise<StoredDpoKey> {
+  const line = text.trim();
+  if (line.startsWith("{"))
+    throw new KeyFileError("this is a member key file (member.json), not a DPO key file (relink dpo keygen)");
+  if (!/^[0-9a-f]{64}$/.test(line))
+    throw new KeyFileError("expected one line of 64 hex characters (the file of `relink dpo keygen`)");
+  const { privateKey, publicKey } = await importSeed(
+    Uint8Array.from(line.match(/../g)!.map((b) => Number.parseInt(b, 16))),
+  );
+  const stored: StoredDpoKey = { privateKey, publicKey, importedAt: new Date().toISOString() };
+  await tx("readwrite", (s) => s.put(stored, "current"), DPO_STORE);
+  return stored;
+}
+
 /** Parses member.json, imports its signing key as non-extractable and stores it; wipes the seed copy. */
 export async function importMemberKeyFile(text: string): Promise<StoredMemberKey> {
   let json: Record<string, unknown>;
@@ -78,13 +126,7 @@ export async function importMemberKeyFile(text: string): Promise<StoredMemberKey
   }
   const seed = hex(json["signingSecretKey"], "signingSecretKey");
   const recordKey = hex(json["recordKey"], "recordKey");
-  const pkcs8 = new Uint8Array(48);
-  pkcs8.set(PKCS8_PREFIX);
-  pkcs8.set(seed, 16);
-  const privateKey = await crypto.subtle.importKey("pkcs8", pkcs8, { name: "Ed25519" }, false, ["sign"]);
-  const publicKey = ed25519.getPublicKey(seed);
-  seed.fill(0);
-  pkcs8.fill(0);
+  const { privateKey, publicKey } = await importSeed(seed);
   const stored: StoredMemberKey = {
     privateKey,
     publicKey,

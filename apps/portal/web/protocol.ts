@@ -2,6 +2,7 @@
  * Messages between the portal's pages and its crypto worker (web/crypto.worker.ts). Plain data only; CSV
  * files travel as their bytes, read in the worker by the SDK's CSV reader (the CLI's).
  */
+import type { ConsentReplay, SubjectReport } from "@relink/protocol";
 import type { DebtorMatch, UploadError } from "@relink/sdk/browser";
 import type { AggregatePresentation, ExposureStatus, ExposureTotals } from "@relink/sdk/browser-exposure";
 
@@ -26,7 +27,29 @@ export type WorkerRequest =
       purpose: string;
       caseId: string;
       refColumn: string;
-    };
+    }
+  // DPO work (ADR 0063): tags through the key holders with the member key, requests signed with the DPO key.
+  | { id: number; op: "dpo-report"; subject: SubjectIdentifiers; requestReference: string; logKey: string }
+  | { id: number; op: "dpo-verify"; reportJson: string; tags: string[]; logKey: string }
+  | { id: number; op: "dpo-replay"; index: number; logKey: string }
+  | { id: number; op: "dpo-export"; from: number; to?: number; pipiaReference: string; logKey: string };
+
+/** What the DPO types about the subject (never sent: normalised and turned into tags in the worker). */
+export interface SubjectIdentifiers {
+  idNumber: string;
+  phone: string;
+  name: string;
+  dob: string;
+}
+
+/** A report checked in this browser: `problems` empty exactly when every entry verified. */
+export interface ReportCheck {
+  report: SubjectReport;
+  /** The subject's tags (base64url): pseudonyms, kept to re-check a report file later. */
+  tags: string[];
+  verified: boolean;
+  problems: { entry: number | "report"; reason: string }[];
+}
 
 export type WorkerResult =
   | {
@@ -37,7 +60,15 @@ export type WorkerResult =
       errors: UploadError[];
       receipts: unknown[];
     }
-  | { op: "match"; rows: number; matches: DebtorMatch[]; errors: UploadError[]; receipts: unknown[] }
+  | {
+      op: "match";
+      rows: number;
+      matches: DebtorMatch[];
+      errors: UploadError[];
+      receipts: unknown[];
+      /** The commitment to the case id the audit leaves carry (base64url); for the case register. */
+      caseCommitment: string | null;
+    }
   | { op: "consents"; rows: number; registered: number; errors: UploadError[]; receipts: unknown[] }
   | { op: "revoke"; revoked: number; receipts: unknown[] }
   | {
@@ -56,6 +87,23 @@ export type WorkerResult =
       results: ExposureRow[];
       aggregate: AggregatePresentation | null;
       receipts: unknown[];
+    }
+  | { op: "dpo-report"; errors: UploadError[]; check: ReportCheck | null }
+  | ({ op: "dpo-verify" } & ReportCheck)
+  | {
+      op: "dpo-replay";
+      replay: Omit<ConsentReplay, "receipt">;
+      /** Null when the receipt verified and is the leaf asked about; else why not. */
+      receiptProblem: string | null;
+    }
+  | {
+      op: "dpo-export";
+      name: string;
+      archive: Uint8Array;
+      signerPublicKey: string;
+      leaves: number;
+      from: number;
+      to: number;
     };
 
 export type WorkerMessage =

@@ -23,6 +23,7 @@ export const NAV: { href: string; label: MessageKey; roles: readonly string[] | 
   },
   { href: "/exposure", label: "nav.exposure", roles: ["risk_analyst"] },
   { href: "/audit", label: "nav.audit", roles: "all" },
+  { href: "/dpo", label: "nav.dpo", roles: ["member_dpo", "network_dpo"] },
   { href: "/member", label: "nav.member", roles: ["member_admin"] },
   { href: "/network", label: "nav.network", roles: ["network_admin", "network_dpo"] },
 ];

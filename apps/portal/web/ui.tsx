@@ -169,6 +169,72 @@ export function UploadErrors({ errors }: { errors: readonly UploadError[] }) {
   );
 }
 
+/**
+ * The purpose select and case-id input of a query page (`/match`, `/exposure`); `children` go first in the
+ * same row (the exposure page's mode select). The case id is required by the pages' start buttons.
+ */
+export function PurposeAndCase<P extends string>({
+  purposes,
+  purpose,
+  onPurpose,
+  caseId,
+  onCaseId,
+  purposeLabel,
+  caseLabel,
+  purposeTestId,
+  children,
+}: {
+  purposes: readonly P[];
+  purpose: P;
+  onPurpose: (p: P) => void;
+  caseId: string;
+  onCaseId: (c: string) => void;
+  purposeLabel: string;
+  caseLabel: string;
+  purposeTestId: string;
+  children?: ReactNode;
+}) {
+  const { t } = useI18n();
+  return (
+    <div className="form-row">
+      {children}
+      <label>
+        {purposeLabel}
+        <select value={purpose} onChange={(e) => onPurpose(e.target.value as P)} data-testid={purposeTestId}>
+          {purposes.map((p) => (
+            <option key={p} value={p}>
+              {t(`purpose.${p}` as MessageKey)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        {caseLabel}
+        <input
+          value={caseId}
+          onChange={(e) => onCaseId(e.target.value)}
+          maxLength={100}
+          data-testid="case-id"
+        />
+      </label>
+    </div>
+  );
+}
+
+/** Offers `data` as a file download named `name`. */
+export function downloadFile(
+  name: string,
+  data: string | Uint8Array<ArrayBuffer>,
+  type = "text/csv;charset=utf-8",
+): void {
+  const url = URL.createObjectURL(new Blob([data], { type }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
 export function countRows(text: string): number {
   return Math.max(0, text.split(/\r?\n/).filter((l) => l.trim() !== "").length - 1);
 }

@@ -56,16 +56,28 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   "portal.consents": ["collections_operator", "risk_analyst", "member_dpo", "member_admin"],
   "portal.staff": ["member_admin", "network_admin"],
   "portal.setStaffRoles": ["member_admin"],
+  // the member's keys and quotas, read-only (keys and quotas are set by the network admin)
+  "portal.memberKeys": ["member_admin"],
   "portal.members": NETWORK_ROLES,
   "portal.keyHolders": ["network_admin"],
   "portal.onboardMember": ["network_admin"],
   "portal.suspendMember": ["network_admin"],
   "portal.reinstateMember": ["network_admin"],
   "portal.setQuotas": ["network_admin"],
+  // DPO work (ADRs 0040–0042): signed in the browser with the DPO's own key; a member DPO's key acts for
+  // its member only (checked in dpoProcedure against the grant), a network DPO key needs the network role.
+  "dpo.subjectReport": ["member_dpo", "network_dpo"],
+  "dpo.consentReplay": ["member_dpo", "network_dpo"],
+  "dpo.exportSlice": ["member_dpo", "network_dpo"],
+  // Only a member's DPO receives its member's commitment key (core refuses the network DPO).
+  "dpo.commitmentKey": ["member_dpo"],
 };
 
-/** Whether the session holds one of the procedure's roles (for `memberId` when given). */
-export function allowed(session: PortalSession, path: string, memberId?: string): boolean {
+/**
+ * Whether the session holds one of the procedure's roles (for `memberId` when given; `null` asks for a
+ * network grant).
+ */
+export function allowed(session: PortalSession, path: string, memberId?: string | null): boolean {
   const roles = PORTAL_ACCESS[path];
   if (!roles) return false;
   return session.grants.some(

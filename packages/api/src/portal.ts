@@ -7,6 +7,7 @@
 import {
   allMembers,
   memberConsents,
+  memberKeysAndQuotas,
   memberStaff,
   onboardMember,
   portalDashboard,
@@ -117,6 +118,32 @@ export const portalRouter = router({
     .mutation(({ ctx, input }) =>
       setStaffRoles(ctx.core, { userId: ctx.portal.userId, memberId: ownMember(ctx.portal) }, input),
     ),
+
+  /** The member's active keys and its quotas with today's usage (read-only; ADR 0063). */
+  memberKeys: sessionProcedure
+    .output(
+      z.object({
+        keys: z.array(
+          z.object({
+            id: z.string(),
+            purpose: z.string(),
+            algorithm: z.string(),
+            fingerprint: z.string(),
+            publicKey: z.string(),
+            createdAt: isoTime,
+            status: z.literal("active"),
+          }),
+        ),
+        quotas: z.object({
+          dailyLookupQuota: z.number(),
+          dailyEvaluationQuota: z.number(),
+          lookupsToday: z.number(),
+          evaluationsToday: z.number(),
+          day: z.string(),
+        }),
+      }),
+    )
+    .query(({ ctx }) => memberKeysAndQuotas(ctx.core, ownMember(ctx.portal))),
 
   members: sessionProcedure
     .output(z.array(memberView))

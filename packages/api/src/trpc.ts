@@ -144,9 +144,16 @@ export const adminProcedure = publicProcedure.use(async ({ ctx, next }) => {
   return next({ ctx: { ...ctx, admin } });
 });
 
-/** A procedure callable only by a DPO: a member's DPO key, or a network DPO key (ADR 0040). */
-export const dpoProcedure = publicProcedure.use(async ({ ctx, next }) => {
+/**
+ * A procedure callable only by a DPO: a member's DPO key, or a network DPO key (ADR 0040). Through the
+ * portal the person must also hold the DPO role for what the key speaks for: a member DPO key needs a grant
+ * for that member, a network DPO key a network grant (ADR 0063).
+ */
+export const dpoProcedure = publicProcedure.use(async ({ ctx, path, next }) => {
   const dpo = await authenticateDpoRequest(ctx.core, requireRequest(ctx), ctx.dpoKeys ?? []);
+  if (ctx.portal && !allowed(ctx.portal, path, dpo.scope === "member" ? dpo.member.id : null)) {
+    throw new RelinkError("FORBIDDEN", `your roles do not allow ${path} with this DPO key`);
+  }
   return next({ ctx: { ...ctx, dpo } });
 });
 

@@ -4,16 +4,20 @@
  * mutations get as far as input validation (400: `{}` is not valid input, so nothing changes), denied
  * calls are 403 FORBIDDEN before any input is read. Also tried: acting for another member with its key,
  * calling `portal.*` without a session, procedures the portal never offers (admin.*, exposure.poll).
+ * DPO procedures are signed with a DPO key (the browser holds it): a member role signs with member A's
+ * DPO key, a network role with the network DPO key; a DPO key of the wrong kind for the grant is refused.
  */
-import { createPortalUser, type PortalIdentity, portalIdentity } from "@relink/core";
+import { createPortalUser, type PortalIdentity, portalIdentity, registerDpoKey } from "@relink/core";
 import {
   createTestCore,
   describeEachBackend,
   onboardTestMember,
+  seededBytes,
   signRequest,
   type TestCore,
   type TestMember,
 } from "@relink/core/testing";
+import { ed25519SignerFor, toBase64Url } from "@relink/protocol";
 import { fetchRequestHandler } from "@trpc/server/adapters/fetch";
 import { beforeAll, expect, it } from "vitest";
 import {
@@ -33,9 +37,15 @@ const QUERIES = new Set([
   "portal.dashboard",
   "portal.consents",
   "portal.staff",
+  "portal.memberKeys",
   "portal.members",
   "portal.keyHolders",
+  "dpo.consentReplay",
+  "dpo.commitmentKey",
 ]);
+/** Allowed calls that fail input validation although they are queries (their input is required). */
+const QUERY_NEEDS_INPUT = new Set(["dpo.consentReplay"]);
+const NETWORK = new Set<PortalRole>(["network_admin", "network_dpo"]);
 /** Procedures no portal session may call, whatever its roles. */
 const NEVER = [
   "admin.onboardMember",
@@ -56,7 +66,19 @@ describeEachBackend("portal access matrix", ({ db }) => {
   let b: TestMember;
   const sessions = new Map<PortalRole, PortalSession>();
 
-  async function call(path: string, signer: TestMember, portal: PortalSession | undefined) {
+  // DPO keys: member A's (registered as a member DPO key) and the network's (in the hub's config).
+  const memberDpo = { secretKey: seededBytes(63)(32) };
+  const networkDpo = { secretKey: seededBytes(64)(32) };
+
+  /** Who signs a call of `role`: DPO procedures with the DPO key of the role's kind, others member A's key. */
+  const signerOf = (path: string, role: PortalRole) =>
+    path.startsWith("dpo.") ? (NETWORK.has(role) ? networkDpo : memberDpo) : a;
+
+  async function call(
+    path: string,
+    signer: Pick<TestMember, "secretKey">,
+    portal: PortalSession | undefined,
+  ) {
     const method = QUERIES.has(path) ? "GET" : "POST";
     const body = method === "POST" ? "{}" : undefined;
     const signed = signRequest(signer.secretKey, {
@@ -77,6 +99,7 @@ describeEachBackend("portal access matrix", ({ db }) => {
       createContext: async (): Promise<ApiContext> => ({
         core: core.deps,
         adminKeys: [],
+        dpoKeys: [ed25519SignerFor(networkDpo.secretKey).publicKey],
         request: {
           method,
           path: `/trpc/${path}`,
@@ -94,6 +117,7 @@ describeEachBackend("portal access matrix", ({ db }) => {
     core = createTestCore(db());
     a = await onboardTestMember(core, { slug: "access-a", capabilities: ["lender", "collector", "querier"] });
     b = await onboardTestMember(core, { slug: "access-b" });
+    await registerDpoKey(core.deps, "access-a", toBase64Url(ed25519SignerFor(memberDpo.secretKey).publicKey));
     const memberA = await db()
       .selectFrom("member")
       .select("id")
@@ -130,9 +154,10 @@ describeEachBackend("portal access matrix", ({ db }) => {
       const outcomes: string[] = [];
       const expected: string[] = [];
       for (const role of ROLES) {
-        const r = await call(path, a, sessions.get(role));
+        const r = await call(path, signerOf(path, role), sessions.get(role));
         const allowed = PORTAL_ACCESS[path]?.includes(role) ?? false;
-        expected.push(`${role}:${allowed ? (QUERIES.has(path) ? 200 : 400) : 403}`);
+        const ok = QUERIES.has(path) && !QUERY_NEEDS_INPUT.has(path) ? 200 : 400;
+        expected.push(`${role}:${allowed ? ok : 403}`);
         outcomes.push(`${role}:${r.status}`);
         if (!allowed) expect(r.code, `${path} as ${role}`).toBe("FORBIDDEN");
       }
@@ -148,6 +173,29 @@ describeEachBackend("portal access matrix", ({ db }) => {
     expect((await call("network.whoami", b, sessions.get("member_admin")!)).status).toBe(403);
   });
 
+  it("a DPO key acts only with the matching grant: member DPO key ↔ member_dpo, network key ↔ network_dpo", async () => {
+    // Each DPO role with the other kind's key: refused by the grant check, after the key itself verified.
+    expect(await call("dpo.exportSlice", networkDpo, sessions.get("member_dpo")!)).toEqual({
+      status: 403,
+      code: "FORBIDDEN",
+    });
+    expect(await call("dpo.exportSlice", memberDpo, sessions.get("network_dpo")!)).toEqual({
+      status: 403,
+      code: "FORBIDDEN",
+    });
+    // A member key is no DPO key (401), whatever the session's roles.
+    expect((await call("dpo.exportSlice", a, sessions.get("member_dpo")!)).status).toBe(401);
+    // A member DPO of another member (its session's grant is for A) cannot use B's DPO key.
+    const otherDpo = { secretKey: seededBytes(65)(32) };
+    await registerDpoKey(core.deps, "access-b", toBase64Url(ed25519SignerFor(otherDpo.secretKey).publicKey));
+    expect(await call("dpo.exportSlice", otherDpo, sessions.get("member_dpo")!)).toEqual({
+      status: 403,
+      code: "FORBIDDEN",
+    });
+    // Without a session (the CLI), the DPO key alone decides, as before.
+    expect((await call("dpo.exportSlice", memberDpo, undefined)).status).toBe(400);
+  });
+
   it("portal procedures need a session; node calls without one are unchanged", async () => {
     expect(await call("portal.dashboard", a, undefined)).toEqual({ status: 403, code: "FORBIDDEN" });
     expect((await call("network.whoami", a, undefined)).status).toBe(200);
@@ -156,7 +204,7 @@ describeEachBackend("portal access matrix", ({ db }) => {
   it("a session with no grants (revoked, disabled) can call nothing", async () => {
     const none: PortalSession = { ...sessions.get("member_admin")!, grants: [] };
     for (const path of Object.keys(PORTAL_ACCESS)) {
-      expect((await call(path, a, none)).status, path).toBe(403);
+      expect((await call(path, signerOf(path, "member_admin"), none)).status, path).toBe(403);
     }
   });
 });

@@ -10,6 +10,7 @@ import {
   findMemberById,
   grantRole,
   latestAuditCheckpoint,
+  listActiveKeys,
   listConsents,
   listMembers,
   type Member,
@@ -186,4 +187,55 @@ export async function setStaffRoles(
   });
   const staff = await memberStaff(deps, actor.memberId);
   return staff.find((u) => u.userId === input.userId)!;
+}
+
+export interface MemberKeysAndQuotas {
+  /** The member's active public keys (request signing, mask agreement, witness, DPO); never a secret. */
+  keys: {
+    id: string;
+    purpose: string;
+    algorithm: string;
+    /** base64url of SHA-256(algorithm || 0x00 || public key), as requests and logs name keys. */
+    fingerprint: string;
+    publicKey: string;
+    createdAt: string;
+    status: "active";
+  }[];
+  quotas: {
+    dailyLookupQuota: number;
+    dailyEvaluationQuota: number;
+    lookupsToday: number;
+    evaluationsToday: number;
+    /** The UTC day the counters are for (quotas reset at 00:00 UTC). */
+    day: string;
+  };
+}
+
+/**
+ * A member administrator's view of the member's keys and quotas. Read-only: keys are registered and
+ * quotas set by the network administrator (admin.* / portal.setQuotas); core has no member-initiated key
+ * rotation or quota request yet.
+ */
+export async function memberKeysAndQuotas(deps: CoreDeps, memberId: string): Promise<MemberKeysAndQuotas> {
+  const member = await requireMember(deps, memberId);
+  const day = utcDay(deps.clock());
+  const keys = await listActiveKeys(deps.db, member.id);
+  return {
+    keys: keys.map((k) => ({
+      id: k.id,
+      purpose: k.purpose,
+      algorithm: k.algorithm,
+      fingerprint: toBase64Url(k.fingerprint),
+      publicKey: toBase64Url(k.publicKey),
+      createdAt: k.createdAt.toISOString(),
+      status: "active" as const,
+    })),
+    quotas: {
+      dailyLookupQuota: Number(member.dailyLookupQuota),
+      dailyEvaluationQuota: Number(member.dailyEvaluationQuota),
+      lookupsToday: Number(await quotaUsed(deps.db, member.id, day, "lookup")),
+      evaluationsToday: Number(await quotaUsed(deps.db, member.id, day, "evaluation")),
+      day,
+    },
+  };
 }

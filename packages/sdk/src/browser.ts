@@ -2,7 +2,7 @@
  * The browser entry of the SDK (the portal's Web Worker): the member node without the exposure (node-seal)
  * parts and without Node built-ins. Everything here is also exported from the package root.
  */
-export { wireError } from "./hub-client.ts";
+export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
 export { type DebtorMatch, type MatchedContact, MemberNode, type MemberSecrets } from "./node.ts";
 export {
   type ConsentRow,

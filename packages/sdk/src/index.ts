@@ -1,6 +1,7 @@
 export * from "./columns.ts";
 export * from "./consent-proofs.ts";
 export * from "./csv.ts";
+export * from "./dpo.ts";
 export * from "./exposure.ts";
 export * from "./exposure-book.ts";
 export * from "./exposure-client.ts";

@@ -237,7 +237,7 @@ export function register(program: Command): void {
           ...(opts.to !== undefined ? { to: opts.to } : {}),
           pipiaReference: opts.pipia,
         })) as ExportSlice;
-        const pack = writeExportPack(opts.out, {
+        const pack = await writeExportPack(opts.out, {
           slice,
           pipiaReference: opts.pipia,
           logKey,

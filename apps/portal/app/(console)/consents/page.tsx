@@ -3,20 +3,11 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import type { MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import { STAGE_LABEL, useJob } from "../../../web/job.tsx";
+import { UploadJob, useJob } from "../../../web/job.tsx";
 import { loadMemberKey } from "../../../web/keys.ts";
 import type { WorkerResult } from "../../../web/protocol.ts";
 import { useTRPC } from "../../../web/trpc.ts";
-import {
-  Badge,
-  Card,
-  CsvDrop,
-  countRows,
-  ErrorText,
-  PageHeader,
-  Progress,
-  UploadErrors,
-} from "../../../web/ui.tsx";
+import { Badge, Card, ErrorText, PageHeader } from "../../../web/ui.tsx";
 import { runJob } from "../../../web/worker-client.ts";
 
 type R = Extract<WorkerResult, { op: "consents" }>;
@@ -49,37 +40,19 @@ export default function ConsentsPage() {
       <PageHeader title={t("consents.title")} explain={t("consents.explain")} />
       {hasKey === false ? <p className="notice">{t("keys.needed")}</p> : null}
       <Card>
-        <CsvDrop disabled={job.busy} onFile={(name, text, bytes) => job.setFile({ name, text, bytes })} />
-        {job.file ? (
-          <div className="file-line">
-            <span data-testid="file-name">
-              {t("upload.file", { name: job.file.name, count: countRows(job.file.text) })}
-            </span>
-            <button
-              type="button"
-              className="primary"
-              disabled={job.busy || !hasKey}
-              data-testid="consents-start"
-              onClick={() => void job.run({ op: "consents", csv: job.file!.bytes })}
-            >
-              {t("consents.import")}
-            </button>
-          </div>
-        ) : null}
-        {job.progress ? (
-          <Progress
-            label={t(STAGE_LABEL[job.progress.stage] ?? "progress.consents")}
-            done={job.progress.done}
-            total={job.progress.total}
-          />
-        ) : null}
-        {job.error ? <ErrorText message={job.error} /> : null}
-        {job.result ? (
-          <p className="success" data-testid="consents-done">
-            {t("consents.done", { count: job.result.registered })}
-          </p>
-        ) : null}
-        {job.result ? <UploadErrors errors={job.result.errors} /> : null}
+        <UploadJob
+          job={job}
+          stage="progress.consents"
+          start={t("consents.import")}
+          startTestId="consents-start"
+          canStart={hasKey === true}
+          onStart={(csv) => void job.run({ op: "consents", csv })}
+          done={(r) => (
+            <p className="success" data-testid="consents-done">
+              {t("consents.done", { count: r.registered })}
+            </p>
+          )}
+        />
       </Card>
       <Card wide>
         {revokeMsg ? <p className="success">{revokeMsg}</p> : null}

@@ -1,4 +1,5 @@
 "use client";
+import { formatCsv } from "@relink/sdk/csv";
 /**
  * Cross-lender exposure for the risk analyst. The query runs in this browser's crypto worker: applicants'
  * resident IDs become tags through the key holders, a fresh BFV key pair is made there (node-seal WASM), the
@@ -8,22 +9,21 @@
  * (`relink exposure applicants.csv --out results.csv`) can still be opened and charted the same way.
  */
 import { useEffect, useMemo, useState } from "react";
-import { parseCsv, toExcelCsv } from "../../../web/csv.ts";
+import { parseCsv } from "../../../web/csv.ts";
 import { Histogram } from "../../../web/histogram.tsx";
 import type { MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import { STAGE_LABEL, useJob } from "../../../web/job.tsx";
+import { UploadJob, useJob } from "../../../web/job.tsx";
 import { loadMemberKey } from "../../../web/keys.ts";
 import type { WorkerResult } from "../../../web/protocol.ts";
 import {
   Badge,
   Card,
   CsvDrop,
-  countRows,
+  downloadFile,
   ErrorText,
   PageHeader,
-  Progress,
-  UploadErrors,
+  PurposeAndCase,
 } from "../../../web/ui.tsx";
 
 const DPD = [
@@ -74,17 +74,14 @@ export default function ExposurePage() {
   }, []);
   const queried = job.result?.mode === "subjects" ? rowsOf(job.result) : null;
   const download = () => {
-    const rows = queried ?? [];
-    const csv = toExcelCsv(
-      ["applicant_ref", "status", ...FEATURES],
-      rows.map((r) => [r["applicant_ref"] ?? "", r["status"] ?? "", ...FEATURES.map((f) => r[f] ?? "")]),
-    );
-    const url = URL.createObjectURL(new Blob([csv], { type: "text/csv;charset=utf-8" }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `relink-exposure-${caseId || "results"}.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    // Figures as numbers (the CLI's `--out` format); references and statuses as text.
+    const rows = (queried ?? []).map((r) => ({
+      applicant_ref: r["applicant_ref"],
+      status: r["status"],
+      ...Object.fromEntries(FEATURES.map((f) => [f, r[f] ? Number(r[f]) : undefined])),
+    }));
+    const columns = ["applicant_ref", "status", ...FEATURES].map((key) => ({ key }));
+    downloadFile(`relink-exposure-${caseId || "results"}.csv`, formatCsv(columns, rows));
   };
   return (
     <>
@@ -92,7 +89,16 @@ export default function ExposurePage() {
       {hasKey === false ? <p className="notice">{t("keys.needed")}</p> : null}
       <Card title={t("exposure.query")}>
         <p className="muted">{t("exposure.queryHelp")}</p>
-        <div className="form-row">
+        <PurposeAndCase
+          purposes={PURPOSES}
+          purpose={purpose}
+          onPurpose={setPurpose}
+          caseId={caseId}
+          onCaseId={setCaseId}
+          purposeLabel={t("exposure.purpose")}
+          caseLabel={t("exposure.case")}
+          purposeTestId="exposure-purpose"
+        >
           <label>
             {t("exposure.mode")}
             <select
@@ -104,69 +110,25 @@ export default function ExposurePage() {
               <option value="aggregate">{t("exposure.mode.aggregate")}</option>
             </select>
           </label>
-          <label>
-            {t("exposure.purpose")}
-            <select
-              value={purpose}
-              onChange={(e) => setPurpose(e.target.value as (typeof PURPOSES)[number])}
-              data-testid="exposure-purpose"
-            >
-              {PURPOSES.map((p) => (
-                <option key={p} value={p}>
-                  {t(`purpose.${p}`)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            {t("exposure.case")}
-            <input
-              value={caseId}
-              onChange={(e) => setCaseId(e.target.value)}
-              maxLength={100}
-              data-testid="case-id"
-            />
-          </label>
-        </div>
-        <CsvDrop
-          disabled={job.busy}
-          testId="exposure-file"
-          onFile={(name, text, bytes) => job.setFile({ name, text, bytes })}
+        </PurposeAndCase>
+        <UploadJob
+          job={job}
+          stage="progress.exposure"
+          start={t("exposure.start")}
+          startTestId="exposure-start"
+          dropTestId="exposure-file"
+          canStart={hasKey === true && caseId.trim() !== ""}
+          onStart={(csv) =>
+            void job.run({
+              op: "exposure",
+              csv,
+              mode,
+              purpose,
+              caseId: caseId.trim(),
+              refColumn: "applicant_ref",
+            })
+          }
         />
-        {job.file ? (
-          <div className="file-line">
-            <span data-testid="file-name">
-              {t("upload.file", { name: job.file.name, count: countRows(job.file.text) })}
-            </span>
-            <button
-              type="button"
-              className="primary"
-              disabled={job.busy || !hasKey || caseId.trim() === ""}
-              data-testid="exposure-start"
-              onClick={() =>
-                void job.run({
-                  op: "exposure",
-                  csv: job.file!.bytes,
-                  mode,
-                  purpose,
-                  caseId: caseId.trim(),
-                  refColumn: "applicant_ref",
-                })
-              }
-            >
-              {t("exposure.start")}
-            </button>
-          </div>
-        ) : null}
-        {job.progress ? (
-          <Progress
-            label={t(STAGE_LABEL[job.progress.stage] ?? "progress.exposure")}
-            done={job.progress.done}
-            total={job.progress.total}
-          />
-        ) : null}
-        {job.error ? <ErrorText message={job.error} /> : null}
-        {job.result ? <UploadErrors errors={job.result.errors} /> : null}
       </Card>
       {job.result ? <QueryOutcome result={job.result} /> : null}
       {job.result?.aggregate ? <Aggregate result={job.result} /> : null}

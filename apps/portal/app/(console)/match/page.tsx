@@ -1,21 +1,13 @@
 "use client";
-import { useEffect, useMemo, useState } from "react";
-import { toExcelCsv } from "../../../web/csv.ts";
+import { formatCsv } from "@relink/sdk/csv";
+import { useEffect, useMemo, useRef, useState } from "react";
+import { recordCase } from "../../../web/cases.ts";
 import type { MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import { STAGE_LABEL, useJob } from "../../../web/job.tsx";
+import { UploadJob, useJob } from "../../../web/job.tsx";
 import { loadMemberKey } from "../../../web/keys.ts";
 import type { WorkerResult } from "../../../web/protocol.ts";
-import {
-  Badge,
-  Card,
-  CsvDrop,
-  countRows,
-  ErrorText,
-  PageHeader,
-  Progress,
-  UploadErrors,
-} from "../../../web/ui.tsx";
+import { Badge, Card, downloadFile, PageHeader, PurposeAndCase } from "../../../web/ui.tsx";
 
 type R = Extract<WorkerResult, { op: "match" }>;
 const PURPOSES = ["debt_collection", "legal_claim", "fraud_prevention", "credit_assessment"] as const;
@@ -29,6 +21,11 @@ export default function MatchPage() {
   useEffect(() => {
     void loadMemberKey().then((k) => setHasKey(k !== undefined));
   }, []);
+  // The case register (web/cases.ts): the DPO's subject report names the case of each lookup from it.
+  const ranCase = useRef("");
+  useEffect(() => {
+    if (job.result?.caseCommitment) recordCase(ranCase.current, job.result.caseCommitment);
+  }, [job.result]);
   const summary = useMemo(() => {
     const m = job.result?.matches ?? [];
     return {
@@ -40,87 +37,56 @@ export default function MatchPage() {
   const download = () => {
     const rows = (job.result?.matches ?? []).flatMap((m) =>
       m.contacts.length === 0
-        ? [[m.ref, m.status, "", "", "", "", "", ""]]
-        : m.contacts.map((c) => [
-            m.ref,
-            m.status,
-            c.kind,
-            c.value,
-            c.firstSeen,
-            c.lastSeen,
-            c.corroboration,
-            c.confidence,
-          ]),
+        ? [{ debtor_ref: m.ref, status: m.status }]
+        : m.contacts.map((c) => ({
+            debtor_ref: m.ref,
+            status: m.status,
+            kind: c.kind,
+            value: c.value,
+            first_seen: c.firstSeen,
+            last_seen: c.lastSeen,
+            corroboration: c.corroboration,
+            confidence: c.confidence,
+          })),
     );
-    const csv = toExcelCsv(
-      ["debtor_ref", "status", "kind", "value", "first_seen", "last_seen", "corroboration", "confidence"],
-      rows,
-    );
-    const url = URL.createObjectURL(new Blob([csv], { type: "text/csv;charset=utf-8" }));
-    const a = document.createElement("a");
-    a.href = url;
-    a.download = `relink-match-${caseId || "results"}.csv`;
-    a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    const columns = [
+      "debtor_ref",
+      "status",
+      "kind",
+      "value",
+      "first_seen",
+      "last_seen",
+      "corroboration",
+      "confidence",
+    ].map((key) => ({ key }));
+    downloadFile(`relink-match-${caseId || "results"}.csv`, formatCsv(columns, rows));
   };
   return (
     <>
       <PageHeader title={t("match.title")} explain={t("match.explain")} />
       {hasKey === false ? <p className="notice">{t("keys.needed")}</p> : null}
       <Card>
-        <div className="form-row">
-          <label>
-            {t("match.purpose")}
-            <select
-              value={purpose}
-              onChange={(e) => setPurpose(e.target.value as (typeof PURPOSES)[number])}
-              data-testid="purpose"
-            >
-              {PURPOSES.map((p) => (
-                <option key={p} value={p}>
-                  {t(`purpose.${p}`)}
-                </option>
-              ))}
-            </select>
-          </label>
-          <label>
-            {t("match.case")}
-            <input
-              value={caseId}
-              onChange={(e) => setCaseId(e.target.value)}
-              maxLength={100}
-              data-testid="case-id"
-            />
-          </label>
-        </div>
-        <CsvDrop disabled={job.busy} onFile={(name, text, bytes) => job.setFile({ name, text, bytes })} />
-        {job.file ? (
-          <div className="file-line">
-            <span data-testid="file-name">
-              {t("upload.file", { name: job.file.name, count: countRows(job.file.text) })}
-            </span>
-            <button
-              type="button"
-              className="primary"
-              disabled={job.busy || !hasKey || caseId.trim() === ""}
-              data-testid="match-start"
-              onClick={() =>
-                void job.run({ op: "match", csv: job.file!.bytes, purpose, caseId: caseId.trim() })
-              }
-            >
-              {t("match.start")}
-            </button>
-          </div>
-        ) : null}
-        {job.progress ? (
-          <Progress
-            label={t(STAGE_LABEL[job.progress.stage] ?? "progress.lookup")}
-            done={job.progress.done}
-            total={job.progress.total}
-          />
-        ) : null}
-        {job.error ? <ErrorText message={job.error} /> : null}
-        {job.result ? <UploadErrors errors={job.result.errors} /> : null}
+        <PurposeAndCase
+          purposes={PURPOSES}
+          purpose={purpose}
+          onPurpose={setPurpose}
+          caseId={caseId}
+          onCaseId={setCaseId}
+          purposeLabel={t("match.purpose")}
+          caseLabel={t("match.case")}
+          purposeTestId="purpose"
+        />
+        <UploadJob
+          job={job}
+          stage="progress.lookup"
+          start={t("match.start")}
+          startTestId="match-start"
+          canStart={hasKey === true && caseId.trim() !== ""}
+          onStart={(csv) => {
+            ranCase.current = caseId.trim();
+            void job.run({ op: "match", csv, purpose, caseId: ranCase.current });
+          }}
+        />
       </Card>
       {job.result ? (
         <Card wide>

@@ -1,8 +1,9 @@
 "use client";
 /**
- * Member administration: the member's usage against its quotas, and its staff — a member administrator sets
- * each person's member roles here (portal.setStaffRoles: own member's staff only, never network roles, never
- * one's own admin role; the person's next request sees the change).
+ * Member administration: the member's usage against its quotas, its keys and its staff — a member
+ * administrator sets each person's member roles here (portal.setStaffRoles: own member's staff only, never
+ * network roles, never one's own admin role; the person's next request sees the change). Keys and quotas
+ * are read-only here (portal.memberKeys): the network administrator registers keys and sets quotas.
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
@@ -27,6 +28,7 @@ export default function MemberPage() {
   const staff = useQuery(trpc.portal.staff.queryOptions());
   const d = useQuery(trpc.portal.dashboard.queryOptions());
   const me = useQuery(trpc.portal.me.queryOptions());
+  const keys = useQuery(trpc.portal.memberKeys.queryOptions());
   const isAdmin = me.data?.roles.some((g) => g.role === "member_admin") ?? false;
   const [editing, setEditing] = useState<{ userId: string; roles: Set<MemberRole> } | null>(null);
   const save = useMutation(
@@ -53,6 +55,66 @@ export default function MemberPage() {
             <Stat label={t("dash.evaluationsToday")} value={d.data.evaluationsToday ?? 0} />
             <Stat label={t("dash.records")} value={d.data.recordsPublished ?? 0} />
           </div>
+        </Card>
+      ) : null}
+      {keys.error ? <ErrorText message={keys.error.message} /> : null}
+      {keys.data ? (
+        <Card title={t("member.quotas")}>
+          <p className="muted">{t("member.quotas.explain")}</p>
+          <div className="stats">
+            <Stat
+              label={t("member.quota.lookup")}
+              value={
+                <span data-testid="quota-lookup">{keys.data.quotas.dailyLookupQuota.toLocaleString()}</span>
+              }
+              sub={t("member.quota.used", { used: keys.data.quotas.lookupsToday, day: keys.data.quotas.day })}
+            />
+            <Stat
+              label={t("member.quota.evaluation")}
+              value={
+                <span data-testid="quota-evaluation">
+                  {keys.data.quotas.dailyEvaluationQuota.toLocaleString()}
+                </span>
+              }
+              sub={t("member.quota.used", {
+                used: keys.data.quotas.evaluationsToday,
+                day: keys.data.quotas.day,
+              })}
+            />
+          </div>
+        </Card>
+      ) : null}
+      {keys.data ? (
+        <Card title={t("member.keys")} wide>
+          <p className="muted">{t("member.keys.explain")}</p>
+          <table className="table compact" data-testid="keys-table">
+            <thead>
+              <tr>
+                <th>{t("member.keys.col.purpose")}</th>
+                <th>{t("member.keys.col.algorithm")}</th>
+                <th>{t("keys.fingerprint")}</th>
+                <th>{t("member.keys.col.created")}</th>
+                <th>{t("member.col.status")}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {keys.data.keys.map((k) => (
+                <tr key={k.id} data-purpose={k.purpose} data-fingerprint={k.fingerprint}>
+                  <td>{t(`member.keys.purpose.${k.purpose}` as MessageKey)}</td>
+                  <td>
+                    <code>{k.algorithm}</code>
+                  </td>
+                  <td>
+                    <code>{k.fingerprint.slice(0, 22)}…</code>
+                  </td>
+                  <td>{dateTime(k.createdAt)}</td>
+                  <td>
+                    <Badge tone="ok">{t("common.active")}</Badge>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         </Card>
       ) : null}
       <Card title={t("member.staff")} wide>

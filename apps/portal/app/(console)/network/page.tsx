@@ -74,7 +74,9 @@ export default function NetworkPage() {
                   </Badge>
                   {m.suspendedReason ? <span className="muted"> {m.suspendedReason}</span> : null}
                 </td>
-                <td className="num">{m.dailyLookupQuota.toLocaleString()}</td>
+                <td className="num" data-testid={`quota-${m.slug}`}>
+                  {m.dailyLookupQuota.toLocaleString()}
+                </td>
                 {isAdmin ? (
                   <td className="row-actions">
                     <input
@@ -82,12 +84,14 @@ export default function NetworkPage() {
                       size={7}
                       inputMode="numeric"
                       value={quotaDraft[m.slug] ?? ""}
+                      data-testid={`quota-input-${m.slug}`}
                       onChange={(e) => setQuotaDraft({ ...quotaDraft, [m.slug]: e.target.value })}
                     />
                     <button
                       type="button"
                       className="ghost"
                       disabled={!/^\d+$/.test(quotaDraft[m.slug] ?? "")}
+                      data-testid={`quota-set-${m.slug}`}
                       onClick={() =>
                         quotas.mutate({ slug: m.slug, dailyLookupQuota: Number(quotaDraft[m.slug]) })
                       }
