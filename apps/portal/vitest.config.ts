@@ -10,5 +10,9 @@ export default defineProject({
     include: ["test/**/*.test.ts"],
     testTimeout: timeout,
     hookTimeout: 3 * timeout,
+    // expect.poll's default (1 s) is shorter than a loaded machine's server action or render: a wrong-
+    // password sign-in took longer than that beside a CPU hog. A poll waits most of a test's time
+    // (test/browser.ts WAIT_MS, likewise for Playwright's waits).
+    expect: { poll: { timeout: Math.floor(0.8 * timeout), interval: 100 } },
   },
 });

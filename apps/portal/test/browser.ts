@@ -9,6 +9,11 @@ import { type BrowserContext, chromium, type Request } from "playwright-core";
 
 export const CHROMIUM = process.env["RELINK_CHROMIUM"] ?? "/usr/bin/chromium";
 export const hasChromium = existsSync(CHROMIUM);
+/**
+ * How long any browser wait may take: most of the test timeout (RELINK_TEST_TIMEOUT_MS), not a fixed figure,
+ * so a wait that never ends fails with the locator's message before the test's own timeout.
+ */
+export const WAIT_MS = Math.floor(0.8 * Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 300000));
 
 export interface RecordedRequest {
   url: string;
@@ -46,6 +51,9 @@ export async function launch(): Promise<Browser> {
       "--disable-sync",
     ],
   });
+  // Playwright's own default (30 s) is a fixed timeout that a loaded machine can exceed.
+  context.setDefaultTimeout(WAIT_MS);
+  context.setDefaultNavigationTimeout(WAIT_MS);
   const requests: RecordedRequest[] = [];
   const record = (r: Request) => {
     const body = r.postDataBuffer();

@@ -150,7 +150,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await page.goto(`${net.hubUrl}/publish`);
       await page.getByTestId("csv-input").setInputFiles(files.bank);
       await page.getByTestId("publish-start").click();
-      await page.getByTestId("publish-done").waitFor({ timeout: 240_000 });
+      await page.getByTestId("publish-done").waitFor();
       const errors = await page.locator(".upload-errors tbody tr").allTextContents();
       expect(errors).toHaveLength(1);
       expect(errors[0]).toContain(String(s.books.bank.length + 2));
@@ -180,7 +180,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await page.goto(`${net.hubUrl}/consents`);
       await page.getByTestId("csv-input").setInputFiles(files.consents);
       await page.getByTestId("consents-start").click();
-      await page.getByTestId("consents-done").waitFor({ timeout: 120_000 });
+      await page.getByTestId("consents-done").waitFor();
       await page.getByTestId("consent-list").waitFor();
       // One consent record per identifier of the row (resident ID, phone, name + date of birth), one reference.
       const refs = async () =>
@@ -189,13 +189,13 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
             (r) => r.split("#")[0],
           ),
         ).size;
-      await expect.poll(refs, { timeout: 30_000 }).toBe(s.consents.length);
+      await expect.poll(refs).toBe(s.consents.length);
       await shot("04-consents");
       await page.goto(`${net.hubUrl}/match`);
       await page.getByTestId("case-id").fill("portal-e2e-2026-12");
       await page.getByTestId("csv-input").setInputFiles(files.debtors);
       await page.getByTestId("match-start").click();
-      await page.getByTestId("match-summary").waitFor({ timeout: 240_000 });
+      await page.getByTestId("match-summary").waitFor();
       const summary = (await page.getByTestId("match-summary").textContent()) ?? "";
       expect(summary).toContain(`无授权 ${s.debtors.length - s.consents.length}`);
       await shot("05-match-results");
@@ -235,15 +235,13 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     "verifies the session's receipts and the checkpoint's consistency in the browser",
     async () => {
       await page.goto(`${net.hubUrl}/audit`);
-      await page.locator("[data-testid=receipts] li").first().waitFor({ timeout: 60_000 });
+      await page.locator("[data-testid=receipts] li").first().waitFor();
       const oks = await page.locator("[data-testid=receipts] li[data-ok=true]").count();
       const bad = await page.locator("[data-testid=receipts] li[data-ok=false]").count();
       expect(oks).toBeGreaterThanOrEqual(2);
       expect(bad).toBe(0);
       await page.reload();
-      await expect
-        .poll(() => page.getByTestId("consistency").textContent(), { timeout: 30_000 })
-        .toMatch(/一致/);
+      await expect.poll(() => page.getByTestId("consistency").textContent()).toMatch(/一致/);
       await shot("06-audit");
     },
   );
@@ -308,12 +306,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     await page.reload();
     await cell.locator("[data-role]").first().waitFor();
     await expect
-      .poll(
-        () => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()),
-        {
-          timeout: 30_000,
-        },
-      )
+      .poll(() => cell.locator("[data-role]").evaluateAll((els) => els.map((e) => e.dataset["role"]).sort()))
       .toEqual(["collections_operator", "member_dpo"]);
     await shot("12-member-roles");
     // Removing one's own admin role is refused, with the reason shown.
@@ -321,9 +314,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     await self.getByTestId("roles-edit").click();
     await self.getByTestId("role-member_admin").uncheck();
     await self.getByTestId("roles-save").click();
-    await expect
-      .poll(() => page.locator("p.error").first().textContent(), { timeout: 30_000 })
-      .toContain("member_admin");
+    await expect.poll(() => page.locator("p.error").first().textContent()).toContain("member_admin");
     await signOut();
   });
 
@@ -334,13 +325,13 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     await page.getByTestId(`quota-input-${collector}`).fill("987654");
     await page.getByTestId(`quota-set-${collector}`).click();
     await expect
-      .poll(() => page.getByTestId(`quota-${collector}`).textContent(), { timeout: 30_000 })
+      .poll(() => page.getByTestId(`quota-${collector}`).textContent())
       .toBe((987654).toLocaleString("zh-CN"));
     await signOut();
     await signIn("member_admin");
     await page.goto(`${net.hubUrl}/member`);
     await expect
-      .poll(() => page.getByTestId("quota-lookup").textContent(), { timeout: 30_000 })
+      .poll(() => page.getByTestId("quota-lookup").textContent())
       .toBe((987654).toLocaleString("zh-CN"));
     // The member's signing key as the hub holds it: the fingerprint of member.json's public key.
     const memberJson = JSON.parse(readFileSync(join(net.homeDir(collector), "member.json"), "utf8")) as {
@@ -400,7 +391,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await page.getByTestId("dpo-request").fill("SAR-2026-0001");
       await page.getByTestId("dpo-idNumber").fill(subject.id_number);
       await page.getByTestId("dpo-report-start").click();
-      await page.getByTestId("dpo-report-status").waitFor({ timeout: 240_000 });
+      await page.getByTestId("dpo-report-status").waitFor();
       expect(await page.getByTestId("dpo-report-status").getAttribute("data-ok")).toBe("true");
       const lookupRow = page.locator("[data-testid=dpo-report-table] tbody tr[data-event=lookup]").first();
       await lookupRow.waitFor();
@@ -450,17 +441,13 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       const intact = join(dir, "report-intact.json");
       writeFileSync(intact, JSON.stringify(report));
       await page.getByTestId("dpo-verify-file").setInputFiles(intact);
-      await expect
-        .poll(() => page.getByTestId("dpo-verify-status").getAttribute("data-ok"), { timeout: 60_000 })
-        .toBe("true");
+      await expect.poll(() => page.getByTestId("dpo-verify-status").getAttribute("data-ok")).toBe("true");
       const altered = structuredClone(report);
       altered.entries.find((e) => e.index === leafIndex)!.purpose = "fraud_prevention";
       const alteredFile = join(dir, "report-altered.json");
       writeFileSync(alteredFile, JSON.stringify(altered));
       await page.getByTestId("dpo-verify-file").setInputFiles(alteredFile);
-      await expect
-        .poll(() => page.getByTestId("dpo-verify-status").getAttribute("data-ok"), { timeout: 60_000 })
-        .toBe("false");
+      await expect.poll(() => page.getByTestId("dpo-verify-status").getAttribute("data-ok")).toBe("false");
       const rejected = (await page.getByTestId("dpo-verify-status").textContent()) ?? "";
       expect(rejected).toContain("验证失败");
       expect(rejected).toContain(String(leafIndex));
@@ -469,7 +456,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       // Consent replay of the lookup: covered at query time, the receipt verified here.
       await page.getByTestId("dpo-replay-index").fill(String(leafIndex));
       await page.getByTestId("dpo-replay-start").click();
-      await page.getByTestId("dpo-replay-result").waitFor({ timeout: 60_000 });
+      await page.getByTestId("dpo-replay-result").waitFor();
       expect(await page.getByTestId("dpo-replay-receipt").getAttribute("data-ok")).toBe("true");
       expect(
         Number(await page.getByTestId("dpo-replay-result").getAttribute("data-covered")),
@@ -478,16 +465,14 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       // A log index that does not exist: the hub's NOT_FOUND, shown; no stale result left on the page.
       await page.getByTestId("dpo-replay-index").fill("99999999");
       await page.getByTestId("dpo-replay-start").click();
-      await expect
-        .poll(() => page.getByTestId("dpo-replay-error").textContent(), { timeout: 60_000 })
-        .toContain("NOT_FOUND");
+      await expect.poll(() => page.getByTestId("dpo-replay-error").textContent()).toContain("NOT_FOUND");
       expect(await page.getByTestId("dpo-replay-result").count()).toBe(0);
 
       // The export pack: built and signed in the worker, downloaded as one tar, verified offline by the
       // verifier inside it; then one byte of the slice changed must be rejected.
       await page.getByTestId("dpo-export-pipia").fill("PIPIA-2026-001");
       const [packDownload] = await Promise.all([
-        page.waitForEvent("download", { timeout: 240_000 }),
+        page.waitForEvent("download"),
         page.getByTestId("dpo-export-start").click(),
       ]);
       const done = page.getByTestId("dpo-export-done");
@@ -544,7 +529,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await page.getByTestId("case-id").fill("portal-e2e-exposure");
       await page.getByTestId("exposure-file").setInputFiles(files.applicants);
       await page.getByTestId("exposure-start").click();
-      await page.getByTestId("exposure-summary").waitFor({ timeout: 240_000 });
+      await page.getByTestId("exposure-summary").waitFor();
       expect(await page.getByTestId("exposure-summary").textContent()).toContain(
         "4 家机构中 4 家已答复 · k = 3",
       );
@@ -586,7 +571,7 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await page.getByTestId("case-id").fill("portal-e2e-portfolio");
       await page.getByTestId("exposure-file").setInputFiles(files.portfolio);
       await page.getByTestId("exposure-start").click();
-      await page.getByTestId("exposure-aggregate").waitFor({ timeout: 240_000 });
+      await page.getByTestId("exposure-aggregate").waitFor();
       const portfolioOracle = exposureOracle(
         x.books,
         x.querier,
