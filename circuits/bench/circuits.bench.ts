@@ -6,7 +6,10 @@
  *  - per batch: N proofs (default 1000, the issue's figure; RELINK_BENCH_ZK_BATCH or --batch to shrink it on
  *    a loaded machine) on a worker pool of W workers (default: one per core) vs sequential raw fullProve,
  *    and vs W × snarkjs' single-threaded fullProve (what each worker did before ADR 0015), then verifying
- *    the batch one proof at a time. The 1-minute load average before and after the batch is printed.
+ *    the batch one proof at a time. The 1-minute load average before and after the batch is printed;
+ *  - where one proof's time goes (ADR 0048): a single-threaded prove on a pool worker's set-up (cached
+ *    curve, compiled witness calculator), timed per phase from snarkjs' own progress log — witness,
+ *    reading the zkey's sections, the QAP (building A·B·C, 6 FFTs, joining) and each multi-exponentiation.
  * Goals (issue #12): batch ≥ 2 proofs/s on 2 cores, verify ≤ 25 ms.
  */
 
@@ -18,6 +21,7 @@ import {
   type ConsentOpening,
   checkArtifact,
   consentLeaf,
+  createProver,
   createProverPool,
   decodeProof,
   MANIFEST,
@@ -54,6 +58,7 @@ const openings: ConsentOpening[] = Array.from({ length: BATCH }, (_, i) => {
   return {
     tag,
     purpose: "debt_collection",
+    category: "credit_exposure",
     legalBasis: "consent",
     expiresAt: NOW + 365 * 86_400_000,
     evidenceHash: new Uint8Array(32).fill(7),
@@ -61,13 +66,14 @@ const openings: ConsentOpening[] = Array.from({ length: BATCH }, (_, i) => {
   };
 });
 let t = performance.now();
-const tree = new PoseidonTree(20, openings.map(consentLeaf));
+const tree = new PoseidonTree(undefined, openings.map(consentLeaf));
 const treeMs = performance.now() - t;
 const inputs = openings.map((o, i) => membershipInput(o, tree.path(i), tree.root(), NOW));
 const statement = (i: number) => ({
   root: tree.root(),
   tag: openings[i]!.tag,
   purpose: "debt_collection",
+  category: "credit_exposure",
   queryTime: NOW,
 });
 
@@ -147,6 +153,46 @@ const batchVerifyCpuMs = cpuMs(verifyCpu0) / BATCH;
 if (bad > 0) throw new Error(`${bad} batch proofs did not verify`);
 
 const loadAfter = loadavg()[0]!;
+
+// Where one proof's time goes: a pool worker's set-up (ADR 0015) in this thread — after everything else,
+// since installing the single-threaded curve as snarkjs' shared curve changes what `prove` above would use.
+const worker = await createProver(artifacts);
+await worker.prove(inputs[0]!);
+const phases = new Map<string, number>();
+const PROFILED = Math.min(3, BATCH);
+let profileCpu = 0;
+for (let i = 0; i < PROFILED; i++) {
+  const cpu0 = process.cpuUsage();
+  let mark = performance.now();
+  let label = "witness (circom WASM calculator) and zkey header";
+  const close = (next: string) => {
+    const now = performance.now();
+    phases.set(label, (phases.get(label) ?? 0) + (now - mark) / PROFILED);
+    mark = now;
+    label = next;
+  };
+  const phaseOf = (m: string): string => {
+    if (/^Reading Coeffs|^Building ABC|^QAP/.test(m)) return "QAP: read coefficients, build A·B·C";
+    if (/FFT/.test(m)) return "QAP: 6 FFTs of the domain";
+    if (/^Join|^JoinABC/.test(m)) return "QAP: join A·B − C";
+    const r = /^Reading (A|B1|B2|C|H) Points/.exec(m) ?? /^multiexp (A|B1|B2|C|H)/.exec(m);
+    return r ? `multi-exponentiation ${r[1]}${r[1] === "B2" ? " (G2)" : ""}` : label;
+  };
+  const logger = {
+    debug: (m: string) => {
+      const next = phaseOf(String(m));
+      if (next !== label) close(next);
+    },
+    info: () => {},
+    warn: () => {},
+    error: () => {},
+  };
+  await worker.prove(inputs[i]!, { logger });
+  close("done");
+  profileCpu += cpuMs(cpu0) / PROFILED;
+}
+phases.delete("done");
+const profileWall = [...phases.values()].reduce((a, b) => a + b, 0);
 const rawRate = 1000 / raw.ms;
 const rawSingleRate = (WORKERS * 1000) / rawSingle.ms;
 const batchRate = BATCH / batchS;
@@ -197,6 +243,14 @@ const rows: [string, string, string, string][] = [
 console.log(
   `consent membership: ${MANIFEST.constraints} constraints, depth ${MANIFEST.depth}; tree of ${BATCH} leaves built in ${treeMs.toFixed(0)} ms`,
 );
+console.log(
+  `\nwhere one single-threaded proof goes (pool worker set-up, mean of ${PROFILED}; ${profileWall.toFixed(0)} ms wall, ${profileCpu.toFixed(0)} ms CPU):`,
+);
+console.log("| phase | ms | share |");
+console.log("|---|---|---|");
+for (const [k, v] of phases)
+  console.log(`| ${k} | ${v.toFixed(0)} | ${((100 * v) / profileWall).toFixed(0)} % |`);
+console.log("");
 console.log("| operation | ours | baseline (same run) | speed-up |");
 console.log("|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
@@ -225,6 +279,8 @@ console.log(
     batchVerifyCpuMs: +batchVerifyCpuMs.toFixed(2),
     load1: [+loadBefore.toFixed(2), +loadAfter.toFixed(2)],
     batchVerifyMsPerProof: +batchVerifyMs.toFixed(2),
+    profileMs: Object.fromEntries([...phases].map(([k, v]) => [k, Math.round(v)])),
+    profileCpuMs: Math.round(profileCpu),
     goals: { batchProofsPerS: batchRate >= 2, verifyMs: ourVerify.ms <= 25 },
   })}`,
 );

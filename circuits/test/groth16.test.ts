@@ -20,6 +20,7 @@ import {
   releaseCurve,
   SCALAR_FIELD_ORDER,
   singleThreadCurve,
+  TREE_DEPTH,
   VERIFICATION_KEY,
   verifyGroth16,
 } from "@relink/zk";
@@ -33,16 +34,18 @@ const load = (n: "wasm" | "zkey") =>
 const c = (i: number): ConsentOpening => ({
   tag: new Uint8Array(32).fill(i),
   purpose: "debt_collection",
+  category: "credit_exposure",
   legalBasis: "consent",
   expiresAt: NOW + 86_400_000,
   evidenceHash: new Uint8Array(32).fill(100 + i),
   salt: new Uint8Array(31).fill(200 + i),
 });
-const tree = new PoseidonTree(20, [consentLeaf(c(1)), consentLeaf(c(2))]);
+const tree = new PoseidonTree(TREE_DEPTH, [consentLeaf(c(1)), consentLeaf(c(2))]);
 const statement = (i: number): MembershipStatement => ({
   root: tree.root(),
   tag: c(i).tag,
   purpose: "debt_collection",
+  category: "credit_exposure",
   queryTime: NOW,
 });
 let p1: Groth16Proof;

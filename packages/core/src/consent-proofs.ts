@@ -12,7 +12,14 @@
  *
  * Exposure queries (ADR 0047) go through the same two functions, `checkConsentProofs` and
  * `storeConsentProofs`, with scope `exposure` (their denials name `exposure.consent-proof.*`).
+ *
+ * Data category (ADR 0048): the proof's public `scope` input is H(purpose, category), and the hub sets the
+ * category from the query kind — `contact` for a lookup, `credit_exposure` for an exposure query, the
+ * categories the registry path checks — never from anything the member sends. A consent committed for
+ * contact relocation therefore proves nothing for an exposure query, and the reverse.
  */
+
+import type { DataCategory } from "@relink/db";
 import {
   findConsentRoots,
   getConsentProofBundle,
@@ -99,6 +106,12 @@ export async function commitConsentRoot(
 /** The query kinds that carry consent proofs; the scope prefixes the denial rules. */
 export type ConsentProofScope = "lookup" | "exposure";
 
+/** The data category each query kind reads, bound into every proof's public input (ADR 0048). */
+export const PROOF_CATEGORY = {
+  lookup: "contact",
+  exposure: "credit_exposure",
+} as const satisfies Record<ConsentProofScope, DataCategory>;
+
 /** Whether this member's lookups and exposure queries must carry proofs. */
 export async function proofsRequired(deps: CoreDeps, memberId: string): Promise<boolean> {
   return deps.policy.consentProofs?.requiredForAll === true || (await hasConsentRoot(deps.db, memberId));
@@ -149,6 +162,7 @@ export async function checkConsentProofs(
       field: "consentProofs.queryTime",
     });
   }
+  const category = PROOF_CATEGORY[scope];
   const roots = p.items.map((i) => fromBase64Url(i.root));
   const known = await findConsentRoots(deps.db, who.member.id, roots);
   const items: ConsentProofBundle["items"] = [];
@@ -172,7 +186,7 @@ export async function checkConsentProofs(
     try {
       ok = await verifyMembership(
         VERIFICATION_KEY,
-        { root, tag: q.tags[i]!, purpose: q.purpose, queryTime: p.queryTime },
+        { root, tag: q.tags[i]!, purpose: q.purpose, category, queryTime: p.queryTime },
         proof,
       );
     } catch (e) {
@@ -180,7 +194,7 @@ export async function checkConsentProofs(
       throw new RelinkError("BAD_INPUT", e.message, { row, field: "consentProofs.items.proof" });
     }
     if (!ok) {
-      await refuse("invalid", `consentProofs.items[${i}] does not verify`, {
+      await refuse("invalid", `consentProofs.items[${i}] does not verify for ${q.purpose} (${category})`, {
         row,
         field: "consentProofs.items.proof",
       });
@@ -190,6 +204,7 @@ export async function checkConsentProofs(
   const bundle: ConsentProofBundle = {
     vkeySha256: VKEY_HASH,
     purpose: q.purpose,
+    category,
     queryTime: p.queryTime,
     items,
   };

@@ -118,8 +118,19 @@ export async function verifyGroth16(
   return c.Gt.eq(c.finalExponentiation(f), c.Gt.one);
 }
 
+/** snarkjs' logger interface; its `debug` messages mark the prover's phases (the bench's profile). */
+export interface ProverLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface Prover {
-  prove(input: Record<string, unknown>): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+  prove(
+    input: Record<string, unknown>,
+    options?: { logger?: ProverLogger },
+  ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
 }
 
 /**
@@ -133,9 +144,13 @@ export async function createProver(artifacts: { wasm: Uint8Array; zkey: Uint8Arr
   (globalThis as { curve_bn128?: unknown }).curve_bn128 = c;
   const wc = await WitnessCalculatorBuilder(artifacts.wasm);
   return {
-    async prove(input) {
+    async prove(input, options = {}) {
       const wtns = await wc.calculateWTNSBin(utils.unstringifyBigInts(input), 0);
-      return groth16.prove({ type: "mem", data: artifacts.zkey }, { type: "mem", data: wtns });
+      return groth16.prove(
+        { type: "mem", data: artifacts.zkey },
+        { type: "mem", data: wtns },
+        options.logger,
+      );
     },
   };
 }
