@@ -8,8 +8,9 @@
  *    and vs W × snarkjs' single-threaded fullProve (what each worker did before ADR 0015), then verifying
  *    the batch one proof at a time. The 1-minute load average before and after the batch is printed;
  *  - where one proof's time goes (ADR 0048): a single-threaded prove on a pool worker's set-up (cached
- *    curve, compiled witness calculator), timed per phase from snarkjs' own progress log — witness,
- *    reading the zkey's sections, the QAP (building A·B·C, 6 FFTs, joining) and each multi-exponentiation.
+ *    curve, compiled witness calculator, resident zkey), timed per phase from the prover's progress log —
+ *    witness, the QAP (building A·B·C, 6 FFTs, joining) and each multi-exponentiation — and its CPU time
+ *    beside snarkjs' groth16.prove on the same set-up (ADR 0015's worker).
  * Goals (issue #12): batch ≥ 2 proofs/s on 2 cores, verify ≤ 25 ms.
  */
 
@@ -193,6 +194,10 @@ for (let i = 0; i < PROFILED; i++) {
 }
 phases.delete("done");
 const profileWall = [...phases.values()].reduce((a, b) => a + b, 0);
+// The same worker set-up proving with snarkjs' groth16.prove (ADR 0015's worker): the resident prover's baseline.
+const snarkjsWorker = await createProver(artifacts, { engine: "snarkjs" });
+await snarkjsWorker.prove(inputs[0]!);
+const snarkjsWorkerCpu = (await timeEach(PROFILED, (i) => snarkjsWorker.prove(inputs[i]!))).cpu;
 const rawRate = 1000 / raw.ms;
 const rawSingleRate = (WORKERS * 1000) / rawSingle.ms;
 const batchRate = BATCH / batchS;
@@ -226,6 +231,12 @@ const rows: [string, string, string, string][] = [
     `${batchCpuMs.toFixed(0)} ms`,
     `${rawSingle.cpu.toFixed(0)} ms`,
     (rawSingle.cpu / batchCpuMs).toFixed(2),
+  ],
+  [
+    "CPU per proof, one worker: resident prover / snarkjs groth16.prove (ADR 0015)",
+    `${profileCpu.toFixed(0)} ms`,
+    `${snarkjsWorkerCpu.toFixed(0)} ms`,
+    (snarkjsWorkerCpu / profileCpu).toFixed(2),
   ],
   [
     "CPU per verification: ours / snarkjs verify",
@@ -281,6 +292,8 @@ console.log(
     batchVerifyMsPerProof: +batchVerifyMs.toFixed(2),
     profileMs: Object.fromEntries([...phases].map(([k, v]) => [k, Math.round(v)])),
     profileCpuMs: Math.round(profileCpu),
+    snarkjsWorkerCpuMs: Math.round(snarkjsWorkerCpu),
+    residentRatio: +(snarkjsWorkerCpu / profileCpu).toFixed(3),
     goals: { batchProofsPerS: batchRate >= 2, verifyMs: ourVerify.ms <= 25 },
   })}`,
 );

@@ -11,6 +11,7 @@ import {
   type ConsentOpening,
   checkArtifact,
   consentLeaf,
+  createProver,
   decodeProof,
   type MembershipStatement,
   membershipInput,
@@ -23,6 +24,7 @@ import {
   TREE_DEPTH,
   VERIFICATION_KEY,
   verifyGroth16,
+  ZkError,
 } from "@relink/zk";
 import { ChaCha } from "ffjavascript";
 import { type Groth16Proof, groth16 } from "snarkjs";
@@ -123,5 +125,32 @@ describe("verifyGroth16 agrees with snarkjs", () => {
       (VERIFICATION_KEY as unknown as { vk_delta_2: string[][] }).vk_delta_2.map((c) => c.map(BigInt)),
     );
     expect(curve.G2.isZero(curve.G2.timesScalar(delta, SCALAR_FIELD_ORDER))).toBe(true);
+  });
+});
+
+describe("the resident prover (ADR 0048) against snarkjs", () => {
+  it("makes proofs both verifiers accept for their statement only, with the witness' public signals", async () => {
+    const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+    const resident = await createProver(artifacts);
+    const baseline = await createProver(artifacts, { engine: "snarkjs" });
+    const input = membershipInput(c(2), tree.path(1), tree.root(), NOW);
+    const ours = await resident.prove(input);
+    const theirs = await baseline.prove(input);
+    expect(ours.publicSignals).toEqual(theirs.publicSignals);
+    expect(ours.publicSignals).toEqual(publicSignals(statement(2)));
+    expect(await both(ours.publicSignals, ours.proof)).toBe(true);
+    expect(await both(publicSignals(statement(1)), ours.proof)).toBe(false);
+    // Fresh blinding per proof: two proofs of one statement differ, both verify.
+    const again = await resident.prove(input);
+    expect(again.proof.pi_a).not.toEqual(ours.proof.pi_a);
+    expect(await both(again.publicSignals, again.proof)).toBe(true);
+  });
+
+  it("refuses a zkey that is not one, or is cut short, with a typed error", async () => {
+    const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+    await expect(createProver({ ...artifacts, zkey: artifacts.wasm })).rejects.toThrow(ZkError);
+    await expect(createProver({ ...artifacts, zkey: artifacts.zkey.slice(0, 100_000) })).rejects.toThrow(
+      /truncated/,
+    );
   });
 });
