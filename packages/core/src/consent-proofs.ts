@@ -19,6 +19,7 @@
  * contact relocation therefore proves nothing for an exposure query, and the reverse.
  */
 
+import { sha256 } from "@noble/hashes/sha2.js";
 import type { DataCategory } from "@relink/db";
 import {
   findConsentRoots,
@@ -39,6 +40,7 @@ import {
   type ConsentProofBundle,
   encodeBundle,
   proofsCommitment,
+  publicSignals,
   VERIFICATION_KEY,
   VKEY_HASH,
   verifyMembership,
@@ -49,6 +51,27 @@ import type { CoreDeps } from "./context.ts";
 import { deny, requireActive } from "./denials.ts";
 
 export const DEFAULT_PROOF_SKEW_MS = 5 * 60_000;
+
+/**
+ * Proofs this process has verified (ADR 0049): SHA-256 over the member, every public input and the proof
+ * bytes. Verification is deterministic, so a proof presented again for the same statement by the same
+ * member is known good without a pairing check — what lets a horizon proof, made once ahead of time, serve
+ * many queries. Bounded: the oldest entries go first. Only the pairing check is skipped; the root, time and
+ * statement checks run on every query.
+ */
+export const verifiedProofs = {
+  max: 200_000,
+  hits: 0,
+  keys: new Set<string>(),
+  remember(key: string): void {
+    if (this.keys.size >= this.max) this.keys.delete(this.keys.values().next().value!);
+    this.keys.add(key);
+  },
+};
+
+function proofKey(memberId: string, signals: readonly string[], proof: Uint8Array): string {
+  return toHex(sha256(new TextEncoder().encode(`${memberId}\n${signals.join(",")}\n${toHex(proof)}`)));
+}
 
 const hexToBytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
 
@@ -157,10 +180,16 @@ export async function checkConsentProofs(
     });
   }
   const skew = deps.policy.consentProofs?.maxSkewMs ?? DEFAULT_PROOF_SKEW_MS;
-  if (Math.abs(p.queryTime - q.now.getTime()) > skew) {
-    await refuse("time", `consentProofs.queryTime is more than ${skew} ms from the hub's clock`, {
-      field: "consentProofs.queryTime",
-    });
+  // A proof shows queryTime < expiry, so one made for a later time (a horizon, ADR 0049) also covers now;
+  // how far ahead is policy (0 by default: the query's own time, within the skew).
+  const ahead = Math.max(skew, deps.policy.consentProofs?.maxHorizonMs ?? 0);
+  const lag = p.queryTime - q.now.getTime();
+  if (lag < -skew || lag > ahead) {
+    await refuse(
+      "time",
+      `consentProofs.queryTime must be within ${skew} ms before and ${ahead} ms after the hub's clock`,
+      { field: "consentProofs.queryTime" },
+    );
   }
   const category = PROOF_CATEGORY[scope];
   const roots = p.items.map((i) => fromBase64Url(i.root));
@@ -182,13 +211,16 @@ export async function checkConsentProofs(
       throw new RelinkError("BAD_INPUT", (e as ZkError).message, { row, field: "consentProofs.items.root" });
     }
     const proof = fromBase64Url(item.proof);
+    const statement = { root, tag: q.tags[i]!, purpose: q.purpose, category, queryTime: p.queryTime };
     let ok: boolean;
     try {
-      ok = await verifyMembership(
-        VERIFICATION_KEY,
-        { root, tag: q.tags[i]!, purpose: q.purpose, category, queryTime: p.queryTime },
-        proof,
-      );
+      const key = proofKey(who.member.id, publicSignals(statement), proof);
+      ok = verifiedProofs.keys.has(key);
+      if (ok) verifiedProofs.hits++;
+      else {
+        ok = await verifyMembership(VERIFICATION_KEY, statement, proof);
+        if (ok) verifiedProofs.remember(key);
+      }
     } catch (e) {
       if (!(e instanceof ZkError)) throw e;
       throw new RelinkError("BAD_INPUT", e.message, { row, field: "consentProofs.items.proof" });

@@ -29,7 +29,7 @@ import {
 } from "@relink/zk";
 import { beforeAll, expect, it } from "vitest";
 import type { AuthenticatedMember } from "../src/auth.ts";
-import { commitConsentRoot, consentProofBundle } from "../src/consent-proofs.ts";
+import { commitConsentRoot, consentProofBundle, verifiedProofs } from "../src/consent-proofs.ts";
 import { publishBatch } from "../src/directory.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
@@ -74,10 +74,12 @@ const artifacts: Artifacts = {
   wasm: checkArtifact("wasm", new Uint8Array(gunzipSync(readFileSync(artifactUrl("wasm"))))),
   zkey: checkArtifact("zkey", new Uint8Array(gunzipSync(readFileSync(artifactUrl("zkey"))))),
 };
-const proofs: Record<"s1" | "s2" | "s3fraud" | "s4credit" | "stray1", Uint8Array> = {} as never;
+const proofs: Record<"s1" | "s2" | "s3fraud" | "s4credit" | "stray1" | "s1ahead", Uint8Array> = {} as never;
+/** A horizon three days ahead (ADR 0049): subject 1's consent runs to mid-2027. */
+const AHEAD_MS = NOW_MS + 3 * 86_400_000;
 
 beforeAll(async () => {
-  // Five proofs for the whole file (about a second each).
+  // Six proofs for the whole file (about a second each).
   proofs.s1 = (await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), NOW_MS))).proof;
   proofs.s2 = (await prove(artifacts, membershipInput(book[1]!, tree.path(1), tree.root(), NOW_MS))).proof;
   proofs.s3fraud = (
@@ -85,6 +87,9 @@ beforeAll(async () => {
   ).proof;
   proofs.s4credit = (
     await prove(artifacts, membershipInput(book[3]!, tree.path(3), tree.root(), NOW_MS))
+  ).proof;
+  proofs.s1ahead = (
+    await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), AHEAD_MS))
   ).proof;
   proofs.stray1 = (
     await prove(
@@ -295,6 +300,40 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
       "BAD_INPUT",
     );
     expect(e.details).toMatchObject({ row: 1, field: "consentProofs.items.proof" });
+  });
+
+  it("accepts a proof made ahead for a horizon only as far as the policy allows, and verifies it once (ADR 0049)", async () => {
+    const ahead = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    ahead.consentProofs!.queryTime = AHEAD_MS;
+    // Default policy: a proof's time is the query's, within the skew.
+    await refused(ahead, "lookup.consent-proof.time");
+    const week = {
+      ...core.deps,
+      policy: { ...core.deps.policy, consentProofs: { maxHorizonMs: 7 * 86_400_000 } },
+    };
+    const hits = verifiedProofs.hits;
+    for (let n = 0; n < 2; n++) {
+      const r = await lookupContacts(week, who, ahead);
+      expect(r.results[0]!.status).toBe("ok");
+    }
+    expect(verifiedProofs.hits).toBe(hits + 1);
+    // Past the horizon the policy allows, or in the past beyond the skew: refused before any pairing check.
+    const far = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    far.consentProofs!.queryTime = NOW_MS + 8 * 86_400_000;
+    await expectCode(lookupContacts(week, who, far), "NO_CONSENT");
+    expect(await lastEvent()).toMatchObject({ ruleIds: ["lookup.consent-proof.time"] });
+    // The known-good proof does not vouch for another statement or for altered bytes.
+    const otherTime = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    otherTime.consentProofs!.queryTime = AHEAD_MS + 1;
+    await expectCode(lookupContacts(week, who, otherTime), "NO_CONSENT");
+    expect(await lastEvent()).toMatchObject({ ruleIds: ["lookup.consent-proof.invalid"] });
+    const flipped = proofs.s1ahead.slice();
+    flipped[200]! ^= 1;
+    const tampered = lookup([T(1)], [{ root: tree.root(), proof: flipped }]);
+    tampered.consentProofs!.queryTime = AHEAD_MS;
+    await expectCode(lookupContacts(week, who, tampered), "NO_CONSENT");
+    // Another member presenting it is refused at the root check.
+    await expectCode(lookupContacts(week, plain, ahead), "NO_CONSENT");
   });
 
   it("keeps the openings from the hub: no evidence hash, salt, expiry or legal-basis value in any table", async () => {
