@@ -6,7 +6,11 @@
  *  - per batch: N proofs (default 1000, the issue's figure; RELINK_BENCH_ZK_BATCH or --batch to shrink it on
  *    a loaded machine) on a worker pool of W workers (default: one per core) vs sequential raw fullProve,
  *    and vs W × snarkjs' single-threaded fullProve (what each worker did before ADR 0015), then verifying
- *    the batch one proof at a time. The 1-minute load average before and after the batch is printed.
+ *    the batch one proof at a time. The 1-minute load average before and after the batch is printed;
+ *  - where one proof's time goes (ADR 0048): a single-threaded prove on a pool worker's set-up (cached
+ *    curve, compiled witness calculator, resident zkey), timed per phase from the prover's progress log —
+ *    witness, the QAP (building A·B·C, 6 FFTs, joining) and each multi-exponentiation — and its CPU time
+ *    beside snarkjs' groth16.prove on the same set-up (ADR 0015's worker).
  * Goals (issue #12): batch ≥ 2 proofs/s on 2 cores, verify ≤ 25 ms.
  */
 
@@ -18,6 +22,7 @@ import {
   type ConsentOpening,
   checkArtifact,
   consentLeaf,
+  createProver,
   createProverPool,
   decodeProof,
   MANIFEST,
@@ -54,6 +59,7 @@ const openings: ConsentOpening[] = Array.from({ length: BATCH }, (_, i) => {
   return {
     tag,
     purpose: "debt_collection",
+    category: "credit_exposure",
     legalBasis: "consent",
     expiresAt: NOW + 365 * 86_400_000,
     evidenceHash: new Uint8Array(32).fill(7),
@@ -61,13 +67,14 @@ const openings: ConsentOpening[] = Array.from({ length: BATCH }, (_, i) => {
   };
 });
 let t = performance.now();
-const tree = new PoseidonTree(20, openings.map(consentLeaf));
+const tree = new PoseidonTree(undefined, openings.map(consentLeaf));
 const treeMs = performance.now() - t;
 const inputs = openings.map((o, i) => membershipInput(o, tree.path(i), tree.root(), NOW));
 const statement = (i: number) => ({
   root: tree.root(),
   tag: openings[i]!.tag,
   purpose: "debt_collection",
+  category: "credit_exposure",
   queryTime: NOW,
 });
 
@@ -147,6 +154,50 @@ const batchVerifyCpuMs = cpuMs(verifyCpu0) / BATCH;
 if (bad > 0) throw new Error(`${bad} batch proofs did not verify`);
 
 const loadAfter = loadavg()[0]!;
+
+// Where one proof's time goes: a pool worker's set-up (ADR 0015) in this thread — after everything else,
+// since installing the single-threaded curve as snarkjs' shared curve changes what `prove` above would use.
+const worker = await createProver(artifacts);
+await worker.prove(inputs[0]!);
+const phases = new Map<string, number>();
+const PROFILED = Math.min(3, BATCH);
+let profileCpu = 0;
+for (let i = 0; i < PROFILED; i++) {
+  const cpu0 = process.cpuUsage();
+  let mark = performance.now();
+  let label = "witness (circom WASM calculator) and zkey header";
+  const close = (next: string) => {
+    const now = performance.now();
+    phases.set(label, (phases.get(label) ?? 0) + (now - mark) / PROFILED);
+    mark = now;
+    label = next;
+  };
+  const phaseOf = (m: string): string => {
+    if (/^Reading Coeffs|^Building ABC|^QAP/.test(m)) return "QAP: read coefficients, build A·B·C";
+    if (/FFT/.test(m)) return "QAP: 6 FFTs of the domain";
+    if (/^Join|^JoinABC/.test(m)) return "QAP: join A·B − C";
+    const r = /^Reading (A|B1|B2|C|H) Points/.exec(m) ?? /^multiexp (A|B1|B2|C|H)/.exec(m);
+    return r ? `multi-exponentiation ${r[1]}${r[1] === "B2" ? " (G2)" : ""}` : label;
+  };
+  const logger = {
+    debug: (m: string) => {
+      const next = phaseOf(String(m));
+      if (next !== label) close(next);
+    },
+    info: () => {},
+    warn: () => {},
+    error: () => {},
+  };
+  await worker.prove(inputs[i]!, { logger });
+  close("done");
+  profileCpu += cpuMs(cpu0) / PROFILED;
+}
+phases.delete("done");
+const profileWall = [...phases.values()].reduce((a, b) => a + b, 0);
+// The same worker set-up proving with snarkjs' groth16.prove (ADR 0015's worker): the resident prover's baseline.
+const snarkjsWorker = await createProver(artifacts, { engine: "snarkjs" });
+await snarkjsWorker.prove(inputs[0]!);
+const snarkjsWorkerCpu = (await timeEach(PROFILED, (i) => snarkjsWorker.prove(inputs[i]!))).cpu;
 const rawRate = 1000 / raw.ms;
 const rawSingleRate = (WORKERS * 1000) / rawSingle.ms;
 const batchRate = BATCH / batchS;
@@ -182,6 +233,12 @@ const rows: [string, string, string, string][] = [
     (rawSingle.cpu / batchCpuMs).toFixed(2),
   ],
   [
+    "CPU per proof, one worker: resident prover / snarkjs groth16.prove (ADR 0015)",
+    `${profileCpu.toFixed(0)} ms`,
+    `${snarkjsWorkerCpu.toFixed(0)} ms`,
+    (snarkjsWorkerCpu / profileCpu).toFixed(2),
+  ],
+  [
     "CPU per verification: ours / snarkjs verify",
     `${ourVerify.cpu.toFixed(1)} ms`,
     `${rawVerify.cpu.toFixed(1)} ms`,
@@ -197,6 +254,14 @@ const rows: [string, string, string, string][] = [
 console.log(
   `consent membership: ${MANIFEST.constraints} constraints, depth ${MANIFEST.depth}; tree of ${BATCH} leaves built in ${treeMs.toFixed(0)} ms`,
 );
+console.log(
+  `\nwhere one single-threaded proof goes (pool worker set-up, mean of ${PROFILED}; ${profileWall.toFixed(0)} ms wall, ${profileCpu.toFixed(0)} ms CPU):`,
+);
+console.log("| phase | ms | share |");
+console.log("|---|---|---|");
+for (const [k, v] of phases)
+  console.log(`| ${k} | ${v.toFixed(0)} | ${((100 * v) / profileWall).toFixed(0)} % |`);
+console.log("");
 console.log("| operation | ours | baseline (same run) | speed-up |");
 console.log("|---|---|---|---|");
 for (const r of rows) console.log(`| ${r.join(" | ")} |`);
@@ -225,6 +290,10 @@ console.log(
     batchVerifyCpuMs: +batchVerifyCpuMs.toFixed(2),
     load1: [+loadBefore.toFixed(2), +loadAfter.toFixed(2)],
     batchVerifyMsPerProof: +batchVerifyMs.toFixed(2),
+    profileMs: Object.fromEntries([...phases].map(([k, v]) => [k, Math.round(v)])),
+    profileCpuMs: Math.round(profileCpu),
+    snarkjsWorkerCpuMs: Math.round(snarkjsWorkerCpu),
+    residentRatio: +(snarkjsWorkerCpu / profileCpu).toFixed(3),
     goals: { batchProofsPerS: batchRate >= 2, verifyMs: ourVerify.ms <= 25 },
   })}`,
 );

@@ -97,10 +97,11 @@ export function build(outDir: string): Record<string, unknown> {
   const constraints = Number(/# of Constraints:\s*(\d+)/.exec(info)?.[1]);
   return {
     circuit: "consent-membership",
-    version: 1,
-    depth: 20,
+    version: 2,
+    arity: 4,
+    depth: 10,
     constraints,
-    publicSignals: ["root", "tagHi", "tagLo", "purpose", "queryTime"],
+    publicSignals: ["root", "tagHi", "tagLo", "scope", "queryTime"],
     compiler: "circom 2.2.3 (npm circom2 0.2.23), --O2",
     ptau: { file: pin.file, sha256: pin.sha256, power: pin.power },
     phase2: { kind: "development", beacon: DEV_BEACON },

@@ -11,6 +11,7 @@ import {
   type ConsentOpening,
   checkArtifact,
   consentLeaf,
+  createProver,
   decodeProof,
   type MembershipStatement,
   membershipInput,
@@ -20,8 +21,10 @@ import {
   releaseCurve,
   SCALAR_FIELD_ORDER,
   singleThreadCurve,
+  TREE_DEPTH,
   VERIFICATION_KEY,
   verifyGroth16,
+  ZkError,
 } from "@relink/zk";
 import { ChaCha } from "ffjavascript";
 import { type Groth16Proof, groth16 } from "snarkjs";
@@ -33,16 +36,18 @@ const load = (n: "wasm" | "zkey") =>
 const c = (i: number): ConsentOpening => ({
   tag: new Uint8Array(32).fill(i),
   purpose: "debt_collection",
+  category: "credit_exposure",
   legalBasis: "consent",
   expiresAt: NOW + 86_400_000,
   evidenceHash: new Uint8Array(32).fill(100 + i),
   salt: new Uint8Array(31).fill(200 + i),
 });
-const tree = new PoseidonTree(20, [consentLeaf(c(1)), consentLeaf(c(2))]);
+const tree = new PoseidonTree(TREE_DEPTH, [consentLeaf(c(1)), consentLeaf(c(2))]);
 const statement = (i: number): MembershipStatement => ({
   root: tree.root(),
   tag: c(i).tag,
   purpose: "debt_collection",
+  category: "credit_exposure",
   queryTime: NOW,
 });
 let p1: Groth16Proof;
@@ -120,5 +125,32 @@ describe("verifyGroth16 agrees with snarkjs", () => {
       (VERIFICATION_KEY as unknown as { vk_delta_2: string[][] }).vk_delta_2.map((c) => c.map(BigInt)),
     );
     expect(curve.G2.isZero(curve.G2.timesScalar(delta, SCALAR_FIELD_ORDER))).toBe(true);
+  });
+});
+
+describe("the resident prover (ADR 0048) against snarkjs", () => {
+  it("makes proofs both verifiers accept for their statement only, with the witness' public signals", async () => {
+    const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+    const resident = await createProver(artifacts);
+    const baseline = await createProver(artifacts, { engine: "snarkjs" });
+    const input = membershipInput(c(2), tree.path(1), tree.root(), NOW);
+    const ours = await resident.prove(input);
+    const theirs = await baseline.prove(input);
+    expect(ours.publicSignals).toEqual(theirs.publicSignals);
+    expect(ours.publicSignals).toEqual(publicSignals(statement(2)));
+    expect(await both(ours.publicSignals, ours.proof)).toBe(true);
+    expect(await both(publicSignals(statement(1)), ours.proof)).toBe(false);
+    // Fresh blinding per proof: two proofs of one statement differ, both verify.
+    const again = await resident.prove(input);
+    expect(again.proof.pi_a).not.toEqual(ours.proof.pi_a);
+    expect(await both(again.publicSignals, again.proof)).toBe(true);
+  });
+
+  it("refuses a zkey that is not one, or is cut short, with a typed error", async () => {
+    const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+    await expect(createProver({ ...artifacts, zkey: artifacts.wasm })).rejects.toThrow(ZkError);
+    await expect(createProver({ ...artifacts, zkey: artifacts.zkey.slice(0, 100_000) })).rejects.toThrow(
+      /truncated/,
+    );
   });
 });

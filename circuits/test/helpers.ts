@@ -54,6 +54,7 @@ export function opening(i: number, over: Partial<ConsentOpening> = {}): ConsentO
   return {
     tag: bytes(32, 0x10 + i),
     purpose: "skip_trace",
+    category: "contact",
     legalBasis: "consent",
     expiresAt: NOW + 30 * DAY,
     evidenceHash: bytes(32, 0xa0 + i),
@@ -66,10 +67,10 @@ export interface Fixture {
   consents: ConsentOpening[];
   tree: PoseidonTree;
   path(i: number): MerklePath;
-  input(i: number, queryTime?: number, c?: ConsentOpening): Record<string, string | string[]>;
+  input(i: number, queryTime?: number, c?: ConsentOpening): Record<string, string | string[] | string[][]>;
 }
 
-/** Five consents; #3 is for another purpose, #4 expired yesterday. */
+/** Six consents; #3 is for another purpose, #4 expired yesterday, #5 for another data category. */
 export function fixture(): Fixture {
   const consents = [
     opening(0),
@@ -77,6 +78,7 @@ export function fixture(): Fixture {
     opening(2),
     opening(3, { purpose: "collections" }),
     opening(4, { expiresAt: NOW - DAY }),
+    opening(5, { category: "credit_exposure" }),
   ];
   const tree = new PoseidonTree();
   for (const c of consents) tree.insert(consentLeaf(c));

@@ -23,6 +23,7 @@ import {
   parseBundle,
   proofsCommitment,
   prove,
+  TREE_DEPTH,
   VERIFICATION_KEY,
   VKEY_HASH,
   verifyBundle,
@@ -39,17 +40,19 @@ let artifacts: Artifacts;
 const c = (i: number, over: Partial<ConsentOpening> = {}): ConsentOpening => ({
   tag: new Uint8Array(32).fill(i),
   purpose: "debt_collection",
+  category: "credit_exposure",
   legalBasis: "consent",
   expiresAt: NOW + 86_400_000,
   evidenceHash: new Uint8Array(32).fill(100 + i),
   salt: new Uint8Array(31).fill(200 + i),
   ...over,
 });
-const tree = new PoseidonTree(20, [consentLeaf(c(1)), consentLeaf(c(2))]);
+const tree = new PoseidonTree(TREE_DEPTH, [consentLeaf(c(1)), consentLeaf(c(2))]);
 const statement = (i: number): MembershipStatement => ({
   root: tree.root(),
   tag: c(i).tag,
   purpose: "debt_collection",
+  category: "credit_exposure",
   queryTime: NOW,
 });
 let proof1: Uint8Array;
@@ -75,6 +78,10 @@ describe("prove / verify", () => {
     expect(
       await verifyMembership(VERIFICATION_KEY, { ...statement(1), purpose: "legal_claim" }, proof1),
     ).toBe(false);
+    // The same consent, queried for another data category (a contact lookup), does not verify (ADR 0048).
+    expect(await verifyMembership(VERIFICATION_KEY, { ...statement(1), category: "contact" }, proof1)).toBe(
+      false,
+    );
     expect(await verifyMembership(VERIFICATION_KEY, { ...statement(1), queryTime: NOW + 1 }, proof1)).toBe(
       false,
     );
@@ -86,12 +93,15 @@ describe("prove / verify", () => {
     expect(await verifyMembership(VERIFICATION_KEY, statement(1), flipped)).toBe(false);
   });
 
-  it("refuses to prove a statement that is false (expired, wrong purpose)", async () => {
+  it("refuses to prove a statement that is false (expired, wrong purpose, wrong category)", async () => {
     await expect(
       prove(artifacts, membershipInput(c(1), tree.path(0), tree.root(), NOW + 86_400_000)),
     ).rejects.toThrow(ZkError);
     await expect(
       prove(artifacts, membershipInput(c(1, { purpose: "legal_claim" }), tree.path(0), tree.root(), NOW)),
+    ).rejects.toThrow(/PROVE|witness/);
+    await expect(
+      prove(artifacts, membershipInput(c(1, { category: "contact" }), tree.path(0), tree.root(), NOW)),
     ).rejects.toThrow(/PROVE|witness/);
   });
 
@@ -111,6 +121,7 @@ describe("bundles", () => {
     const bundle = {
       vkeySha256: VKEY_HASH,
       purpose: "debt_collection",
+      category: "credit_exposure",
       queryTime: NOW,
       items: [{ tag: c(1).tag, root: tree.root(), proof: proof1 }],
     };
@@ -127,6 +138,13 @@ describe("bundles", () => {
       item: 0,
     });
     expect(proofsCommitment(swapped)).not.toBe(proofsCommitment(bundle));
+    // Relabelling the bundle's category changes its commitment and fails verification.
+    const relabelled = { ...parsed, category: "contact" };
+    expect(proofsCommitment(relabelled)).not.toBe(proofsCommitment(bundle));
+    expect(await verifyBundle(VERIFICATION_KEY, VKEY_HASH, relabelled)).toMatchObject({
+      ok: false,
+      reason: "invalid_proof",
+    });
     expect(await verifyBundle(VERIFICATION_KEY, "00".repeat(32), parsed)).toMatchObject({
       ok: false,
       reason: "wrong_vkey",
@@ -134,6 +152,9 @@ describe("bundles", () => {
     const doc = JSON.parse(text);
     expect(() => parseBundle("{")).toThrow(ZkError);
     expect(() => parseBundle({ ...doc, extra: 1 })).toThrow(/unknown field/);
+    const { category: _c, ...noCategory } = doc;
+    expect(() => parseBundle(noCategory)).toThrow(/category/);
+    expect(() => parseBundle({ ...doc, format: "relink-consent-proofs/v1" })).toThrow(/format/);
     expect(() => parseBundle({ ...doc, items: [{ ...doc.items[0], proof: "00" }] })).toThrow(
       /items\[0\]\.proof/,
     );

@@ -42,18 +42,23 @@ const NOW = 1_764_754_200_000;
 const opening: ConsentOpening = {
   tag: new Uint8Array(32).fill(9),
   purpose: "debt_collection",
+  category: "contact",
   legalBasis: "consent",
   expiresAt: NOW + 86_400_000,
   evidenceHash: new Uint8Array(32).fill(1),
   salt: new Uint8Array(31).fill(2),
 };
-const tree = new PoseidonTree(20, [consentLeaf(opening)]);
+const tree = new PoseidonTree(undefined, [consentLeaf(opening)]);
 let bundle: ConsentProofBundle;
 const log = generateSignerKey("relink.example/audit-log/v1", (n) => new Uint8Array(n).fill(3));
 const logKey = formatVerifierKey(verifierOf(log));
 
-async function writeReceipt(file: string, consentProofsHash: string): Promise<void> {
-  const leaf = encodeAuditEvent({ type: "lookup", time: NOW, purpose: "debt_collection", consentProofsHash });
+async function writeReceipt(
+  file: string,
+  consentProofsHash: string,
+  type: "lookup" | "exposure.query" = "lookup",
+): Promise<void> {
+  const leaf = encodeAuditEvent({ type, time: NOW, purpose: "debt_collection", consentProofsHash });
   const tree = new MemoryTree();
   tree.append(hashLeaf(leaf));
   const checkpoint = signCheckpoint({ origin: log.name, size: 1n, root: tree.root(), extensions: [] }, log);
@@ -71,6 +76,7 @@ beforeAll(async () => {
   bundle = {
     vkeySha256: VKEY_HASH,
     purpose: "debt_collection",
+    category: "contact",
     queryTime: NOW,
     items: [{ tag: opening.tag, root: tree.root(), proof }],
   };
@@ -87,7 +93,24 @@ it("checks the bundle found beside the receipt against the leaf's commitment", a
   const ok = relink("receipt", "verify", receipt, "--log-key", logKey);
   expect(ok.stderr).toBe("");
   expect(ok.status).toBe(0);
-  expect(ok.stdout).toMatch(/consent proofs OK: 1 Groth16 proof\(s\) for 'debt_collection'/);
+  expect(ok.stdout).toMatch(/consent proofs OK: 1 Groth16 proof\(s\) for 'debt_collection' \(contact\)/);
+});
+
+it("rejects a bundle proved for contact data under an exposure leaf (ADR 0048)", async () => {
+  const receipt = join(dir, "exposure-1.json");
+  await writeReceipt(receipt, proofsCommitment(bundle), "exposure.query");
+  writeFileSync(join(dir, "exposure-bundle.json"), encodeBundle(bundle));
+  const r = relink(
+    "receipt",
+    "verify",
+    receipt,
+    "--log-key",
+    logKey,
+    "--consent-proofs",
+    join(dir, "exposure-bundle.json"),
+  );
+  expect(r.status).toBe(1);
+  expect(r.stderr).toMatch(/proved for category contact, a exposure.query leaf reads credit_exposure/);
 });
 
 it("rejects a proof for another tag, a bundle the leaf does not commit to, and a malformed bundle", async () => {

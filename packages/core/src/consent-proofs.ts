@@ -12,7 +12,15 @@
  *
  * Exposure queries (ADR 0047) go through the same two functions, `checkConsentProofs` and
  * `storeConsentProofs`, with scope `exposure` (their denials name `exposure.consent-proof.*`).
+ *
+ * Data category (ADR 0048): the proof's public `scope` input is H(purpose, category), and the hub sets the
+ * category from the query kind — `contact` for a lookup, `credit_exposure` for an exposure query, the
+ * categories the registry path checks — never from anything the member sends. A consent committed for
+ * contact relocation therefore proves nothing for an exposure query, and the reverse.
  */
+
+import { sha256 } from "@noble/hashes/sha2.js";
+import type { DataCategory } from "@relink/db";
 import {
   findConsentRoots,
   getConsentProofBundle,
@@ -32,6 +40,7 @@ import {
   type ConsentProofBundle,
   encodeBundle,
   proofsCommitment,
+  publicSignals,
   VERIFICATION_KEY,
   VKEY_HASH,
   verifyMembership,
@@ -42,6 +51,27 @@ import type { CoreDeps } from "./context.ts";
 import { deny, requireActive } from "./denials.ts";
 
 export const DEFAULT_PROOF_SKEW_MS = 5 * 60_000;
+
+/**
+ * Proofs this process has verified (ADR 0049): SHA-256 over the member, every public input and the proof
+ * bytes. Verification is deterministic, so a proof presented again for the same statement by the same
+ * member is known good without a pairing check — what lets a horizon proof, made once ahead of time, serve
+ * many queries. Bounded: the oldest entries go first. Only the pairing check is skipped; the root, time and
+ * statement checks run on every query.
+ */
+export const verifiedProofs = {
+  max: 200_000,
+  hits: 0,
+  keys: new Set<string>(),
+  remember(key: string): void {
+    if (this.keys.size >= this.max) this.keys.delete(this.keys.values().next().value!);
+    this.keys.add(key);
+  },
+};
+
+function proofKey(memberId: string, signals: readonly string[], proof: Uint8Array): string {
+  return toHex(sha256(new TextEncoder().encode(`${memberId}\n${signals.join(",")}\n${toHex(proof)}`)));
+}
 
 const hexToBytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
 
@@ -99,6 +129,12 @@ export async function commitConsentRoot(
 /** The query kinds that carry consent proofs; the scope prefixes the denial rules. */
 export type ConsentProofScope = "lookup" | "exposure";
 
+/** The data category each query kind reads, bound into every proof's public input (ADR 0048). */
+export const PROOF_CATEGORY = {
+  lookup: "contact",
+  exposure: "credit_exposure",
+} as const satisfies Record<ConsentProofScope, DataCategory>;
+
 /** Whether this member's lookups and exposure queries must carry proofs. */
 export async function proofsRequired(deps: CoreDeps, memberId: string): Promise<boolean> {
   return deps.policy.consentProofs?.requiredForAll === true || (await hasConsentRoot(deps.db, memberId));
@@ -144,11 +180,18 @@ export async function checkConsentProofs(
     });
   }
   const skew = deps.policy.consentProofs?.maxSkewMs ?? DEFAULT_PROOF_SKEW_MS;
-  if (Math.abs(p.queryTime - q.now.getTime()) > skew) {
-    await refuse("time", `consentProofs.queryTime is more than ${skew} ms from the hub's clock`, {
-      field: "consentProofs.queryTime",
-    });
+  // A proof shows queryTime < expiry, so one made for a later time (a horizon, ADR 0049) also covers now;
+  // how far ahead is policy (0 by default: the query's own time, within the skew).
+  const ahead = Math.max(skew, deps.policy.consentProofs?.maxHorizonMs ?? 0);
+  const lag = p.queryTime - q.now.getTime();
+  if (lag < -skew || lag > ahead) {
+    await refuse(
+      "time",
+      `consentProofs.queryTime must be within ${skew} ms before and ${ahead} ms after the hub's clock`,
+      { field: "consentProofs.queryTime" },
+    );
   }
+  const category = PROOF_CATEGORY[scope];
   const roots = p.items.map((i) => fromBase64Url(i.root));
   const known = await findConsentRoots(deps.db, who.member.id, roots);
   const items: ConsentProofBundle["items"] = [];
@@ -168,19 +211,22 @@ export async function checkConsentProofs(
       throw new RelinkError("BAD_INPUT", (e as ZkError).message, { row, field: "consentProofs.items.root" });
     }
     const proof = fromBase64Url(item.proof);
+    const statement = { root, tag: q.tags[i]!, purpose: q.purpose, category, queryTime: p.queryTime };
     let ok: boolean;
     try {
-      ok = await verifyMembership(
-        VERIFICATION_KEY,
-        { root, tag: q.tags[i]!, purpose: q.purpose, queryTime: p.queryTime },
-        proof,
-      );
+      const key = proofKey(who.member.id, publicSignals(statement), proof);
+      ok = verifiedProofs.keys.has(key);
+      if (ok) verifiedProofs.hits++;
+      else {
+        ok = await verifyMembership(VERIFICATION_KEY, statement, proof);
+        if (ok) verifiedProofs.remember(key);
+      }
     } catch (e) {
       if (!(e instanceof ZkError)) throw e;
       throw new RelinkError("BAD_INPUT", e.message, { row, field: "consentProofs.items.proof" });
     }
     if (!ok) {
-      await refuse("invalid", `consentProofs.items[${i}] does not verify`, {
+      await refuse("invalid", `consentProofs.items[${i}] does not verify for ${q.purpose} (${category})`, {
         row,
         field: "consentProofs.items.proof",
       });
@@ -190,6 +236,7 @@ export async function checkConsentProofs(
   const bundle: ConsentProofBundle = {
     vkeySha256: VKEY_HASH,
     purpose: q.purpose,
+    category,
     queryTime: p.queryTime,
     items,
   };

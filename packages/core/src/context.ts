@@ -100,8 +100,11 @@ export interface NetworkPolicy {
   exposure?: Partial<ExposurePolicy>;
   /** Abuse controls (consent vetting, quotas, alert thresholds, sanctions); defaults in DEFAULT_ABUSE_POLICY. */
   abuse?: Partial<AbusePolicy>;
-  /** Consent-membership proofs (ADR 0050): required of every member, and the accepted query-time skew. */
-  consentProofs?: { requiredForAll?: boolean; maxSkewMs?: number };
+  /**
+   * Consent-membership proofs (ADR 0050): required of every member, the accepted query-time skew, and how far
+   * ahead a proof's time may be (ADR 0049's horizon proofs; 0 = not at all, the default).
+   */
+  consentProofs?: { requiredForAll?: boolean; maxSkewMs?: number; maxHorizonMs?: number };
 }
 
 /** What the exposure use cases need beyond the database: the process's one round coordinator. */

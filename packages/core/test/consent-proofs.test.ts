@@ -2,8 +2,8 @@
  * Consent-membership proofs at the hub (ADR 0050) on both backends, with real Groth16 proofs from the
  * committed artifacts: a member commits a consent root (logged with the vkey hash); its lookups then
  * need one valid proof per tag under a logged root. The hub refuses — before reading any record, with a
- * denial leaf — a query without proofs, with a proof that fails (another tag's, another purpose's, a
- * flipped bit), with a root it never logged, or with a query time outside its skew. The proof bundle is
+ * denial leaf — a query without proofs, with a proof that fails (another tag's, another purpose's, another
+ * data category's, a flipped bit), with a root it never logged, or with a query time outside its skew. The proof bundle is
  * stored with the lookup, committed to by its leaf, and re-verifies offline.
  */
 import { readFileSync } from "node:fs";
@@ -29,7 +29,7 @@ import {
 } from "@relink/zk";
 import { beforeAll, expect, it } from "vitest";
 import type { AuthenticatedMember } from "../src/auth.ts";
-import { commitConsentRoot, consentProofBundle } from "../src/consent-proofs.ts";
+import { commitConsentRoot, consentProofBundle, verifiedProofs } from "../src/consent-proofs.ts";
 import { publishBatch } from "../src/directory.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
@@ -49,6 +49,7 @@ function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening 
   return {
     tag: T(n),
     purpose: PURPOSE,
+    category: "contact",
     legalBasis: "consent",
     expiresAt: Date.parse("2027-06-01T00:00:00Z"),
     evidenceHash: sha256(new TextEncoder().encode(`evidence-${n}`)),
@@ -57,25 +58,38 @@ function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening 
   };
 }
 
-/** The member's book: subjects 1 and 2 for debt collection, 3 for fraud prevention. */
-const book = [opening(1), opening(2), opening(3, { purpose: "fraud_prevention" })];
+/** The member's book: subjects 1 and 2 for debt collection, 3 for fraud prevention, 4 for credit exposure. */
+const book = [
+  opening(1),
+  opening(2),
+  opening(3, { purpose: "fraud_prevention" }),
+  opening(4, { category: "credit_exposure" }),
+];
 const tree = new PoseidonTree();
 for (const o of book) tree.insert(consentLeaf(o));
 /** A book the member never commits (a root the hub has not seen). */
-const stray = new PoseidonTree(20, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
+const stray = new PoseidonTree(undefined, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
 
 const artifacts: Artifacts = {
   wasm: checkArtifact("wasm", new Uint8Array(gunzipSync(readFileSync(artifactUrl("wasm"))))),
   zkey: checkArtifact("zkey", new Uint8Array(gunzipSync(readFileSync(artifactUrl("zkey"))))),
 };
-const proofs: Record<"s1" | "s2" | "s3fraud" | "stray1", Uint8Array> = {} as never;
+const proofs: Record<"s1" | "s2" | "s3fraud" | "s4credit" | "stray1" | "s1ahead", Uint8Array> = {} as never;
+/** A horizon three days ahead (ADR 0049): subject 1's consent runs to mid-2027. */
+const AHEAD_MS = NOW_MS + 3 * 86_400_000;
 
 beforeAll(async () => {
-  // Four proofs for the whole file (about a second each).
+  // Six proofs for the whole file (about a second each).
   proofs.s1 = (await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), NOW_MS))).proof;
   proofs.s2 = (await prove(artifacts, membershipInput(book[1]!, tree.path(1), tree.root(), NOW_MS))).proof;
   proofs.s3fraud = (
     await prove(artifacts, membershipInput(book[2]!, tree.path(2), tree.root(), NOW_MS))
+  ).proof;
+  proofs.s4credit = (
+    await prove(artifacts, membershipInput(book[3]!, tree.path(3), tree.root(), NOW_MS))
+  ).proof;
+  proofs.s1ahead = (
+    await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), AHEAD_MS))
   ).proof;
   proofs.stray1 = (
     await prove(
@@ -161,13 +175,13 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
   });
 
   it("commits a consent root: a consent.root_committed leaf with the root, its size and the vkey hash", async () => {
-    const bad = { root: b64root(tree.root()), count: 3, vkeyHash: toBase64Url(new Uint8Array(32)) };
+    const bad = { root: b64root(tree.root()), count: 4, vkeyHash: toBase64Url(new Uint8Array(32)) };
     await expectCode(commitConsentRoot(core.deps, who, bad), "BAD_INPUT");
     const notField = { ...bad, root: toBase64Url(new Uint8Array(32).fill(0xff)) };
     await expectCode(commitConsentRoot(core.deps, who, notField), "BAD_INPUT");
     const input = {
       root: b64root(tree.root()),
-      count: 3,
+      count: 4,
       vkeyHash: toBase64Url(Uint8Array.from(Buffer.from(VKEY_HASH, "hex"))),
     };
     const r = await commitConsentRoot(core.deps, who, input);
@@ -177,7 +191,7 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
     expect(v.event).toMatchObject({
       type: "consent.root_committed",
       member: who.member.id,
-      consentRoot: { root: toHex(fieldToBytes(tree.root())), count: 3 },
+      consentRoot: { root: toHex(fieldToBytes(tree.root())), count: 4 },
       zkVkeyHash: VKEY_HASH,
     });
     const size = (await storedAuditEvents(db())).length;
@@ -240,6 +254,12 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
       ),
       "lookup.consent-proof.invalid",
     );
+    // Subject 4's consent covers credit exposure, not contact data (ADR 0048): its valid proof, for the
+    // same purpose, does not cover a lookup, which reads contact records.
+    await refused(
+      lookup([T(4)], [{ root: tree.root(), proof: proofs.s4credit }]),
+      "lookup.consent-proof.invalid",
+    );
     // …and the fraud-prevention proof does verify for its own purpose.
     const ok = await lookupContacts(
       core.deps,
@@ -280,6 +300,40 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
       "BAD_INPUT",
     );
     expect(e.details).toMatchObject({ row: 1, field: "consentProofs.items.proof" });
+  });
+
+  it("accepts a proof made ahead for a horizon only as far as the policy allows, and verifies it once (ADR 0049)", async () => {
+    const ahead = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    ahead.consentProofs!.queryTime = AHEAD_MS;
+    // Default policy: a proof's time is the query's, within the skew.
+    await refused(ahead, "lookup.consent-proof.time");
+    const week = {
+      ...core.deps,
+      policy: { ...core.deps.policy, consentProofs: { maxHorizonMs: 7 * 86_400_000 } },
+    };
+    const hits = verifiedProofs.hits;
+    for (let n = 0; n < 2; n++) {
+      const r = await lookupContacts(week, who, ahead);
+      expect(r.results[0]!.status).toBe("ok");
+    }
+    expect(verifiedProofs.hits).toBe(hits + 1);
+    // Past the horizon the policy allows, or in the past beyond the skew: refused before any pairing check.
+    const far = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    far.consentProofs!.queryTime = NOW_MS + 8 * 86_400_000;
+    await expectCode(lookupContacts(week, who, far), "NO_CONSENT");
+    expect(await lastEvent()).toMatchObject({ ruleIds: ["lookup.consent-proof.time"] });
+    // The known-good proof does not vouch for another statement or for altered bytes.
+    const otherTime = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    otherTime.consentProofs!.queryTime = AHEAD_MS + 1;
+    await expectCode(lookupContacts(week, who, otherTime), "NO_CONSENT");
+    expect(await lastEvent()).toMatchObject({ ruleIds: ["lookup.consent-proof.invalid"] });
+    const flipped = proofs.s1ahead.slice();
+    flipped[200]! ^= 1;
+    const tampered = lookup([T(1)], [{ root: tree.root(), proof: flipped }]);
+    tampered.consentProofs!.queryTime = AHEAD_MS;
+    await expectCode(lookupContacts(week, who, tampered), "NO_CONSENT");
+    // Another member presenting it is refused at the root check.
+    await expectCode(lookupContacts(week, plain, ahead), "NO_CONSENT");
   });
 
   it("keeps the openings from the hub: no evidence hash, salt, expiry or legal-basis value in any table", async () => {

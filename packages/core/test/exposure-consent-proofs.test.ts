@@ -65,6 +65,7 @@ function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening 
   return {
     tag: T(n),
     purpose: PURPOSE,
+    category: "credit_exposure",
     legalBasis: "consent",
     expiresAt: Date.parse("2027-06-01T00:00:00Z"),
     evidenceHash: sha256(new TextEncoder().encode(`evidence-${n}`)),
@@ -73,16 +74,21 @@ function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening 
   };
 }
 
-/** The querier's book: subjects 1 and 2 for credit assessment, 3 for fraud prevention only. */
-const book = [opening(1), opening(2), opening(3, { purpose: "fraud_prevention" })];
+/** The querier's book: subjects 1 and 2 for credit assessment, 3 for fraud prevention only, 4 for contact data only. */
+const book = [
+  opening(1),
+  opening(2),
+  opening(3, { purpose: "fraud_prevention" }),
+  opening(4, { category: "contact" }),
+];
 const tree = new PoseidonTree();
 for (const o of book) tree.insert(consentLeaf(o));
 /** A book the querier never commits (a root the hub has not seen). */
-const stray = new PoseidonTree(20, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
+const stray = new PoseidonTree(undefined, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
 
 type Lender = SimLender & { member: TestMember; tasks: number };
 
-const proofs: Record<"s1" | "s2" | "s3fraud" | "stray1", Uint8Array> = {} as never;
+const proofs: Record<"s1" | "s2" | "s3fraud" | "s4contact" | "stray1", Uint8Array> = {} as never;
 const b64root = (r: bigint) => toBase64Url(fieldToBytes(r));
 
 async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
@@ -104,6 +110,7 @@ beforeAll(async () => {
   proofs.s1 = (await prove(artifacts, at(0))).proof;
   proofs.s2 = (await prove(artifacts, at(1))).proof;
   proofs.s3fraud = (await prove(artifacts, at(2))).proof;
+  proofs.s4contact = (await prove(artifacts, at(3))).proof;
   const strayOpening = opening(1, { legalBasis: "contract" });
   proofs.stray1 = (
     await prove(artifacts, membershipInput(strayOpening, stray.path(0), stray.root(), QUERY_MS))
@@ -241,6 +248,11 @@ describeEachBackend("exposure queries with consent proofs", ({ db }) => {
     // Subject 3's consent is for fraud prevention: its valid proof does not cover credit assessment.
     await refused(
       query([T(3)], [{ root: tree.root(), proof: proofs.s3fraud }]),
+      "exposure.consent-proof.invalid",
+    );
+    // Subject 4's consent covers contact data only (ADR 0048): its valid proof does not cover exposure.
+    await refused(
+      query([T(4)], [{ root: tree.root(), proof: proofs.s4contact }]),
       "exposure.consent-proof.invalid",
     );
     // Subject 9 is not in the tree: subject 1's proof presented for it fails.

@@ -47,7 +47,13 @@ export function consentSalt(recordKey: Uint8Array, reference: string): Uint8Arra
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
-/** The member's committed consents: openings in insertion order and their depth-20 Poseidon tree. */
+/**
+ * The data category each kind of query reads, as the hub binds it (ADR 0048): a lookup returns contact
+ * records, an exposure query credit exposure. A proof for one never covers the other.
+ */
+export const PROOF_CATEGORY = { lookup: "contact", exposure: "credit_exposure" } as const;
+
+/** The member's committed consents: openings in insertion order and their 4-ary Poseidon tree (ADR 0048). */
 export class ConsentBook {
   readonly #tree = new PoseidonTree();
   readonly #openings: ConsentOpening[] = [];
@@ -75,12 +81,12 @@ export class ConsentBook {
     return this.#tree.root();
   }
 
-  /** The index of an unexpired consent for (tag, purpose) at `at`, latest expiry first; -1 if none. */
-  find(tag: Uint8Array, purpose: string, at: number): number {
+  /** The index of an unexpired consent for (tag, purpose, category) at `at`, latest expiry first; -1 if none. */
+  find(tag: Uint8Array, purpose: string, category: string, at: number): number {
     let best = -1;
     const t = hex(tag);
     this.#openings.forEach((o, i) => {
-      if (o.purpose === purpose && o.expiresAt > at && hex(o.tag) === t) {
+      if (o.purpose === purpose && o.category === category && o.expiresAt > at && hex(o.tag) === t) {
         if (best < 0 || o.expiresAt > this.#openings[best]!.expiresAt) best = i;
       }
     });
@@ -88,12 +94,13 @@ export class ConsentBook {
   }
 
   /** The book as JSON (holds the salts: keep it with the member's other secrets). */
-  toJSON(): { format: "relink-consent-book/v1"; openings: Record<string, string | number>[] } {
+  toJSON(): { format: "relink-consent-book/v2"; openings: Record<string, string | number>[] } {
     return {
-      format: "relink-consent-book/v1",
+      format: "relink-consent-book/v2",
       openings: this.#openings.map((o) => ({
         tag: hex(o.tag),
         purpose: o.purpose,
+        category: o.category,
         legalBasis: o.legalBasis,
         expiresAt: o.expiresAt,
         evidenceHash: hex(o.evidenceHash),
@@ -104,8 +111,15 @@ export class ConsentBook {
 
   static fromJSON(unverified: unknown): ConsentBook {
     const o = unverified as { format?: unknown; openings?: unknown };
-    if (o?.format !== "relink-consent-book/v1" || !Array.isArray(o.openings)) {
-      throw new ZkError("INVALID_ENCODING", "consent book: format relink-consent-book/v1 expected");
+    if (o?.format === "relink-consent-book/v1") {
+      // v1 leaves bound no data category and sit in a binary tree the retired verification key was for.
+      throw new ZkError(
+        "INVALID_ENCODING",
+        "consent book: relink-consent-book/v1 predates data categories (ADR 0048); commit the consents again with `relink consent commit`",
+      );
+    }
+    if (o?.format !== "relink-consent-book/v2" || !Array.isArray(o.openings)) {
+      throw new ZkError("INVALID_ENCODING", "consent book: format relink-consent-book/v2 expected");
     }
     const bytes = (i: number, f: string, v: unknown, n: number) => {
       if (typeof v !== "string" || !/^(?:[0-9a-f]{2})*$/.test(v) || v.length !== 2 * n) {
@@ -120,6 +134,7 @@ export class ConsentBook {
       o.openings.map((x: Record<string, unknown>, i: number) => ({
         tag: bytes(i, "tag", x.tag, 32),
         purpose: String(x.purpose),
+        category: String(x.category),
         legalBasis: String(x.legalBasis),
         expiresAt: Number(x.expiresAt),
         evidenceHash: bytes(i, "evidenceHash", x.evidenceHash, 32),
@@ -128,13 +143,21 @@ export class ConsentBook {
     );
   }
 
-  /** Witness inputs proving each tag covered for `purpose` at `queryTime`; throws naming the first gap. */
-  inputs(tags: readonly Uint8Array[], purpose: string, queryTime: number): Record<string, unknown>[] {
+  /** Witness inputs proving each tag covered for (purpose, category) at `queryTime`; throws naming the first gap. */
+  inputs(
+    tags: readonly Uint8Array[],
+    purpose: string,
+    category: string,
+    queryTime: number,
+  ): Record<string, unknown>[] {
     const root = this.root();
     return tags.map((tag, i) => {
-      const at = this.find(tag, purpose, queryTime);
+      const at = this.find(tag, purpose, category, queryTime);
       if (at < 0) {
-        throw new ZkError("NO_SUCH_LEAF", `tag ${i + 1}: no unexpired consent for '${purpose}' in the book`);
+        throw new ZkError(
+          "NO_SUCH_LEAF",
+          `tag ${i + 1}: no unexpired consent for '${purpose}' (${category}) in the book`,
+        );
       }
       return membershipInput(this.#openings[at]!, this.#tree.path(at), root, queryTime);
     });
@@ -162,9 +185,9 @@ export interface BatchProver {
 export async function proveLookup(
   book: ConsentBook,
   prover: BatchProver,
-  q: { tags: readonly Uint8Array[]; purpose: string; queryTime: number },
+  q: { tags: readonly Uint8Array[]; purpose: string; category: string; queryTime: number },
 ): Promise<{ wire: ConsentProofsWire; bundle: ConsentProofBundle }> {
-  const proofs = await prover.proveAll(book.inputs(q.tags, q.purpose, q.queryTime));
+  const proofs = await prover.proveAll(book.inputs(q.tags, q.purpose, q.category, q.queryTime));
   const root = book.root();
   const rootB64 = toBase64Url(fieldToBytes(root));
   return {
@@ -175,6 +198,7 @@ export async function proveLookup(
     bundle: {
       vkeySha256: VKEY_HASH,
       purpose: q.purpose,
+      category: q.category,
       queryTime: q.queryTime,
       items: proofs.map((p, i) => ({ tag: q.tags[i]!, root, proof: p.proof })),
     },
@@ -189,7 +213,7 @@ export async function proveLookup(
 export function consentProofs(book: ConsentBook, prover: BatchProver): ConsentProofs {
   return {
     add: (recordKey, reference, c) => book.add({ ...c, salt: consentSalt(recordKey, reference) }),
-    covers: (tag, purpose, at) => book.find(tag, purpose, at) >= 0,
+    covers: (tag, purpose, category, at) => book.find(tag, purpose, category, at) >= 0,
     get size() {
       return book.size;
     },

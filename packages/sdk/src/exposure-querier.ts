@@ -258,7 +258,8 @@ export async function requestExposure(
   // With consent proofs, tags the book cannot prove are not asked about at all (they stay no_consent).
   const zk = options.consentProofs;
   const queryTime = now();
-  const provable = (t: string) => !zk || zk.covers(fromBase64Url(t), options.purpose, queryTime);
+  const provable = (t: string) =>
+    !zk || zk.covers(fromBase64Url(t), options.purpose, "credit_exposure", queryTime);
   const asked = unique.filter(provable);
   const unproven = unique.filter((t) => !provable(t));
   if (asked.length === 0) {
@@ -271,6 +272,7 @@ export async function requestExposure(
     ? await zk.prove({
         tags: asked.map(fromBase64Url),
         purpose: options.purpose,
+        category: "credit_exposure",
         queryTime,
       })
     : undefined;

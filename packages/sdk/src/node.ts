@@ -53,10 +53,18 @@ export interface ConsentProofs {
   add(
     recordKey: Uint8Array,
     reference: string,
-    c: { tag: Uint8Array; purpose: string; legalBasis: string; expiresAt: number; evidenceHash: Uint8Array },
+    c: {
+      tag: Uint8Array;
+      purpose: string;
+      /** The data category the leaf covers (ADR 0048; one leaf per category). */
+      category: string;
+      legalBasis: string;
+      expiresAt: number;
+      evidenceHash: Uint8Array;
+    },
   ): boolean;
-  /** Whether the book can prove a consent for the tag and purpose at `at` (ms). */
-  covers(tag: Uint8Array, purpose: string, at: number): boolean;
+  /** Whether the book can prove a consent for the tag, purpose and data category at `at` (ms). */
+  covers(tag: Uint8Array, purpose: string, category: string, at: number): boolean;
   readonly size: number;
   /** The book's root and the verification key's SHA-256, base64url, as `consentProof.commitRoot` takes them. */
   commitment(): { root: string; vkeyHash: string };
@@ -64,6 +72,8 @@ export interface ConsentProofs {
   prove(q: {
     tags: readonly Uint8Array[];
     purpose: string;
+    /** The data category the query reads: "contact" for a lookup, "credit_exposure" for exposure. */
+    category: string;
     queryTime: number;
   }): Promise<{ wire: ConsentProofsWire; bundle: unknown }>;
 }
@@ -402,14 +412,18 @@ export class MemberNode {
     let added = 0;
     for (const r of rows) {
       r.subjects.forEach((subject, n) => {
-        const fresh = this.zk!.add(this.secrets.recordKey, `${r.ref}#${n + 1}`, {
-          tag: tags.get(subject)!.tag,
-          purpose: r.purpose,
-          legalBasis: r.legalBasis,
-          expiresAt: Date.parse(r.expiresAt),
-          evidenceHash: fromHex(r.evidenceSha256),
-        });
-        if (fresh) added++;
+        // One leaf per data category the consent covers (ADR 0048); the leaves differ in their scope.
+        for (const category of r.dataCategories) {
+          const fresh = this.zk!.add(this.secrets.recordKey, `${r.ref}#${n + 1}`, {
+            tag: tags.get(subject)!.tag,
+            purpose: r.purpose,
+            category,
+            legalBasis: r.legalBasis,
+            expiresAt: Date.parse(r.expiresAt),
+            evidenceHash: fromHex(r.evidenceSha256),
+          });
+          if (fresh) added++;
+        }
       });
     }
     const r = await this.hub.consentProof.commitRoot.mutate({ ...this.zk.commitment(), count: this.zk.size });
@@ -459,11 +473,13 @@ export class MemberNode {
       // With consent proofs, tags the book cannot prove are not asked about at all (they stay no_consent).
       const queryTime = this.clock().getTime();
       const zk = this.zk;
-      const tags = zk ? all.filter((t) => zk.covers(fromBase64Url(t), purpose, queryTime)) : all;
+      const tags = zk ? all.filter((t) => zk.covers(fromBase64Url(t), purpose, "contact", queryTime)) : all;
       if (tags.length === 0) return Promise.resolve();
       const slot = receipts.push(undefined) - 1;
       return lookups.run(async () => {
-        const proved = zk ? await zk.prove({ tags: tags.map(fromBase64Url), purpose, queryTime }) : undefined;
+        const proved = zk
+          ? await zk.prove({ tags: tags.map(fromBase64Url), purpose, category: "contact", queryTime })
+          : undefined;
         const r = await this.hub.lookup.run.mutate({
           epoch: this.network.epoch.epoch,
           purpose,

@@ -3,25 +3,27 @@
  * DPO or regulator re-verifies offline next to the query's audit receipt.
  *
  *   {
- *     "format": "relink-consent-proofs/v1",
+ *     "format": "relink-consent-proofs/v2",
  *     "vkeySha256": <hex: the verification key the proofs are for>,
  *     "purpose": <declared purpose code>,
+ *     "category": <the data category the query read: contact for a lookup, credit_exposure for exposure>,
  *     "queryTime": <ms since the Unix epoch, the public input the proofs used>,
  *     "items": [ { "tag": <hex 32>, "root": <hex 32>, "proof": <hex 256> }, … ]
  *   }
  *
  * The audit leaf of the query records `consentProofsHash` = proofsCommitment(bundle): SHA-256 over a domain
- * tag, the vkey hash, the purpose, the time and every item's fixed-size encoding, so the bundle cannot be
- * swapped after the fact. Each root must also appear in a `consent.root_committed` leaf of the same member
+ * tag, the vkey hash, the purpose, the category, the time and every item's fixed-size encoding, so the
+ * bundle cannot be swapped after the fact. v1 bundles (purpose only, binary tree; before ADR 0048) are
+ * refused: their verification key is retired. Each root must also appear in a `consent.root_committed` leaf of the same member
  * (the verifier checks that against the log; this leaf has no log access).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { toHex } from "./artifacts.ts";
 import { ZkError } from "./errors.ts";
-import { bytesToField, codeField, fieldToBytes, timeField } from "./fields.ts";
+import { bytesToField, codeField, fieldToBytes, scopeField, timeField } from "./fields.ts";
 import { PROOF_BYTES, verifyMembership } from "./proof.ts";
 
-export const BUNDLE_FORMAT = "relink-consent-proofs/v1";
+export const BUNDLE_FORMAT = "relink-consent-proofs/v2";
 export const MAX_BUNDLE_ITEMS = 1000;
 
 export interface ConsentProofItem {
@@ -34,6 +36,8 @@ export interface ConsentProofItem {
 export interface ConsentProofBundle {
   vkeySha256: string;
   purpose: string;
+  /** The data category the query read (ADR 0048). */
+  category: string;
   queryTime: number;
   items: ConsentProofItem[];
 }
@@ -51,10 +55,10 @@ function fromHex(field: string, s: unknown, len: number): Uint8Array {
 /** SHA-256 commitment to a bundle (hex), recorded in the query's audit leaf. */
 export function proofsCommitment(b: ConsentProofBundle): string {
   const head = te.encode(
-    `relink/zk/consent-proofs/v1\n${b.vkeySha256}\n${b.purpose}\n${timeField("queryTime", b.queryTime)}\n`,
+    `relink/zk/consent-proofs/v2\n${b.vkeySha256}\n${b.purpose}\n${b.category}\n${timeField("queryTime", b.queryTime)}\n`,
   );
   const parts: Uint8Array[] = [head];
-  codeField("purpose", b.purpose);
+  scopeField(b.purpose, b.category);
   for (const it of b.items) {
     if (it.tag.length !== 32 || it.proof.length !== PROOF_BYTES)
       throw new ZkError("INVALID_INPUT", "bundle item: 32-byte tag and 256-byte proof");
@@ -74,6 +78,7 @@ export function encodeBundle(b: ConsentProofBundle): string {
     format: BUNDLE_FORMAT,
     vkeySha256: b.vkeySha256,
     purpose: b.purpose,
+    category: b.category,
     queryTime: b.queryTime,
     items: b.items.map((i) => ({
       tag: toHex(i.tag),
@@ -97,7 +102,7 @@ export function parseBundle(unverified: string | unknown): ConsentProofBundle {
     throw new ZkError("INVALID_ENCODING", "bundle: an object expected");
   const r = o as Record<string, unknown>;
   const extra = Object.keys(r).filter(
-    (k) => !["format", "vkeySha256", "purpose", "queryTime", "items"].includes(k),
+    (k) => !["format", "vkeySha256", "purpose", "category", "queryTime", "items"].includes(k),
   );
   if (extra.length > 0) throw new ZkError("INVALID_ENCODING", `bundle: unknown field ${extra[0]}`);
   if (r.format !== BUNDLE_FORMAT)
@@ -105,6 +110,8 @@ export function parseBundle(unverified: string | unknown): ConsentProofBundle {
   fromHex("vkeySha256", r.vkeySha256, 32);
   if (typeof r.purpose !== "string") throw new ZkError("INVALID_ENCODING", "purpose: a code expected");
   codeField("purpose", r.purpose);
+  if (typeof r.category !== "string") throw new ZkError("INVALID_ENCODING", "category: a code expected");
+  scopeField(r.purpose, r.category);
   if (typeof r.queryTime !== "number") throw new ZkError("INVALID_ENCODING", "queryTime: a number expected");
   timeField("queryTime", r.queryTime);
   if (!Array.isArray(r.items) || r.items.length < 1 || r.items.length > MAX_BUNDLE_ITEMS) {
@@ -118,7 +125,13 @@ export function parseBundle(unverified: string | unknown): ConsentProofBundle {
       proof: fromHex(`items[${i}].proof`, it.proof, PROOF_BYTES),
     };
   });
-  return { vkeySha256: r.vkeySha256 as string, purpose: r.purpose, queryTime: r.queryTime, items };
+  return {
+    vkeySha256: r.vkeySha256 as string,
+    purpose: r.purpose,
+    category: r.category,
+    queryTime: r.queryTime,
+    items,
+  };
 }
 
 export type BundleVerification =
@@ -145,7 +158,7 @@ export async function verifyBundle(
   for (const [i, it] of b.items.entries()) {
     const ok = await verifyMembership(
       vkey,
-      { root: it.root, tag: it.tag, purpose: b.purpose, queryTime: b.queryTime },
+      { root: it.root, tag: it.tag, purpose: b.purpose, category: b.category, queryTime: b.queryTime },
       it.proof,
     );
     if (!ok) return { ok: false, reason: "invalid_proof", item: i, message: `proof ${i} does not verify` };

@@ -6,6 +6,9 @@
  *    the circuit range-checks, so the pair determines the tag exactly;
  *  - a code (purpose, legal basis) becomes SHA-256("relink/zk/v1/" ‖ kind ‖ 0x00 ‖ code) truncated to 248
  *    bits (31 bytes), so different kinds never share a value;
+ *  - a scope — the declared purpose and the data category a query reads (ADR 0048) — becomes
+ *    SHA-256("relink/zk/v2/scope" ‖ 0x00 ‖ purpose ‖ 0x00 ‖ category) truncated to 248 bits: codes contain
+ *    no 0x00, so the pair is recovered from the preimage (injective), and it never equals a v1 code;
  *  - a 32-byte evidence hash becomes SHA-256("relink/zk/v1/evidence" ‖ 0x00 ‖ hash) truncated to 248 bits;
  *  - a time is milliseconds since the Unix epoch, 0 ≤ t < 2^64 (range-checked in the circuit);
  *  - a salt is 31 random bytes (248 bits), drawn by the caller.
@@ -61,6 +64,22 @@ const CODE_RE = /^[a-z0-9][a-z0-9._:,-]{0,63}$/;
 export function codeField(kind: "purpose" | "legal_basis", code: string): bigint {
   if (!CODE_RE.test(code)) throw new ZkError("INVALID_INPUT", `${kind}: not a valid code`);
   return truncatedHash(te.encode(`relink/zk/v1/${kind}`), new Uint8Array([0]), te.encode(code));
+}
+
+/**
+ * The circuit's `scope` input (ADR 0048): purpose and data category in one field element, so a leaf
+ * committed for (credit_assessment, credit_exposure) proves nothing for (credit_assessment, contact).
+ */
+export function scopeField(purpose: string, category: string): bigint {
+  if (!CODE_RE.test(purpose)) throw new ZkError("INVALID_INPUT", "purpose: not a valid code");
+  if (!CODE_RE.test(category)) throw new ZkError("INVALID_INPUT", "category: not a valid code");
+  return truncatedHash(
+    te.encode("relink/zk/v2/scope"),
+    new Uint8Array([0]),
+    te.encode(purpose),
+    new Uint8Array([0]),
+    te.encode(category),
+  );
 }
 
 /** A 32-byte evidence hash as a field element. */

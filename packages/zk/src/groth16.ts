@@ -21,6 +21,7 @@
 import { WitnessCalculatorBuilder } from "circom_runtime";
 import { buildBn128, utils } from "ffjavascript";
 import { type Groth16Proof, groth16 } from "snarkjs";
+import { parseZkey, proveResident } from "./resident-prover.ts";
 
 /** The BN254 scalar field order r (the group order of G1 and of G2's subgroup). */
 export const SCALAR_FIELD_ORDER =
@@ -118,24 +119,43 @@ export async function verifyGroth16(
   return c.Gt.eq(c.finalExponentiation(f), c.Gt.one);
 }
 
+/** snarkjs' logger interface; its `debug` messages mark the prover's phases (the bench's profile). */
+export interface ProverLogger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
 export interface Prover {
-  prove(input: Record<string, unknown>): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
+  prove(
+    input: Record<string, unknown>,
+    options?: { logger?: ProverLogger },
+  ): Promise<{ proof: Groth16Proof; publicSignals: string[] }>;
 }
 
 /**
  * A prover that compiles the witness calculator once and proves single-threaded on the cached curve.
- * It installs that curve as ffjavascript's shared curve (`globalThis.curve_bn128`) so that snarkjs'
- * `groth16.prove` picks it up instead of building a new one: call it only where nothing else in the isolate
- * needs the multi-threaded curve — a prover-pool worker.
+ * engine "resident" (the default, ADR 0048): the zkey parsed once and kept, the QAP built in WebAssembly,
+ * B's multi-exponentiations over the wires that have a B point (resident-prover.ts). engine "snarkjs":
+ * snarkjs' own `groth16.prove` (re-reads the zkey per proof; ADR 0015) — the bench's same-run baseline.
+ * Either installs the cached curve as ffjavascript's shared curve (`globalThis.curve_bn128`), which
+ * snarkjs picks up instead of building a new one: call it only where nothing else in the isolate needs the
+ * multi-threaded curve — a prover-pool worker.
  */
-export async function createProver(artifacts: { wasm: Uint8Array; zkey: Uint8Array }): Promise<Prover> {
+export async function createProver(
+  artifacts: { wasm: Uint8Array; zkey: Uint8Array },
+  options: { engine?: "resident" | "snarkjs" } = {},
+): Promise<Prover> {
   const c = await singleThreadCurve();
   (globalThis as { curve_bn128?: unknown }).curve_bn128 = c;
   const wc = await WitnessCalculatorBuilder(artifacts.wasm);
+  const resident = options.engine === "snarkjs" ? undefined : parseZkey(c, artifacts.zkey);
   return {
-    async prove(input) {
+    async prove(input, o = {}) {
       const wtns = await wc.calculateWTNSBin(utils.unstringifyBigInts(input), 0);
-      return groth16.prove({ type: "mem", data: artifacts.zkey }, { type: "mem", data: wtns });
+      if (resident) return proveResident(c, resident, wtns, o.logger);
+      return groth16.prove({ type: "mem", data: artifacts.zkey }, { type: "mem", data: wtns }, o.logger);
     },
   };
 }

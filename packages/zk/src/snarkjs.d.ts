@@ -35,6 +35,8 @@ declare module "ffjavascript" {
   export const utils: {
     unstringifyBigInts(o: unknown): unknown;
     leInt2Buff(n: bigint, len: number): Uint8Array;
+    leBuff2int(b: Uint8Array): bigint;
+    stringifyBigInts(o: unknown): unknown;
   };
 }
 declare module "circom_runtime" {

@@ -1,23 +1,32 @@
 /**
- * Fixed-depth binary Poseidon Merkle tree over consent leaves (the layout of Semaphore's and zk-kit's
- * incremental Merkle tree): empty leaves are 0, node = Poseidon(left, right), leaves fill left to right.
- * pathIndices[i] is 1 when the running hash is the right child at level i — exactly what the circuit reads.
- * Only the non-empty part of each level is stored; empty subtrees use precomputed zero hashes.
+ * Fixed-height 4-ary Poseidon Merkle tree over consent leaves (ADR 0048): empty leaves are 0, a node is
+ * Poseidon(c0, c1, c2, c3) of its four children, leaves fill left to right. 10 levels hold 4^10 = 2^20
+ * leaves — the capacity of the binary depth-20 tree it replaces — with half as many (and cheaper in the
+ * circuit) hashes per path. A path gives, per level, the three other children in order (`pathElements`)
+ * and the leaf index's bits, least significant first (`pathIndices`: level i's position is
+ * bit 2i + 2·bit 2i+1) — exactly what the circuit reads. Only the non-empty part of each level is stored;
+ * empty subtrees use precomputed zero hashes.
  */
-import { poseidon2 } from "poseidon-lite/poseidon2";
+import { poseidon4 } from "poseidon-lite/poseidon4";
 import { ZkError } from "./errors.ts";
 import { FIELD_ORDER } from "./fields.ts";
 
-export const TREE_DEPTH = 20;
+/** Children per node. */
+export const TREE_ARITY = 4;
+/** Levels of the committed tree (4^10 = 2^20 leaves). */
+export const TREE_DEPTH = 10;
 
 export interface MerklePath {
   leafIndex: number;
-  pathElements: bigint[];
+  /** Per level, the three siblings in child order. */
+  pathElements: bigint[][];
+  /** The leaf index's bits, least significant first (2 per level). */
   pathIndices: (0 | 1)[];
 }
 
-export function hashPair(left: bigint, right: bigint): bigint {
-  return poseidon2([left, right]);
+export function hashNode(children: readonly bigint[]): bigint {
+  if (children.length !== TREE_ARITY) throw new ZkError("INVALID_INPUT", `node: ${TREE_ARITY} children`);
+  return poseidon4(children as bigint[]);
 }
 
 const zeroCache = new Map<number, bigint[]>();
@@ -26,7 +35,7 @@ export function zeroHashes(depth: number): bigint[] {
   let z = zeroCache.get(depth);
   if (!z) {
     z = [0n];
-    for (let i = 0; i < depth; i++) z.push(hashPair(z[i]!, z[i]!));
+    for (let i = 0; i < depth; i++) z.push(hashNode([z[i]!, z[i]!, z[i]!, z[i]!]));
     zeroCache.set(depth, z);
   }
   return z;
@@ -38,8 +47,8 @@ export class PoseidonTree {
   readonly #zeros: bigint[];
 
   constructor(depth = TREE_DEPTH, leaves: readonly bigint[] = []) {
-    if (!Number.isInteger(depth) || depth < 1 || depth > 32)
-      throw new ZkError("INVALID_INPUT", "depth: 1 to 32");
+    if (!Number.isInteger(depth) || depth < 1 || depth > 16)
+      throw new ZkError("INVALID_INPUT", "depth: 1 to 16");
     this.depth = depth;
     this.#zeros = zeroHashes(depth);
     this.#levels = Array.from({ length: depth + 1 }, () => []);
@@ -51,21 +60,29 @@ export class PoseidonTree {
     return this.#levels[0]!.length;
   }
 
+  /** How many leaves the tree holds at most (4^depth). */
+  get capacity(): number {
+    return TREE_ARITY ** this.depth;
+  }
+
   #put(leaf: bigint): void {
     if (typeof leaf !== "bigint" || leaf < 0n || leaf >= FIELD_ORDER) {
       throw new ZkError("INVALID_INPUT", "leaf: a field element expected");
     }
-    if (this.size >= 2 ** this.depth) throw new ZkError("TREE_FULL", `tree of depth ${this.depth} is full`);
+    if (this.size >= this.capacity) throw new ZkError("TREE_FULL", `tree of depth ${this.depth} is full`);
     this.#levels[0]!.push(leaf);
+  }
+
+  #children(lv: number, first: number): bigint[] {
+    const level = this.#levels[lv]!;
+    return [0, 1, 2, 3].map((j) => level[first + j] ?? this.#zeros[lv]!);
   }
 
   #rebuild(): void {
     for (let lv = 0; lv < this.depth; lv++) {
       const cur = this.#levels[lv]!;
       const next: bigint[] = [];
-      for (let i = 0; i < cur.length; i += 2) {
-        next.push(hashPair(cur[i]!, i + 1 < cur.length ? cur[i + 1]! : this.#zeros[lv]!));
-      }
+      for (let i = 0; i < cur.length; i += TREE_ARITY) next.push(hashNode(this.#children(lv, i)));
       this.#levels[lv + 1] = next;
     }
   }
@@ -74,13 +91,10 @@ export class PoseidonTree {
   insert(leaf: bigint): number {
     this.#put(leaf);
     let index = this.size - 1;
-    let node = leaf;
     for (let lv = 0; lv < this.depth; lv++) {
-      const level = this.#levels[lv]!;
-      const sibling = index % 2 === 0 ? (level[index + 1] ?? this.#zeros[lv]!) : level[index - 1]!;
-      node = index % 2 === 0 ? hashPair(node, sibling) : hashPair(sibling, node);
-      index = Math.floor(index / 2);
-      this.#levels[lv + 1]![index] = node;
+      const parent = Math.floor(index / TREE_ARITY);
+      this.#levels[lv + 1]![parent] = hashNode(this.#children(lv, parent * TREE_ARITY));
+      index = parent;
     }
     return this.size - 1;
   }
@@ -101,15 +115,15 @@ export class PoseidonTree {
 
   path(leafIndex: number): MerklePath {
     this.leaf(leafIndex);
-    const pathElements: bigint[] = [];
+    const pathElements: bigint[][] = [];
     const pathIndices: (0 | 1)[] = [];
     let index = leafIndex;
     for (let lv = 0; lv < this.depth; lv++) {
-      const isRight = index % 2 === 1;
-      const siblingIndex = isRight ? index - 1 : index + 1;
-      pathElements.push(this.#levels[lv]![siblingIndex] ?? this.#zeros[lv]!);
-      pathIndices.push(isRight ? 1 : 0);
-      index = Math.floor(index / 2);
+      const pos = index % TREE_ARITY;
+      const first = index - pos;
+      pathElements.push(this.#children(lv, first).filter((_, j) => j !== pos));
+      pathIndices.push((pos & 1) as 0 | 1, ((pos >> 1) & 1) as 0 | 1);
+      index = Math.floor(index / TREE_ARITY);
     }
     return { leafIndex, pathElements, pathIndices };
   }
@@ -118,8 +132,15 @@ export class PoseidonTree {
 /** Recomputes a root from a leaf and its path, as the circuit does. */
 export function rootFromPath(leaf: bigint, path: Pick<MerklePath, "pathElements" | "pathIndices">): bigint {
   let node = leaf;
-  path.pathElements.forEach((sib, i) => {
-    node = path.pathIndices[i] === 1 ? hashPair(sib, node) : hashPair(node, sib);
+  path.pathElements.forEach((sibs, i) => {
+    const b0 = path.pathIndices[2 * i];
+    const b1 = path.pathIndices[2 * i + 1];
+    if ((b0 !== 0 && b0 !== 1) || (b1 !== 0 && b1 !== 1) || sibs.length !== TREE_ARITY - 1) {
+      throw new ZkError("INVALID_INPUT", `path level ${i}: three siblings and two index bits expected`);
+    }
+    const children = [...sibs];
+    children.splice(b0 + 2 * b1, 0, node);
+    node = hashNode(children);
   });
   return node;
 }

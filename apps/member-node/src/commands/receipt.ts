@@ -17,8 +17,19 @@ export function bundleBeside(receiptFile: string): string {
   return join(dirname(receiptFile), name);
 }
 
+/** The data category a proven query of this leaf type must have been proved for (ADR 0048). */
+const CATEGORY_OF_LEAF: Record<string, string> = { lookup: "contact", "exposure.query": "credit_exposure" };
+
 type ProofVerdict =
-  | { ok: true; proofs: number; purpose: string; queryTime: number; roots: string[]; message: string }
+  | {
+      ok: true;
+      proofs: number;
+      purpose: string;
+      category: string;
+      queryTime: number;
+      roots: string[];
+      message: string;
+    }
   | { ok: false; message: string }
   | { ok: "absent"; message: string };
 
@@ -27,6 +38,7 @@ async function checkConsentProofs(
   file: string,
   committed: string | undefined,
   member?: string,
+  leafType?: string,
 ): Promise<ProofVerdict> {
   if (!existsSync(file)) {
     return {
@@ -44,14 +56,22 @@ async function checkConsentProofs(
         message: `consent proofs REJECTED: bundle commitment ${b.commitment} is not the leaf's ${committed ?? "(none)"}`,
       };
     }
+    const want = leafType === undefined ? undefined : CATEGORY_OF_LEAF[leafType];
+    if (want !== undefined && bundle.category !== want) {
+      return {
+        ok: false,
+        message: `consent proofs REJECTED: proved for category ${bundle.category}, a ${leafType} leaf reads ${want}`,
+      };
+    }
     return {
       ok: true,
       proofs: bundle.items.length,
       purpose: bundle.purpose,
+      category: bundle.category,
       queryTime: bundle.queryTime,
       roots: b.roots,
       message:
-        `consent proofs OK: ${bundle.items.length} Groth16 proof(s) for '${bundle.purpose}' at ` +
+        `consent proofs OK: ${bundle.items.length} Groth16 proof(s) for '${bundle.purpose}' (${bundle.category}) at ` +
         `${new Date(bundle.queryTime).toISOString()}, vkey ${VKEY_HASH}; root(s) ${b.roots.join(", ")} ` +
         `(each must be in a consent.root_committed leaf of member ${member})`,
     };
@@ -111,7 +131,7 @@ export function register(program: Command): void {
         const committed = v.event.consentProofsHash;
         const bundleFile = opts.consentProofs ?? (committed ? bundleBeside(file) : undefined);
         const proofs = bundleFile
-          ? await checkConsentProofs(bundleFile, committed, v.event.member)
+          ? await checkConsentProofs(bundleFile, committed, v.event.member, v.event.type)
           : undefined;
         if (proofs?.ok === false) {
           console.error(proofs.message);
