@@ -88,7 +88,13 @@ export async function buildReceipt(deps: AuditLogDeps, index: bigint): Promise<R
   if (!leaf) throw new RelinkError("NOT_FOUND", `no leaf ${index}`);
   let cp = await latestAuditCheckpoint(deps.db);
   if (!cp || cp.size <= index) {
-    await publishCheckpoint(deps);
+    // Published on demand: publishCheckpoint has collected the cosignatures and returns the note with
+    // them, so the receipt is assembled from its answer without reading the checkpoint back.
+    const published = await publishCheckpoint(deps);
+    if (published.size > index) {
+      const proof = await inclusionProof(index, published.size, nodeReader(deps.db));
+      return assembleReceipt({ index, leaf: leaf.leaf, inclusionProof: proof, checkpoint: published.note });
+    }
     cp = await checkpointCovering(deps.db, index);
     if (!cp) throw new RelinkError("NOT_FOUND", `no checkpoint covers leaf ${index}`);
   }
