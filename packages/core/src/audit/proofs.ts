@@ -84,9 +84,9 @@ export async function listLeaves(
  * checkpoint covers the leaf yet, one is published first (on demand).
  */
 export async function buildReceipt(deps: AuditLogDeps, index: bigint): Promise<Receipt> {
-  const leaf = await getAuditLeaf(deps.db, index);
+  const [leaf, latest] = await Promise.all([getAuditLeaf(deps.db, index), latestAuditCheckpoint(deps.db)]);
   if (!leaf) throw new RelinkError("NOT_FOUND", `no leaf ${index}`);
-  let cp = await latestAuditCheckpoint(deps.db);
+  let cp = latest;
   if (!cp || cp.size <= index) {
     // Published on demand: publishCheckpoint has collected the cosignatures and returns the note with
     // them, so the receipt is assembled from its answer without reading the checkpoint back.
