@@ -49,12 +49,37 @@ export function toBase64Url(bytes: Uint8Array): string {
 }
 
 /**
+ * Node's Buffer, fetched at run time (never imported, so browser bundles do not pull it): its base64url
+ * decoder is native (≈ 0.05–0.1 ms for an 88 kB HE key or ciphertext here, against 1–2.7 ms for the loop
+ * below). It is lenient, so the text is checked first: alphabet, length and the last character's unused bits.
+ */
+const nodeBuffer = (
+  (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+    "node:buffer",
+  ) as { Buffer: { from(text: string, encoding: "base64url"): Uint8Array } } | undefined
+)?.Buffer;
+/** Below this many characters the JavaScript loop is as fast (no native call, no copy). */
+const NATIVE_DECODE_MIN = 512;
+const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
+
+/**
  * Strict: only the base64url alphabet, no padding, no impossible length, and the unused low bits of the
  * last character zero — exactly the strings toBase64Url produces.
  */
 export function fromBase64Url(text: string): Uint8Array {
   const len = text.length;
   if (len % 4 === 1) throw new EncodingError("not unpadded base64url");
+  if (nodeBuffer && len >= NATIVE_DECODE_MIN) {
+    if (!BASE64URL_RE.test(text)) throw new EncodingError("not unpadded base64url");
+    const rest = len % 4;
+    const last = DECODE[text.charCodeAt(len - 1)]!;
+    if ((rest === 2 && last & 15) || (rest === 3 && last & 3)) {
+      throw new EncodingError("non-canonical base64url");
+    }
+    const decoded = nodeBuffer.from(text, "base64url");
+    if (decoded.length !== Math.floor((len * 3) / 4)) throw new EncodingError("not unpadded base64url");
+    return new Uint8Array(decoded); // a plain Uint8Array of its own, not a view into Buffer's pool
+  }
   const out = new Uint8Array(Math.floor((len * 3) / 4));
   const sextet = (i: number) => {
     const c = text.charCodeAt(i);
