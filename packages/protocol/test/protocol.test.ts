@@ -99,6 +99,16 @@ describe("byte encodings", () => {
     const long = toBase64Url(new Uint8Array(1001).fill(9)); // 1,335 characters: 3 left over
     expect(() => fromBase64Url(`${long.slice(0, -1)}B`)).toThrow(EncodingError);
     expect(() => fromBase64Url(`${long}AA`)).toThrow(EncodingError);
+    // Encoding a view (offset, length) encodes just those bytes, natively or not.
+    const backing = crypto.getRandomValues(new Uint8Array(3000));
+    for (const [from, to] of [
+      [1, 2999],
+      [7, 400],
+      [100, 102],
+    ] as const) {
+      const view = backing.subarray(from, to);
+      expect(toBase64Url(view)).toBe(Buffer.from(view).toString("base64url"));
+    }
     const decoded = fromBase64Url(long);
     expect(decoded.constructor).toBe(Uint8Array);
     expect(decoded.byteOffset).toBe(0);
