@@ -340,6 +340,10 @@ interface HubHe {
   finishMs: number;
   absorbCpuMs: number;
   finishCpuMs: number;
+  /** The query's hub wall time by phase: admission, rounds, audit leaf + receipt. */
+  admitMs: number;
+  roundsMs: number;
+  auditMs: number;
 }
 
 /** The hub's `exposure.query` log line of a query (its HE work, wall and thread CPU). */
@@ -352,9 +356,20 @@ function hubQueryLog(output: string, queryId: string): HubHe {
       finishMs: j.finishMs ?? Number.NaN,
       absorbCpuMs: j.absorbCpuMs ?? Number.NaN,
       finishCpuMs: j.finishCpuMs ?? Number.NaN,
+      admitMs: j.admitMs ?? Number.NaN,
+      roundsMs: j.roundsMs ?? Number.NaN,
+      auditMs: j.auditMs ?? Number.NaN,
     };
   }
-  return { absorbMs: Number.NaN, finishMs: Number.NaN, absorbCpuMs: Number.NaN, finishCpuMs: Number.NaN };
+  return {
+    absorbMs: Number.NaN,
+    finishMs: Number.NaN,
+    absorbCpuMs: Number.NaN,
+    finishCpuMs: Number.NaN,
+    admitMs: Number.NaN,
+    roundsMs: Number.NaN,
+    auditMs: Number.NaN,
+  };
 }
 
 // --------------------------------------------------------------------------------------------- main
@@ -696,6 +711,11 @@ try {
     0.5,
   );
   const singleHubFloorMs = ((LENDERS - 1) * base.add_us) / 1000 + base.rerandomize_ms;
+  const singlePhase = (k: "admitMs" | "roundsMs" | "auditMs") =>
+    quantile(
+      singleHub.map((h) => h[k]),
+      0.5,
+    ).toFixed(1);
   const r2 = (x: number) => x.toFixed(2);
 
   const rows: [string, string, string][] = [
@@ -785,6 +805,11 @@ try {
     ],
     [`  exposure.query call only, p50 ms`, quantile(queryOnly, 0.5).toFixed(1), ""],
     [
+      `  at the hub (median): admission / rounds / audit leaf + receipt, ms`,
+      `${singlePhase("admitMs")} / ${singlePhase("roundsMs")} / ${singlePhase("auditMs")}`,
+      "",
+    ],
+    [
       `  lender answer (median), ms vs floor ${base.encrypt_ms.toFixed(2)} ms`,
       singleLenderMs.toFixed(2),
       r2(singleLenderMs / base.encrypt_ms),
@@ -858,6 +883,11 @@ try {
       single_p50_ms: +p50.toFixed(1),
       single_p90_ms: +p90.toFixed(1),
       single_query_p50_ms: +quantile(queryOnly, 0.5).toFixed(1),
+      single_hub_phases_ms: {
+        admit: +singlePhase("admitMs"),
+        rounds: +singlePhase("roundsMs"),
+        audit: +singlePhase("auditMs"),
+      },
       single_lender_ms: n3(singleLenderMs),
       single_lender_ratio: n3(singleLenderMs / base.encrypt_ms),
       single_hub_he_ms: n3(singleHubHeMs),

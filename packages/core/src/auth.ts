@@ -3,13 +3,7 @@
  * Order matters: the signature is verified before the nonce is recorded, so a forger cannot burn nonces.
  * Suspension is checked by the use cases (`requireActive`), which log the denial.
  */
-import {
-  findActiveKeyByFingerprint,
-  findMemberById,
-  type Member,
-  type MemberKey,
-  rememberNonce,
-} from "@relink/db";
+import { findActiveKeyWithMember, type Member, type MemberKey, rememberNonce } from "@relink/db";
 import {
   bytesEqual,
   hubAudience,
@@ -55,12 +49,12 @@ export async function authenticateMemberRequest(
 ): Promise<AuthenticatedMember> {
   const now = deps.clock();
   const parts = parseSignatureHeaders(req, now.getTime());
-  const key = await findActiveKeyByFingerprint(deps.db, parts.fingerprint);
-  if (key?.purpose !== "request_signing" || key.algorithm !== "ed25519") {
+  // Key and member in one round trip (member_key.member_id references member: a key always has one).
+  const found = await findActiveKeyWithMember(deps.db, parts.fingerprint);
+  if (found?.key.purpose !== "request_signing" || found.key.algorithm !== "ed25519") {
     throw new RelinkError("UNKNOWN_KEY", "no active request-signing key with this fingerprint");
   }
-  const member = await findMemberById(deps.db, key.memberId);
-  if (!member) throw new RelinkError("UNKNOWN_KEY", "key belongs to no member");
+  const { key, member } = found;
   const requestHash = await verifyAndRemember(deps, req, parts, key.publicKey, now);
   return { member, key, requestHash };
 }

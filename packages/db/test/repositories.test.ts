@@ -4,6 +4,7 @@ import { expect, it } from "vitest";
 import { ConflictError, NotFoundError } from "../src/errors.ts";
 import {
   findActiveKeyByFingerprint,
+  findActiveKeyWithMember,
   insertMemberKey,
   listActiveKeys,
   revokeMemberKey,
@@ -94,6 +95,10 @@ describeEachBackend("members, keys, users and roles", ({ db }) => {
     });
     expect(k.fingerprint).toEqual(fp);
     expect((await findActiveKeyByFingerprint(db(), k.fingerprint))?.id).toBe(k.id);
+    // The join that authentication uses: the same key and the same member as the two single lookups.
+    const joined = await findActiveKeyWithMember(db(), k.fingerprint);
+    expect(joined?.key).toEqual(await findActiveKeyByFingerprint(db(), k.fingerprint));
+    expect(joined?.member).toEqual(await findMemberById(db(), m.id));
     await expect(
       insertMemberKey(db(), {
         memberId: m.id,
@@ -133,6 +138,7 @@ describeEachBackend("members, keys, users and roles", ({ db }) => {
     ).rejects.toBeInstanceOf(NotFoundError);
     await revokeMemberKey(db(), k.id, at);
     expect(await findActiveKeyByFingerprint(db(), k.fingerprint)).toBeUndefined();
+    expect(await findActiveKeyWithMember(db(), k.fingerprint)).toBeUndefined();
     expect(await listActiveKeys(db(), m.id)).toEqual([]);
     await expect(revokeMemberKey(db(), k.id, at)).rejects.toBeInstanceOf(NotFoundError);
   });

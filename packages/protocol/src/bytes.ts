@@ -15,9 +15,36 @@ export class EncodingError extends Error {
   override readonly name = "EncodingError";
 }
 
+/**
+ * Node's Buffer, fetched at run time (never imported, so browser bundles do not pull it): its base64url
+ * decoder is native (≈ 0.05–0.1 ms for an 88 kB HE key or ciphertext here, against 1–2.7 ms for the loop
+ * below; encoding ≈ 0.01–0.07 against 0.3–0.9 ms). Its decoder is lenient, so the text is checked first:
+ * alphabet, length and the last character's unused bits. Encodings are the same bytes (tested).
+ */
+interface NodeBufferClass {
+  from(text: string, encoding: "base64url"): Uint8Array;
+  from(
+    buffer: ArrayBufferLike,
+    byteOffset: number,
+    length: number,
+  ): { toString(encoding: "base64url"): string };
+}
+const nodeBuffer = (
+  (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.(
+    "node:buffer",
+  ) as { Buffer: NodeBufferClass } | undefined
+)?.Buffer;
+/** Below this many characters (or bytes) the JavaScript loops are as fast (no native call, no copy). */
+const NATIVE_DECODE_MIN = 512;
+const NATIVE_ENCODE_MIN = 384;
+const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
+
 // Table-driven in both directions: this runs for every tag, record and element on the wire.
 export function toBase64Url(bytes: Uint8Array): string {
   const n = bytes.length;
+  if (nodeBuffer && n >= NATIVE_ENCODE_MIN) {
+    return nodeBuffer.from(bytes.buffer, bytes.byteOffset, n).toString("base64url");
+  }
   const whole = n - (n % 3);
   const out = new Uint8Array(Math.ceil((n * 4) / 3));
   let o = 0;
@@ -55,6 +82,17 @@ export function toBase64Url(bytes: Uint8Array): string {
 export function fromBase64Url(text: string): Uint8Array {
   const len = text.length;
   if (len % 4 === 1) throw new EncodingError("not unpadded base64url");
+  if (nodeBuffer && len >= NATIVE_DECODE_MIN) {
+    if (!BASE64URL_RE.test(text)) throw new EncodingError("not unpadded base64url");
+    const rest = len % 4;
+    const last = DECODE[text.charCodeAt(len - 1)]!;
+    if ((rest === 2 && last & 15) || (rest === 3 && last & 3)) {
+      throw new EncodingError("non-canonical base64url");
+    }
+    const decoded = nodeBuffer.from(text, "base64url");
+    if (decoded.length !== Math.floor((len * 3) / 4)) throw new EncodingError("not unpadded base64url");
+    return new Uint8Array(decoded); // a plain Uint8Array of its own, not a view into Buffer's pool
+  }
   const out = new Uint8Array(Math.floor((len * 3) / 4));
   const sextet = (i: number) => {
     const c = text.charCodeAt(i);

@@ -71,6 +71,50 @@ describe("byte encodings", () => {
     );
   });
 
+  it("decodes long strings (Node's native path) exactly as strictly as short ones", () => {
+    const chars = ["=", "+", "/", " ", "é", "\n", "A"];
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 380, maxLength: 2000 }),
+        fc.nat(),
+        fc.constantFrom(...chars),
+        fc.boolean(),
+        (b, at, c, spoil) => {
+          const good = toBase64Url(b);
+          expect(good.length).toBeGreaterThanOrEqual(507);
+          expect(fromBase64Url(good)).toEqual(b);
+          if (!spoil) return;
+          const i = at % good.length;
+          const text = good.slice(0, i) + c + good.slice(i + 1);
+          const canonical =
+            /^[A-Za-z0-9_-]*$/.test(text) && Buffer.from(text, "base64url").toString("base64url") === text;
+          if (canonical) expect(fromBase64Url(text)).toEqual(new Uint8Array(Buffer.from(text, "base64url")));
+          else
+            expect(() => fromBase64Url(text), text.slice(Math.max(0, i - 4), i + 4)).toThrow(EncodingError);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+    // Stray bits in the last character, and an impossible length, on long input.
+    const long = toBase64Url(new Uint8Array(1001).fill(9)); // 1,335 characters: 3 left over
+    expect(() => fromBase64Url(`${long.slice(0, -1)}B`)).toThrow(EncodingError);
+    expect(() => fromBase64Url(`${long}AA`)).toThrow(EncodingError);
+    // Encoding a view (offset, length) encodes just those bytes, natively or not.
+    const backing = crypto.getRandomValues(new Uint8Array(3000));
+    for (const [from, to] of [
+      [1, 2999],
+      [7, 400],
+      [100, 102],
+    ] as const) {
+      const view = backing.subarray(from, to);
+      expect(toBase64Url(view)).toBe(Buffer.from(view).toString("base64url"));
+    }
+    const decoded = fromBase64Url(long);
+    expect(decoded.constructor).toBe(Uint8Array);
+    expect(decoded.byteOffset).toBe(0);
+    expect(decoded.buffer.byteLength).toBe(1001);
+  });
+
   it("matches RFC 4648 test vectors (base64url alphabet, no padding)", () => {
     const enc = (s: string) => toBase64Url(new TextEncoder().encode(s));
     expect(["", "f", "fo", "foo", "foob", "fooba", "foobar"].map(enc)).toEqual([

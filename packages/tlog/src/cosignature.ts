@@ -6,9 +6,8 @@
  * `verifyCosignatures` implements a k-of-n policy over known witnesses; signatures from other keys are
  * ignored, as the signed-note spec requires.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { concat, u64be, utf8 } from "./bytes.ts";
-import { type Ed25519Verify, verifyEd25519 } from "./ed25519.ts";
+import { type Ed25519Verify, signEd25519, verifyEd25519 } from "./ed25519.ts";
 import {
   matchesKey,
   NoteError,
@@ -29,7 +28,7 @@ export function cosignedMessage(noteText: string, timestamp: bigint): Uint8Array
 export function cosign(noteText: string, key: SignerKey, timestamp: bigint): string {
   if (key.type !== SIG_TYPE_COSIGNATURE_V1) throw new NoteError("bad_key", "cosigning needs a type 0x04 key");
   if (timestamp < 0n || timestamp > MAX_TIMESTAMP) throw new NoteError("malformed", "timestamp out of range");
-  const sig = ed25519.sign(cosignedMessage(noteText, timestamp), key.seed);
+  const sig = signEd25519(key.seed, cosignedMessage(noteText, timestamp));
   return signatureLine(key, concat(u64be(timestamp), sig));
 }
 

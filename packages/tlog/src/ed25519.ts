@@ -79,3 +79,60 @@ export const verifyEd25519Node: Ed25519Verify | undefined = nodeCrypto
 
 /** The default verifier: node:crypto on Node, noble elsewhere. */
 export const verifyEd25519: Ed25519Verify = verifyEd25519Node ?? verifyEd25519Noble;
+
+/** An Ed25519 signing function over a 32-byte RFC 8032 seed. */
+export type Ed25519Sign = (seed: Uint8Array, message: Uint8Array) => Uint8Array;
+
+/** The pure-JS signer (noble); runs everywhere. It re-derives the key from the seed on every call. */
+export const signEd25519Noble: Ed25519Sign = (seed, message) => ed25519.sign(message, seed);
+
+interface NodeSignSubset {
+  createPrivateKey(input: { key: Uint8Array; format: "der"; type: "pkcs8" }): unknown;
+  sign(algorithm: null, data: Uint8Array, key: unknown): Uint8Array;
+}
+
+/** PKCS #8 wrapping of an Ed25519 seed (RFC 8410 §7): this prefix, then the 32 seed bytes. */
+const PKCS8_ED25519_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+
+/**
+ * OpenSSL key objects per seed array (a log's or witness's SignerKey holds one for its lifetime), with a
+ * copy of the bytes they were made from: a seed array changed in place is never signed with a stale key.
+ */
+const signingKeys = new WeakMap<Uint8Array, { seed: Uint8Array; key: unknown }>();
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
+  return d === 0;
+}
+
+/**
+ * OpenSSL's signer through node:crypto (undefined off Node): ≈ 0.05 ms a signature against ≈ 1–2 ms for
+ * noble, which derives the public key (a base-point multiplication) on every call. RFC 8032 signatures are
+ * deterministic, so both give the same bytes (tested).
+ */
+export const signEd25519Node: Ed25519Sign | undefined = nodeCrypto
+  ? (seed, message) => {
+      if (seed.length !== 32) throw new RangeError("Ed25519 seed must be 32 bytes");
+      const crypto = nodeCrypto as unknown as NodeSignSubset;
+      let entry = signingKeys.get(seed);
+      if (!entry || !sameBytes(entry.seed, seed)) {
+        const der = new Uint8Array(PKCS8_ED25519_PREFIX.length + 32);
+        der.set(PKCS8_ED25519_PREFIX);
+        der.set(seed, PKCS8_ED25519_PREFIX.length);
+        entry = {
+          seed: seed.slice(),
+          key: crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" }),
+        };
+        der.fill(0);
+        signingKeys.set(seed, entry);
+      }
+      return new Uint8Array(crypto.sign(null, message, entry.key));
+    }
+  : undefined;
+
+/** The default signer: node:crypto on Node, noble elsewhere. */
+export const signEd25519: Ed25519Sign = signEd25519Node ?? signEd25519Noble;

@@ -16,7 +16,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { base64Decode, base64Encode, bytesEqual, concat, utf8 } from "./bytes.ts";
-import { type Ed25519Verify, verifyEd25519 } from "./ed25519.ts";
+import { type Ed25519Verify, signEd25519, verifyEd25519 } from "./ed25519.ts";
 
 export const SIG_TYPE_ED25519 = 0x01;
 export const SIG_TYPE_COSIGNATURE_V1 = 0x04;
@@ -222,7 +222,7 @@ export function signatureLine(key: { name: string; keyId: Uint8Array }, signatur
 export function signNoteText(text: string, key: SignerKey): string {
   if (key.type !== SIG_TYPE_ED25519) throw new NoteError("bad_key", "note signing needs a type 0x01 key");
   if (!text.endsWith("\n")) throw new NoteError("malformed", "note text must end with a newline");
-  return signatureLine(key, ed25519.sign(utf8(text), key.seed));
+  return signatureLine(key, signEd25519(key.seed, utf8(text)));
 }
 
 export function matchesKey(sig: NoteSignature, key: VerifierKey): boolean {

@@ -118,6 +118,23 @@ function sigKey(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Arra
   return `${base64Encode(publicKey)}|${base64Encode(signature)}|${base64Encode(message)}`;
 }
 
+/** Imported WebCrypto keys by public key bytes (latin1): a handful of pinned log and witness keys. */
+const webCryptoKeys = new Map<string, Promise<CryptoKey>>();
+const WEBCRYPTO_KEYS_LIMIT = 256;
+
+function webCryptoKey(subtle: SubtleCrypto, publicKey: Uint8Array): Promise<CryptoKey> {
+  const id = String.fromCharCode.apply(null, publicKey as unknown as number[]);
+  let key = webCryptoKeys.get(id);
+  if (key === undefined) {
+    key = subtle.importKey("raw", publicKey.slice() as BufferSource, { name: "Ed25519" }, false, ["verify"]);
+    // A failed import (no Ed25519 in this WebCrypto, a key it refuses) is not kept: the next call retries.
+    key.catch(() => webCryptoKeys.delete(id));
+    if (webCryptoKeys.size >= WEBCRYPTO_KEYS_LIMIT) webCryptoKeys.clear();
+    webCryptoKeys.set(id, key);
+  }
+  return key;
+}
+
 /**
  * Same checks and results as verifyReceipt, but the Ed25519 signatures are checked with the platform's
  * WebCrypto (Node ≥ 22, current browsers) in parallel — about ten times faster than pure JS — falling back
@@ -150,8 +167,7 @@ export async function verifyReceiptAsync(
       }
       if (signature.length !== 64) continue;
       jobs.push(
-        subtle
-          .importKey("raw", key.publicKey as BufferSource, { name: "Ed25519" }, false, ["verify"])
+        webCryptoKey(subtle, key.publicKey)
           .then((k) =>
             subtle.verify({ name: "Ed25519" }, k, signature as BufferSource, message as BufferSource),
           )

@@ -5,7 +5,15 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { describe, expect, it } from "vitest";
-import { type Ed25519Verify, verifyEd25519, verifyEd25519Noble, verifyEd25519Node } from "../src/ed25519.ts";
+import {
+  type Ed25519Verify,
+  signEd25519,
+  signEd25519Noble,
+  signEd25519Node,
+  verifyEd25519,
+  verifyEd25519Noble,
+  verifyEd25519Node,
+} from "../src/ed25519.ts";
 import vectors from "./vectors/rfc8032/ed25519.json" with { type: "json" };
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, "hex"));
@@ -81,4 +89,25 @@ describe("Ed25519 verifiers", () => {
       });
     });
   }
+});
+
+describe("Ed25519 signers", () => {
+  it("node:crypto is the default on Node and signs the RFC 8032 §7.1 vectors byte for byte", () => {
+    expect(signEd25519).toBe(signEd25519Node);
+    for (const v of vectors) {
+      const sig = hex(v.signature);
+      expect(signEd25519Node!(hex(v.secretKey), hex(v.message))).toEqual(sig);
+      expect(signEd25519Noble(hex(v.secretKey), hex(v.message))).toEqual(sig);
+    }
+  });
+
+  it("gives noble's bytes on random seeds and messages, and never signs with a key cached for old bytes", () => {
+    const seed = new Uint8Array(32);
+    for (let i = 0; i < 30; i++) {
+      crypto.getRandomValues(seed); // the same array, new bytes: a cached key object must not be reused
+      const msg = crypto.getRandomValues(new Uint8Array(i * 11));
+      expect(signEd25519Node!(seed, msg)).toEqual(signEd25519Noble(seed, msg));
+    }
+    expect(() => signEd25519Node!(new Uint8Array(31), new Uint8Array(1))).toThrow(RangeError);
+  });
 });

@@ -44,6 +44,22 @@ describe("audit leaf encoding", () => {
     expect(decodeAuditEvent(bytes).type).toBe("0x0100");
   });
 
+  it("takes hex fields in lower case only, whole bytes, and round-trips every byte value", () => {
+    const all = Array.from({ length: 32 }, (_, i) => (i * 8 + 7).toString(16).padStart(2, "0")).join("");
+    const e = { ...sampleEvent, requestHash: all };
+    expect(decodeAuditEvent(encodeAuditEvent(e)).requestHash).toBe(all);
+    for (const bad of [
+      all.toUpperCase(),
+      `${all.slice(0, -1)}g`,
+      `${all.slice(0, -2)}0`,
+      all.slice(0, -1),
+      "",
+    ]) {
+      expect(() => encodeAuditEvent({ ...sampleEvent, requestHash: bad })).toThrow(LeafError);
+    }
+    expect(() => encodeAuditEvent({ ...sampleEvent, type: "toString" as never })).toThrow(LeafError);
+  });
+
   it("refuses values that could carry personal data or free text", () => {
     expect(() => encodeAuditEvent({ ...sampleEvent, purpose: "Zhang San 13800138000" })).toThrow(LeafError);
     expect(() => encodeAuditEvent({ ...sampleEvent, userPseudonym: "alice@example.com" })).toThrow(LeafError);

@@ -2,11 +2,11 @@
  * `relink receipt verify <file>`: checks a receipt offline against the log key and the witnesses; when the
  * leaf commits to consent-membership proofs (ADR 0050), also re-verifies the proof bundle — given with
  * `--consent-proofs`, or found beside the receipt (`match-N.json` → `match-consent-proofs-N.json`).
+ * @relink/zk (snarkjs, ffjavascript: ≈ 200 modules) is imported only when there is a bundle to check.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { verifyReceipt } from "@relink/tlog";
-import { parseBundle, releaseCurve, VERIFICATION_KEY, VKEY_HASH, verifyBundle, ZkError } from "@relink/zk";
 import type { Command } from "commander";
 import { UserError } from "../errors.ts";
 import { collect, nonNegativeInt } from "./options.ts";
@@ -46,6 +46,9 @@ async function checkConsentProofs(
       message: `consent proofs: committed in the leaf (${committed}); no bundle at ${file} to check`,
     };
   }
+  const { parseBundle, releaseCurve, VERIFICATION_KEY, VKEY_HASH, verifyBundle, ZkError } = await import(
+    "@relink/zk"
+  );
   try {
     const bundle = parseBundle(readFileSync(file, "utf8"));
     const b = await verifyBundle(VERIFICATION_KEY, VKEY_HASH, bundle);

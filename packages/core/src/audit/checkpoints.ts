@@ -55,8 +55,9 @@ export async function cosignedCheckpoint(db: Db, cp: AuditCheckpointRow): Promis
 export async function publishCheckpoint(deps: AuditLogDeps): Promise<PublishedCheckpoint> {
   const { db } = deps;
   const read = nodeReader(db);
-  const size = await auditLogSize(db);
-  const latest = await latestAuditCheckpoint(db);
+  // Each round trip is on the critical path of a receipt published on demand: independent reads go
+  // together, and a checkpoint just inserted is not read back.
+  const [size, latest] = await Promise.all([auditLogSize(db), latestAuditCheckpoint(db)]);
   let cp: AuditCheckpointRow;
   let created = false;
   if (latest && latest.size > size) {
@@ -74,10 +75,11 @@ export async function publishCheckpoint(deps: AuditLogDeps): Promise<PublishedCh
     }
     const note = signCheckpoint({ origin: deps.signer.name, size, root, extensions: [] }, deps.signer);
     created = await insertAuditCheckpoint(db, { size, root, note });
-    cp = (await getAuditCheckpoint(db, size))!;
+    // Not created: another publisher stored this size first; serve its row.
+    cp = created ? { size, root, note, createdAt: deps.clock() } : (await getAuditCheckpoint(db, size))!;
     if (created) deps.log.info("audit.checkpoint", { size: size.toString() });
   }
-  await collectCosignatures(deps, cp);
+  await collectCosignatures(deps, cp, created);
   const cosigs = await listAuditCosignatures(db, cp.size);
   return {
     size: cp.size,
@@ -91,7 +93,12 @@ export async function publishCheckpoint(deps: AuditLogDeps): Promise<PublishedCh
 /** Cosignature collections in flight, per database and checkpoint size: concurrent callers share one. */
 const collecting = new WeakMap<object, Map<bigint, Promise<void>>>();
 
-export function collectCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
+export function collectCosignatures(
+  deps: AuditLogDeps,
+  cp: AuditCheckpointRow,
+  /** The caller has just inserted this checkpoint: it has no cosignatures yet (saves reading them). */
+  fresh = false,
+): Promise<void> {
   let running = collecting.get(deps.db);
   if (!running) {
     running = new Map();
@@ -100,13 +107,17 @@ export function collectCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow):
   const m = running;
   const current = m.get(cp.size);
   if (current) return current;
-  const p = collectMissingCosignatures(deps, cp).finally(() => m.delete(cp.size));
+  const p = collectMissingCosignatures(deps, cp, fresh).finally(() => m.delete(cp.size));
   m.set(cp.size, p);
   return p;
 }
 
-async function collectMissingCosignatures(deps: AuditLogDeps, cp: AuditCheckpointRow): Promise<void> {
-  const have = await listAuditCosignatures(deps.db, cp.size);
+async function collectMissingCosignatures(
+  deps: AuditLogDeps,
+  cp: AuditCheckpointRow,
+  fresh: boolean,
+): Promise<void> {
+  const have = fresh ? [] : await listAuditCosignatures(deps.db, cp.size);
   const text = parseNote(cp.note).text;
   await Promise.all(
     deps.witnesses

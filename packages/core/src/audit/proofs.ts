@@ -84,11 +84,17 @@ export async function listLeaves(
  * checkpoint covers the leaf yet, one is published first (on demand).
  */
 export async function buildReceipt(deps: AuditLogDeps, index: bigint): Promise<Receipt> {
-  const leaf = await getAuditLeaf(deps.db, index);
+  const [leaf, latest] = await Promise.all([getAuditLeaf(deps.db, index), latestAuditCheckpoint(deps.db)]);
   if (!leaf) throw new RelinkError("NOT_FOUND", `no leaf ${index}`);
-  let cp = await latestAuditCheckpoint(deps.db);
+  let cp = latest;
   if (!cp || cp.size <= index) {
-    await publishCheckpoint(deps);
+    // Published on demand: publishCheckpoint has collected the cosignatures and returns the note with
+    // them, so the receipt is assembled from its answer without reading the checkpoint back.
+    const published = await publishCheckpoint(deps);
+    if (published.size > index) {
+      const proof = await inclusionProof(index, published.size, nodeReader(deps.db));
+      return assembleReceipt({ index, leaf: leaf.leaf, inclusionProof: proof, checkpoint: published.note });
+    }
     cp = await checkpointCovering(deps.db, index);
     if (!cp) throw new RelinkError("NOT_FOUND", `no checkpoint covers leaf ${index}`);
   }

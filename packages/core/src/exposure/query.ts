@@ -56,6 +56,7 @@ export async function runExposureQuery(
   who: AuthenticatedMember,
   input: ExposureQueryInput,
 ): Promise<ExposureQueryOutput> {
+  const acceptedAt = performance.now();
   await requireActive(deps, who);
   const policy = exposurePolicy(deps);
   const tags = input.tags.map(fromBase64Url);
@@ -123,6 +124,7 @@ export async function runExposureQuery(
     );
 
     const queryId = randomUUID();
+    const roundsStarted = performance.now();
     const rounds = await runRounds(deps, {
       queryId,
       mode: input.mode,
@@ -133,6 +135,7 @@ export async function runExposureQuery(
       held,
     });
 
+    const roundsMs = performance.now() - roundsStarted;
     const noiseScales = input.mode === "aggregate" ? aggregateNoiseScales(rounds.responded) : undefined;
     let ciphertexts: Uint8Array[] = [];
     let finishMs = 0;
@@ -169,12 +172,15 @@ export async function runExposureQuery(
         ciphertexts,
       });
     }
+    const auditStarted = performance.now();
     const audit = await log(
       answer,
       rounds.failed ? ["exposure.rounds_failed"] : [],
       ciphertexts,
       deps.clock(),
     );
+    const receipt = await deps.audit.receipt(audit);
+    const auditMs = performance.now() - auditStarted;
     const counts = countsOf(answer.subjects);
     deps.log.info("exposure.query", {
       member: who.member.slug,
@@ -195,13 +201,18 @@ export async function runExposureQuery(
       // The same in the hub thread's CPU time: what the work cost, whatever else the machine ran.
       absorbCpuMs: Math.round(rounds.absorbCpuMs * 10) / 10,
       finishCpuMs: Math.round(finishCpuMs * 10) / 10,
+      // Where the query's wall time went (diagnostics): admission up to the rounds, the rounds (lenders
+      // answering), the audit leaf with its receipt (checkpoint and witness cosignatures when due).
+      admitMs: Math.round((roundsStarted - acceptedAt) * 10) / 10,
+      roundsMs: Math.round(roundsMs * 10) / 10,
+      auditMs: Math.round(auditMs * 10) / 10,
     });
     return {
       ...answer,
       k: policy.k,
       cached: false,
       ciphertexts: ciphertexts.map(toBase64Url),
-      receipt: await deps.audit.receipt(audit),
+      receipt,
     };
   } finally {
     key.dispose();

@@ -2,6 +2,7 @@
 import type { Selectable } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
 import type { Db, KeyAlgorithm, MemberKeyPurpose, MemberKeyTable } from "../schema.ts";
+import { type Member, toMember } from "./members.ts";
 
 export interface MemberKey {
   id: string;
@@ -83,6 +84,49 @@ export async function findActiveKeyByFingerprint(
     .where("revoked_at", "is", null)
     .executeTakeFirst();
   return row && toKey(row);
+}
+
+/**
+ * The active key with this fingerprint and its member, in one statement: request authentication needs both
+ * on every signed call (one round trip instead of two).
+ */
+export async function findActiveKeyWithMember(
+  db: Db,
+  fingerprint: Uint8Array,
+): Promise<{ key: MemberKey; member: Member } | undefined> {
+  const row = await db
+    .selectFrom("member_key as k")
+    .innerJoin("member as m", "m.id", "k.member_id")
+    .select([
+      "k.id as key_id",
+      "k.member_id",
+      "k.purpose",
+      "k.algorithm",
+      "k.public_key",
+      "k.fingerprint",
+      "k.created_at as key_created_at",
+      "k.revoked_at",
+      "m.id",
+      "m.slug",
+      "m.display_name",
+      "m.kind",
+      "m.capabilities",
+      "m.status",
+      "m.suspended_reason",
+      "m.suspended_at",
+      "m.daily_lookup_quota",
+      "m.daily_evaluation_quota",
+      "m.created_at",
+      "m.updated_at",
+    ])
+    .where("k.fingerprint", "=", fingerprint)
+    .where("k.revoked_at", "is", null)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    key: toKey({ ...row, id: row.key_id, created_at: row.key_created_at }),
+    member: toMember(row),
+  };
 }
 
 export async function listActiveKeys(

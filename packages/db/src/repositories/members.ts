@@ -42,7 +42,8 @@ const columns = [
   "updated_at",
 ] as const;
 
-function toMember(row: Selectable<MemberTable>): Member {
+/** Row → Member (also used by joins that select the member's columns under these names). */
+export function toMember(row: Selectable<MemberTable>): Member {
   return {
     id: row.id,
     slug: row.slug,
