@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 
 const root = join(import.meta.dirname, "..");
 const BINARIES = {
-  relink: "apps/member-node/src/cli.ts",
+  relink: "apps/member-node/bin/relink.js",
+  "relink (src/cli.ts)": "apps/member-node/src/cli.ts",
   "relink-keyholder": "apps/keyholder/src/main.ts",
   "relink-hub": "apps/hub/src/main.ts",
 };

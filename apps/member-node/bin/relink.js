@@ -36,5 +36,5 @@ function compileCacheDir() {
 
 const dir = compileCacheDir();
 if (dir !== undefined) module.enableCompileCache?.(dir);
-const { main } = await import("../src/cli.ts");
-await main(process.argv);
+const { run } = await import("../src/cli.ts");
+await run(process.argv);

@@ -79,12 +79,18 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
-if (import.meta.main) {
-  // A reader that stops early (`relink --help | head`) closes the pipe: exit quietly as Unix tools do,
-  // instead of an unhandled EPIPE stack trace.
+/**
+ * The process entry (bin/relink.js, or this file run directly). A reader that stops early
+ * (`relink --help | head`) closes the pipe: exit quietly as Unix tools do, not with an EPIPE stack trace.
+ */
+export async function run(argv: string[]): Promise<void> {
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code !== "EPIPE") throw error;
     process.exit(EXIT.ok);
   });
-  await main(process.argv);
+  await main(argv);
+}
+
+if (import.meta.main) {
+  await run(process.argv);
 }
