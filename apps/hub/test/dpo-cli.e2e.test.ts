@@ -11,12 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { onboardMember, registerDpoKey } from "@relink/core";
-import { seededBytes, signRequest } from "@relink/core/testing";
+import { registerDpoKey } from "@relink/core";
+import { seededBytes } from "@relink/core/testing";
 import { attestConsent, fromHex, toBase64Url } from "@relink/protocol";
 import { base64Decode, base64Encode, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../src/hub.ts";
+import type { RunningHub } from "../src/hub.ts";
+import { onboardHubMember, startTestHub, trpcCall } from "./helpers.ts";
 
 const cli = join(import.meta.dirname, "../../member-node/src/cli.ts");
 const T = (n: number) => sha256(new TextEncoder().encode(`dpo-cli-subject-${n}`));
@@ -48,19 +49,8 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
   let dpoPublicKey: string;
   let lookupIndex = 0;
 
-  async function call(procedure: string, input: unknown) {
-    const path = `/trpc/${procedure}`;
-    const body = JSON.stringify(input);
-    const r = signRequest(memberSecret, { method: "POST", path, body, timestampMs: Date.now() });
-    const res = await fetch(`${hub.url}${path}`, {
-      method: "POST",
-      headers: { ...r.headers, "content-type": "application/json" },
-      body,
-    });
-    const json = (await res.json()) as { result?: { data: unknown } };
-    if (!json.result) throw new Error(`${procedure}: ${res.status} ${JSON.stringify(json)}`);
-    return json.result.data as { receipt: { index: number } };
-  }
+  const call = (procedure: string, input: unknown) =>
+    trpcCall<{ receipt: { index: number } }>(hub, memberSecret, procedure, input);
   let memberId = "";
   /** A consent record signed by the member (consent attestation, ADR 0045), as the SDK sends it. */
   const consent = (n: number) =>
@@ -81,21 +71,7 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
     );
 
   beforeAll(async () => {
-    const quiet = () => {};
-    hub = await startHub({
-      db: { kind: "pglite" },
-      log: { info: quiet, warn: quiet, error: quiet },
-      auditLog: { signer: logSigner, witnesses: [], checkpointIntervalMs: 0 },
-      network: {
-        networkId: "relink.test",
-        epoch: 1,
-        threshold: 1,
-        keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
-        retentionDays: 730,
-        adminKeys: [],
-      },
-      upkeepIntervalMs: 0,
-    });
+    ({ hub } = await startTestHub("pglite", { signer: logSigner }));
     const init = await relink("init", "--hub", hub.url, "--home", home, "--log-key", logVkey);
     expect(init.status, init.stderr).toBe(0);
     const { signingPublicKey } = JSON.parse(init.stdout) as { signingPublicKey: string };
@@ -103,14 +79,12 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
       (JSON.parse(readFileSync(join(home, "member.json"), "utf8")) as { signingSecretKey: string })
         .signingSecretKey,
     );
-    const member = await onboardMember(hub.core!, {
+    memberId = await onboardHubMember(hub, memberSecret, {
       slug: "east-bank",
       displayName: "East Bank",
-      kind: "bank",
       capabilities: ["lender", "collector"],
       signingPublicKey,
     });
-    memberId = member.id;
     const keygen = await relink("dpo", "keygen", "--out", dpoKeyFile);
     expect(keygen.status, keygen.stderr).toBe(0);
     dpoPublicKey = (JSON.parse(keygen.stdout) as { dpoPublicKey: string }).dpoPublicKey;

@@ -8,14 +8,18 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Database, listAuditLeaves } from "@relink/db";
+import { maskKeyPair } from "@relink/he";
 import {
   attestConsent,
   type ConsentRecord,
+  type ErrorCode,
+  type ExposureTask,
   exposureBookMessage,
   hubAudience,
   keyFingerprint,
   NONCE_BYTES,
   type OnboardMemberInput,
+  RelinkError,
   requestSigningMessage,
   SIGNATURE_HEADERS,
   toBase64Url,
@@ -30,14 +34,30 @@ import {
   verifierOf,
 } from "@relink/tlog";
 import type { Kysely } from "kysely";
+import { expect } from "vitest";
 import { createAuditLog } from "./audit/adapter.ts";
 import type { AuditLogDeps } from "./audit/audit-log.ts";
 import { type AuthenticatedMember, authenticateMemberRequest, type UnverifiedRequest } from "./auth.ts";
 import type { CoreDeps, KeyHolderDirectory, NetworkPolicy } from "./context.ts";
 import { declareExposureBook } from "./exposure/book.ts";
+import { DEFAULT_EXPOSURE_POLICY } from "./exposure/policy.ts";
+import { pollExposureTasks } from "./exposure/query.ts";
+import { registerExposureSubjects, registerMaskKey } from "./exposure/subjects.ts";
 import { onboardMember } from "./members.ts";
 
 export { type Backend, describeEachBackend, type TestDb } from "@relink/db/testing";
+export * from "./testing-consent-proofs.ts";
+
+/** Awaits `p` and asserts it was refused with a RelinkError of `code`; returns that error. */
+export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
+  expect((error as RelinkError).code).toBe(code);
+  return error as RelinkError;
+}
 
 /** Deterministic bytes for keys (a SHA-256 chain from the seed): tests replay, and no test depends on luck. */
 export function seededBytes(seed: number): (n: number) => Uint8Array {
@@ -266,6 +286,14 @@ export async function onboardTestMember(
   };
 }
 
+/** Onboards a member and authenticates it once: the caller most use-case calls in a test act as. */
+export async function authenticatedTestMember(
+  core: TestCore,
+  input: Partial<OnboardMemberInput> & { slug: string },
+): Promise<AuthenticatedMember> {
+  return (await onboardTestMember(core, input)).authenticate();
+}
+
 /** Declares a lender's book size, signed with its key as the SDK does (exposure.declareBook). */
 export async function declareTestBook(core: TestCore, member: TestMember, declaredSubjects: number) {
   const who = await member.authenticate();
@@ -278,6 +306,77 @@ export async function declareTestBook(core: TestCore, member: TestMember, declar
     declaredSubjects,
     signature: toBase64Url(ed25519.sign(message, member.secretKey)),
   });
+}
+
+// ---------------------------------------------------------------------------------------- exposure lenders
+
+export interface TestLender {
+  slug: string;
+  member: TestMember;
+  memberId: string;
+  /** The lender's mask key pair (exposure-he.md §2.3); registered at the hub unless `maskKey: false`. */
+  maskSecret: Uint8Array;
+  maskPublic: Uint8Array;
+}
+
+/**
+ * Onboards a lender as a lender node sets itself up: a mask key registered, then — when `tags` are given —
+ * a signed book declaration (`declare` subjects, default `tags.length`) and the tags registered in batches.
+ * Registrations count towards k only once seasoned (seasonRegistrations).
+ */
+export async function onboardTestLender(
+  core: TestCore,
+  input: Partial<OnboardMemberInput> & { slug: string },
+  options: { tags?: readonly Uint8Array[]; declare?: number; maskKey?: boolean } = {},
+): Promise<TestLender> {
+  const member = await onboardTestMember(core, { capabilities: ["lender"], ...input });
+  const keys = maskKeyPair();
+  const lender: TestLender = {
+    slug: input.slug,
+    member,
+    memberId: (await member.authenticate()).member.id,
+    maskSecret: keys.secretKey,
+    maskPublic: keys.publicKey,
+  };
+  if (options.maskKey !== false) {
+    await registerMaskKey(core.deps, await member.authenticate(), toBase64Url(lender.maskPublic));
+  }
+  if (options.tags) {
+    const tags = options.tags.map(toBase64Url);
+    await declareTestBook(core, member, options.declare ?? tags.length);
+    for (let at = 0; at < tags.length; at += 5000) {
+      await registerExposureSubjects(core.deps, await member.authenticate(), {
+        epoch: core.deps.policy.epoch,
+        tags: tags.slice(at, at + 5000),
+      });
+    }
+  }
+  return lender;
+}
+
+/** Moves the clock an hour past the policy's minHoldingHours: registrations made so far count towards k. */
+export function seasonRegistrations(core: TestCore): void {
+  const hours = core.deps.policy.exposure?.minHoldingHours ?? DEFAULT_EXPOSURE_POLICY.minHoldingHours;
+  core.clock.advance((hours + 1) * 3_600_000);
+}
+
+/** A lender node's loop: long-polls for tasks and hands each to `onTask` (awaited) until `signal` aborts. */
+export async function serveExposureTasks(
+  core: TestCore,
+  member: TestMember,
+  signal: AbortSignal,
+  onTask: (task: ExposureTask) => Promise<void> | void,
+): Promise<void> {
+  while (!signal.aborted) {
+    let tasks: ExposureTask[] = [];
+    try {
+      ({ tasks } = await pollExposureTasks(core.deps, await member.authenticate(), { waitMs: 300 }, signal));
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    for (const task of tasks) await onTask(task);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------- audit

@@ -6,38 +6,28 @@
  * flipped bit), with a root it never logged, or with a query time outside its skew. The proof bundle is
  * stored with the lookup, committed to by its leaf, and re-verifies offline.
  */
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type ErrorCode, type LookupInput, RelinkError, toBase64Url, toHex } from "@relink/protocol";
+import { type ErrorCode, type LookupInput, toBase64Url, toHex } from "@relink/protocol";
 import { verifyReceipt } from "@relink/tlog";
-import {
-  type Artifacts,
-  artifactUrl,
-  type ConsentOpening,
-  checkArtifact,
-  codeField,
-  consentLeaf,
-  fieldToBytes,
-  membershipInput,
-  PoseidonTree,
-  parseBundle,
-  prove,
-  VERIFICATION_KEY,
-  VKEY_HASH,
-  verifyBundle,
-} from "@relink/zk";
+import { codeField, fieldToBytes, parseBundle, VERIFICATION_KEY, VKEY_HASH, verifyBundle } from "@relink/zk";
 import { beforeAll, expect, it } from "vitest";
 import type { AuthenticatedMember } from "../src/auth.ts";
 import { commitConsentRoot, consentProofBundle } from "../src/consent-proofs.ts";
 import { publishBatch } from "../src/directory.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
+  authenticatedTestMember,
+  b64root,
+  consentProofsInput,
+  consentRootInput,
   createTestCore,
   describeEachBackend,
-  onboardTestMember,
+  expectCode,
+  proveTestConsentBook,
   storedAuditEvents,
+  type TestConsentProofs,
   type TestCore,
+  testConsentBook,
 } from "../src/testing.ts";
 
 const NOW = "2026-12-03T09:30:00.000Z";
@@ -45,47 +35,15 @@ const NOW_MS = Date.parse(NOW);
 const T = (n: number) => sha256(new TextEncoder().encode(`relink-zk-test-subject-${n}`));
 const PURPOSE = "debt_collection";
 
-function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening {
-  return {
-    tag: T(n),
-    purpose: PURPOSE,
-    legalBasis: "consent",
-    expiresAt: Date.parse("2027-06-01T00:00:00Z"),
-    evidenceHash: sha256(new TextEncoder().encode(`evidence-${n}`)),
-    salt: sha256(new TextEncoder().encode(`salt-${n}`)).slice(0, 31),
-    ...over,
-  };
-}
-
-/** The member's book: subjects 1 and 2 for debt collection, 3 for fraud prevention. */
-const book = [opening(1), opening(2), opening(3, { purpose: "fraud_prevention" })];
-const tree = new PoseidonTree();
-for (const o of book) tree.insert(consentLeaf(o));
-/** A book the member never commits (a root the hub has not seen). */
-const stray = new PoseidonTree(20, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
-
-const artifacts: Artifacts = {
-  wasm: checkArtifact("wasm", new Uint8Array(gunzipSync(readFileSync(artifactUrl("wasm"))))),
-  zkey: checkArtifact("zkey", new Uint8Array(gunzipSync(readFileSync(artifactUrl("zkey"))))),
-};
-const proofs: Record<"s1" | "s2" | "s3fraud" | "stray1", Uint8Array> = {} as never;
+/** The member's book: subjects 1 and 2 for debt collection, 3 for fraud prevention; and a stray one. */
+const consentBook = testConsentBook(T, PURPOSE);
+const { tree, stray, openings: book } = consentBook;
+let proofs: TestConsentProofs;
 
 beforeAll(async () => {
   // Four proofs for the whole file (about a second each).
-  proofs.s1 = (await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), NOW_MS))).proof;
-  proofs.s2 = (await prove(artifacts, membershipInput(book[1]!, tree.path(1), tree.root(), NOW_MS))).proof;
-  proofs.s3fraud = (
-    await prove(artifacts, membershipInput(book[2]!, tree.path(2), tree.root(), NOW_MS))
-  ).proof;
-  proofs.stray1 = (
-    await prove(
-      artifacts,
-      membershipInput(opening(1, { legalBasis: "contract" }), stray.path(0), stray.root(), NOW_MS),
-    )
-  ).proof;
+  proofs = await proveTestConsentBook(consentBook, NOW_MS);
 });
-
-const b64root = (r: bigint) => toBase64Url(fieldToBytes(r));
 
 function lookup(
   tags: Uint8Array[],
@@ -97,22 +55,9 @@ function lookup(
     purpose: PURPOSE,
     tags: tags.map(toBase64Url),
     caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-zk"))),
-    consentProofs: {
-      queryTime: NOW_MS,
-      items: items.map((i) => ({ root: b64root(i.root), proof: toBase64Url(i.proof) })),
-    },
+    consentProofs: consentProofsInput(NOW_MS, items),
     ...over,
   };
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
 }
 
 describeEachBackend("consent-membership proofs", ({ db }) => {
@@ -139,11 +84,9 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
 
   beforeAll(async () => {
     core = createTestCore(db(), { now: NOW });
-    who = await (await onboardTestMember(core, { slug: "zk-a", capabilities: ["collector"] })).authenticate();
-    publisher = await (await onboardTestMember(core, { slug: "zk-pub" })).authenticate();
-    plain = await (
-      await onboardTestMember(core, { slug: "zk-plain", capabilities: ["collector"] })
-    ).authenticate();
+    who = await authenticatedTestMember(core, { slug: "zk-a", capabilities: ["collector"] });
+    publisher = await authenticatedTestMember(core, { slug: "zk-pub" });
+    plain = await authenticatedTestMember(core, { slug: "zk-plain", capabilities: ["collector"] });
     await publishBatch(core.deps, publisher, {
       batchId: crypto.randomUUID(),
       epoch: 1,
@@ -165,11 +108,8 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
     await expectCode(commitConsentRoot(core.deps, who, bad), "BAD_INPUT");
     const notField = { ...bad, root: toBase64Url(new Uint8Array(32).fill(0xff)) };
     await expectCode(commitConsentRoot(core.deps, who, notField), "BAD_INPUT");
-    const input = {
-      root: b64root(tree.root()),
-      count: 3,
-      vkeyHash: toBase64Url(Uint8Array.from(Buffer.from(VKEY_HASH, "hex"))),
-    };
+    const input = consentRootInput(consentBook);
+    expect(input.count).toBe(3);
     const r = await commitConsentRoot(core.deps, who, input);
     expect(r.committed).toBe(true);
     const v = verifyReceipt(r.receipt, { logKey: core.logVerifierKey });

@@ -6,14 +6,7 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  type ConsentRecord,
-  type ErrorCode,
-  type LookupInput,
-  RelinkError,
-  type SubjectReport,
-  toBase64Url,
-} from "@relink/protocol";
+import { type ConsentRecord, type LookupInput, type SubjectReport, toBase64Url } from "@relink/protocol";
 import {
   base64Decode,
   base64Encode,
@@ -36,6 +29,7 @@ import {
   attest,
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   seededBytes,
   signRequest,
@@ -69,15 +63,6 @@ function lookupInput(tags: Uint8Array[], over: Partial<LookupInput> = {}): Looku
     caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-dpo"))),
     ...over,
   };
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
 }
 
 describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {

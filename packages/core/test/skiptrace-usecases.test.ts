@@ -9,7 +9,6 @@ import { consentRevisions, countRecords, type Database, listConsents, quotaUsed 
 import {
   type ConsentRecord,
   type DirectoryUpsert,
-  type ErrorCode,
   fromHex,
   type LookupInput,
   type PublishBatchInput,
@@ -30,6 +29,7 @@ import {
   attest,
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   type StoredAuditEvent,
   seededBytes,
@@ -96,16 +96,6 @@ function lookupInput(tags: Uint8Array[], over: Partial<LookupInput> = {}): Looku
     caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-4711"))),
     ...over,
   };
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
 }
 
 /** The hub's audit commitment key in these tests: derived from the test log key (createTestCore). */
