@@ -43,6 +43,7 @@ import {
   toBase64Url,
 } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
+import { seededFloats } from "@relink/psi/testing";
 import {
   createExposureClient,
   type ExposureBook,
@@ -86,17 +87,8 @@ const subjectId = (i: number) => `cn-id:1101011980${String(i).padStart(8, "0")}`
 
 // ------------------------------------------------------------------------------------ synthetic books
 
-/** Deterministic PRNG (mulberry32): the same books every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic numbers in [0, 1) (the tests' seeded source, ADR 0067): the same books every run. */
+const rng = (seed: number): (() => number) => seededFloats(seed);
 
 const TODAY = new Date().toISOString().slice(0, 10);
 const daysAgo = (d: number) =>

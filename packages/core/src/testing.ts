@@ -25,6 +25,7 @@ import {
   toBase64Url,
   type UnsignedConsentRecord,
 } from "@relink/protocol";
+import { seededRng } from "@relink/psi/testing";
 import {
   type AuditEvent,
   decodeAuditEvent,
@@ -59,17 +60,12 @@ export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<
   return error as RelinkError;
 }
 
-/** Deterministic bytes for keys (a SHA-256 chain from the seed): tests replay, and no test depends on luck. */
+/**
+ * Deterministic bytes for keys: every call answers the first request of seededRng(seed) (@relink/psi/testing,
+ * the tests' one seeded source, ADR 0067), so a key is a function of its seed alone and no test depends on luck.
+ */
 export function seededBytes(seed: number): (n: number) => Uint8Array {
-  return (n) => {
-    const out = new Uint8Array(n);
-    let block = sha256(new TextEncoder().encode(`relink/test-seed/${seed}`));
-    for (let at = 0; at < n; at += 32) {
-      out.set(block.subarray(0, Math.min(32, n - at)), at);
-      block = sha256(block);
-    }
-    return out;
-  };
+  return (n) => seededRng(seed)(n);
 }
 
 export interface TestClock {
