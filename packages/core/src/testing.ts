@@ -17,6 +17,7 @@ import {
   exposureBookMessage,
   hubAudience,
   keyFingerprint,
+  type LookupInput,
   NONCE_BYTES,
   type OnboardMemberInput,
   RelinkError,
@@ -233,6 +234,43 @@ export interface TestMember {
 let memberSeed = 1000;
 /** Request-signing secret keys of the members onboarded here, by member id (to sign consent attestations). */
 const secretKeys = new Map<string, Uint8Array>();
+
+/** A consent record before attest(): the member's consent to `tag` under `reference`. */
+export type UnsignedTestConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+
+/** Contact data for debt collection, by consent, granted 2026-01-01 and expiring 2027-01-01 unless `over` says. */
+export function testConsent(
+  tag: Uint8Array,
+  reference: string,
+  over: Partial<UnsignedTestConsent> = {},
+): UnsignedTestConsent {
+  return {
+    reference,
+    tag: toBase64Url(tag),
+    purpose: "debt_collection",
+    legalBasis: "consent",
+    dataCategories: ["contact"],
+    grantedAt: "2026-01-01T00:00:00Z",
+    expiresAt: "2027-01-01T00:00:00Z",
+    evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`evidence-${reference}`))),
+    ...over,
+  };
+}
+
+/** A debt-collection lookup of `tags` in epoch 1 for the case `caseId` (its SHA-256 as the commitment). */
+export function testLookup(
+  tags: readonly Uint8Array[],
+  caseId: string,
+  over: Partial<LookupInput> = {},
+): LookupInput {
+  return {
+    epoch: 1,
+    purpose: "debt_collection",
+    tags: tags.map(toBase64Url),
+    caseCommitment: toBase64Url(sha256(new TextEncoder().encode(caseId))),
+    ...over,
+  };
+}
 
 /**
  * Consent records as the SDK sends them: each signed (consent attestation) by the member's request key, with
