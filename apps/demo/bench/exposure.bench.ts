@@ -63,6 +63,7 @@ import {
 import SEAL from "node-seal";
 import { addMember, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
+import { machineCpuSeconds, processCpuSeconds, selfCpuSeconds } from "./cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -301,26 +302,9 @@ const meanBaseline = (x: Baseline, y: Baseline): Baseline =>
 
 // -------------------------------------------------------------------------------------- CPU readings
 
-const procCpu = (pid: number) => {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return Number.NaN;
-  }
-};
-const machineCpu = () => {
-  try {
-    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
-  } catch {
-    return Number.NaN;
-  }
-};
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
+const procCpu = processCpuSeconds;
+const machineCpu = machineCpuSeconds;
+const selfCpu = selfCpuSeconds;
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
