@@ -2,9 +2,11 @@
  * Renders a verified subject access report (PIPL Art. 45) for people: CSV for spreadsheets, a printable
  * bilingual (中文 / English) HTML page, and the JSON as received. Case references are resolved from the
  * member's own case register (cases.jsonl in the member home): the hub only ever saw their commitments.
- * CSV cells that a spreadsheet would read as a formula are prefixed with an apostrophe (OWASP CSV injection).
+ * The CSV is written by the SDK's one Excel-safe writer (`formatCsv`: UTF-8 BOM, formula cells neutralised
+ * per OWASP, digit strings kept as text); indices and counts are numbers.
  */
 import type { SubjectReport } from "@relink/protocol";
+import { formatCsv } from "@relink/sdk";
 
 const COLUMNS = [
   "leaf_index",
@@ -50,16 +52,15 @@ export function reportRows(
   }));
 }
 
-/** One CSV cell: quoted when needed; a leading = + - @ tab or CR gets an apostrophe first. */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
+const NUMERIC = new Set<(typeof COLUMNS)[number]>(["leaf_index", "subjects_in_request", "results_returned"]);
 
 export function reportCsv(rows: readonly Row[]): string {
-  const lines = [COLUMNS.join(",")];
-  for (const r of rows) lines.push(COLUMNS.map((c) => csvCell(r[c])).join(","));
-  return `\uFEFF${lines.join("\r\n")}\r\n`;
+  return formatCsv(
+    COLUMNS.map((key) => ({ key })),
+    rows.map((r) =>
+      Object.fromEntries(COLUMNS.map((c) => [c, NUMERIC.has(c) && r[c] !== "" ? Number(r[c]) : r[c]])),
+    ),
+  );
 }
 
 const esc = (s: string) =>
