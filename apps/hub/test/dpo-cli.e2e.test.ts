@@ -5,7 +5,7 @@
  * re-hashed to match, a manifest re-signed by someone else, even a leaf changed and re-signed by the DPO's
  * own key — fails loudly with the reason.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,26 +13,19 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { registerDpoKey } from "@relink/core";
 import { seededBytes } from "@relink/core/testing";
-import { attestConsent, fromHex, toBase64Url } from "@relink/protocol";
+import { fromHex, toBase64Url } from "@relink/protocol";
 import { base64Decode, base64Encode, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningHub } from "../src/hub.ts";
-import { onboardHubMember, startTestHub, trpcCall } from "./helpers.ts";
+import { onboardHubMember, relinkCli, signedTestConsent, startTestHub, trpcCall } from "./helpers.ts";
 
-const cli = join(import.meta.dirname, "../../member-node/src/cli.ts");
 const T = (n: number) => sha256(new TextEncoder().encode(`dpo-cli-subject-${n}`));
 const enc = new TextEncoder();
 
-/** The CLI as a process; asynchronous, since the hub it talks to runs in this process's event loop. */
-function relink(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("exit", (status) => resolve({ status, stdout, stderr }));
-  });
+/** The CLI as a process (its status and output under the names this file's assertions use). */
+async function relink(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await relinkCli(args);
+  return { status: r.code, stdout: r.out, stderr: r.err };
 }
 function verifyPack(dir: string, ...args: string[]) {
   return spawnSync(process.execPath, ["verify.mjs", ...args], { cwd: dir, encoding: "utf8" });
@@ -54,21 +47,12 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
   let memberId = "";
   /** A consent record signed by the member (consent attestation, ADR 0045), as the SDK sends it. */
   const consent = (n: number) =>
-    attestConsent(
-      memberSecret,
-      { networkId: "relink.test", memberId },
-      {
-        reference: `LN-${n}#1`,
-        tag: toBase64Url(T(n)),
-        purpose: "debt_collection",
-        legalBasis: "consent",
-        dataCategories: ["contact"],
-        grantedAt: "2026-01-01T00:00:00Z",
-        expiresAt: "2030-01-01T00:00:00Z",
-        evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
-        caseCommitment: toBase64Url(sha256(enc.encode(`case-${n}`))),
-      },
-    );
+    signedTestConsent(memberSecret, memberId, {
+      reference: `LN-${n}#1`,
+      tag: T(n),
+      evidence: `evidence-${n}`,
+      caseId: `case-${n}`,
+    });
 
   beforeAll(async () => {
     ({ hub } = await startTestHub("pglite", { signer: logSigner }));

@@ -10,7 +10,6 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { seededBytes } from "@relink/core/testing";
 import { applyMask, type HeContext, loadHe, maskKeyPair, zeroSumMask } from "@relink/he";
 import {
-  attestConsent,
   type ExposureQueryOutput,
   type ExposureTask,
   exposureBookMessage,
@@ -23,7 +22,15 @@ import { generateSignerKey } from "@relink/tlog";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunningHub } from "../src/hub.ts";
 import { exposureSubmitLimit } from "../src/routes/exposure.ts";
-import { BACKENDS, hubFetch, onboardHubMember, startTestHub, suiteFor, trpcCall } from "./helpers.ts";
+import {
+  BACKENDS,
+  hubFetch,
+  onboardHubMember,
+  signedTestConsent,
+  startTestHub,
+  suiteFor,
+  trpcCall,
+} from "./helpers.ts";
 
 const T = (n: number) => sha256(new TextEncoder().encode(`hub-exposure-subject-${n}`));
 
@@ -157,20 +164,11 @@ for (const backend of BACKENDS) {
       }
       await call(q, "consent.register", {
         consents: [1, 2, 3].map((n) =>
-          attestConsent(
+          signedTestConsent(
             q.secretKey,
-            { networkId: "relink.test", memberId: q.id },
-            {
-              reference: `c-${n}`,
-              tag: toBase64Url(T(n)),
-              purpose: "credit_assessment",
-              legalBasis: "consent",
-              dataCategories: ["credit_exposure"],
-              grantedAt: "2026-01-01T00:00:00Z",
-              expiresAt: "2030-01-01T00:00:00Z",
-              evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
-              caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${n}`))),
-            },
+            q.id,
+            { reference: `c-${n}`, tag: T(n), evidence: `e-${n}`, caseId: `case-${n}` },
+            { purpose: "credit_assessment", dataCategories: ["credit_exposure"] },
           ),
         ),
       });

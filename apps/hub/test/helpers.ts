@@ -4,12 +4,15 @@
  * requests signed as the SDK signs them (`signRequest` of @relink/core/testing). Nothing here stands in
  * for a hub component.
  */
+import { spawn } from "node:child_process";
+import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { onboardMember } from "@relink/core";
 import { signRequest } from "@relink/core/testing";
 import type { DbConfig } from "@relink/db";
 import { type Backend, freshPostgres, testDatabaseUrl } from "@relink/db/testing";
-import { type OnboardMemberInput, toBase64Url } from "@relink/protocol";
+import { attestConsent, type ConsentRecord, type OnboardMemberInput, toBase64Url } from "@relink/protocol";
 import type { Logger } from "@relink/protocol/http";
 import type { SignerKey } from "@relink/tlog";
 import { describe } from "vitest";
@@ -133,4 +136,52 @@ export async function trpcCall<T>(
   };
   if (!json.result) throw new Error(`${procedure}: ${json.error?.data?.relink?.code ?? res.status}`);
   return json.result.data;
+}
+
+/** The member node's CLI (`relink`), as a process: asynchronous, since the hub it talks to may run in this process. */
+export const RELINK_CLI = join(import.meta.dirname, "../../member-node/src/cli.ts");
+
+export function relinkCli(
+  args: readonly string[],
+): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [RELINK_CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.once("exit", (code) => resolve({ code, out, err }));
+  });
+}
+
+/**
+ * A consent record signed by the member (consent attestation, ADR 0045), as the SDK sends it: contact data
+ * for debt collection by consent, granted 2026-01-01 and expiring 2030-01-01 unless `over` says; the
+ * evidence hash and the case commitment are the SHA-256 of `evidence` and `caseId`.
+ */
+export function signedTestConsent(
+  secretKey: Uint8Array,
+  memberId: string,
+  r: { reference: string; tag: Uint8Array; evidence: string; caseId: string },
+  over: Partial<
+    Pick<ConsentRecord, "purpose" | "legalBasis" | "dataCategories" | "grantedAt" | "expiresAt">
+  > = {},
+): ConsentRecord {
+  const digest = (s: string) => toBase64Url(sha256(new TextEncoder().encode(s)));
+  return attestConsent(
+    secretKey,
+    { networkId: TEST_NETWORK.networkId, memberId },
+    {
+      reference: r.reference,
+      tag: toBase64Url(r.tag),
+      purpose: "debt_collection",
+      legalBasis: "consent",
+      dataCategories: ["contact"],
+      grantedAt: "2026-01-01T00:00:00Z",
+      expiresAt: "2030-01-01T00:00:00Z",
+      ...over,
+      evidenceHash: digest(r.evidence),
+      caseCommitment: digest(r.caseId),
+    },
+  );
 }

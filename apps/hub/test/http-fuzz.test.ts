@@ -1,3 +1,11 @@
+/**
+ * Issue 15.1 / threat model T15: no request can take the hub down or make it answer 500. A real hub
+ * (startHub: every route mounted — health, audit log, tRPC, binary exposure submit) listens on a port;
+ * fast-check sends raw HTTP/1.1 over node:net — hostile paths (percent-encoding garbage like `/trpc/%ZZ`,
+ * `..`, unicode, overlong), methods, headers (bad Content-Length, oversize, malformed signature headers)
+ * and bodies, unsigned and validly signed. Every answer must be a well-formed 2xx/4xx JSON with a code from
+ * ERROR_CODES; no `http.unhandled`/internal error may be logged; /healthz still answers 200 afterwards.
+ */
 import { appRouter } from "@relink/api";
 import { seededBytes, signRequest } from "@relink/core/testing";
 import { ERROR_CODES, SIGNATURE_HEADERS } from "@relink/protocol";

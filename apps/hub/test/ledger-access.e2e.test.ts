@@ -12,7 +12,7 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { seededBytes, signRequest } from "@relink/core/testing";
-import { attestConsent, fromBase64Url, toBase64Url, toHex } from "@relink/protocol";
+import { fromBase64Url, toBase64Url, toHex } from "@relink/protocol";
 import {
   base64Decode,
   decodeAuditEvent,
@@ -25,7 +25,15 @@ import {
 } from "@relink/tlog";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunningHub } from "../src/hub.ts";
-import { BACKENDS, hubFetch, onboardHubMember, startTestHub, suiteFor, trpcCall } from "./helpers.ts";
+import {
+  BACKENDS,
+  hubFetch,
+  onboardHubMember,
+  signedTestConsent,
+  startTestHub,
+  suiteFor,
+  trpcCall,
+} from "./helpers.ts";
 
 const T = (n: number) => sha256(new TextEncoder().encode(`ledger-access-subject-${n}`));
 const enc = new TextEncoder();
@@ -74,21 +82,12 @@ for (const backend of BACKENDS) {
       // The competitor registers consents for two people and looks them (and a third) up.
       await trpc(keys.a, "consent.register", {
         consents: [1, 2].map((n) =>
-          attestConsent(
-            keys.a,
-            { networkId: "relink.test", memberId: ids["lender-a"]! },
-            {
-              reference: `loan-${n}`,
-              tag: toBase64Url(T(n)),
-              purpose: "debt_collection",
-              legalBasis: "consent",
-              dataCategories: ["contact"],
-              grantedAt: "2026-01-01T00:00:00Z",
-              expiresAt: "2030-01-01T00:00:00Z",
-              evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
-              caseCommitment: toBase64Url(sha256(enc.encode(`case-${n}`))),
-            },
-          ),
+          signedTestConsent(keys.a, ids["lender-a"]!, {
+            reference: `loan-${n}`,
+            tag: T(n),
+            evidence: `evidence-${n}`,
+            caseId: `case-${n}`,
+          }),
         ),
       });
       const r = await trpc<{ receipt: { leaf: string; index: number } }>(keys.a, "lookup.run", {

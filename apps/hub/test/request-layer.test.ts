@@ -13,12 +13,11 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { seededBytes, signRequest } from "@relink/core/testing";
 import { auditLogSize } from "@relink/db";
-import { attestConsent, toBase64Url } from "@relink/protocol";
 import { createAgent, createRequester, type RetryEvent } from "@relink/protocol/http";
 import { generateSignerKey } from "@relink/tlog";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { RunningHub } from "../src/hub.ts";
-import { BACKENDS, onboardHubMember, startTestHub, suiteFor } from "./helpers.ts";
+import { BACKENDS, onboardHubMember, signedTestConsent, startTestHub, suiteFor } from "./helpers.ts";
 
 type Mode = "pass" | "drop-request" | "drop-answer";
 
@@ -97,20 +96,16 @@ for (const backend of BACKENDS) {
       const body = JSON.stringify({
         consents: [
           // Signed (consent attestation, ADR 0045) as every registration must be.
-          attestConsent(
+          signedTestConsent(
             secretKey,
-            { networkId: "relink.test", memberId },
+            memberId,
             {
               reference: `retry-${backend}-${n}`,
-              tag: toBase64Url(sha256(new TextEncoder().encode(`subject-${n}`))),
-              purpose: "credit_assessment",
-              legalBasis: "consent",
-              dataCategories: ["credit_exposure"],
-              grantedAt: "2026-01-01T00:00:00Z",
-              expiresAt: "2030-01-01T00:00:00Z",
-              evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
-              caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${n}`))),
+              tag: sha256(new TextEncoder().encode(`subject-${n}`)),
+              evidence: `e-${n}`,
+              caseId: `case-${n}`,
             },
+            { purpose: "credit_assessment", dataCategories: ["credit_exposure"] },
           ),
         ],
       });
