@@ -43,6 +43,7 @@ import {
   toBase64Url,
 } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
+import { seededFloats } from "@relink/psi/testing";
 import {
   createExposureClient,
   type ExposureBook,
@@ -62,6 +63,7 @@ import {
 import SEAL from "node-seal";
 import { addMember, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
+import { machineCpuSeconds, processCpuSeconds, selfCpuSeconds } from "./cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -86,17 +88,8 @@ const subjectId = (i: number) => `cn-id:1101011980${String(i).padStart(8, "0")}`
 
 // ------------------------------------------------------------------------------------ synthetic books
 
-/** Deterministic PRNG (mulberry32): the same books every run. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic numbers in [0, 1) (the tests' seeded source, ADR 0067): the same books every run. */
+const rng = (seed: number): (() => number) => seededFloats(seed);
 
 const TODAY = new Date().toISOString().slice(0, 10);
 const daysAgo = (d: number) =>
@@ -309,26 +302,9 @@ const meanBaseline = (x: Baseline, y: Baseline): Baseline =>
 
 // -------------------------------------------------------------------------------------- CPU readings
 
-const procCpu = (pid: number) => {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, USER_HZ = 100
-  } catch {
-    return Number.NaN;
-  }
-};
-const machineCpu = () => {
-  try {
-    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
-  } catch {
-    return Number.NaN;
-  }
-};
-const selfCpu = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1e6;
-};
+const procCpu = processCpuSeconds;
+const machineCpu = machineCpuSeconds;
+const selfCpu = selfCpuSeconds;
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);

@@ -28,6 +28,7 @@ import { createOprfPool } from "@relink/psi/pool";
 import { type ContactRow, type DebtorRow, ed25519Signer, MemberNode, pooled } from "@relink/sdk";
 import { addMember, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
+import { machineCpuSeconds, processCpuSeconds, selfCpuSeconds } from "./cpu.ts";
 
 const { values } = parseArgs({
   options: {
@@ -83,29 +84,11 @@ function contactRows(): ContactRow[] {
 
 /** CPU seconds used so far by this process (all threads) and by the network's processes (Linux /proc). */
 function cpuSeconds(pids: { hub: number; holders: number[] }) {
-  const of = (pid: number) => {
-    try {
-      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-      return (Number(f[11]) + Number(f[12])) / 100; // utime + stime in clock ticks (USER_HZ = 100)
-    } catch {
-      return Number.NaN;
-    }
-  };
-  const machine = () => {
-    try {
-      // Busy time of all CPUs: user nice system irq softirq steal (jiffies, USER_HZ = 100).
-      const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-      return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100;
-    } catch {
-      return Number.NaN;
-    }
-  };
-  const me = process.cpuUsage();
   return {
-    member: (me.user + me.system) / 1e6,
-    holders: pids.holders.reduce((a, p) => a + of(p), 0),
-    hub: of(pids.hub),
-    machine: machine(),
+    member: selfCpuSeconds(),
+    holders: pids.holders.reduce((a, p) => a + processCpuSeconds(p), 0),
+    hub: processCpuSeconds(pids.hub),
+    machine: machineCpuSeconds(),
   };
 }
 type Cpu = ReturnType<typeof cpuSeconds>;

@@ -26,22 +26,13 @@ import {
   verifierOf,
 } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RELINK_CLI, relinkCli } from "./helpers.ts";
 
 const root = join(import.meta.dirname, "../../..");
-const cli = join(root, "apps/member-node/src/cli.ts"); // the member node, run as a process
 const hubMain = join(root, "apps/hub/src/main.ts");
 const ORIGIN = "relink.example/audit-log/v1";
 
-function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.once("exit", (code) => resolve({ code, out, err }));
-  });
-}
+const run = relinkCli;
 
 /** Starts a long-running process and resolves with the first match of `ready` in its stdout. */
 function start(
@@ -152,7 +143,7 @@ suite("hub + witness + relink CLI as processes [postgres]", () => {
     witnessVkey = keygen.out.trim();
     witness = await start(
       [
-        cli,
+        RELINK_CLI,
         "witness",
         "serve",
         "--key",

@@ -5,33 +5,27 @@
  * re-hashed to match, a manifest re-signed by someone else, even a leaf changed and re-signed by the DPO's
  * own key — fails loudly with the reason.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { onboardMember, registerDpoKey } from "@relink/core";
-import { seededBytes, signRequest } from "@relink/core/testing";
-import { attestConsent, fromHex, toBase64Url } from "@relink/protocol";
+import { registerDpoKey } from "@relink/core";
+import { seededBytes } from "@relink/core/testing";
+import { fromHex, toBase64Url } from "@relink/protocol";
 import { base64Decode, base64Encode, formatVerifierKey, generateSignerKey, verifierOf } from "@relink/tlog";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../src/hub.ts";
+import type { RunningHub } from "../src/hub.ts";
+import { onboardHubMember, relinkCli, signedTestConsent, startTestHub, trpcCall } from "./helpers.ts";
 
-const cli = join(import.meta.dirname, "../../member-node/src/cli.ts");
 const T = (n: number) => sha256(new TextEncoder().encode(`dpo-cli-subject-${n}`));
 const enc = new TextEncoder();
 
-/** The CLI as a process; asynchronous, since the hub it talks to runs in this process's event loop. */
-function relink(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.once("exit", (status) => resolve({ status, stdout, stderr }));
-  });
+/** The CLI as a process (its status and output under the names this file's assertions use). */
+async function relink(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const r = await relinkCli(args);
+  return { status: r.code, stdout: r.out, stderr: r.err };
 }
 function verifyPack(dir: string, ...args: string[]) {
   return spawnSync(process.execPath, ["verify.mjs", ...args], { cwd: dir, encoding: "utf8" });
@@ -48,54 +42,20 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
   let dpoPublicKey: string;
   let lookupIndex = 0;
 
-  async function call(procedure: string, input: unknown) {
-    const path = `/trpc/${procedure}`;
-    const body = JSON.stringify(input);
-    const r = signRequest(memberSecret, { method: "POST", path, body, timestampMs: Date.now() });
-    const res = await fetch(`${hub.url}${path}`, {
-      method: "POST",
-      headers: { ...r.headers, "content-type": "application/json" },
-      body,
-    });
-    const json = (await res.json()) as { result?: { data: unknown } };
-    if (!json.result) throw new Error(`${procedure}: ${res.status} ${JSON.stringify(json)}`);
-    return json.result.data as { receipt: { index: number } };
-  }
+  const call = (procedure: string, input: unknown) =>
+    trpcCall<{ receipt: { index: number } }>(hub, memberSecret, procedure, input);
   let memberId = "";
   /** A consent record signed by the member (consent attestation, ADR 0045), as the SDK sends it. */
   const consent = (n: number) =>
-    attestConsent(
-      memberSecret,
-      { networkId: "relink.test", memberId },
-      {
-        reference: `LN-${n}#1`,
-        tag: toBase64Url(T(n)),
-        purpose: "debt_collection",
-        legalBasis: "consent",
-        dataCategories: ["contact"],
-        grantedAt: "2026-01-01T00:00:00Z",
-        expiresAt: "2030-01-01T00:00:00Z",
-        evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
-        caseCommitment: toBase64Url(sha256(enc.encode(`case-${n}`))),
-      },
-    );
+    signedTestConsent(memberSecret, memberId, {
+      reference: `LN-${n}#1`,
+      tag: T(n),
+      evidence: `evidence-${n}`,
+      caseId: `case-${n}`,
+    });
 
   beforeAll(async () => {
-    const quiet = () => {};
-    hub = await startHub({
-      db: { kind: "pglite" },
-      log: { info: quiet, warn: quiet, error: quiet },
-      auditLog: { signer: logSigner, witnesses: [], checkpointIntervalMs: 0 },
-      network: {
-        networkId: "relink.test",
-        epoch: 1,
-        threshold: 1,
-        keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
-        retentionDays: 730,
-        adminKeys: [],
-      },
-      upkeepIntervalMs: 0,
-    });
+    ({ hub } = await startTestHub("pglite", { signer: logSigner }));
     const init = await relink("init", "--hub", hub.url, "--home", home, "--log-key", logVkey);
     expect(init.status, init.stderr).toBe(0);
     const { signingPublicKey } = JSON.parse(init.stdout) as { signingPublicKey: string };
@@ -103,14 +63,12 @@ describe("relink dpo consent-replay and export, and the export pack's verifier",
       (JSON.parse(readFileSync(join(home, "member.json"), "utf8")) as { signingSecretKey: string })
         .signingSecretKey,
     );
-    const member = await onboardMember(hub.core!, {
+    memberId = await onboardHubMember(hub, memberSecret, {
       slug: "east-bank",
       displayName: "East Bank",
-      kind: "bank",
       capabilities: ["lender", "collector"],
       signingPublicKey,
     });
-    memberId = member.id;
     const keygen = await relink("dpo", "keygen", "--out", dpoKeyFile);
     expect(keygen.status, keygen.stderr).toBe(0);
     dpoPublicKey = (JSON.parse(keygen.stdout) as { dpoPublicKey: string }).dpoPublicKey;

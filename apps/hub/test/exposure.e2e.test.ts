@@ -7,12 +7,9 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { onboardMember } from "@relink/core";
-import { seededBytes, signRequest } from "@relink/core/testing";
-import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
+import { seededBytes } from "@relink/core/testing";
 import { applyMask, type HeContext, loadHe, maskKeyPair, zeroSumMask } from "@relink/he";
 import {
-  attestConsent,
   type ExposureQueryOutput,
   type ExposureTask,
   exposureBookMessage,
@@ -22,9 +19,18 @@ import {
   toBase64Url,
 } from "@relink/protocol";
 import { generateSignerKey } from "@relink/tlog";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../src/hub.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RunningHub } from "../src/hub.ts";
 import { exposureSubmitLimit } from "../src/routes/exposure.ts";
+import {
+  BACKENDS,
+  hubFetch,
+  onboardHubMember,
+  signedTestConsent,
+  startTestHub,
+  suiteFor,
+  trpcCall,
+} from "./helpers.ts";
 
 const T = (n: number) => sha256(new TextEncoder().encode(`hub-exposure-subject-${n}`));
 
@@ -34,11 +40,10 @@ interface Member {
   id: string;
 }
 
-for (const backend of ["pglite", "postgres"] as const) {
-  const run = backend === "postgres" && !testDatabaseUrl() ? describe.skip : describe;
-  run(`exposure over HTTP [${backend}]`, () => {
+for (const backend of BACKENDS) {
+  suiteFor(backend)(`exposure over HTTP [${backend}]`, () => {
     let hub: RunningHub;
-    let closeDb: (() => Promise<void>) | undefined;
+    let closeHub: (() => Promise<void>) | undefined;
     let ctx: HeContext;
     const lines: string[] = [];
     const members: Record<string, Member> = {};
@@ -49,42 +54,19 @@ for (const backend of ["pglite", "postgres"] as const) {
       capabilities: ("lender" | "querier" | "collector")[],
     ): Promise<Member> {
       const secretKey = seededBytes(seed++)(32);
-      const m = await onboardMember(hub.core!, {
-        slug,
-        displayName: slug,
-        kind: "bank",
-        capabilities,
-        signingPublicKey: toBase64Url(ed25519.getPublicKey(secretKey)),
-      });
-      members[slug] = { slug, secretKey, id: m.id };
+      members[slug] = { slug, secretKey, id: await onboardHubMember(hub, secretKey, { slug, capabilities }) };
       return members[slug]!;
     }
 
-    function signed(
+    const signed = (
       m: Member,
       path: string,
       body: Uint8Array | string,
       headers: Record<string, string> = {},
-    ) {
-      const r = signRequest(m.secretKey, { method: "POST", path, body, timestampMs: Date.now() });
-      return fetch(`${hub.url}${path}`, {
-        method: "POST",
-        headers: { ...r.headers, ...headers },
-        body: Uint8Array.from(r.body),
-      });
-    }
+    ) => hubFetch(hub, m.secretKey, "POST", path, body, headers);
 
-    async function call<T>(m: Member, procedure: string, input: unknown): Promise<T> {
-      const res = await signed(m, `/trpc/${procedure}`, JSON.stringify(input), {
-        "content-type": "application/json",
-      });
-      const json = (await res.json()) as {
-        result?: { data: T };
-        error?: { data?: { relink?: { code: string } } };
-      };
-      if (!json.result) throw new Error(`${procedure}: ${json.error?.data?.relink?.code ?? res.status}`);
-      return json.result.data;
-    }
+    const call = <T>(m: Member, procedure: string, input: unknown): Promise<T> =>
+      trpcCall<T>(hub, m.secretKey, procedure, input);
 
     /** Figures per lender and subject: [active, outstanding, dpd_current, …]. */
     const books: Record<string, Map<number, number[]>> = {
@@ -151,35 +133,15 @@ for (const backend of ["pglite", "postgres"] as const) {
 
     beforeAll(async () => {
       ctx = (await loadHe()).context("bfv-4096-add-v1");
-      let db: Parameters<typeof startHub>[0]["db"] = { kind: "pglite" };
-      if (backend === "postgres") {
-        const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
-        db = { kind: "postgres", connectionString: pg.connectionString! };
-        closeDb = () => pg.close();
-      }
       const line = (level: string) => (event: string, fields?: Record<string, unknown>) => {
         lines.push(JSON.stringify({ level, event, ...fields }));
       };
-      hub = await startHub({
-        db,
+      ({ hub, close: closeHub } = await startTestHub(backend, {
         log: { info: line("info"), warn: line("warn"), error: line("error") },
-        auditLog: {
-          signer: generateSignerKey("relink.test/hub-exposure/v1", seededBytes(9)),
-          witnesses: [],
-          checkpointIntervalMs: 0,
-        },
-        network: {
-          networkId: "relink.test",
-          epoch: 1,
-          threshold: 1,
-          keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
-          retentionDays: 730,
-          adminKeys: [],
-          // Registrations and the query follow each other within a second here: no 24-hour seasoning.
-          exposure: { k: 3, subjectsDeadlineMs: 5000, minHoldingHours: 0 },
-        },
-        upkeepIntervalMs: 0,
-      });
+        signer: generateSignerKey("relink.test/hub-exposure/v1", seededBytes(9)),
+        // Registrations and the query follow each other within a second here: no 24-hour seasoning.
+        network: { exposure: { k: 3, subjectsDeadlineMs: 5000, minHoldingHours: 0 } },
+      }));
       const q = await member("risk-q", ["querier"]);
       for (const slug of Object.keys(books)) {
         const m = await member(slug, ["lender"]);
@@ -202,28 +164,18 @@ for (const backend of ["pglite", "postgres"] as const) {
       }
       await call(q, "consent.register", {
         consents: [1, 2, 3].map((n) =>
-          attestConsent(
+          signedTestConsent(
             q.secretKey,
-            { networkId: "relink.test", memberId: q.id },
-            {
-              reference: `c-${n}`,
-              tag: toBase64Url(T(n)),
-              purpose: "credit_assessment",
-              legalBasis: "consent",
-              dataCategories: ["credit_exposure"],
-              grantedAt: "2026-01-01T00:00:00Z",
-              expiresAt: "2030-01-01T00:00:00Z",
-              evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
-              caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${n}`))),
-            },
+            q.id,
+            { reference: `c-${n}`, tag: T(n), evidence: `e-${n}`, caseId: `case-${n}` },
+            { purpose: "credit_assessment", dataCategories: ["credit_exposure"] },
           ),
         ),
       });
     });
 
     afterAll(async () => {
-      await hub?.close();
-      await closeDb?.();
+      await closeHub?.();
     });
 
     it("runs a query end to end: tRPC and binary submissions, exact against the oracle", async () => {

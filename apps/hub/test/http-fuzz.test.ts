@@ -6,69 +6,41 @@
  * and bodies, unsigned and validly signed. Every answer must be a well-formed 2xx/4xx JSON with a code from
  * ERROR_CODES; no `http.unhandled`/internal error may be logged; /healthz still answers 200 afterwards.
  */
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { appRouter } from "@relink/api";
-import { onboardMember } from "@relink/core";
 import { seededBytes, signRequest } from "@relink/core/testing";
-import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
-import { ERROR_CODES, SIGNATURE_HEADERS, toBase64Url } from "@relink/protocol";
+import { ERROR_CODES, SIGNATURE_HEADERS } from "@relink/protocol";
 import { checkRawAnswer, rawExchange, rawRequestArbitrary } from "@relink/protocol/http/testing";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../src/hub.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RunningHub } from "../src/hub.ts";
+import { BACKENDS, onboardHubMember, startTestHub, suiteFor } from "./helpers.ts";
 
 const WAIT_MS = Number(process.env["RELINK_FUZZ_WAIT_MS"] ?? 60_000);
 const PROCEDURES = Object.keys((appRouter as unknown as { _def: { procedures: object } })._def.procedures);
 
-for (const backend of ["pglite", "postgres"] as const) {
-  const run = backend === "postgres" && !testDatabaseUrl() ? describe.skip : describe;
-  run(`hub HTTP layer under hostile input [${backend}]`, () => {
+for (const backend of BACKENDS) {
+  suiteFor(backend)(`hub HTTP layer under hostile input [${backend}]`, () => {
     let hub: RunningHub;
-    let closeDb: (() => Promise<void>) | undefined;
+    let closeHub: (() => Promise<void>) | undefined;
     const lines: { level: string; event: string }[] = [];
     const secretKey = seededBytes(77)(32);
 
     beforeAll(async () => {
-      let db: Parameters<typeof startHub>[0]["db"] = { kind: "pglite" };
-      if (backend === "postgres") {
-        const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
-        db = { kind: "postgres", connectionString: pg.connectionString! };
-        closeDb = () => pg.close();
-      }
       const line = (level: string) => (event: string) => {
         lines.push({ level, event });
       };
-      hub = await startHub({
-        db,
+      ({ hub, close: closeHub } = await startTestHub(backend, {
         log: { info: line("info"), warn: line("warn"), error: line("error") },
-        auditLog: {
-          signer: (await import("@relink/tlog")).generateSignerKey("relink.test/fuzz/v1", seededBytes(5)),
-          witnesses: [],
-          checkpointIntervalMs: 0,
-        },
-        network: {
-          networkId: "relink.test",
-          epoch: 1,
-          threshold: 1,
-          // Nothing listens here: procedures that need the key holders answer UNAVAILABLE.
-          keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
-          retentionDays: 730,
-          adminKeys: [],
-        },
-        upkeepIntervalMs: 0,
-      });
-      await onboardMember(hub.core!, {
+        signer: (await import("@relink/tlog")).generateSignerKey("relink.test/fuzz/v1", seededBytes(5)),
+      }));
+      await onboardHubMember(hub, secretKey, {
         slug: "fuzzer",
-        displayName: "fuzzer",
-        kind: "bank",
         capabilities: ["lender", "collector", "querier"],
-        signingPublicKey: toBase64Url(ed25519.getPublicKey(secretKey)),
       });
     });
 
     afterAll(async () => {
-      await hub?.close();
-      await closeDb?.();
+      await closeHub?.();
     });
 
     const expectAlive = async () => {

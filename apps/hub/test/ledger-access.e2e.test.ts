@@ -11,10 +11,8 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { onboardMember } from "@relink/core";
 import { seededBytes, signRequest } from "@relink/core/testing";
-import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
-import { attestConsent, fromBase64Url, toBase64Url, toHex } from "@relink/protocol";
+import { fromBase64Url, toBase64Url, toHex } from "@relink/protocol";
 import {
   base64Decode,
   decodeAuditEvent,
@@ -25,17 +23,25 @@ import {
   verifierOf,
   verifyReceipt,
 } from "@relink/tlog";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../src/hub.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RunningHub } from "../src/hub.ts";
+import {
+  BACKENDS,
+  hubFetch,
+  onboardHubMember,
+  signedTestConsent,
+  startTestHub,
+  suiteFor,
+  trpcCall,
+} from "./helpers.ts";
 
 const T = (n: number) => sha256(new TextEncoder().encode(`ledger-access-subject-${n}`));
 const enc = new TextEncoder();
 
-for (const backend of ["pglite", "postgres"] as const) {
-  const run = backend === "postgres" && !testDatabaseUrl() ? describe.skip : describe;
-  run(`ledger read access over HTTP [${backend}]`, () => {
+for (const backend of BACKENDS) {
+  suiteFor(backend)(`ledger read access over HTTP [${backend}]`, () => {
     let hub: RunningHub;
-    let closeDb: (() => Promise<void>) | undefined;
+    let closeHub: (() => Promise<void>) | undefined;
     const logSigner = generateSignerKey("relink.test/ledger-access/v1", seededBytes(7000));
     const admin = seededBytes(7001)(32);
     const networkDpo = seededBytes(7002)(32);
@@ -45,50 +51,17 @@ for (const backend of ["pglite", "postgres"] as const) {
     let lookupIndex = 0;
     let lookupReceipt: { leaf: string; index: number };
 
-    const send = (secret: Uint8Array | undefined, method: "GET" | "POST", path: string, body?: unknown) => {
-      const text = body === undefined ? "" : JSON.stringify(body);
-      const headers: Record<string, string> = method === "POST" ? { "content-type": "application/json" } : {};
-      if (secret) {
-        Object.assign(
-          headers,
-          signRequest(secret, { method, path, body: text, timestampMs: Date.now() }).headers,
-        );
-      }
-      return fetch(`${hub.url}${path}`, { method, headers, ...(method === "POST" ? { body: text } : {}) });
-    };
-    async function trpc<T>(secret: Uint8Array, procedure: string, input?: unknown): Promise<T> {
-      const res =
-        input === undefined
-          ? await send(secret, "GET", `/trpc/${procedure}`)
-          : await send(secret, "POST", `/trpc/${procedure}`, input);
-      const json = (await res.json()) as {
-        result?: { data: T };
-        error?: { data?: { relink?: { code: string } } };
-      };
-      if (!json.result) throw new Error(`${procedure}: ${json.error?.data?.relink?.code ?? res.status}`);
-      return json.result.data;
-    }
+    const send = (secret: Uint8Array | undefined, method: "GET" | "POST", path: string, body?: unknown) =>
+      method === "POST"
+        ? hubFetch(hub, secret, method, path, JSON.stringify(body), { "content-type": "application/json" })
+        : hubFetch(hub, secret, method, path);
+    const trpc = <T>(secret: Uint8Array, procedure: string, input?: unknown): Promise<T> =>
+      trpcCall<T>(hub, secret, procedure, input);
 
     beforeAll(async () => {
-      let db: Parameters<typeof startHub>[0]["db"] = { kind: "pglite" };
-      if (backend === "postgres") {
-        const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
-        db = { kind: "postgres", connectionString: pg.connectionString! };
-        closeDb = () => pg.close();
-      }
-      const quiet = () => {};
-      hub = await startHub({
-        db,
-        log: { info: quiet, warn: quiet, error: quiet },
-        auditLog: {
-          signer: logSigner,
-          witnesses: [],
-          checkpointIntervalMs: 0,
-        },
+      ({ hub, close: closeHub } = await startTestHub(backend, {
+        signer: logSigner,
         network: {
-          networkId: "relink.test",
-          epoch: 1,
-          threshold: 1,
           keyHolders: [
             {
               index: 1,
@@ -96,43 +69,25 @@ for (const backend of ["pglite", "postgres"] as const) {
               identityPublicKey: toBase64Url(ed25519.getPublicKey(holderIdentity)),
             },
           ],
-          retentionDays: 730,
           adminKeys: [toBase64Url(ed25519.getPublicKey(admin))],
           dpoKeys: [toBase64Url(ed25519.getPublicKey(networkDpo))],
         },
-        upkeepIntervalMs: 0,
-      });
+      }));
       for (const [slug, secret] of [
         ["lender-a", keys.a],
         ["lender-b", keys.b],
       ] as const) {
-        const m = await onboardMember(hub.core!, {
-          slug,
-          displayName: slug,
-          kind: "bank",
-          capabilities: ["lender", "collector"],
-          signingPublicKey: toBase64Url(ed25519.getPublicKey(secret)),
-        });
-        ids[slug] = m.id;
+        ids[slug] = await onboardHubMember(hub, secret, { slug, capabilities: ["lender", "collector"] });
       }
       // The competitor registers consents for two people and looks them (and a third) up.
       await trpc(keys.a, "consent.register", {
         consents: [1, 2].map((n) =>
-          attestConsent(
-            keys.a,
-            { networkId: "relink.test", memberId: ids["lender-a"]! },
-            {
-              reference: `loan-${n}`,
-              tag: toBase64Url(T(n)),
-              purpose: "debt_collection",
-              legalBasis: "consent",
-              dataCategories: ["contact"],
-              grantedAt: "2026-01-01T00:00:00Z",
-              expiresAt: "2030-01-01T00:00:00Z",
-              evidenceHash: toBase64Url(sha256(enc.encode(`evidence-${n}`))),
-              caseCommitment: toBase64Url(sha256(enc.encode(`case-${n}`))),
-            },
-          ),
+          signedTestConsent(keys.a, ids["lender-a"]!, {
+            reference: `loan-${n}`,
+            tag: T(n),
+            evidence: `evidence-${n}`,
+            caseId: `case-${n}`,
+          }),
         ),
       });
       const r = await trpc<{ receipt: { leaf: string; index: number } }>(keys.a, "lookup.run", {
@@ -151,8 +106,7 @@ for (const backend of ["pglite", "postgres"] as const) {
     });
 
     afterAll(async () => {
-      await hub?.close();
-      await closeDb?.();
+      await closeHub?.();
     });
 
     it("refuses unauthenticated reads of leaves, receipts and the member directory (401)", async () => {

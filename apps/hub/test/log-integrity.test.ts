@@ -5,7 +5,6 @@
  * through GET /log/leaves against the signed root), and the hub's scheduled self-audit (GET /healthz/log).
  * Runs on PGlite and on PostgreSQL (the hub in this process, so the test can reach its database).
  */
-import { spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -23,22 +22,12 @@ import {
 import { type Kysely, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type RunningHub, startHub } from "../src/hub.ts";
+import { relinkCli } from "./helpers.ts";
 
-const root = join(import.meta.dirname, "../../..");
-const cli = join(root, "apps/member-node/src/cli.ts");
 const ORIGIN = "relink.example/audit-log/v1";
 const SIZE = 40;
 
-function relink(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cli, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    child.once("exit", (code) => resolve({ code, out, err }));
-  });
-}
+const relink = relinkCli;
 
 const event = (i: number) => ({
   type: "lookup" as const,

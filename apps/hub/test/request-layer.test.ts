@@ -10,17 +10,14 @@
  * must be refused (REPLAYED_REQUEST), still with exactly one effect.
  */
 import { connect, createServer, type Server, type Socket } from "node:net";
-import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { onboardMember } from "@relink/core";
 import { seededBytes, signRequest } from "@relink/core/testing";
 import { auditLogSize } from "@relink/db";
-import { freshPostgres, testDatabaseUrl } from "@relink/db/testing";
-import { attestConsent, toBase64Url } from "@relink/protocol";
 import { createAgent, createRequester, type RetryEvent } from "@relink/protocol/http";
 import { generateSignerKey } from "@relink/tlog";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningHub, startHub } from "../src/hub.ts";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import type { RunningHub } from "../src/hub.ts";
+import { BACKENDS, onboardHubMember, signedTestConsent, startTestHub, suiteFor } from "./helpers.ts";
 
 type Mode = "pass" | "drop-request" | "drop-answer";
 
@@ -70,57 +67,26 @@ async function relay(port: number): Promise<{ port: number; next: (m: Mode) => v
   };
 }
 
-for (const backend of ["pglite", "postgres"] as const) {
-  const run = backend === "postgres" && !testDatabaseUrl() ? describe.skip : describe;
-  run(`retries against the hub's replay protection [${backend}]`, () => {
+for (const backend of BACKENDS) {
+  suiteFor(backend)(`retries against the hub's replay protection [${backend}]`, () => {
     let hub: RunningHub;
-    let closeDb: (() => Promise<void>) | undefined;
+    let closeHub: (() => Promise<void>) | undefined;
     let proxy: Awaited<ReturnType<typeof relay>>;
     const secretKey = seededBytes(31)(32);
     let n = 0;
     let memberId = "";
 
     beforeAll(async () => {
-      let db: Parameters<typeof startHub>[0]["db"] = { kind: "pglite" };
-      if (backend === "postgres") {
-        const pg = await freshPostgres(testDatabaseUrl()!, { migrate: false });
-        db = { kind: "postgres", connectionString: pg.connectionString! };
-        closeDb = () => pg.close();
-      }
-      hub = await startHub({
-        db,
-        log: { info() {}, warn() {}, error() {} },
-        auditLog: {
-          signer: generateSignerKey("relink.test/retry/v1", seededBytes(3)),
-          witnesses: [],
-          checkpointIntervalMs: 0,
-        },
-        network: {
-          networkId: "relink.test",
-          epoch: 1,
-          threshold: 1,
-          keyHolders: [{ index: 1, url: "http://127.0.0.1:9" }],
-          retentionDays: 730,
-          adminKeys: [],
-        },
-        upkeepIntervalMs: 0,
-      });
-      memberId = (
-        await onboardMember(hub.core!, {
-          slug: "retrier",
-          displayName: "retrier",
-          kind: "bank",
-          capabilities: ["querier"],
-          signingPublicKey: toBase64Url(ed25519.getPublicKey(secretKey)),
-        })
-      ).id;
+      ({ hub, close: closeHub } = await startTestHub(backend, {
+        signer: generateSignerKey("relink.test/retry/v1", seededBytes(3)),
+      }));
+      memberId = await onboardHubMember(hub, secretKey, { slug: "retrier", capabilities: ["querier"] });
       proxy = await relay(hub.port);
     });
 
     afterAll(async () => {
       proxy?.close();
-      await hub?.close();
-      await closeDb?.();
+      await closeHub?.();
     });
 
     /** One consent batch (one audit leaf), signed once, sent through the layer via the relay. */
@@ -130,20 +96,16 @@ for (const backend of ["pglite", "postgres"] as const) {
       const body = JSON.stringify({
         consents: [
           // Signed (consent attestation, ADR 0045) as every registration must be.
-          attestConsent(
+          signedTestConsent(
             secretKey,
-            { networkId: "relink.test", memberId },
+            memberId,
             {
               reference: `retry-${backend}-${n}`,
-              tag: toBase64Url(sha256(new TextEncoder().encode(`subject-${n}`))),
-              purpose: "credit_assessment",
-              legalBasis: "consent",
-              dataCategories: ["credit_exposure"],
-              grantedAt: "2026-01-01T00:00:00Z",
-              expiresAt: "2030-01-01T00:00:00Z",
-              evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`e-${n}`))),
-              caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${n}`))),
+              tag: sha256(new TextEncoder().encode(`subject-${n}`)),
+              evidence: `e-${n}`,
+              caseId: `case-${n}`,
             },
+            { purpose: "credit_assessment", dataCategories: ["credit_exposure"] },
           ),
         ],
       });

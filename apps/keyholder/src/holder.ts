@@ -63,6 +63,7 @@ import {
   listen,
   type Route,
   readBody,
+  requestToVerify,
   sendJson,
 } from "@relink/protocol/http";
 
@@ -167,15 +168,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
       const body = await readBody(req, MAX_EVALUATE_BODY_BYTES);
       const who = await authenticateMemberRequest(
         { directory, nonces, clock, audience: keyHolderAudience(config.networkId, identity.index) },
-        {
-          method: req.method ?? "POST",
-          path: url.pathname + url.search,
-          body,
-          header: (name) => {
-            const v = req.headers[name.toLowerCase()];
-            return Array.isArray(v) ? v[0] : v;
-          },
-        },
+        requestToVerify(req, url, body, "POST"),
       );
       slug = who.member.slug;
       if (who.member.status !== "active")

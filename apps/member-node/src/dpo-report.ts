@@ -2,28 +2,17 @@
  * Renders a verified subject access report (PIPL Art. 45) for people: CSV for spreadsheets, a printable
  * bilingual (中文 / English) HTML page, and the JSON as received. Case references are resolved from the
  * member's own case register (cases.jsonl in the member home): the hub only ever saw their commitments.
- * CSV cells that a spreadsheet would read as a formula are prefixed with an apostrophe (OWASP CSV injection).
+ * The CSV is written by the SDK's one Excel-safe writer (`formatCsv`: UTF-8 BOM, formula cells neutralised
+ * per OWASP, digit strings kept as text); indices and counts are numbers.
  */
 import type { SubjectReport } from "@relink/protocol";
 import { REPORT_COLUMNS, type ReportRow } from "@relink/sdk";
 
-/** The rows (shared with the portal, packages/sdk dpo.ts). */
-export { reportRows } from "@relink/sdk";
+/** The rows and their CSV (shared with the portal, packages/sdk dpo.ts). */
+export { reportCsv, reportRows } from "@relink/sdk";
 
 const COLUMNS = REPORT_COLUMNS;
 type Row = ReportRow;
-
-/** One CSV cell: quoted when needed; a leading = + - @ tab or CR gets an apostrophe first. */
-export function csvCell(value: string): string {
-  const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe;
-}
-
-export function reportCsv(rows: readonly Row[]): string {
-  const lines = [COLUMNS.join(",")];
-  for (const r of rows) lines.push(COLUMNS.map((c) => csvCell(r[c])).join(","));
-  return `\uFEFF${lines.join("\r\n")}\r\n`;
-}
 
 const esc = (s: string) =>
   s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");

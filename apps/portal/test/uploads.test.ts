@@ -8,34 +8,9 @@
 import { parseDebtorRows } from "@relink/sdk/browser";
 import { DEBTOR_TABLE } from "@relink/sdk/columns";
 import { CsvError, readCsvTable } from "@relink/sdk/csv";
+import { gbk } from "@relink/sdk/testing";
 import { describe, expect, it } from "vitest";
 import { readDebtors } from "../web/uploads.ts";
-
-/** GBK encoder for tests, built from the WHATWG decoder (the platform has no GBK encoder). */
-const gbkTable = (() => {
-  const map = new Map<string, number[]>();
-  const d = new TextDecoder("gbk");
-  for (let a = 0x81; a <= 0xfe; a++)
-    for (let b = 0x40; b <= 0xfe; b++) {
-      if (b === 0x7f) continue;
-      const ch = d.decode(new Uint8Array([a, b]));
-      if (ch.length === 1 && ch !== "\ufffd" && !map.has(ch)) map.set(ch, [a, b]);
-    }
-  return map;
-})();
-function gbk(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (code < 0x80) out.push(code);
-    else {
-      const bytes = gbkTable.get(ch);
-      if (!bytes) throw new Error(`no GBK for ${ch}`);
-      out.push(...bytes);
-    }
-  }
-  return new Uint8Array(out);
-}
 
 const NOW = new Date("2026-12-01T00:00:00Z");
 // Valid resident IDs (GB 11643 check digits) and one with a wrong check digit.

@@ -8,19 +8,25 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type Database, listAuditLeaves } from "@relink/db";
+import { maskKeyPair } from "@relink/he";
 import {
   attestConsent,
   type ConsentRecord,
+  type ErrorCode,
+  type ExposureTask,
   exposureBookMessage,
   hubAudience,
   keyFingerprint,
+  type LookupInput,
   NONCE_BYTES,
   type OnboardMemberInput,
+  RelinkError,
   requestSigningMessage,
   SIGNATURE_HEADERS,
   toBase64Url,
   type UnsignedConsentRecord,
 } from "@relink/protocol";
+import { seededRng } from "@relink/psi/testing";
 import {
   type AuditEvent,
   decodeAuditEvent,
@@ -30,26 +36,37 @@ import {
   verifierOf,
 } from "@relink/tlog";
 import type { Kysely } from "kysely";
+import { expect } from "vitest";
 import { createAuditLog } from "./audit/adapter.ts";
 import type { AuditLogDeps } from "./audit/audit-log.ts";
 import { type AuthenticatedMember, authenticateMemberRequest, type UnverifiedRequest } from "./auth.ts";
 import type { CoreDeps, KeyHolderDirectory, NetworkPolicy } from "./context.ts";
 import { declareExposureBook } from "./exposure/book.ts";
+import { DEFAULT_EXPOSURE_POLICY } from "./exposure/policy.ts";
+import { pollExposureTasks } from "./exposure/query.ts";
+import { registerExposureSubjects, registerMaskKey } from "./exposure/subjects.ts";
 import { onboardMember } from "./members.ts";
 
 export { type Backend, describeEachBackend, type TestDb } from "@relink/db/testing";
+export * from "./testing-consent-proofs.ts";
 
-/** Deterministic bytes for keys (a SHA-256 chain from the seed): tests replay, and no test depends on luck. */
+/** Awaits `p` and asserts it was refused with a RelinkError of `code`; returns that error. */
+export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
+  const error = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
+  expect((error as RelinkError).code).toBe(code);
+  return error as RelinkError;
+}
+
+/**
+ * Deterministic bytes for keys: every call answers the first request of seededRng(seed) (@relink/psi/testing,
+ * the tests' one seeded source, ADR 0067), so a key is a function of its seed alone and no test depends on luck.
+ */
 export function seededBytes(seed: number): (n: number) => Uint8Array {
-  return (n) => {
-    const out = new Uint8Array(n);
-    let block = sha256(new TextEncoder().encode(`relink/test-seed/${seed}`));
-    for (let at = 0; at < n; at += 32) {
-      out.set(block.subarray(0, Math.min(32, n - at)), at);
-      block = sha256(block);
-    }
-    return out;
-  };
+  return (n) => seededRng(seed)(n);
 }
 
 export interface TestClock {
@@ -218,6 +235,43 @@ let memberSeed = 1000;
 /** Request-signing secret keys of the members onboarded here, by member id (to sign consent attestations). */
 const secretKeys = new Map<string, Uint8Array>();
 
+/** A consent record before attest(): the member's consent to `tag` under `reference`. */
+export type UnsignedTestConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+
+/** Contact data for debt collection, by consent, granted 2026-01-01 and expiring 2027-01-01 unless `over` says. */
+export function testConsent(
+  tag: Uint8Array,
+  reference: string,
+  over: Partial<UnsignedTestConsent> = {},
+): UnsignedTestConsent {
+  return {
+    reference,
+    tag: toBase64Url(tag),
+    purpose: "debt_collection",
+    legalBasis: "consent",
+    dataCategories: ["contact"],
+    grantedAt: "2026-01-01T00:00:00Z",
+    expiresAt: "2027-01-01T00:00:00Z",
+    evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`evidence-${reference}`))),
+    ...over,
+  };
+}
+
+/** A debt-collection lookup of `tags` in epoch 1 for the case `caseId` (its SHA-256 as the commitment). */
+export function testLookup(
+  tags: readonly Uint8Array[],
+  caseId: string,
+  over: Partial<LookupInput> = {},
+): LookupInput {
+  return {
+    epoch: 1,
+    purpose: "debt_collection",
+    tags: tags.map(toBase64Url),
+    caseCommitment: toBase64Url(sha256(new TextEncoder().encode(caseId))),
+    ...over,
+  };
+}
+
 /**
  * Consent records as the SDK sends them: each signed (consent attestation) by the member's request key, with
  * a case commitment derived from the reference unless the record brings its own.
@@ -266,6 +320,14 @@ export async function onboardTestMember(
   };
 }
 
+/** Onboards a member and authenticates it once: the caller most use-case calls in a test act as. */
+export async function authenticatedTestMember(
+  core: TestCore,
+  input: Partial<OnboardMemberInput> & { slug: string },
+): Promise<AuthenticatedMember> {
+  return (await onboardTestMember(core, input)).authenticate();
+}
+
 /** Declares a lender's book size, signed with its key as the SDK does (exposure.declareBook). */
 export async function declareTestBook(core: TestCore, member: TestMember, declaredSubjects: number) {
   const who = await member.authenticate();
@@ -278,6 +340,77 @@ export async function declareTestBook(core: TestCore, member: TestMember, declar
     declaredSubjects,
     signature: toBase64Url(ed25519.sign(message, member.secretKey)),
   });
+}
+
+// ---------------------------------------------------------------------------------------- exposure lenders
+
+export interface TestLender {
+  slug: string;
+  member: TestMember;
+  memberId: string;
+  /** The lender's mask key pair (exposure-he.md §2.3); registered at the hub unless `maskKey: false`. */
+  maskSecret: Uint8Array;
+  maskPublic: Uint8Array;
+}
+
+/**
+ * Onboards a lender as a lender node sets itself up: a mask key registered, then — when `tags` are given —
+ * a signed book declaration (`declare` subjects, default `tags.length`) and the tags registered in batches.
+ * Registrations count towards k only once seasoned (seasonRegistrations).
+ */
+export async function onboardTestLender(
+  core: TestCore,
+  input: Partial<OnboardMemberInput> & { slug: string },
+  options: { tags?: readonly Uint8Array[]; declare?: number; maskKey?: boolean } = {},
+): Promise<TestLender> {
+  const member = await onboardTestMember(core, { capabilities: ["lender"], ...input });
+  const keys = maskKeyPair();
+  const lender: TestLender = {
+    slug: input.slug,
+    member,
+    memberId: (await member.authenticate()).member.id,
+    maskSecret: keys.secretKey,
+    maskPublic: keys.publicKey,
+  };
+  if (options.maskKey !== false) {
+    await registerMaskKey(core.deps, await member.authenticate(), toBase64Url(lender.maskPublic));
+  }
+  if (options.tags) {
+    const tags = options.tags.map(toBase64Url);
+    await declareTestBook(core, member, options.declare ?? tags.length);
+    for (let at = 0; at < tags.length; at += 5000) {
+      await registerExposureSubjects(core.deps, await member.authenticate(), {
+        epoch: core.deps.policy.epoch,
+        tags: tags.slice(at, at + 5000),
+      });
+    }
+  }
+  return lender;
+}
+
+/** Moves the clock an hour past the policy's minHoldingHours: registrations made so far count towards k. */
+export function seasonRegistrations(core: TestCore): void {
+  const hours = core.deps.policy.exposure?.minHoldingHours ?? DEFAULT_EXPOSURE_POLICY.minHoldingHours;
+  core.clock.advance((hours + 1) * 3_600_000);
+}
+
+/** A lender node's loop: long-polls for tasks and hands each to `onTask` (awaited) until `signal` aborts. */
+export async function serveExposureTasks(
+  core: TestCore,
+  member: TestMember,
+  signal: AbortSignal,
+  onTask: (task: ExposureTask) => Promise<void> | void,
+): Promise<void> {
+  while (!signal.aborted) {
+    let tasks: ExposureTask[] = [];
+    try {
+      ({ tasks } = await pollExposureTasks(core.deps, await member.authenticate(), { waitMs: 300 }, signal));
+    } catch (error) {
+      if (signal.aborted) return;
+      throw error;
+    }
+    for (const task of tasks) await onTask(task);
+  }
 }
 
 // ------------------------------------------------------------------------------------------------- audit

@@ -19,9 +19,7 @@ import {
   CONTACT_CONDUCT,
   type ConsentRecord,
   type DirectoryUpsert,
-  type ErrorCode,
   type LookupInput,
-  RelinkError,
   toBase64Url,
 } from "@relink/protocol";
 import { type AuditEvent, verifyReceipt } from "@relink/tlog";
@@ -35,8 +33,10 @@ import { publishBatch } from "../src/directory.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
   attest,
+  authenticatedTestMember,
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   storedAuditEvents,
   type TestCore,
@@ -86,16 +86,6 @@ function lookupInput(ns: number[], over: Partial<LookupInput> = {}): LookupInput
   };
 }
 
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
-}
-
 async function leavesSince(db: Kysely<Database>, from: number): Promise<AuditEvent[]> {
   return (await storedAuditEvents(db, BigInt(from))).map((l) => l.event);
 }
@@ -119,6 +109,19 @@ async function publish(core: TestCore, who: AuthenticatedMember, ns: number[]): 
   });
 }
 
+/** The member registers a signed consent for each subject (consent(n)): the first half of consent-then-lookup. */
+async function registerConsentsFor(core: TestCore, who: AuthenticatedMember, ns: number[]) {
+  return registerConsents(
+    core.deps,
+    who,
+    attest(
+      core,
+      who,
+      ns.map((n) => consent(n)),
+    ),
+  );
+}
+
 // ----------------------------------------------------------------------------------------- consent vetting
 
 describeEachBackend("consent vetting (issue 15.3: consent is self-declared)", ({ db }) => {
@@ -129,15 +132,12 @@ describeEachBackend("consent vetting (issue 15.3: consent is self-declared)", ({
 
   beforeAll(async () => {
     core = createTestCore(db(), { now: NOW, policy: { abuse: { dailyConsentRegistrations: 60 } } });
-    lender = await (
-      await onboardTestMember(core, { slug: "lender-only", capabilities: ["lender"] })
-    ).authenticate();
-    collector = await (
-      await onboardTestMember(core, { slug: "vetted-collector", capabilities: ["collector"] })
-    ).authenticate();
-    other = await (
-      await onboardTestMember(core, { slug: "other-collector", capabilities: ["collector"] })
-    ).authenticate();
+    lender = await authenticatedTestMember(core, { slug: "lender-only", capabilities: ["lender"] });
+    collector = await authenticatedTestMember(core, {
+      slug: "vetted-collector",
+      capabilities: ["collector"],
+    });
+    other = await authenticatedTestMember(core, { slug: "other-collector", capabilities: ["collector"] });
   });
 
   it("a lender-only member registers no contact consents, a collector no credit-exposure ones", async () => {
@@ -317,29 +317,17 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
         },
       },
     });
-    publisher = await (
-      await onboardTestMember(core, { slug: "publisher", capabilities: ["lender"] })
-    ).authenticate();
+    publisher = await authenticatedTestMember(core, { slug: "publisher", capabilities: ["lender"] });
     fisherMember = await onboardTestMember(core, { slug: "fishing-collector", capabilities: ["collector"] });
     fisher = await fisherMember.authenticate();
-    honest = await (
-      await onboardTestMember(core, { slug: "honest-collector", capabilities: ["collector"] })
-    ).authenticate();
+    honest = await authenticatedTestMember(core, { slug: "honest-collector", capabilities: ["collector"] });
     // The network holds records for subjects 1000 and 2000..2009 only.
     await publish(core, publisher, [1000, ...Array.from({ length: 10 }, (_, i) => 2000 + i)]);
   });
 
   it("an honest collector (consents of long standing, good hit rate) raises nothing", async () => {
     const ns = Array.from({ length: 10 }, (_, i) => 2000 + i);
-    await registerConsents(
-      core.deps,
-      honest,
-      attest(
-        core,
-        honest,
-        ns.map((n) => consent(n)),
-      ),
-    );
+    await registerConsentsFor(core, honest, ns);
     core.clock.advance(3 * 86_400_000);
     const r = await lookupContacts(core.deps, honest, lookupInput(ns));
     expect(r.results.every((x) => x.records.length === 1)).toBe(true);
@@ -350,15 +338,7 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
     // The attack: tag a block of guessed identifiers, self-register (signed, plausible-looking) consents,
     // look them all up at once. One in 40 is a real person.
     const guessed = Array.from({ length: 40 }, (_, i) => 1000 + i);
-    await registerConsents(
-      core.deps,
-      fisher,
-      attest(
-        core,
-        fisher,
-        guessed.map((n) => consent(n)),
-      ),
-    );
+    await registerConsentsFor(core, fisher, guessed);
     const from = await logSize(db());
     const r = await lookupContacts(core.deps, fisher, lookupInput(guessed));
     expect(r.results.filter((x) => x.records.length > 0)).toHaveLength(1);
@@ -396,15 +376,7 @@ describeEachBackend("fishing detection and the sanctions ladder (issues 15.3, 11
     // The next day, another block: a second low hit rate suspends it.
     core.clock.advance(86_400_000);
     const more = Array.from({ length: 40 }, (_, i) => 3000 + i);
-    await registerConsents(
-      core.deps,
-      fisher,
-      attest(
-        core,
-        fisher,
-        more.map((n) => consent(n)),
-      ),
-    );
+    await registerConsentsFor(core, fisher, more);
     await lookupContacts(core.deps, fisher, lookupInput(more));
     expect((await findMemberById(db(), fisher.member.id))!.status).toBe("suspended");
     // Its next request (authenticated afresh, as every request is) is refused.
@@ -447,15 +419,9 @@ describeEachBackend("honeytokens (issue 11)", ({ db }) => {
   beforeAll(async () => {
     core = createTestCore(db(), { now: NOW });
     // The network's own member publishes the synthetic identity's sealed labels like any publisher.
-    network = await (
-      await onboardTestMember(core, { slug: "relink-network", capabilities: ["lender"] })
-    ).authenticate();
-    fisher = await (
-      await onboardTestMember(core, { slug: "honey-fisher", capabilities: ["collector"] })
-    ).authenticate();
-    prober = await (
-      await onboardTestMember(core, { slug: "honey-prober", capabilities: ["collector"] })
-    ).authenticate();
+    network = await authenticatedTestMember(core, { slug: "relink-network", capabilities: ["lender"] });
+    fisher = await authenticatedTestMember(core, { slug: "honey-fisher", capabilities: ["collector"] });
+    prober = await authenticatedTestMember(core, { slug: "honey-prober", capabilities: ["collector"] });
     await publish(core, network, [7777]);
   });
 
@@ -474,7 +440,7 @@ describeEachBackend("honeytokens (issue 11)", ({ db }) => {
   });
 
   it("a lookup of the honeytoken answers as usual and alerts the network admin with the member and receipt", async () => {
-    await registerConsents(core.deps, fisher, attest(core, fisher, [consent(7777)]));
+    await registerConsentsFor(core, fisher, [7777]);
     const r = await lookupContacts(core.deps, fisher, lookupInput([7777, 1]));
     // Not tipped off: the records come back like any other.
     expect(r.results[0]!.records).toHaveLength(1);
@@ -508,22 +474,13 @@ describeEachBackend("contact opt-out registry and conduct window (issue 11)", ({
 
   beforeAll(async () => {
     core = createTestCore(db(), { now: NOW });
-    publisher = await (
-      await onboardTestMember(core, { slug: "optout-publisher", capabilities: ["lender"] })
-    ).authenticate();
-    collector = await (
-      await onboardTestMember(core, { slug: "optout-collector", capabilities: ["collector"] })
-    ).authenticate();
+    publisher = await authenticatedTestMember(core, { slug: "optout-publisher", capabilities: ["lender"] });
+    collector = await authenticatedTestMember(core, {
+      slug: "optout-collector",
+      capabilities: ["collector"],
+    });
     await publish(core, publisher, [1, 2]);
-    await registerConsents(
-      core.deps,
-      collector,
-      attest(
-        core,
-        collector,
-        [1, 2, 3].map((n) => consent(n)),
-      ),
-    );
+    await registerConsentsFor(core, collector, [1, 2, 3]);
   });
 
   it("every result carries the no-contact window (22:00–08:00 UTC+8, GB/T 45251)", async () => {

@@ -6,13 +6,11 @@
 import { sha256 } from "@noble/hashes/sha2.js";
 import { insertMemberKey, listActiveKeys, revokeMemberKey } from "@relink/db";
 import {
-  type ErrorCode,
   fromBase64Url,
   hubAudience,
   keyFingerprint,
   keyHolderAudience,
   MAX_CLOCK_SKEW_MS,
-  RelinkError,
   requestSigningMessage,
   SIGNATURE_HEADERS,
   toBase64Url,
@@ -22,6 +20,7 @@ import { authenticateAdminRequest, authenticateMemberRequest } from "../src/auth
 import {
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   type SignedRequest,
   seededBytes,
@@ -36,16 +35,6 @@ const PATH = "/trpc/lookup.run";
 const BODY = '{"epoch":1,"purpose":"debt_collection"}';
 /** The four required signature headers (the audience header is informational). */
 const { audience: _audience, ...H } = SIGNATURE_HEADERS;
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
-}
 
 function flipBit(bytes: Uint8Array, bit = 0): Uint8Array {
   const out = bytes.slice();

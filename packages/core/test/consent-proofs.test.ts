@@ -6,38 +6,28 @@
  * data category's, a flipped bit), with a root it never logged, or with a query time outside its skew. The proof bundle is
  * stored with the lookup, committed to by its leaf, and re-verifies offline.
  */
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type ErrorCode, type LookupInput, RelinkError, toBase64Url, toHex } from "@relink/protocol";
+import { type ErrorCode, type LookupInput, toBase64Url, toHex } from "@relink/protocol";
 import { verifyReceipt } from "@relink/tlog";
-import {
-  type Artifacts,
-  artifactUrl,
-  type ConsentOpening,
-  checkArtifact,
-  codeField,
-  consentLeaf,
-  fieldToBytes,
-  membershipInput,
-  PoseidonTree,
-  parseBundle,
-  prove,
-  VERIFICATION_KEY,
-  VKEY_HASH,
-  verifyBundle,
-} from "@relink/zk";
+import { codeField, fieldToBytes, parseBundle, VERIFICATION_KEY, VKEY_HASH, verifyBundle } from "@relink/zk";
 import { beforeAll, expect, it } from "vitest";
 import type { AuthenticatedMember } from "../src/auth.ts";
 import { commitConsentRoot, consentProofBundle, verifiedProofs } from "../src/consent-proofs.ts";
 import { publishBatch } from "../src/directory.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
+  authenticatedTestMember,
+  b64root,
+  consentProofsInput,
+  consentRootInput,
   createTestCore,
   describeEachBackend,
-  onboardTestMember,
+  expectCode,
+  proveTestConsentBook,
   storedAuditEvents,
+  type TestConsentProofs,
   type TestCore,
+  testConsentBook,
 } from "../src/testing.ts";
 
 const NOW = "2026-12-03T09:30:00.000Z";
@@ -45,61 +35,20 @@ const NOW_MS = Date.parse(NOW);
 const T = (n: number) => sha256(new TextEncoder().encode(`relink-zk-test-subject-${n}`));
 const PURPOSE = "debt_collection";
 
-function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening {
-  return {
-    tag: T(n),
-    purpose: PURPOSE,
-    category: "contact",
-    legalBasis: "consent",
-    expiresAt: Date.parse("2027-06-01T00:00:00Z"),
-    evidenceHash: sha256(new TextEncoder().encode(`evidence-${n}`)),
-    salt: sha256(new TextEncoder().encode(`salt-${n}`)).slice(0, 31),
-    ...over,
-  };
-}
-
-/** The member's book: subjects 1 and 2 for debt collection, 3 for fraud prevention, 4 for credit exposure. */
-const book = [
-  opening(1),
-  opening(2),
-  opening(3, { purpose: "fraud_prevention" }),
-  opening(4, { category: "credit_exposure" }),
-];
-const tree = new PoseidonTree();
-for (const o of book) tree.insert(consentLeaf(o));
-/** A book the member never commits (a root the hub has not seen). */
-const stray = new PoseidonTree(undefined, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
-
-const artifacts: Artifacts = {
-  wasm: checkArtifact("wasm", new Uint8Array(gunzipSync(readFileSync(artifactUrl("wasm"))))),
-  zkey: checkArtifact("zkey", new Uint8Array(gunzipSync(readFileSync(artifactUrl("zkey"))))),
-};
-const proofs: Record<"s1" | "s2" | "s3fraud" | "s4credit" | "stray1" | "s1ahead", Uint8Array> = {} as never;
+/**
+ * The member's book: subjects 1 and 2 for debt collection, 3 for fraud prevention, 4 for credit exposure;
+ * and a stray one.
+ */
+const consentBook = testConsentBook(T, PURPOSE, "contact");
+const { tree, stray, openings: book } = consentBook;
+let proofs: TestConsentProofs;
 /** A horizon three days ahead (ADR 0049): subject 1's consent runs to mid-2027. */
 const AHEAD_MS = NOW_MS + 3 * 86_400_000;
 
 beforeAll(async () => {
   // Six proofs for the whole file (about a second each).
-  proofs.s1 = (await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), NOW_MS))).proof;
-  proofs.s2 = (await prove(artifacts, membershipInput(book[1]!, tree.path(1), tree.root(), NOW_MS))).proof;
-  proofs.s3fraud = (
-    await prove(artifacts, membershipInput(book[2]!, tree.path(2), tree.root(), NOW_MS))
-  ).proof;
-  proofs.s4credit = (
-    await prove(artifacts, membershipInput(book[3]!, tree.path(3), tree.root(), NOW_MS))
-  ).proof;
-  proofs.s1ahead = (
-    await prove(artifacts, membershipInput(book[0]!, tree.path(0), tree.root(), AHEAD_MS))
-  ).proof;
-  proofs.stray1 = (
-    await prove(
-      artifacts,
-      membershipInput(opening(1, { legalBasis: "contract" }), stray.path(0), stray.root(), NOW_MS),
-    )
-  ).proof;
+  proofs = await proveTestConsentBook(consentBook, NOW_MS, { aheadMs: AHEAD_MS });
 });
-
-const b64root = (r: bigint) => toBase64Url(fieldToBytes(r));
 
 function lookup(
   tags: Uint8Array[],
@@ -111,22 +60,9 @@ function lookup(
     purpose: PURPOSE,
     tags: tags.map(toBase64Url),
     caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-zk"))),
-    consentProofs: {
-      queryTime: NOW_MS,
-      items: items.map((i) => ({ root: b64root(i.root), proof: toBase64Url(i.proof) })),
-    },
+    consentProofs: consentProofsInput(NOW_MS, items),
     ...over,
   };
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
 }
 
 describeEachBackend("consent-membership proofs", ({ db }) => {
@@ -153,11 +89,9 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
 
   beforeAll(async () => {
     core = createTestCore(db(), { now: NOW });
-    who = await (await onboardTestMember(core, { slug: "zk-a", capabilities: ["collector"] })).authenticate();
-    publisher = await (await onboardTestMember(core, { slug: "zk-pub" })).authenticate();
-    plain = await (
-      await onboardTestMember(core, { slug: "zk-plain", capabilities: ["collector"] })
-    ).authenticate();
+    who = await authenticatedTestMember(core, { slug: "zk-a", capabilities: ["collector"] });
+    publisher = await authenticatedTestMember(core, { slug: "zk-pub" });
+    plain = await authenticatedTestMember(core, { slug: "zk-plain", capabilities: ["collector"] });
     await publishBatch(core.deps, publisher, {
       batchId: crypto.randomUUID(),
       epoch: 1,
@@ -179,11 +113,8 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
     await expectCode(commitConsentRoot(core.deps, who, bad), "BAD_INPUT");
     const notField = { ...bad, root: toBase64Url(new Uint8Array(32).fill(0xff)) };
     await expectCode(commitConsentRoot(core.deps, who, notField), "BAD_INPUT");
-    const input = {
-      root: b64root(tree.root()),
-      count: 4,
-      vkeyHash: toBase64Url(Uint8Array.from(Buffer.from(VKEY_HASH, "hex"))),
-    };
+    const input = consentRootInput(consentBook);
+    expect(input.count).toBe(4);
     const r = await commitConsentRoot(core.deps, who, input);
     expect(r.committed).toBe(true);
     const v = verifyReceipt(r.receipt, { logKey: core.logVerifierKey });
@@ -257,7 +188,7 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
     // Subject 4's consent covers credit exposure, not contact data (ADR 0048): its valid proof, for the
     // same purpose, does not cover a lookup, which reads contact records.
     await refused(
-      lookup([T(4)], [{ root: tree.root(), proof: proofs.s4credit }]),
+      lookup([T(4)], [{ root: tree.root(), proof: proofs.s4otherCategory }]),
       "lookup.consent-proof.invalid",
     );
     // …and the fraud-prevention proof does verify for its own purpose.
@@ -303,7 +234,7 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
   });
 
   it("accepts a proof made ahead for a horizon only as far as the policy allows, and verifies it once (ADR 0049)", async () => {
-    const ahead = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    const ahead = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead! }]);
     ahead.consentProofs!.queryTime = AHEAD_MS;
     // Default policy: a proof's time is the query's, within the skew.
     await refused(ahead, "lookup.consent-proof.time");
@@ -318,16 +249,16 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
     }
     expect(verifiedProofs.hits).toBe(hits + 1);
     // Past the horizon the policy allows, or in the past beyond the skew: refused before any pairing check.
-    const far = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    const far = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead! }]);
     far.consentProofs!.queryTime = NOW_MS + 8 * 86_400_000;
     await expectCode(lookupContacts(week, who, far), "NO_CONSENT");
     expect(await lastEvent()).toMatchObject({ ruleIds: ["lookup.consent-proof.time"] });
     // The known-good proof does not vouch for another statement or for altered bytes.
-    const otherTime = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead }]);
+    const otherTime = lookup([T(1)], [{ root: tree.root(), proof: proofs.s1ahead! }]);
     otherTime.consentProofs!.queryTime = AHEAD_MS + 1;
     await expectCode(lookupContacts(week, who, otherTime), "NO_CONSENT");
     expect(await lastEvent()).toMatchObject({ ruleIds: ["lookup.consent-proof.invalid"] });
-    const flipped = proofs.s1ahead.slice();
+    const flipped = proofs.s1ahead!.slice();
     flipped[200]! ^= 1;
     const tampered = lookup([T(1)], [{ root: tree.root(), proof: flipped }]);
     tampered.consentProofs!.queryTime = AHEAD_MS;

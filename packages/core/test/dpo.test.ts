@@ -6,14 +6,7 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import {
-  type ConsentRecord,
-  type ErrorCode,
-  type LookupInput,
-  RelinkError,
-  type SubjectReport,
-  toBase64Url,
-} from "@relink/protocol";
+import { type LookupInput, type SubjectReport, toBase64Url } from "@relink/protocol";
 import {
   base64Decode,
   base64Encode,
@@ -36,49 +29,25 @@ import {
   attest,
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   seededBytes,
   signRequest,
   type TestCore,
+  testConsent,
+  testLookup,
+  type UnsignedTestConsent,
   unverifiedRequest,
 } from "../src/testing.ts";
 
 const T = (n: number) => sha256(new TextEncoder().encode(`relink-dpo-subject-${n}`));
 
-type UnsignedConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+/** Consents of this file expire mid-2027. */
+const consent = (tag: Uint8Array, reference: string, over: Partial<UnsignedTestConsent> = {}) =>
+  testConsent(tag, reference, { expiresAt: "2027-06-01T00:00:00Z", ...over });
 
-function consent(tag: Uint8Array, reference: string, over: Partial<UnsignedConsent> = {}): UnsignedConsent {
-  return {
-    reference,
-    tag: toBase64Url(tag),
-    purpose: "debt_collection",
-    legalBasis: "consent",
-    dataCategories: ["contact"],
-    grantedAt: "2026-01-01T00:00:00Z",
-    expiresAt: "2027-06-01T00:00:00Z",
-    evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`evidence-${reference}`))),
-    ...over,
-  };
-}
-
-function lookupInput(tags: Uint8Array[], over: Partial<LookupInput> = {}): LookupInput {
-  return {
-    epoch: 1,
-    purpose: "debt_collection",
-    tags: tags.map(toBase64Url),
-    caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-dpo"))),
-    ...over,
-  };
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<void> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-}
+const lookupInput = (tags: Uint8Array[], over: Partial<LookupInput> = {}) =>
+  testLookup(tags, "case-dpo", over);
 
 describeEachBackend("DPO: subject access, consent replay, export", ({ db }) => {
   let core: TestCore;

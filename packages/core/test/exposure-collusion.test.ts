@@ -26,19 +26,23 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { registerConsents } from "../src/consents.ts";
 import { declareExposureBook } from "../src/exposure/book.ts";
 import { ExposureCoordinator } from "../src/exposure/coordinator.ts";
-import { pollExposureTasks, runExposureQuery, submitExposureRound } from "../src/exposure/query.ts";
-import { registerExposureSubjects, registerMaskKey } from "../src/exposure/subjects.ts";
+import { runExposureQuery, submitExposureRound } from "../src/exposure/query.ts";
+import { registerExposureSubjects } from "../src/exposure/subjects.ts";
 import {
   attest,
   createTestCore,
   declareTestBook,
   describeEachBackend,
+  onboardTestLender,
   onboardTestMember,
+  seasonRegistrations,
+  serveExposureTasks,
   storedAuditEvents,
   type TestCore,
+  type TestLender,
   type TestMember,
 } from "../src/testing.ts";
-import { capped, lenderAnswer, newMaskKeys, type SimLender } from "./exposure-fixtures.ts";
+import { capped, lenderAnswer, type SimLender } from "./exposure-fixtures.ts";
 
 const T = (n: number) => sha256(new TextEncoder().encode(`relink-collusion-subject-${n}`));
 const CASE = toBase64Url(sha256(new TextEncoder().encode("case-collusion")));
@@ -46,8 +50,7 @@ const HOUR = 3_600_000;
 /** The honest lender's figures for every subject it holds (EXPOSURE_FEATURES order). */
 const FIGURES = [1, 3_456_789, 2, 1, 0, 0, 0, 1, 1];
 
-interface Lender extends SimLender {
-  member: TestMember;
+interface Lender extends SimLender, TestLender {
   tasks: ExposureTask[];
 }
 
@@ -62,47 +65,24 @@ describeEachBackend("issue 15.4: two colluding lenders against the k-threshold",
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
 
-  async function lender(slug: string, book: number[]): Promise<Lender> {
-    const member = await onboardTestMember(core, { slug, capabilities: ["lender"] });
-    const keys = newMaskKeys();
-    const l: Lender = {
-      slug,
-      member,
-      memberId: (await member.authenticate()).member.id,
-      ...keys,
-      book: new Map(book.map((n) => [toHex(T(n)), FIGURES])),
-      tasks: [],
-    };
-    await registerMaskKey(core.deps, await member.authenticate(), toBase64Url(keys.maskPublic));
-    return l;
-  }
+  /** A lender with a mask key and its book; declaring and registering are the test's own steps. */
+  const lender = async (slug: string, book: number[]): Promise<Lender> => ({
+    ...(await onboardTestLender(core, { slug })),
+    book: new Map(book.map((n) => [toHex(T(n)), FIGURES])),
+    tasks: [],
+  });
 
-  async function serve(l: Lender): Promise<void> {
-    while (!stop.signal.aborted) {
-      let tasks: ExposureTask[] = [];
-      try {
-        ({ tasks } = await pollExposureTasks(
-          core.deps,
-          await l.member.authenticate(),
-          { waitMs: 300 },
-          stop.signal,
-        ));
-      } catch (error) {
-        if (stop.signal.aborted) return;
-        throw error;
-      }
-      for (const task of tasks) {
-        l.tasks.push(task);
-        // Colluders have empty books: their honest-looking answer is all zeros plus their masks.
-        const ciphertexts = await lenderAnswer(l, task);
-        await submitExposureRound(core.deps, await l.member.authenticate(), {
-          queryId: task.queryId,
-          round: task.round,
-          ciphertexts,
-        });
-      }
-    }
-  }
+  const serve = (l: Lender) =>
+    serveExposureTasks(core, l.member, stop.signal, async (task) => {
+      l.tasks.push(task);
+      // Colluders have empty books: their honest-looking answer is all zeros plus their masks.
+      const ciphertexts = await lenderAnswer(l, task);
+      await submitExposureRound(core.deps, await l.member.authenticate(), {
+        queryId: task.queryId,
+        round: task.round,
+        ciphertexts,
+      });
+    });
 
   const register = async (l: Lender, subjects: number[]) =>
     registerExposureSubjects(core.deps, await l.member.authenticate(), {
@@ -165,7 +145,7 @@ describeEachBackend("issue 15.4: two colluding lenders against the k-threshold",
         })),
       ),
     );
-    core.clock.advance(25 * HOUR);
+    seasonRegistrations(core);
     for (const l of [honest, ...colluders]) loops.push(serve(l));
   });
 
@@ -254,7 +234,7 @@ describeEachBackend("issue 15.4: two colluding lenders against the k-threshold",
 
   it("residual risk (threat model T4): colluders who register and wait out the seasoning still isolate one lender", async () => {
     for (const c of colluders) await register(c, [3]);
-    core.clock.advance(25 * HOUR);
+    seasonRegistrations(core);
     const { out, figures } = await ask(3);
     expect(out.subjects[0]!.status).toBe("ok");
     // Not prevented: documented in docs/threat-model.md (T4, residual). The registrations are signed,

@@ -8,51 +8,35 @@
  * query's leaf commits to the bundle, which is stored by the leaf's index and re-verifies offline; the
  * cached answer of an identical query gets its own leaf and bundle.
  */
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { exposureBudgetUsed } from "@relink/db";
 import { loadHe } from "@relink/he";
-import {
-  type ErrorCode,
-  type ExposureQueryInput,
-  type ExposureTask,
-  RelinkError,
-  toBase64Url,
-  toHex,
-} from "@relink/protocol";
+import { type ExposureQueryInput, toBase64Url, toHex } from "@relink/protocol";
 import { verifyReceipt } from "@relink/tlog";
-import {
-  type Artifacts,
-  artifactUrl,
-  type ConsentOpening,
-  checkArtifact,
-  consentLeaf,
-  fieldToBytes,
-  membershipInput,
-  PoseidonTree,
-  parseBundle,
-  prove,
-  VERIFICATION_KEY,
-  VKEY_HASH,
-  verifyBundle,
-} from "@relink/zk";
+import { fieldToBytes, parseBundle, VERIFICATION_KEY, VKEY_HASH, verifyBundle } from "@relink/zk";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { AuthenticatedMember } from "../src/auth.ts";
 import { commitConsentRoot, consentProofBundle } from "../src/consent-proofs.ts";
 import { ExposureCoordinator } from "../src/exposure/coordinator.ts";
-import { pollExposureTasks, runExposureQuery, submitExposureRound } from "../src/exposure/query.ts";
-import { registerExposureSubjects, registerMaskKey } from "../src/exposure/subjects.ts";
+import { runExposureQuery, submitExposureRound } from "../src/exposure/query.ts";
 import {
+  consentProofsInput,
+  consentRootInput,
   createTestCore,
-  declareTestBook,
   describeEachBackend,
+  expectCode,
+  onboardTestLender,
   onboardTestMember,
+  proveTestConsentBook,
+  seasonRegistrations,
+  serveExposureTasks,
   storedAuditEvents,
+  type TestConsentProofs,
   type TestCore,
-  type TestMember,
+  type TestLender,
+  testConsentBook,
 } from "../src/testing.ts";
-import { lenderAnswer, newMaskKeys, type SimLender } from "./exposure-fixtures.ts";
+import { lenderAnswer, type SimLender } from "./exposure-fixtures.ts";
 
 const START = "2026-12-03T09:30:00.000Z";
 /** Registrations count towards k after 24 h: the queries run 25 h after the lenders registered. */
@@ -61,60 +45,19 @@ const T = (n: number) => sha256(new TextEncoder().encode(`relink-exposure-zk-sub
 const PURPOSE = "credit_assessment";
 const PRESET = "bfv-4096-add-v1";
 
-function opening(n: number, over: Partial<ConsentOpening> = {}): ConsentOpening {
-  return {
-    tag: T(n),
-    purpose: PURPOSE,
-    category: "credit_exposure",
-    legalBasis: "consent",
-    expiresAt: Date.parse("2027-06-01T00:00:00Z"),
-    evidenceHash: sha256(new TextEncoder().encode(`evidence-${n}`)),
-    salt: sha256(new TextEncoder().encode(`salt-${n}`)).slice(0, 31),
-    ...over,
-  };
-}
+/**
+ * The querier's book: subjects 1 and 2 for credit assessment, 3 for fraud prevention only, 4 for contact data
+ * only; and a stray one.
+ */
+const book = testConsentBook(T, PURPOSE, "credit_exposure");
+const { tree, stray } = book;
 
-/** The querier's book: subjects 1 and 2 for credit assessment, 3 for fraud prevention only, 4 for contact data only. */
-const book = [
-  opening(1),
-  opening(2),
-  opening(3, { purpose: "fraud_prevention" }),
-  opening(4, { category: "contact" }),
-];
-const tree = new PoseidonTree();
-for (const o of book) tree.insert(consentLeaf(o));
-/** A book the querier never commits (a root the hub has not seen). */
-const stray = new PoseidonTree(undefined, [consentLeaf(opening(1, { legalBasis: "contract" }))]);
+type Lender = SimLender & TestLender & { tasks: number };
 
-type Lender = SimLender & { member: TestMember; tasks: number };
-
-const proofs: Record<"s1" | "s2" | "s3fraud" | "s4contact" | "stray1", Uint8Array> = {} as never;
-const b64root = (r: bigint) => toBase64Url(fieldToBytes(r));
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
-}
+let proofs: TestConsentProofs;
 
 beforeAll(async () => {
-  const artifacts: Artifacts = {
-    wasm: checkArtifact("wasm", new Uint8Array(gunzipSync(readFileSync(artifactUrl("wasm"))))),
-    zkey: checkArtifact("zkey", new Uint8Array(gunzipSync(readFileSync(artifactUrl("zkey"))))),
-  };
-  const at = (i: number) => membershipInput(book[i]!, tree.path(i), tree.root(), QUERY_MS);
-  proofs.s1 = (await prove(artifacts, at(0))).proof;
-  proofs.s2 = (await prove(artifacts, at(1))).proof;
-  proofs.s3fraud = (await prove(artifacts, at(2))).proof;
-  proofs.s4contact = (await prove(artifacts, at(3))).proof;
-  const strayOpening = opening(1, { legalBasis: "contract" });
-  proofs.stray1 = (
-    await prove(artifacts, membershipInput(strayOpening, stray.path(0), stray.root(), QUERY_MS))
-  ).proof;
+  proofs = await proveTestConsentBook(book, QUERY_MS);
 });
 
 describeEachBackend("exposure queries with consent proofs", ({ db }) => {
@@ -137,14 +80,7 @@ describeEachBackend("exposure queries with consent proofs", ({ db }) => {
       tags: tags.map(toBase64Url),
       caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-exposure-zk"))),
       publicKey,
-      ...(items
-        ? {
-            consentProofs: {
-              queryTime: QUERY_MS,
-              items: items.map((i) => ({ root: b64root(i.root), proof: toBase64Url(i.proof) })),
-            },
-          }
-        : {}),
+      ...(items ? { consentProofs: consentProofsInput(QUERY_MS, items) } : {}),
       ...over,
     };
   }
@@ -166,30 +102,15 @@ describeEachBackend("exposure queries with consent proofs", ({ db }) => {
     expect(lenders.reduce((n, l) => n + l.tasks, 0)).toBe(tasksBefore);
   }
 
-  async function serve(lender: Lender): Promise<void> {
-    while (!stop.signal.aborted) {
-      let tasks: ExposureTask[] = [];
-      try {
-        ({ tasks } = await pollExposureTasks(
-          core.deps,
-          await lender.member.authenticate(),
-          { waitMs: 300 },
-          stop.signal,
-        ));
-      } catch (error) {
-        if (stop.signal.aborted) return;
-        throw error;
-      }
-      for (const task of tasks) {
-        lender.tasks++;
-        await submitExposureRound(core.deps, await lender.member.authenticate(), {
-          queryId: task.queryId,
-          round: task.round,
-          ciphertexts: await lenderAnswer(lender, task),
-        });
-      }
-    }
-  }
+  const serve = (lender: Lender) =>
+    serveExposureTasks(core, lender.member, stop.signal, async (task) => {
+      lender.tasks++;
+      await submitExposureRound(core.deps, await lender.member.authenticate(), {
+        queryId: task.queryId,
+        round: task.round,
+        ciphertexts: await lenderAnswer(lender, task),
+      });
+    });
 
   beforeAll(async () => {
     core = createTestCore(db(), {
@@ -208,30 +129,17 @@ describeEachBackend("exposure queries with consent proofs", ({ db }) => {
     // Three lenders hold subjects 1, 2, 3 and 9 (k = 3): a proven query is answered.
     const held = [1, 2, 3, 9].map(T);
     for (const slug of ["zk-lender-a", "zk-lender-b", "zk-lender-c"]) {
-      const m = await onboardTestMember(core, { slug, capabilities: ["lender"] });
       const lender: Lender = {
-        slug,
-        member: m,
-        memberId: (await m.authenticate()).member.id,
+        ...(await onboardTestLender(core, { slug }, { tags: held })),
         book: new Map(held.map((t, i) => [toHex(t), [1, 1_000_000 + i, 1, 0, 0, 0, 0, 0, 1]])),
-        ...newMaskKeys(),
         tasks: 0,
       };
-      await registerMaskKey(core.deps, await m.authenticate(), toBase64Url(lender.maskPublic));
-      await declareTestBook(core, m, held.length);
-      await registerExposureSubjects(core.deps, await m.authenticate(), {
-        epoch: 1,
-        tags: held.map(toBase64Url),
-      });
       lenders.push(lender);
       loops.push(serve(lender));
     }
-    core.clock.advance(QUERY_MS - Date.parse(START));
-    const committed = await commitConsentRoot(core.deps, querier, {
-      root: b64root(tree.root()),
-      count: book.length,
-      vkeyHash: toBase64Url(Uint8Array.from(Buffer.from(VKEY_HASH, "hex"))),
-    });
+    seasonRegistrations(core);
+    expect(core.clock().getTime()).toBe(QUERY_MS);
+    const committed = await commitConsentRoot(core.deps, querier, consentRootInput(book));
     expect(committed.committed).toBe(true);
   });
 
@@ -252,7 +160,7 @@ describeEachBackend("exposure queries with consent proofs", ({ db }) => {
     );
     // Subject 4's consent covers contact data only (ADR 0048): its valid proof does not cover exposure.
     await refused(
-      query([T(4)], [{ root: tree.root(), proof: proofs.s4contact }]),
+      query([T(4)], [{ root: tree.root(), proof: proofs.s4otherCategory }]),
       "exposure.consent-proof.invalid",
     );
     // Subject 9 is not in the tree: subject 1's proof presented for it fails.

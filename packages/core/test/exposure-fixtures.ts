@@ -1,9 +1,8 @@
 /**
- * Test fixtures for the exposure tests: a seeded byte stream, and lenders played by small functions that
+ * Test fixtures for the exposure tests: a seeded byte stream and numbers, and lenders played by small functions that
  * do what a lender node does (exposure-he.md §2–§4): cap their figures, lay them out in the hub's slots,
  * add their pairwise zero-sum mask and encrypt under the querier's key with @relink/he.
  */
-import { sha256 } from "@noble/hashes/sha2.js";
 import { applyMask, type HeContext, loadHe, maskKeyPair, zeroSumMask } from "@relink/he";
 import {
   AGGREGATE_SLOTS,
@@ -14,36 +13,20 @@ import {
   OUTSTANDING_LIMB_BITS,
   toHex,
 } from "@relink/protocol";
+import { seededFloats, seededRng } from "@relink/psi/testing";
 import type { RandomSource } from "../src/exposure/noise.ts";
 
-/** A deterministic byte stream (SHA-256 in counter mode) standing in for crypto.getRandomValues. */
+/** A deterministic byte stream (the tests' one seeded source, ADR 0067) standing in for crypto.getRandomValues. */
 export function seededRandom(seed: string): RandomSource {
-  let counter = 0;
-  let pool = new Uint8Array(0);
+  const next = seededRng(seed);
   return (bytes) => {
-    let at = 0;
-    while (at < bytes.length) {
-      if (pool.length === 0) pool = sha256(new TextEncoder().encode(`${seed}/${counter++}`));
-      const n = Math.min(pool.length, bytes.length - at);
-      bytes.set(pool.subarray(0, n), at);
-      pool = pool.subarray(n);
-      at += n;
-    }
+    bytes.set(next(bytes.length));
     return bytes;
   };
 }
 
-/** A small deterministic PRNG for books (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform numbers in [0, 1) for random books, replayable from the seed. */
+export const prng = (seed: number): (() => number) => seededFloats(seed);
 
 /** A lender's raw (uncapped) figures per subject tag (hex), in EXPOSURE_FEATURES order. */
 export type Book = Map<string, number[]>;

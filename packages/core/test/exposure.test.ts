@@ -23,12 +23,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { registerConsents } from "../src/consents.ts";
 import { ExposureCoordinator } from "../src/exposure/coordinator.ts";
 import { discreteLaplace } from "../src/exposure/noise.ts";
-import {
-  aggregateNoiseScales,
-  pollExposureTasks,
-  runExposureQuery,
-  submitExposureRound,
-} from "../src/exposure/query.ts";
+import { aggregateNoiseScales, runExposureQuery, submitExposureRound } from "../src/exposure/query.ts";
 import {
   registerExposureSubjects,
   registerMaskKey,
@@ -39,7 +34,10 @@ import {
   createTestCore,
   declareTestBook,
   describeEachBackend,
+  onboardTestLender,
   onboardTestMember,
+  seasonRegistrations,
+  serveExposureTasks,
   storedAuditEvents,
   type TestCore,
   type TestMember,
@@ -96,23 +94,10 @@ describeEachBackend("exposure queries", ({ db }) => {
   const stop = new AbortController();
   const loops: Promise<void>[] = [];
 
-  async function serve(node: NodeSim): Promise<void> {
-    while (!stop.signal.aborted) {
-      let tasks: ExposureTask[] = [];
-      try {
-        ({ tasks } = await pollExposureTasks(
-          core.deps,
-          await node.member.authenticate(),
-          { waitMs: 300 },
-          stop.signal,
-        ));
-      } catch (error) {
-        if (stop.signal.aborted) return;
-        throw error;
-      }
-      for (const task of tasks) void answer(node, task);
-    }
-  }
+  const serve = (node: NodeSim) =>
+    serveExposureTasks(core, node.member, stop.signal, (task) => {
+      void answer(node, task);
+    });
 
   async function answer(node: NodeSim, task: ExposureTask): Promise<void> {
     node.tasks.push(task);
@@ -157,35 +142,26 @@ describeEachBackend("exposure queries", ({ db }) => {
     querierId = (await querier.authenticate()).member.id;
     const rand = prng(20261126);
     for (const [i, slug] of LENDERS.entries()) {
-      const member = await onboardTestMember(core, { slug, capabilities: ["lender"] });
       const book: Book = randomBook(rand, RANDOM_SUBJECTS, 0.6);
       for (const [n, holders] of Object.entries(DESIGNED)) {
         if (holders.includes(i))
           book.set(toHex(T(Number(n))), [1, 2_000_000 + 1_000 * i + Number(n), 1, 0, 0, 0, 1, 1, 1]);
       }
+      const tags = [...book.keys()].map(fromHexString);
+      // A generous declaration: later tests register more subjects (signed book size, issue 15.4).
+      const lender = await onboardTestLender(
+        core,
+        { slug },
+        { tags, declare: tags.length + 100, maskKey: slug !== "lender-nomask" },
+      );
       const node: NodeSim = {
-        slug,
-        member,
-        memberId: (await member.authenticate()).member.id,
+        ...lender,
         book,
-        ...newMaskKeys(),
         behaviour: "honest",
         tasks: [],
         sent: new Map(),
         refusals: [],
       };
-      if (slug !== "lender-nomask") {
-        await registerMaskKey(core.deps, await member.authenticate(), toBase64Url(node.maskPublic));
-      }
-      const tags = [...book.keys()].map((h) => toBase64Url(fromHexString(h)));
-      // A generous declaration: later tests register more subjects (signed book size, issue 15.4).
-      await declareTestBook(core, member, tags.length + 100);
-      for (let at = 0; at < tags.length; at += 5000) {
-        await registerExposureSubjects(core.deps, await member.authenticate(), {
-          epoch: 1,
-          tags: tags.slice(at, at + 5000),
-        });
-      }
       nodes.push(node);
     }
     // The querier is a lender too: its own book is registered, with a mask key, and never counted.
@@ -197,7 +173,7 @@ describeEachBackend("exposure queries", ({ db }) => {
       tags: QUERIER_HOLDS.map((n) => toBase64Url(T(n))),
     });
     // Registrations count towards k once they are minHoldingHours (24) old (issue 15.4).
-    core.clock.advance(25 * 3_600_000);
+    seasonRegistrations(core);
     const consented = [...range(0, 1600), ...range(5000, 5010), ...range(6000, 6020)];
     for (let at = 0; at < consented.length; at += 1000) {
       await registerConsents(

@@ -7,9 +7,7 @@ import { randomUUID } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { consentRevisions, countRecords, type Database, listConsents, quotaUsed } from "@relink/db";
 import {
-  type ConsentRecord,
   type DirectoryUpsert,
-  type ErrorCode,
   fromHex,
   type LookupInput,
   type PublishBatchInput,
@@ -30,12 +28,15 @@ import {
   attest,
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   type StoredAuditEvent,
   seededBytes,
   storedAuditEvents,
   TEST_LOG_ORIGIN,
   type TestCore,
+  testConsent,
+  testLookup,
 } from "../src/testing.ts";
 
 // ------------------------------------------------------------------------------------------------ helpers
@@ -72,41 +73,10 @@ function batch(upserts: DirectoryUpsert[], over: Partial<PublishBatchInput> = {}
   return { batchId: randomUUID(), epoch: 1, upserts, deletions: [], ...over };
 }
 
-type UnsignedConsent = Omit<ConsentRecord, "caseCommitment" | "attestation">;
+const consent = testConsent;
 
-function consent(tag: Uint8Array, reference: string, over: Partial<UnsignedConsent> = {}): UnsignedConsent {
-  return {
-    reference,
-    tag: toBase64Url(tag),
-    purpose: "debt_collection",
-    legalBasis: "consent",
-    dataCategories: ["contact"],
-    grantedAt: "2026-01-01T00:00:00Z",
-    expiresAt: "2027-01-01T00:00:00Z",
-    evidenceHash: toBase64Url(sha256(new TextEncoder().encode(`evidence-${reference}`))),
-    ...over,
-  };
-}
-
-function lookupInput(tags: Uint8Array[], over: Partial<LookupInput> = {}): LookupInput {
-  return {
-    epoch: 1,
-    purpose: "debt_collection",
-    tags: tags.map(toBase64Url),
-    caseCommitment: toBase64Url(sha256(new TextEncoder().encode("case-4711"))),
-    ...over,
-  };
-}
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  return error as RelinkError;
-}
+const lookupInput = (tags: Uint8Array[], over: Partial<LookupInput> = {}) =>
+  testLookup(tags, "case-4711", over);
 
 /** The hub's audit commitment key in these tests: derived from the test log key (createTestCore). */
 const COMMITMENT_KEY = deriveCommitmentKey(generateSignerKey(TEST_LOG_ORIGIN, seededBytes(1)).seed);

@@ -71,6 +71,10 @@ export interface MaskRound {
   length: number;
 }
 
+/**
+ * The HKDF info's field encoding (u32 big-endian length ‖ bytes): protocol's `lengthPrefixed`, which this
+ * crypto leaf may not import (ADR 0003, ADR 0067). Part of the pair-seed derivation (docs/protocol/exposure-he.md §4).
+ */
 function lp(...parts: Uint8Array[]): Uint8Array {
   const total = parts.reduce((n, p) => n + 4 + p.length, 0);
   const out = new Uint8Array(total);

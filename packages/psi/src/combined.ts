@@ -23,7 +23,7 @@
  * element is one more metered evaluation.
  */
 import { type Rng, equalBytes as sameBytes, webCryptoRng } from "./bytes.ts";
-import { sameEpoch } from "./domain.ts";
+import { checkRequestEpoch, sameEpoch } from "./domain.ts";
 import { EpochMismatchError, InvalidInputError, InvalidProofError } from "./errors.ts";
 import { checkScalar, type Group, IDENTITY, nobleGroup, randomScalar } from "./group.ts";
 import { finalizeHash, mulLenient, weightedSum } from "./rfc9497.ts";
@@ -69,11 +69,7 @@ export function evaluateUnproven(
   opts: GroupOptions = {},
 ): HolderEvaluation {
   const group = opts.group ?? nobleGroup;
-  if (!sameEpoch(key, request)) {
-    throw new EpochMismatchError(
-      `request for ${request.networkId}/${request.epoch}, key of ${key.networkId}/${key.epoch}`,
-    );
-  }
+  checkRequestEpoch(key, request);
   const k = checkScalar(key.secretShare, "secret share");
   return {
     networkId: key.networkId,

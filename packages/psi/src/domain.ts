@@ -13,7 +13,7 @@
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { ascii, concat, i2osp, lp, utf8Encode } from "./bytes.ts";
-import { InvalidInputError } from "./errors.ts";
+import { EpochMismatchError, InvalidInputError } from "./errors.ts";
 import { OUTPUT_BYTES } from "./rfc9497.ts";
 
 export interface EpochId {
@@ -44,6 +44,15 @@ export function checkEpochId(e: EpochId): EpochId {
 
 export function sameEpoch(a: EpochId, b: EpochId): boolean {
   return a.networkId === b.networkId && a.epoch === b.epoch;
+}
+
+/** A holder evaluates only requests of its key's network and epoch: EpochMismatchError otherwise. */
+export function checkRequestEpoch(key: EpochId, request: EpochId): void {
+  if (!sameEpoch(key, request)) {
+    throw new EpochMismatchError(
+      `request for ${request.networkId}/${request.epoch}, key of ${key.networkId}/${key.epoch}`,
+    );
+  }
 }
 
 /** The OPRF input for a canonical identifier (as produced by @relink/identity, e.g. "cn-id:…"). */

@@ -26,9 +26,8 @@ import {
   type HolderEvaluation,
   verifyRound2,
 } from "./combined.ts";
-import { checkEpochId, type EpochId, oprfInput, sameEpoch } from "./domain.ts";
+import { checkEpochId, checkRequestEpoch, type EpochId, oprfInput } from "./domain.ts";
 import {
-  EpochMismatchError,
   IdentityElementError,
   InvalidEncodingError,
   InvalidInputError,
@@ -237,11 +236,7 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
     },
     async evaluateAsHolder(key, request, rng = webCryptoRng) {
       checkEpochId(key);
-      if (!sameEpoch(key, request)) {
-        throw new EpochMismatchError(
-          `request for ${request.networkId}/${request.epoch}, key of ${key.networkId}/${key.epoch}`,
-        );
-      }
+      checkRequestEpoch(key, request);
       checkBatch(request.blindedElements.length);
       const k = checkScalar(key.secretShare, "secret share");
       const c = request.blindedElements;
@@ -299,11 +294,7 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
     },
     async evaluateUnproven(key, request) {
       checkEpochId(key);
-      if (!sameEpoch(key, request)) {
-        throw new EpochMismatchError(
-          `request for ${request.networkId}/${request.epoch}, key of ${key.networkId}/${key.epoch}`,
-        );
-      }
+      checkRequestEpoch(key, request);
       checkBatch(request.blindedElements.length);
       const k = checkScalar(key.secretShare, "secret share");
       const c = request.blindedElements;

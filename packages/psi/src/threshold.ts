@@ -15,7 +15,7 @@
  * The phase functions (`phases`) are the chunkable pieces the worker pool runs in parallel.
  */
 import { type Rng, webCryptoRng } from "./bytes.ts";
-import { checkEpochId, type EpochId, oprfInput, sameEpoch } from "./domain.ts";
+import { checkEpochId, checkRequestEpoch, type EpochId, oprfInput, sameEpoch } from "./domain.ts";
 import {
   DuplicateHolderError,
   EpochMismatchError,
@@ -218,11 +218,7 @@ export function evaluateAsHolder(
 ): HolderResponse {
   const group = opts.group ?? nobleGroup;
   checkEpochId(key);
-  if (!sameEpoch(key, request)) {
-    throw new EpochMismatchError(
-      `request for ${request.networkId}/${request.epoch}, key of ${key.networkId}/${key.epoch}`,
-    );
-  }
+  checkRequestEpoch(key, request);
   checkBatchSize(request.blindedElements.length);
   const k = checkScalar(key.secretShare, "secret share");
   const c = request.blindedElements;

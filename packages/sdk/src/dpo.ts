@@ -3,7 +3,8 @@
  * same bytes (ADRs 0041, 0042, 0064). Browser-safe: no Node built-in (test/browser-entry.test.ts).
  *
  * - `reportRows`: a verified subject access report (PIPL Art. 45) as table rows (CSV, the printable page),
- *   case references resolved from the member's own case register (the hub holds only commitments).
+ *   case references resolved from the member's own case register (the hub holds only commitments);
+ *   `reportCsv`: those rows as Excel-safe CSV.
  * - `buildExportPack`: the regulator export pack (PIPL Art. 54–56): slice.json, pipia.json, the offline
  *   verifier (`verify.mjs`, passed in as its source text: `@relink/sdk/verify-export.mjs`), README.txt and
  *   manifest.json with each file's SHA-256, signed (Ed25519, RFC 8032) by the exporting DPO. The signer is a
@@ -13,6 +14,7 @@
  */
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type ExportSlice, type SubjectReport, toBase64Url } from "@relink/protocol";
+import { formatCsv } from "./csv.ts";
 
 // ------------------------------------------------------------------------------------ subject report
 
@@ -63,6 +65,23 @@ export function reportRows(
     results_returned: e.outputCount === null ? "" : String(e.outputCount),
     receipt_verified: verified ? "yes" : "NO",
   }));
+}
+
+const NUMERIC_COLUMNS = new Set<ReportColumn>(["leaf_index", "subjects_in_request", "results_returned"]);
+
+/**
+ * The report as CSV, by the SDK's one Excel-safe writer (`formatCsv`: UTF-8 BOM, formula cells neutralised per
+ * OWASP, digit strings kept as text); indices and counts are written as numbers.
+ */
+export function reportCsv(rows: readonly ReportRow[]): string {
+  return formatCsv(
+    REPORT_COLUMNS.map((key) => ({ key })),
+    rows.map((r) =>
+      Object.fromEntries(
+        REPORT_COLUMNS.map((c) => [c, NUMERIC_COLUMNS.has(c) && r[c] !== "" ? Number(r[c]) : r[c]]),
+      ),
+    ),
+  );
 }
 
 // ------------------------------------------------------------------------------------- export pack

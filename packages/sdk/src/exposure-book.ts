@@ -101,15 +101,14 @@ function wholeUnits(
 }
 
 /**
- * Parses an exposure book: columns id_number (required, resident ID), loan_id (required, unique in the
- * book), status (active | closed), outstanding (whole CNY ≥ 0), days_past_due (whole days ≥ 0), opened_on
- * (YYYY-MM-DD, not after `now`'s day). Other columns are ignored.
+ * The id_number column of every row, parsed as a resident ID: the canonical identifier by spreadsheet row,
+ * and the rows' identifier errors (the caller adds its own columns' errors).
  */
-export function parseExposureBook(
+function parseIdNumbers(
   records: readonly Rec[],
   now: Date,
-  rowNumbers?: RowNumbers,
-): { book: ExposureBook; errors: UploadError[] } {
+  rowNumbers: RowNumbers | undefined,
+): { errors: UploadError[]; subjectOf: Map<number, string | undefined> } {
   const parsed = parseRows(records, { id_number: "cn-id" }, { now, firstRowNumber: 0 });
   const errors: UploadError[] = parsed.errors.map((e) => ({
     row: rowAt(rowNumbers, e.row),
@@ -120,6 +119,20 @@ export function parseExposureBook(
   const subjectOf = new Map(
     parsed.rows.map((r) => [rowAt(rowNumbers, r.row), r.identifiers["id_number"]?.canonical]),
   );
+  return { errors, subjectOf };
+}
+
+/**
+ * Parses an exposure book: columns id_number (required, resident ID), loan_id (required, unique in the
+ * book), status (active | closed), outstanding (whole CNY ≥ 0), days_past_due (whole days ≥ 0), opened_on
+ * (YYYY-MM-DD, not after `now`'s day). Other columns are ignored.
+ */
+export function parseExposureBook(
+  records: readonly Rec[],
+  now: Date,
+  rowNumbers?: RowNumbers,
+): { book: ExposureBook; errors: UploadError[] } {
+  const { errors, subjectOf } = parseIdNumbers(records, now, rowNumbers);
   const today = now.toISOString().slice(0, 10);
   const seenLoans = new Map<string, number>();
   const loans: ExposureLoan[] = [];
@@ -252,16 +265,7 @@ export function parseExposureSubjects(
   const rowNumbers = options.rowNumbers;
   const refColumn = options.refColumn ?? "applicant_ref";
   const requireRef = options.requireRef ?? true;
-  const parsed = parseRows(records, { id_number: "cn-id" }, { now, firstRowNumber: 0 });
-  const errors: UploadError[] = parsed.errors.map((e) => ({
-    row: rowAt(rowNumbers, e.row),
-    field: e.field,
-    reason: e.reason,
-    message: e.message,
-  }));
-  const subjectOf = new Map(
-    parsed.rows.map((r) => [rowAt(rowNumbers, r.row), r.identifiers["id_number"]?.canonical]),
-  );
+  const { errors, subjectOf } = parseIdNumbers(records, now, rowNumbers);
   const rows: ExposureSubjectRow[] = [];
   records.forEach((rec, i) => {
     const row = rowAt(rowNumbers, i);

@@ -15,47 +15,12 @@ import {
 } from "../src/columns.ts";
 import { CsvError, decodeCsv, formatCell, formatCsv, readCsvTable } from "../src/csv.ts";
 import { parseConsentRows, parseContactRows, parseDebtorRows } from "../src/rows.ts";
+import { gbk, utf16le } from "../src/testing.ts";
 
 const ID = "11010519491231002X";
 const PERSONAL = [ID, "张三", "13800138000"];
 
-/** GBK encoder for tests, built from the WHATWG decoder (no encoder exists in the platform). */
-const gbkTable = (() => {
-  const map = new Map<string, number[]>();
-  const d = new TextDecoder("gbk");
-  for (let a = 0x81; a <= 0xfe; a++)
-    for (let b = 0x40; b <= 0xfe; b++) {
-      if (b === 0x7f) continue;
-      const ch = d.decode(new Uint8Array([a, b]));
-      if (ch.length === 1 && ch !== "\ufffd" && !map.has(ch)) map.set(ch, [a, b]);
-    }
-  return map;
-})();
-function gbk(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const ch of text) {
-    const code = ch.codePointAt(0)!;
-    if (code < 0x80) out.push(code);
-    else {
-      const bytes = gbkTable.get(ch);
-      if (!bytes) throw new Error(`no GBK for ${ch}`);
-      out.push(...bytes);
-    }
-  }
-  return new Uint8Array(out);
-}
 const utf8 = (t: string) => new TextEncoder().encode(t);
-function utf16le(t: string, bom = true): Uint8Array {
-  const out = new Uint8Array((bom ? 2 : 0) + t.length * 2);
-  if (bom) out.set([0xff, 0xfe]);
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    out[(bom ? 2 : 0) + 2 * i] = c & 0xff;
-    out[(bom ? 2 : 0) + 2 * i + 1] = c >> 8;
-  }
-  return out;
-}
-
 function csvError(f: () => unknown): CsvError {
   try {
     f();

@@ -19,6 +19,7 @@ import {
   fromBase64Url,
   toBase64Url,
 } from "@relink/protocol";
+import { seededFloats } from "@relink/psi/testing";
 import { answerExposureTask, type LenderBook, lenderBook } from "../src/exposure.ts";
 import { parseExposureBook } from "../src/exposure-book.ts";
 
@@ -26,16 +27,8 @@ export const NOW = new Date("2026-11-26T08:00:00Z");
 export const AS_OF = "2026-11-26";
 export const PRESET = "bfv-4096-add-v1";
 
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform numbers in [0, 1), replayable from the seed (the tests' one seeded source, ADR 0067). */
+export const rng = (seed: number): (() => number) => seededFloats(seed);
 
 /** A valid resident ID, distinct for n < 336,000 (region 310115, born 1985, check character computed). */
 export function cnId(n: number): string {

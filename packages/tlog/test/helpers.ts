@@ -1,3 +1,6 @@
+import { createHmacDrbg } from "@noble/curves/utils.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
 import { base64Decode } from "../src/bytes.ts";
 import type { AuditEvent } from "../src/leaf.ts";
 
@@ -15,18 +18,21 @@ export function toHex(b: Uint8Array): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** Deterministic bytes for replayable keys (never use outside tests). */
-export function seeded(seed: number): (n: number) => Uint8Array {
-  let x = seed >>> 0 || 1;
-  return (n) =>
-    Uint8Array.from({ length: n }, () => {
-      x ^= x << 13;
-      x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5;
-      x >>>= 0;
-      return x & 255;
-    });
+const hmacSha256 = (key: Uint8Array, message: Uint8Array) => hmac(sha256, key, message);
+
+/**
+ * Deterministic bytes for replayable keys (never use outside tests): the same wrapper of noble's HMAC-DRBG
+ * as `seededRng` of @relink/psi/testing, which this crypto leaf may not import (ADR 0067).
+ */
+export function seeded(seed: number | string): (n: number) => Uint8Array {
+  const base = new TextEncoder().encode(`relink/test-rng/${seed}/`);
+  let request = 0;
+  return (n) => {
+    const material = new Uint8Array(base.length + 4);
+    material.set(base);
+    new DataView(material.buffer).setUint32(base.length, request++);
+    return createHmacDrbg<Uint8Array>(32, n, hmacSha256)(material, (block) => block.slice(0, n));
+  };
 }
 
 export const h32 = (b: number): string => toHex(new Uint8Array(32).fill(b));

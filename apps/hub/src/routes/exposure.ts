@@ -14,7 +14,7 @@ import {
   RelinkError,
   unpackCiphertexts,
 } from "@relink/protocol";
-import { HttpError, type Route, readBody, sendJson } from "@relink/protocol/http";
+import { HttpError, type Route, readBody, requestToVerify, sendJson } from "@relink/protocol/http";
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -40,15 +40,7 @@ export function exposureRoutes(deps: { core: CoreDeps; maxBodyBytes: number }): 
         }
         const body = await readBody(req, deps.maxBodyBytes);
         try {
-          const who = await authenticateMemberRequest(core, {
-            method: req.method ?? "POST",
-            path: url.pathname + url.search,
-            body,
-            header: (name) => {
-              const v = req.headers[name.toLowerCase()];
-              return Array.isArray(v) ? v[0] : v;
-            },
-          });
+          const who = await authenticateMemberRequest(core, requestToVerify(req, url, body, "POST"));
           const queryId = params["queryId"] ?? "";
           const round = Number(params["round"]);
           if (!UUID_RE.test(queryId) || !Number.isSafeInteger(round) || round < 1) {

@@ -28,7 +28,7 @@ import {
   type UnverifiedRequest,
 } from "@relink/core";
 import { SIGNATURE_HEADERS } from "@relink/protocol";
-import { HttpError, type Route, sendJson, sendText } from "@relink/protocol/http";
+import { HttpError, type Route, requestToVerify, sendJson, sendText } from "@relink/protocol/http";
 import { base64Encode, decodeAuditEvent, hashLeaf, parseDecimal } from "@relink/tlog";
 
 /** Authenticates a reader of leaves and receipts (core's authenticateLedgerReader, composed by the hub). */
@@ -40,15 +40,7 @@ async function reader(
   url: URL,
 ): Promise<LedgerReader> {
   if (!auth) throw new HttpError(401, "UNKNOWN_KEY", "this hub has no ledger readers configured");
-  return auth({
-    method: req.method ?? "GET",
-    path: url.pathname + url.search,
-    body: new Uint8Array(),
-    header: (name) => {
-      const v = req.headers[name.toLowerCase()];
-      return Array.isArray(v) ? v[0] : v;
-    },
-  });
+  return auth(requestToVerify(req, url, new Uint8Array(), "GET"));
 }
 
 /** 404 unless `who` may read leaf bytes `leaf` (another member's leaf looks like a missing one). */

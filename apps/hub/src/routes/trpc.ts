@@ -4,7 +4,7 @@
  */
 import { type ApiContext, appRouter } from "@relink/api";
 import type { CoreDeps } from "@relink/core";
-import { type Route, readBody } from "@relink/protocol/http";
+import { type Route, readBody, requestToVerify } from "@relink/protocol/http";
 import { nodeHTTPRequestHandler } from "@trpc/server/adapters/node-http";
 
 export function trpcRoutes(deps: {
@@ -51,15 +51,7 @@ export function trpcRoutes(deps: {
         adminKeys: deps.adminKeys,
         dpoKeys: deps.dpoKeys ?? [],
         keyHolderKeys: deps.keyHolderKeys ?? [],
-        request: {
-          method: req.method ?? "GET",
-          path: url.pathname + url.search,
-          body,
-          header: (name) => {
-            const v = req.headers[name.toLowerCase()];
-            return Array.isArray(v) ? v[0] : v;
-          },
-        },
+        request: requestToVerify(req, url, body, "GET"),
       }),
     });
   };

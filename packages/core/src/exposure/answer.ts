@@ -4,7 +4,6 @@
  * the sum, and the one audit leaf every answered query gets (counts only, never a figure).
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { packBlobs } from "@relink/db";
 import type { HeCiphertext, HeContext, HePublicKey } from "@relink/he";
 import {
   AGGREGATE_SLOTS,
@@ -12,6 +11,7 @@ import {
   EXPOSURE_FEATURES,
   type ExposureQueryOutput,
   OUTSTANDING_LIMB_BITS,
+  packCiphertexts,
   sha256Bytes,
   toHex,
 } from "@relink/protocol";
@@ -150,7 +150,8 @@ export async function logExposureQuery(
         ],
       },
       requestHash: who.requestHash,
-      responseHash: sha256Bytes(packBlobs(q.ciphertexts)),
+      // The leaf commits to the ciphertexts in the wire framing of the binary submit (`lengthPrefixed`).
+      responseHash: sha256Bytes(packCiphertexts(q.ciphertexts)),
       ...(coverage.proven ? { consentProofsHash: coverage.proven.commitment } : {}),
     },
     q.at,

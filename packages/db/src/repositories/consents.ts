@@ -243,16 +243,7 @@ export async function consentsByReference(
 
 /** Revokes consents by id (those not yet revoked); returns those revoked. */
 export async function revokeConsentIds(db: Db, memberId: string, ids: readonly string[], at: Date) {
-  if (ids.length === 0) return [];
-  const rows = await db
-    .updateTable("consent")
-    .set({ revoked_at: at })
-    .where("member_id", "=", memberId)
-    .where("id", "in", [...ids])
-    .where("revoked_at", "is", null)
-    .returning(columns)
-    .execute();
-  return rows.map(toConsent);
+  return revokeActive(db, memberId, "id", ids, at);
 }
 
 /** Revokes the member's active consents with these references; returns those revoked. */
@@ -262,12 +253,23 @@ export async function revokeConsents(
   references: string[],
   at: Date,
 ): Promise<Consent[]> {
-  if (references.length === 0) return [];
+  return revokeActive(db, memberId, "reference", references, at);
+}
+
+/** Revokes the member's active consents whose `key` is one of `values`; returns those revoked. */
+async function revokeActive(
+  db: Db,
+  memberId: string,
+  key: "id" | "reference",
+  values: readonly string[],
+  at: Date,
+): Promise<Consent[]> {
+  if (values.length === 0) return [];
   const rows = await db
     .updateTable("consent")
     .set({ revoked_at: at })
     .where("member_id", "=", memberId)
-    .where("reference", "in", references)
+    .where(key, "in", [...values])
     .where("revoked_at", "is", null)
     .returning(columns)
     .execute();

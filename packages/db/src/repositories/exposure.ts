@@ -175,7 +175,10 @@ export interface CachedExposureAnswer {
   ciphertexts: Uint8Array[];
 }
 
-/** Length-prefixed (u32 big-endian) concatenation of byte strings. */
+/**
+ * The cache column's framing: each ciphertext as u32 big-endian length ‖ bytes. The same bytes as protocol's
+ * `lengthPrefixed`, which db may not import (ADR 0003); nothing outside this table reads them (ADR 0067).
+ */
 export function packBlobs(blobs: readonly Uint8Array[]): Uint8Array {
   const total = blobs.reduce((n, b) => n + 4 + b.length, 0);
   const out = new Uint8Array(total);

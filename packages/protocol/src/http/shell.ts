@@ -118,6 +118,28 @@ export function parseRequestUrl(target: string | undefined): URL {
 }
 
 /**
+ * The request as a signature check reads it (core's `UnverifiedRequest`): the method (`method` when Node has
+ * none), the path with its query, the exact body bytes, and headers by case-insensitive name (the first of
+ * repeated ones).
+ */
+export function requestToVerify(
+  req: IncomingMessage,
+  url: URL,
+  body: Uint8Array,
+  method: string,
+): { method: string; path: string; body: Uint8Array; header(name: string): string | undefined } {
+  return {
+    method: req.method ?? method,
+    path: url.pathname + url.search,
+    body,
+    header: (name) => {
+      const v = req.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v[0] : v;
+    },
+  };
+}
+
+/**
  * Reads the request body, at most `limit` bytes. A declared Content-Length over the limit is refused at once
  * with PAYLOAD_TOO_LARGE (Node discards the unread rest). A longer body without a declared length is drained
  * (not kept) and then refused the same way; past DRAIN_LIMIT the connection is cut. A body cut short by the

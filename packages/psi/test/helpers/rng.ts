@@ -16,19 +16,5 @@ export function replayScalars(...scalars: Uint8Array[]): (n: number) => Uint8Arr
   };
 }
 
-/** Deterministic test RNG (xorshift-based, NOT cryptographic) so property tests replay from a seed. */
-export function seededRng(seed: number): (n: number) => Uint8Array {
-  let x = BigInt(seed) | 1n;
-  return (n: number) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      x ^= (x << 13n) & 0xffffffffffffffffn;
-      x ^= x >> 7n;
-      x ^= (x << 17n) & 0xffffffffffffffffn;
-      out[i] = Number(x & 0xffn);
-    }
-    return out;
-  };
-}
-
+export { seededRng } from "../../src/testing.ts";
 export { scalarToBigint };

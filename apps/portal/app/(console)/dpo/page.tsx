@@ -8,8 +8,7 @@
  * pack is built by the CLI's code and signed there.
  */
 import { keyFingerprint, toBase64Url } from "@relink/protocol";
-import { formatCsv } from "@relink/sdk/csv";
-import { REPORT_COLUMNS, reportRows } from "@relink/sdk/dpo";
+import { REPORT_COLUMNS, reportCsv, reportRows } from "@relink/sdk/dpo";
 import { useEffect, useState } from "react";
 import { caseRegister } from "../../../web/cases.ts";
 import { DICTIONARIES, type MessageKey, translator } from "../../../web/i18n.ts";
@@ -204,15 +203,7 @@ function SubjectReportCard({ ready, logKey }: { ready: boolean; logKey: string }
               <button
                 type="button"
                 data-testid="dpo-report-csv"
-                onClick={() =>
-                  downloadFile(
-                    `${base}.csv`,
-                    formatCsv(
-                      REPORT_COLUMNS.map((key) => ({ key })),
-                      rows.map(numeric),
-                    ),
-                  )
-                }
+                onClick={() => downloadFile(`${base}.csv`, reportCsv(rows))}
               >
                 {t("dpo.report.csv")}
               </button>
@@ -268,17 +259,6 @@ function SubjectReportCard({ ready, logKey }: { ready: boolean; logKey: string }
       ) : null}
     </Card>
   );
-}
-
-/** Counts and indices as numbers in the CSV (the SDK writer keeps number-like text as text). */
-function numeric(r: ReturnType<typeof reportRows>[number]) {
-  const n = (v: string) => (v === "" ? "" : Number(v));
-  return {
-    ...r,
-    leaf_index: n(r.leaf_index),
-    subjects_in_request: n(r.subjects_in_request),
-    results_returned: n(r.results_returned),
-  };
 }
 
 /** Verified, or loudly not: every problem with its entry. */
