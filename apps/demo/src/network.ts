@@ -48,6 +48,8 @@ export interface NetworkOptions {
    * member unless listed. The holders' operators decide these, independently of the hub's quotas.
    */
   evaluationCaps?: { default?: number; members?: Record<string, number> };
+  /** The key holders' member-directory cache lifetime, seconds (default 2; the holders' own default is 30). */
+  directoryTtlSeconds?: number;
   /** Serve the web portal from the hub (RELINK_PORTAL=1; needs a portal build) and let browsers call holders. */
   portal?: boolean;
 }
@@ -201,7 +203,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
           "--workers",
           "1",
           "--directory-ttl",
-          "2",
+          String(o.directoryTtlSeconds ?? 2),
           "--directory-refetch",
           "1",
           "--evaluation-caps",

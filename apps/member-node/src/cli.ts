@@ -38,6 +38,7 @@ export const GROUPS: readonly Group[] = [
   },
   { commands: ["exposure", "serve"], load: () => import("./commands/exposure.ts") },
   { commands: ["admin"], load: () => import("./commands/admin.ts") },
+  { commands: ["key"], load: () => import("./commands/key.ts") },
   { commands: ["dpo"], load: () => import("./commands/dpo.ts") },
   { commands: ["log"], load: () => import("./commands/log.ts") },
   { commands: ["receipt"], load: () => import("./commands/receipt.ts") },

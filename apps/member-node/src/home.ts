@@ -9,6 +9,10 @@
  *                       can prove its queries and `relink log verify` can check the hub still serves those leaves.
  *   checkpoint.json (0600): the last audit-log checkpoint `relink log verify` accepted, the audited frontier
  *                       of the leaves it re-hashed, and any fork evidence (bounded, deduplicated).
+ *   signing-key.pending.json (0600): during `relink key rotate` only, the new signing key before the hub
+ *                       confirmed it (so a crash after the hub's commit never loses it).
+ *   retired-keys/ (0700): one file (0600) per signing key replaced by `relink key rotate`, named by its
+ *                       fingerprint: the old secret key, kept as a backup (ADR 0068).
  * Raw books (CSV) stay wherever the member keeps them; only derived values leave the node.
  */
 import {
@@ -23,7 +27,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { fromBase64Url, fromHex, toBase64Url, toHex } from "@relink/protocol";
+import { fromBase64Url, fromHex, keyFingerprint, toBase64Url, toHex } from "@relink/protocol";
 import { ed25519Signer, type HeKeyStore, type MaskKeyState, type MemberSecrets } from "@relink/sdk";
 import { writeFileAtomic } from "./commands/options.ts";
 import { UserError } from "./errors.ts";
@@ -90,6 +94,73 @@ export function readHome(home: string): MemberHome {
 
 export function secretsOf(config: MemberHome): MemberSecrets {
   return { signer: ed25519Signer(fromHex(config.signingSecretKey)), recordKey: fromHex(config.recordKey) };
+}
+
+// ------------------------------------------------------------------------------------ key rotation (0068)
+
+const pendingKeyFile = (home: string) => join(home, "signing-key.pending.json");
+export const retiredKeysDir = (home: string) => join(home, "retired-keys");
+
+/** Keeps the new signing key beside member.json before the hub is asked to accept it. */
+export function stagePendingKey(home: string, secretKey: Uint8Array): string {
+  writeFileAtomic(
+    pendingKeyFile(home),
+    `${JSON.stringify({ signingSecretKey: toHex(secretKey), stagedAt: new Date().toISOString() })}\n`,
+  );
+  chmodSync(pendingKeyFile(home), 0o600);
+  return pendingKeyFile(home);
+}
+
+/** The staged key of an interrupted rotation, if any. */
+export function readPendingKey(home: string): Uint8Array | undefined {
+  if (!existsSync(pendingKeyFile(home))) return undefined;
+  const k = JSON.parse(readFileSync(pendingKeyFile(home), "utf8")) as { signingSecretKey?: unknown };
+  if (typeof k.signingSecretKey !== "string" || !/^[0-9a-f]{64}$/.test(k.signingSecretKey)) {
+    throw new UserError(`${pendingKeyFile(home)}: malformed key`);
+  }
+  return fromHex(k.signingSecretKey);
+}
+
+export function discardPendingKey(home: string): void {
+  rmSync(pendingKeyFile(home), { force: true });
+}
+
+/**
+ * After the hub committed the rotation: the old secret key goes to retired-keys/<fingerprint>.json (0600),
+ * then member.json is replaced atomically (temp file + rename) with the new key, then the staged copy is
+ * removed. Each step is safe to redo after a crash. Returns the backup file.
+ */
+export function completeKeyRotation(home: string, newSecretKey: Uint8Array, at: Date): string {
+  const config = readHome(home);
+  const oldSecret = fromHex(config.signingSecretKey);
+  const oldPublic = ed25519.getPublicKey(oldSecret);
+  const dir = retiredKeysDir(home);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const backup = join(dir, `${toBase64Url(keyFingerprint("ed25519", oldPublic))}.json`);
+  if (toHex(newSecretKey) !== config.signingSecretKey) {
+    writeFileAtomic(
+      backup,
+      `${JSON.stringify(
+        {
+          signingSecretKey: config.signingSecretKey,
+          publicKey: toBase64Url(oldPublic),
+          retiredAt: at.toISOString(),
+          reason: "rotated",
+        },
+        null,
+        2,
+      )}\n`,
+    );
+    chmodSync(backup, 0o600);
+    writeFileAtomic(
+      file(home),
+      `${JSON.stringify({ ...config, signingSecretKey: toHex(newSecretKey) }, null, 2)}\n`,
+    );
+    chmodSync(file(home), 0o600);
+  }
+  discardPendingKey(home);
+  return backup;
 }
 
 // ---------------------------------------------------------------------------------------------- exposure

@@ -42,6 +42,7 @@ const COMMANDS = [
   ["exposure", "query"],
   ["exposure", "register"],
   ["serve"],
+  ["key", "rotate"],
 ];
 
 describe("help and usage", () => {

@@ -8,6 +8,7 @@
  * decryption in the worker) against lender nodes (`relink serve`) and gets the plaintext oracle's figures.
  * The member DPO computes a subject access report for a debtor matched earlier (tags in the worker), checks
  * an altered report is rejected, replays a query's consent, and exports a pack that its own verifier accepts.
+ * The member admin rotates the member's signing key in the browser; the old key is refused, the new one works.
  * Screenshots go to apps/portal/test-results/ (gitignored).
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -593,6 +594,66 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       }
       await shot("14-exposure-portfolio");
       await signOut();
+    },
+  );
+
+  browserCrypto(
+    "a member admin rotates the signing key in the browser (ADR 0068); the hub and the CLI follow",
+    async () => {
+      const collector = MEMBERS.collector.slug;
+      const homeFile = join(net.homeDir(collector), "member.json");
+      const before = JSON.parse(readFileSync(homeFile, "utf8")) as Record<string, unknown> & {
+        signingSecretKey: string;
+        recordKey: string;
+      };
+      const fp = (secretHex: string) =>
+        toBase64Url(keyFingerprint("ed25519", ed25519.getPublicKey(fromHex(secretHex))));
+      await signIn("member_admin");
+      await importKey(collector);
+      await page.goto(`${net.hubUrl}/member`);
+      await page.getByTestId("rotate-start").click();
+      const [download] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByTestId("rotate-confirm").click(),
+      ]);
+      // The downloaded key file is a member.json with a new signing key and the same record key.
+      const keyFile = JSON.parse(readFileSync(await download.path(), "utf8")) as {
+        signingSecretKey: string;
+        recordKey: string;
+        hubUrl: string;
+      };
+      expect(keyFile.recordKey).toBe(before.recordKey);
+      expect(keyFile.signingSecretKey).toMatch(/^[0-9a-f]{64}$/);
+      expect(keyFile.signingSecretKey).not.toBe(before.signingSecretKey);
+      const done = page.getByTestId("rotate-done");
+      await expect.poll(() => done.getAttribute("data-new")).toBe(fp(keyFile.signingSecretKey));
+      expect(await done.getAttribute("data-old")).toBe(fp(before.signingSecretKey));
+      // The hub's view on the same page: the new key is the member's only signing key.
+      const signing = page.locator("[data-testid=keys-table] tbody tr[data-purpose=request_signing]");
+      await expect
+        .poll(() => signing.evaluateAll((els) => els.map((e) => e.dataset["fingerprint"])))
+        .toEqual([fp(keyFile.signingSecretKey)]);
+      await shot("20-member-key-rotated");
+      // The browser's stored key is the new one.
+      await page.goto(`${net.hubUrl}/keys`);
+      await expect
+        .poll(() => page.getByTestId("key-info").textContent())
+        .toContain(fp(keyFile.signingSecretKey).slice(0, 22));
+      await signOut();
+      // The member node still on the old key is refused by the hub; with the downloaded key it works again.
+      const refused = await net.relink(["key", "rotate", "--no-progress"], collector);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/UNKNOWN_KEY/);
+      writeFileSync(
+        homeFile,
+        `${JSON.stringify({ ...before, signingSecretKey: keyFile.signingSecretKey }, null, 2)}\n`,
+        { mode: 0o600 },
+      );
+      const matched = await net.relink(
+        ["match", files.debtors, "--purpose", "debt_collection", "--no-progress", "--quiet"],
+        collector,
+      );
+      expect(matched.code, matched.stderr).toBe(0);
     },
   );
 

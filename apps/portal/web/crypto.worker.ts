@@ -15,6 +15,7 @@ import {
   type HubClient,
   MemberNode,
   parseDebtorRows,
+  rotateSigningKey,
   webCryptoSigner,
   wireError,
 } from "@relink/sdk/browser";
@@ -22,7 +23,7 @@ import { exposureSubjectsTable } from "@relink/sdk/columns";
 import { buildExportPack, tarArchive } from "@relink/sdk/dpo";
 import verifierSource from "@relink/sdk/verify-export.mjs";
 import { verifyReceiptAsync, verifySubjectReport } from "@relink/tlog";
-import { loadDpoKey, loadMemberKey } from "./keys.ts";
+import { loadDpoKey, loadMemberKey, newMemberSigningKey, replaceMemberSigningKey } from "./keys.ts";
 import type { ReportCheck, WorkerMessage, WorkerRequest, WorkerResult } from "./protocol.ts";
 import { readConsents, readContacts, readDebtors, readTable, sortErrors } from "./uploads.ts";
 
@@ -120,6 +121,8 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
       const r = await node.revokeConsents(req.references);
       return { op: "revoke", revoked: r.revoked, receipts: r.receipts };
     }
+    case "rotate-key":
+      return rotateKey();
     case "dpo-report":
       return subjectReport(req);
     case "dpo-verify": {
@@ -142,6 +145,45 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
     case "dpo-export":
       return exportPack(req);
   }
+}
+
+// ------------------------------------------------------------------------------------ key rotation
+
+/**
+ * ADR 0068: a new Ed25519 key is made here (non-extractable once imported; its seed only in the key file the
+ * page offers for download), the hub is asked — signed with the current key — to switch to it, with the new
+ * key's proof of possession; then the stored key is replaced. Nothing secret is sent.
+ */
+async function rotateKey(): Promise<WorkerResult> {
+  const current = await loadMemberKey();
+  if (!current) throw new Error("no member key in this browser");
+  const next = await newMemberSigningKey(current, self.location.origin);
+  const signer = webCryptoSigner(current.privateKey, current.publicKey);
+  const client = createHubClient({
+    url: `${self.location.origin}/api`,
+    signer,
+    networkId: await networkId(),
+  });
+  const r = await rotateSigningKey(client, {
+    currentFingerprint: signer.fingerprint,
+    newKey: { publicKey: next.publicKey, sign: webCryptoSigner(next.privateKey, next.publicKey).sign },
+  });
+  // The hub has switched: the old key is refused from now on. Keep the key file even if storing fails.
+  let stored = true;
+  try {
+    await replaceMemberSigningKey(current, next);
+  } catch {
+    stored = false;
+  }
+  return {
+    op: "rotate-key",
+    oldFingerprint: r.oldFingerprint,
+    newFingerprint: r.newFingerprint,
+    rotatedAt: r.rotatedAt,
+    keyFile: next.keyFile,
+    stored,
+    receipts: [r.receipt],
+  };
 }
 
 // ----------------------------------------------------------------------------------------------- DPO

@@ -362,7 +362,7 @@ const en = {
   "member.quota.used": "{used} used on {day}",
   "member.keys": "Keys",
   "member.keys.explain":
-    "The member's active public keys as the hub holds them. Keys are registered by the network administrator (relink admin); secrets never leave their holders.",
+    "The member's active public keys as the hub holds them. Keys are registered by the network administrator (relink admin); the member administrator can rotate the signing key below. Secrets never leave their holders.",
   "member.keys.col.purpose": "Purpose",
   "member.keys.col.algorithm": "Algorithm",
   "member.keys.col.created": "Registered",
@@ -370,6 +370,16 @@ const en = {
   "member.keys.purpose.mask_agreement": "Mask agreement (exposure)",
   "member.keys.purpose.witness": "Log witness",
   "member.keys.purpose.dpo": "Data-protection officer",
+  "member.rotate.title": "Rotate the signing key",
+  "member.rotate.explain":
+    "Replaces the member's request-signing key. The new key is made in this browser and never sent; the hub switches to it at once and refuses the old key, key holders within a minute. Download the new key file and give it to your member nodes (relink --home … with this member.json); nodes still on the old key stop working.",
+  "member.rotate.start": "Rotate signing key…",
+  "member.rotate.confirm": "Rotate now: the current key stops working everywhere",
+  "member.rotate.running": "Rotating…",
+  "member.rotate.done": "Rotated at {time}: {old} → {new}. The new key file was downloaded.",
+  "member.rotate.download": "Download the new key file again",
+  "member.rotate.notStored":
+    "The hub switched keys, but this browser could not store the new key: import the downloaded key file on the Member key page.",
 } as const;
 
 export type MessageKey = keyof typeof en;
@@ -720,7 +730,7 @@ const zhHans: Dictionary = {
   "member.quota.used": "{day} 已用 {used}",
   "member.keys": "密钥",
   "member.keys.explain":
-    "中心登记的本机构有效公钥。密钥由网络管理员登记（relink admin）；私钥从不离开持有者。",
+    "中心登记的本机构有效公钥。密钥由网络管理员登记（relink admin），机构管理员可在下方轮换签名密钥；私钥从不离开持有者。",
   "member.keys.col.purpose": "用途",
   "member.keys.col.algorithm": "算法",
   "member.keys.col.created": "登记时间",
@@ -728,6 +738,16 @@ const zhHans: Dictionary = {
   "member.keys.purpose.mask_agreement": "掩码协商（多头借贷）",
   "member.keys.purpose.witness": "日志见证",
   "member.keys.purpose.dpo": "数据保护官",
+  "member.rotate.title": "轮换签名密钥",
+  "member.rotate.explain":
+    "更换本机构的请求签名密钥。新密钥在本浏览器中生成，绝不外发；中心立即启用新密钥并拒绝旧密钥，密钥托管方在一分钟内跟进。请下载新的密钥文件并交给本机构的节点（relink --home … 使用该 member.json）；仍使用旧密钥的节点将无法工作。",
+  "member.rotate.start": "轮换签名密钥…",
+  "member.rotate.confirm": "立即轮换：当前密钥将在所有地方失效",
+  "member.rotate.running": "正在轮换…",
+  "member.rotate.done": "已于 {time} 轮换：{old} → {new}。新密钥文件已下载。",
+  "member.rotate.download": "再次下载新密钥文件",
+  "member.rotate.notStored":
+    "中心已更换密钥，但本浏览器未能保存新密钥：请在“机构密钥”页面导入已下载的密钥文件。",
 };
 
 const zhHant: Dictionary = {
@@ -1075,7 +1095,7 @@ const zhHant: Dictionary = {
   "member.quota.used": "{day} 已用 {used}",
   "member.keys": "金鑰",
   "member.keys.explain":
-    "中心登記的本機構有效公鑰。金鑰由網絡管理員登記（relink admin）；私鑰從不離開持有者。",
+    "中心登記的本機構有效公鑰。金鑰由網絡管理員登記（relink admin），機構管理員可在下方輪換簽章金鑰；私鑰從不離開持有者。",
   "member.keys.col.purpose": "用途",
   "member.keys.col.algorithm": "演算法",
   "member.keys.col.created": "登記時間",
@@ -1083,6 +1103,16 @@ const zhHant: Dictionary = {
   "member.keys.purpose.mask_agreement": "遮罩協商（多頭借貸）",
   "member.keys.purpose.witness": "日誌見證",
   "member.keys.purpose.dpo": "資料保護官",
+  "member.rotate.title": "輪換簽章金鑰",
+  "member.rotate.explain":
+    "更換本機構的請求簽章金鑰。新金鑰在本瀏覽器中產生，絕不外傳；中心立即啟用新金鑰並拒絕舊金鑰，金鑰託管方在一分鐘內跟進。請下載新的金鑰檔案並交給本機構的節點（relink --home … 使用該 member.json）；仍使用舊金鑰的節點將無法運作。",
+  "member.rotate.start": "輪換簽章金鑰…",
+  "member.rotate.confirm": "立即輪換：目前的金鑰將在所有地方失效",
+  "member.rotate.running": "正在輪換…",
+  "member.rotate.done": "已於 {time} 輪換：{old} → {new}。新金鑰檔案已下載。",
+  "member.rotate.download": "再次下載新金鑰檔案",
+  "member.rotate.notStored":
+    "中心已更換金鑰，但本瀏覽器未能儲存新金鑰：請在「機構金鑰」頁面匯入已下載的金鑰檔案。",
 };
 
 export const DICTIONARIES: Readonly<Record<Locale, Dictionary>> = {

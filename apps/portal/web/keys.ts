@@ -138,3 +138,45 @@ export async function importMemberKeyFile(text: string): Promise<StoredMemberKey
   await tx("readwrite", (s) => s.put(stored, "current"));
   return stored;
 }
+
+const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+/**
+ * A new request-signing key made here (the crypto worker), for a rotation (ADR 0068): the non-extractable
+ * WebCrypto key that will sign from now on, and the key file the member admin downloads — member.json as
+ * `relink init` writes it (same hub, record key and log key), so member nodes can take the new key. The seed
+ * exists only inside that text; it is never sent to the hub.
+ */
+export async function newMemberSigningKey(
+  current: StoredMemberKey,
+  hubUrl: string,
+): Promise<{ privateKey: CryptoKey; publicKey: Uint8Array; keyFile: string }> {
+  const seed = crypto.getRandomValues(new Uint8Array(32));
+  const keyFile = `${JSON.stringify(
+    {
+      hubUrl: current.hubUrl ?? hubUrl,
+      signingSecretKey: toHex(seed),
+      recordKey: toHex(current.recordKey),
+      ...(current.logKey ? { logKey: current.logKey } : {}),
+    },
+    null,
+    2,
+  )}\n`;
+  const { privateKey, publicKey } = await importSeed(seed); // wipes the seed
+  return { privateKey, publicKey, keyFile };
+}
+
+/** After the hub accepted the rotation: the new key replaces the stored one (record key and settings kept). */
+export async function replaceMemberSigningKey(
+  current: StoredMemberKey,
+  next: { privateKey: CryptoKey; publicKey: Uint8Array },
+): Promise<StoredMemberKey> {
+  const stored: StoredMemberKey = {
+    ...current,
+    privateKey: next.privateKey,
+    publicKey: next.publicKey,
+    importedAt: new Date().toISOString(),
+  };
+  await tx("readwrite", (s) => s.put(stored, "current"));
+  return stored;
+}

@@ -19,6 +19,8 @@ export type WorkerRequest =
   | { id: number; op: "match"; csv: Uint8Array; purpose: string; caseId: string }
   | { id: number; op: "consents"; csv: Uint8Array }
   | { id: number; op: "revoke"; references: string[] }
+  // The member admin replaces the member's request-signing key (ADR 0068): the new key is made in the worker.
+  | { id: number; op: "rotate-key" }
   | {
       id: number;
       op: "exposure";
@@ -71,6 +73,17 @@ export type WorkerResult =
     }
   | { op: "consents"; rows: number; registered: number; errors: UploadError[]; receipts: unknown[] }
   | { op: "revoke"; revoked: number; receipts: unknown[] }
+  | {
+      op: "rotate-key";
+      oldFingerprint: string;
+      newFingerprint: string;
+      rotatedAt: string;
+      /** member.json with the new key, for the admin to download (the only copy of the new seed). */
+      keyFile: string;
+      /** False when the hub rotated but this browser could not store the new key: import the key file. */
+      stored: boolean;
+      receipts: unknown[];
+    }
   | {
       op: "exposure";
       mode: "subjects" | "aggregate";

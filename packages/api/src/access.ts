@@ -50,6 +50,8 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   "exposure.registerMaskKey": ["data_engineer"],
   "exposure.registerSubjects": ["data_engineer"],
   "exposure.unregisterSubjects": ["data_engineer"],
+  // replacing the member's request-signing key (ADR 0068): the new key is made in the member admin's browser
+  "member.rotateKey": ["member_admin"],
   // session procedures (portal router)
   "portal.me": ALL,
   "portal.dashboard": ALL,

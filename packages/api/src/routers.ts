@@ -16,6 +16,7 @@ import {
   registerOptOuts,
   reinstateMember,
   revokeConsentsByReference,
+  rotateMemberKey,
   setQuotas,
   suspendMember,
 } from "@relink/core";
@@ -40,6 +41,8 @@ import {
   registerOptOutsOutput,
   revokeConsentsInput,
   revokeConsentsOutput,
+  rotateKeyInput,
+  rotateKeyOutput,
   slug,
   toBase64Url,
 } from "@relink/protocol";
@@ -167,6 +170,27 @@ export const appRouter = router({
           roles: input.roles,
         });
         return { userId: id.userId };
+      }),
+  }),
+
+  /** The member's own account, signed with its key. */
+  member: router({
+    /**
+     * Replaces the request-signing key that signed this request with a new one, proved by the new key's
+     * signature over the key-rotation statement (ADR 0068). The old key is refused from the commit on.
+     */
+    rotateKey: memberProcedure
+      .input(rotateKeyInput)
+      .output(rotateKeyOutput)
+      .mutation(async ({ ctx, input }) => {
+        const r = await rotateMemberKey(ctx.core, ctx.who, input);
+        return {
+          memberId: r.memberId,
+          oldFingerprint: toBase64Url(r.oldKey.fingerprint),
+          newFingerprint: toBase64Url(r.newKey.fingerprint),
+          rotatedAt: (r.oldKey.revokedAt ?? ctx.core.clock()).toISOString(),
+          receipt: r.receipt,
+        };
       }),
   }),
 

@@ -171,6 +171,12 @@ describeEachBackend("portal access matrix", ({ db }) => {
     const r = await call("lookup.run", b, operator);
     expect(r).toEqual({ status: 403, code: "FORBIDDEN" });
     expect((await call("network.whoami", b, sessions.get("member_admin")!)).status).toBe(403);
+    // a member admin cannot rotate another member's key, even holding it
+    expect(await call("member.rotateKey", b, sessions.get("member_admin")!)).toEqual({
+      status: 403,
+      code: "FORBIDDEN",
+    });
+    expect((await call("member.rotateKey", a, sessions.get("member_admin")!)).status).toBe(400);
   });
 
   it("a DPO key acts only with the matching grant: member DPO key ↔ member_dpo, network key ↔ network_dpo", async () => {

@@ -20,8 +20,11 @@ import {
 import {
   attestConsent,
   type ConsentRecord,
+  ed25519SignerFor,
+  keyFingerprint,
   LIMITS,
   MAX_CLOCK_SKEW_MS,
+  proveKeyPossession,
   SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
@@ -649,6 +652,73 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
         requestReference: "DPO-2026-7",
       });
       expect((ok.data as { registered: number }).registered).toBe(1);
+    });
+  });
+
+  describe("member.rotateKey (ADR 0068)", () => {
+    /** The rotation input for `newSecret`, proved for `oldSecret` (the key that signs the request). */
+    function rotation(
+      member: TestMember,
+      memberId: string,
+      newSecret: Uint8Array,
+      oldSecret = member.secretKey,
+    ) {
+      const signer = ed25519SignerFor(newSecret);
+      const nonce = seededBytes(newSecret[0]! + 900)(16);
+      const timestampMs = core.clock().getTime();
+      const proof = proveKeyPossession(signer, {
+        networkId: "relink.test",
+        memberId,
+        oldKeyFingerprint: keyFingerprint("ed25519", ed25519.getPublicKey(oldSecret)),
+        newPublicKey: signer.publicKey,
+        timestampMs,
+        nonce,
+      });
+      return {
+        newPublicKey: toBase64Url(signer.publicKey),
+        timestampMs,
+        nonce: toBase64Url(nonce),
+        proof: toBase64Url(proof),
+      };
+    }
+
+    it("rotates over the wire: the new key signs, the old one is UNKNOWN_KEY at once", async () => {
+      const m = await onboardTestMember(core, { slug: "api-rotating" });
+      const me = (await query(m.secretKey, "network.whoami")).data as { id: string };
+      const next = seededBytes(7101)(32);
+      const r = await mutate(m.secretKey, "member.rotateKey", rotation(m, me.id, next));
+      expect(r.status, r.text).toBe(200);
+      expect(r.data).toMatchObject({ memberId: me.id, rotatedAt: NOW });
+      expect((await query(next, "network.whoami")).data).toMatchObject({ slug: "api-rotating" });
+      expectRefused(await query(m.secretKey, "network.whoami"), "UNAUTHORIZED", 401, "UNKNOWN_KEY");
+      // The revoked key cannot rotate again, nor come back.
+      expectRefused(
+        await mutate(m.secretKey, "member.rotateKey", rotation(m, me.id, seededBytes(7102)(32))),
+        "UNAUTHORIZED",
+        401,
+        "UNKNOWN_KEY",
+      );
+      const back = await mutate(next, "member.rotateKey", rotation(m, me.id, m.secretKey, next));
+      expectRefused(back, "CONFLICT", 409, "CONFLICT");
+      expect(back.error!.data.relink?.field).toBe("newPublicKey");
+    });
+
+    it("refuses a bad proof (400, field proof), a malformed key (400) and the administrator's key (401)", async () => {
+      const m = await onboardTestMember(core, { slug: "api-rotating-bad" });
+      const me = (await query(m.secretKey, "network.whoami")).data as { id: string };
+      const good = rotation(m, me.id, seededBytes(7103)(32));
+      const badProof = await mutate(m.secretKey, "member.rotateKey", {
+        ...good,
+        proof: rotation(m, me.id, seededBytes(7104)(32)).proof,
+      });
+      expectRefused(badProof, "BAD_REQUEST", 400, "BAD_INPUT");
+      expect(badProof.error!.data.relink?.field).toBe("proof");
+      const badKey = await mutate(m.secretKey, "member.rotateKey", { ...good, newPublicKey: b64(32, 0) });
+      expectRefused(badKey, "BAD_REQUEST", 400, "BAD_INPUT");
+      expect(badKey.error!.data.relink?.field).toBe("newPublicKey");
+      expectRefused(await mutate(adminSecret, "member.rotateKey", good), "UNAUTHORIZED", 401, "UNKNOWN_KEY");
+      // nothing changed: the member's key still signs
+      expect((await query(m.secretKey, "network.whoami")).status).toBe(200);
     });
   });
 });

@@ -20,6 +20,7 @@ export interface AuditEventInput {
     | "member.onboarded"
     | "member.suspended"
     | "member.reinstated"
+    | "member.key_rotated"
     | "directory.published"
     | "directory.erased"
     | "directory.purged"

@@ -40,7 +40,11 @@ export interface MemberKeyTable {
   fingerprint: Uint8Array;
   created_at: CreatedAt;
   revoked_at: Date | null;
+  /** Why it was revoked (ADR 0068); null while active and for keys revoked before reasons were kept. */
+  revoked_reason: Generated<MemberKeyRevokedReason | null>;
 }
+
+export type MemberKeyRevokedReason = "rotated";
 
 export type UserStatus = "active" | "disabled";
 

@@ -7,6 +7,7 @@ export * from "./exposure-book.ts";
 export * from "./exposure-client.ts";
 export * from "./exposure-present.ts";
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
+export * from "./key-rotation.ts";
 export * from "./node.ts";
 export * from "./rows.ts";
 export {

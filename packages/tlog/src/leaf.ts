@@ -43,6 +43,8 @@ export const EVENT_TYPES = {
   "consent.root_committed": 15,
   "dpo.subject_report": 16,
   "dpo.export": 17,
+  /** A member replaced its request-signing key (ADR 0068); the leaf's request hash names the new key. */
+  "member.key_rotated": 18,
   // Abuse controls (docs/adr/0045-abuse-controls.md); codes from 64 leave room for other additions.
   "alert.raised": 64,
   "sanction.applied": 65,

@@ -13,6 +13,7 @@ import * as auditSubjectsDpo from "./20261203T0300_audit_subjects_dpo.ts";
 import * as abuse from "./20261203T0400_abuse.ts";
 import * as consentRoots from "./20261203T0500_consent_roots.ts";
 import * as portalCredentials from "./20261203T0600_portal_credentials.ts";
+import * as memberKeyRevokedReason from "./20261203T0700_member_key_revoked_reason.ts";
 
 export const migrations: Record<string, Migration> = {
   "20261126T0700_core_identity": coreIdentity,
@@ -25,6 +26,7 @@ export const migrations: Record<string, Migration> = {
   "20261203T0400_abuse": abuse,
   "20261203T0500_consent_roots": consentRoots,
   "20261203T0600_portal_credentials": portalCredentials,
+  "20261203T0700_member_key_revoked_reason": memberKeyRevokedReason,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,7 +1,13 @@
 /** Members' public keys: Ed25519 request-signing and witness keys, X25519 mask-agreement keys. */
 import type { Selectable } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
-import type { Db, KeyAlgorithm, MemberKeyPurpose, MemberKeyTable } from "../schema.ts";
+import type {
+  Db,
+  KeyAlgorithm,
+  MemberKeyPurpose,
+  MemberKeyRevokedReason,
+  MemberKeyTable,
+} from "../schema.ts";
 import { type Member, toMember } from "./members.ts";
 
 export interface MemberKey {
@@ -13,6 +19,7 @@ export interface MemberKey {
   fingerprint: Uint8Array;
   createdAt: Date;
   revokedAt: Date | null;
+  revokedReason: MemberKeyRevokedReason | null;
 }
 
 const columns = [
@@ -24,6 +31,7 @@ const columns = [
   "fingerprint",
   "created_at",
   "revoked_at",
+  "revoked_reason",
 ] as const;
 
 function toKey(row: Selectable<MemberKeyTable>): MemberKey {
@@ -36,6 +44,7 @@ function toKey(row: Selectable<MemberKeyTable>): MemberKey {
     fingerprint: row.fingerprint,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    revokedReason: row.revoked_reason,
   };
 }
 
@@ -106,6 +115,7 @@ export async function findActiveKeyWithMember(
       "k.fingerprint",
       "k.created_at as key_created_at",
       "k.revoked_at",
+      "k.revoked_reason",
       "m.id",
       "m.slug",
       "m.display_name",
@@ -129,6 +139,16 @@ export async function findActiveKeyWithMember(
   };
 }
 
+/** The key with this fingerprint, active or revoked (fingerprints are unique across all members). */
+export async function findKeyByFingerprint(db: Db, fingerprint: Uint8Array): Promise<MemberKey | undefined> {
+  const row = await db
+    .selectFrom("member_key")
+    .select(columns)
+    .where("fingerprint", "=", fingerprint)
+    .executeTakeFirst();
+  return row && toKey(row);
+}
+
 export async function listActiveKeys(
   db: Db,
   memberId: string,
@@ -144,10 +164,16 @@ export async function listActiveKeys(
   return rows.map(toKey);
 }
 
-export async function revokeMemberKey(db: Db, id: string, at: Date): Promise<MemberKey> {
+/** Revokes an active key (NotFoundError when it is not active: already revoked, or no such key). */
+export async function revokeMemberKey(
+  db: Db,
+  id: string,
+  at: Date,
+  reason: MemberKeyRevokedReason | null = null,
+): Promise<MemberKey> {
   const row = await db
     .updateTable("member_key")
-    .set({ revoked_at: at })
+    .set({ revoked_at: at, revoked_reason: reason })
     .where("id", "=", id)
     .where("revoked_at", "is", null)
     .returning(columns)

@@ -1,0 +1,141 @@
+/**
+ * Request-signing key rotation (ADR 0068). The member authenticates with its current key (the request's
+ * signature, checked by `authenticateMemberRequest`); the new key proves possession over the protocol's
+ * key-rotation statement. In one transaction the old key is revoked (reason 'rotated'), the new key becomes
+ * the member's active request-signing key and an audit leaf records it. No grace period: from the commit on,
+ * the hub refuses the old key (the ADR says why); key holders refuse it after their directory refresh.
+ */
+import {
+  ConflictError,
+  findKeyByFingerprint,
+  insertMemberKey,
+  type MemberKey,
+  NotFoundError,
+  revokeMemberKey,
+} from "@relink/db";
+import {
+  bytesEqual,
+  isUsableEd25519PublicKey,
+  keyFingerprint,
+  MAX_CLOCK_SKEW_MS,
+  NONCE_BYTES,
+  RelinkError,
+  type RotateKeyInput,
+  tryBase64Url,
+  verifyKeyPossession,
+} from "@relink/protocol";
+import type { AuthenticatedMember } from "./auth.ts";
+import type { CoreDeps } from "./context.ts";
+import { requireActive } from "./denials.ts";
+
+export interface RotatedKey {
+  memberId: string;
+  oldKey: MemberKey;
+  newKey: MemberKey;
+  receipt: unknown;
+}
+
+export async function rotateMemberKey(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: RotateKeyInput,
+): Promise<RotatedKey> {
+  const at = deps.clock();
+  // A suspended member keeps its keys as they are: rotation is not a way around a suspension.
+  await requireActive(deps, who);
+  if (who.key.purpose !== "request_signing") {
+    throw new RelinkError("FORBIDDEN", "only a request-signing key can be rotated this way");
+  }
+  const newPublicKey = tryBase64Url(input.newPublicKey);
+  if (!newPublicKey || !isUsableEd25519PublicKey(newPublicKey)) {
+    throw new RelinkError(
+      "BAD_INPUT",
+      "newPublicKey is not a valid Ed25519 public key (32 bytes base64url)",
+      {
+        field: "newPublicKey",
+      },
+    );
+  }
+  const nonce = tryBase64Url(input.nonce);
+  const proof = tryBase64Url(input.proof);
+  if (nonce?.length !== NONCE_BYTES) {
+    throw new RelinkError("BAD_INPUT", `nonce must be ${NONCE_BYTES} bytes base64url`, { field: "nonce" });
+  }
+  if (Math.abs(at.getTime() - input.timestampMs) > MAX_CLOCK_SKEW_MS) {
+    throw new RelinkError(
+      "STALE_REQUEST",
+      `the rotation statement's timestamp is more than ${MAX_CLOCK_SKEW_MS / 1000} s from the hub's clock`,
+      { field: "timestampMs" },
+    );
+  }
+  const newFingerprint = keyFingerprint("ed25519", newPublicKey);
+  if (
+    bytesEqual(newFingerprint, who.key.fingerprint) ||
+    (await findKeyByFingerprint(deps.db, newFingerprint))
+  ) {
+    // Fingerprints are unique over all keys ever registered, revoked ones included: a revoked key never returns.
+    throw new RelinkError("CONFLICT", "this public key is, or was, registered: rotate to a fresh key", {
+      field: "newPublicKey",
+    });
+  }
+  const statement = {
+    networkId: deps.policy.networkId,
+    memberId: who.member.id,
+    oldKeyFingerprint: who.key.fingerprint,
+    newPublicKey,
+    timestampMs: input.timestampMs,
+    nonce,
+  };
+  if (!proof || !verifyKeyPossession(proof, statement)) {
+    throw new RelinkError("BAD_INPUT", "the proof of possession does not verify under the new key", {
+      field: "proof",
+    });
+  }
+
+  const done = await deps.db.transaction().execute(async (trx) => {
+    let oldKey: MemberKey;
+    try {
+      oldKey = await revokeMemberKey(trx, who.key.id, at, "rotated");
+    } catch (error) {
+      // A concurrent rotation (or revocation) got there first: the key that signed this is no longer active.
+      if (error instanceof NotFoundError) {
+        throw new RelinkError("CONFLICT", "the signing key was revoked meanwhile (already rotated?)");
+      }
+      throw error;
+    }
+    let newKey: MemberKey;
+    try {
+      newKey = await insertMemberKey(trx, {
+        memberId: who.member.id,
+        purpose: "request_signing",
+        algorithm: "ed25519",
+        publicKey: newPublicKey,
+        fingerprint: newFingerprint,
+      });
+    } catch (error) {
+      if (error instanceof ConflictError) {
+        throw new RelinkError("CONFLICT", "this public key is, or was, registered: rotate to a fresh key", {
+          field: "newPublicKey",
+        });
+      }
+      throw error;
+    }
+    const audit = await deps.audit.append(
+      trx,
+      {
+        type: "member.key_rotated",
+        memberId: who.member.id,
+        inputSize: 1,
+        outputCount: 1,
+        decision: { allowed: true, rules: ["member.rotate_key"] },
+        requestHash: who.requestHash,
+        responseHash: newFingerprint,
+      },
+      at,
+    );
+    return { oldKey, newKey, audit };
+  });
+  deps.log.info("member.key_rotated", { member: who.member.slug });
+  const receipt = await deps.audit.receipt(done.audit);
+  return { memberId: who.member.id, oldKey: done.oldKey, newKey: done.newKey, receipt };
+}
