@@ -11,7 +11,6 @@ import { randomBytes } from "node:crypto";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { createDb, type Database, type DbHandle, migrateToLatest } from "@relink/db";
 import {
-  type AuditEvent,
   encodeAuditEvent,
   formatVerifierKey,
   generateSignerKey,
@@ -23,6 +22,7 @@ import {
   verifyReceiptAsync,
   Witness,
 } from "@relink/tlog";
+import { sampleLookupEvent } from "@relink/tlog/testing";
 import { type Kysely, sql } from "kysely";
 import {
   type AuditLogDeps,
@@ -40,24 +40,7 @@ const rnd = (n: number) => new Uint8Array(randomBytes(n));
 const logKey = generateSignerKey("relink.example/audit-log/v1", rnd);
 const wKey = generateSignerKey("bench.member.example/witness", rnd, SIG_TYPE_COSIGNATURE_V1);
 
-function event(i: number): AuditEvent {
-  return {
-    type: "lookup",
-    time: 1_764_144_000_000 + i,
-    member: "0b5f2f3e-8c1d-4a7e-9d8e-1f2a3b4c5d6e",
-    userPseudonym: "11".repeat(32),
-    purpose: "debt_collection",
-    legalBasis: "consent",
-    caseCommitment: "22".repeat(32),
-    subjectTagCommitments: ["33".repeat(32)],
-    inputSize: 1,
-    outputCount: i % 5,
-    decision: "allow",
-    ruleIds: ["lookup.consent"],
-    requestHash: "44".repeat(32),
-    softwareVersion: "0.1.0",
-  };
-}
+const event = sampleLookupEvent;
 
 function auditDeps(db: Kysely<Database>): AuditLogDeps {
   const witness = new Witness({

@@ -11,25 +11,16 @@ import {
 } from "node:crypto";
 import {
   base64Decode,
-  buildReceipt,
-  cosign,
   decodeAuditEvent,
-  encodeAuditEvent,
-  formatVerifierKey,
-  generateSignerKey,
   hashLeaf,
-  inclusionProof,
-  MemoryTree,
   openCheckpoint,
   parseNote,
   parseVerifierKey,
-  SIG_TYPE_COSIGNATURE_V1,
-  signCheckpoint,
-  verifierOf,
   verifyCosignatures,
   verifyInclusion,
   verifyReceipt,
 } from "../src/index.ts";
+import { sampleReceipt } from "../src/testing.ts";
 
 const i = process.argv.indexOf("--leaves");
 const LEAVES = i > 0 ? Number(process.argv[i + 1]) : 2 ** 16;
@@ -40,39 +31,15 @@ function perCall(n: number, f: () => unknown): number {
   for (let k = 0; k < n; k++) f();
   return ((performance.now() - t) / n) * 1000;
 }
-const origin = "relink.example/audit-log/v1";
-const logKey = generateSignerKey(origin, rnd);
-const wKey = generateSignerKey("bench.member.example/witness", rnd, SIG_TYPE_COSIGNATURE_V1);
-const tree = new MemoryTree();
-const leaf = encodeAuditEvent({
-  type: "lookup",
-  time: 1_764_144_000_000,
-  member: "0b5f2f3e-8c1d-4a7e-9d8e-1f2a3b4c5d6e",
-  userPseudonym: "11".repeat(32),
-  purpose: "debt_collection",
-  legalBasis: "consent",
-  caseCommitment: "22".repeat(32),
-  subjectTagCommitments: ["33".repeat(32)],
-  inputSize: 1,
-  outputCount: 1,
-  decision: "allow",
-  ruleIds: ["lookup.consent"],
-  requestHash: "44".repeat(32),
-  softwareVersion: "0.1.0",
-});
-const index = Math.floor(LEAVES * 0.7);
-const filler = hashLeaf(new Uint8Array(64));
-for (let k = 0; k < LEAVES; k++) tree.append(k === index ? hashLeaf(leaf) : filler);
-const note = signCheckpoint({ origin, size: tree.size, root: tree.root(), extensions: [] }, logKey);
-const cp = note + cosign(parseNote(note).text, wKey, 1_764_144_000n);
-const proof = await inclusionProof(BigInt(index), tree.size, tree.read);
-const receiptObj = buildReceipt({ index: BigInt(index), leaf, inclusionProof: proof, checkpoint: cp });
-const receipt = JSON.stringify(receiptObj);
-const trust = {
-  logKey: formatVerifierKey(verifierOf(logKey)),
-  witnesses: [formatVerifierKey(verifierOf(wKey))],
-  k: 1,
-};
+const {
+  receipt,
+  receiptObject: receiptObj,
+  checkpoint: cp,
+  proofLength,
+  trust,
+} = await sampleReceipt(LEAVES, rnd);
+const leaf = base64Decode(receiptObj.leaf)!;
+const index = Number(receiptObj.index);
 if (!verifyReceipt(receipt, trust).ok) throw new Error("no");
 
 const msg = rnd(200);
@@ -86,7 +53,7 @@ const sha = perCall(N * 10, () => createHash("sha256").update(msg.subarray(0, 64
 rows.push(
   ["raw ed25519 verify", raw],
   ["sha256 createHash", sha],
-  ["floor", 2 * raw + (proof.length + 1) * sha],
+  ["floor", 2 * raw + (proofLength + 1) * sha],
 );
 rows.push(["verifyReceipt", perCall(N, () => verifyReceipt(receipt, trust))]);
 rows.push(["verifyReceipt (parsed obj)", perCall(N, () => verifyReceipt(receiptObj, trust))]);
