@@ -22,6 +22,7 @@ import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/netwo
 import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
 import { buildScenario, DEMO_EXPOSURE, MEMBERS } from "@relink/demo/scenario";
 import { EXPOSURE_FEATURES, fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
+import { MATCH_COLUMNS } from "@relink/sdk/columns";
 import { stringify } from "csv-stringify/sync";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -210,6 +211,11 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       // The SDK's writer (the CLI's): phone numbers start with '+', so an apostrophe keeps Excel from
       // running them as formulas or reading them as numbers.
       const downloaded = parseCsv(text);
+      // The CLI's columns and names (MATCH_COLUMNS); every contact carries the no-contact window (GB/T 45251).
+      expect(text.slice(1, text.indexOf("\r\n")).split(",")).toEqual([...MATCH_COLUMNS]);
+      for (const r of downloaded.filter((x) => x["kind"])) {
+        expect(r["no_contact_window"]).toMatch(/^\d\d:\d\d-\d\d:\d\d UTC[+-]\d\d:\d\d$/);
+      }
       const phoneCells = downloaded.filter((r) => r["kind"] === "phone").map((r) => r["value"]!);
       expect(phoneCells.length).toBeGreaterThan(0);
       for (const v of phoneCells) expect(v).toMatch(/^'\+86\d{11}$/);

@@ -8,7 +8,13 @@
  * leaves: blinded elements to the key holders, tags / sealed labels / consent metadata / the BFV public key
  * to the hub, all in signed requests.
  */
-import { type ExportSlice, fromBase64Url, type SubjectReport, toBase64Url } from "@relink/protocol";
+import {
+  CONTACT_CONDUCT,
+  type ExportSlice,
+  fromBase64Url,
+  type SubjectReport,
+  toBase64Url,
+} from "@relink/protocol";
 import { blindIdentifiers, combineResponses, loadSodiumGroup } from "@relink/psi";
 import {
   createHubClient,
@@ -93,13 +99,22 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
       const parsed = readDebtors(req.csv, now);
       const { errors, dataRows } = parsed;
       if (parsed.rows.length === 0)
-        return { op: "match", rows: dataRows, matches: [], errors, receipts: [], caseCommitment: null };
+        return {
+          op: "match",
+          rows: dataRows,
+          matches: [],
+          conduct: CONTACT_CONDUCT,
+          errors,
+          receipts: [],
+          caseCommitment: null,
+        };
       const node = await connect(req.id);
       const r = await node.match(parsed.rows, req.purpose as Parameters<MemberNode["match"]>[1], req.caseId);
       return {
         op: "match",
         rows: dataRows,
         matches: r.results,
+        conduct: r.conduct,
         errors,
         receipts: r.receipts,
         caseCommitment: r.caseCommitment,

@@ -2,7 +2,7 @@
  * Messages between the portal's pages and its crypto worker (web/crypto.worker.ts). Plain data only; CSV
  * files travel as their bytes, read in the worker by the SDK's CSV reader (the CLI's).
  */
-import type { ConsentReplay, SubjectReport } from "@relink/protocol";
+import type { ConsentReplay, ContactConduct, SubjectReport } from "@relink/protocol";
 import type { DebtorMatch, UploadError } from "@relink/sdk/browser";
 import type { AggregatePresentation, ExposureStatus, ExposureTotals } from "@relink/sdk/browser-exposure";
 
@@ -66,6 +66,8 @@ export type WorkerResult =
       op: "match";
       rows: number;
       matches: DebtorMatch[];
+      /** The hub's contact conduct rules (GB/T 45251): the no-contact window every contact carries. */
+      conduct: ContactConduct;
       errors: UploadError[];
       receipts: unknown[];
       /** The commitment to the case id the audit leaves carry (base64url); for the case register. */

@@ -25,6 +25,7 @@ import {
   LIMITS,
   MAX_CLOCK_SKEW_MS,
   proveKeyPossession,
+  rotateKeyRequest,
   SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
@@ -666,20 +667,15 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
       const signer = ed25519SignerFor(newSecret);
       const nonce = seededBytes(newSecret[0]! + 900)(16);
       const timestampMs = core.clock().getTime();
-      const proof = proveKeyPossession(signer, {
+      const statement = {
         networkId: "relink.test",
         memberId,
         oldKeyFingerprint: keyFingerprint("ed25519", ed25519.getPublicKey(oldSecret)),
         newPublicKey: signer.publicKey,
         timestampMs,
         nonce,
-      });
-      return {
-        newPublicKey: toBase64Url(signer.publicKey),
-        timestampMs,
-        nonce: toBase64Url(nonce),
-        proof: toBase64Url(proof),
       };
+      return rotateKeyRequest(statement, proveKeyPossession(signer, statement));
     }
 
     it("rotates over the wire: the new key signs, the old one is UNKNOWN_KEY at once", async () => {

@@ -12,6 +12,7 @@ import {
   proveKeyPossession,
   RelinkError,
   type RotateKeyInput,
+  rotateKeyRequest,
   toBase64Url,
 } from "@relink/protocol";
 import { sql } from "kysely";
@@ -66,20 +67,15 @@ describeEachBackend("signing-key rotation", ({ db }) => {
     const signer = ed25519SignerFor(newSecret);
     const timestampMs = over.timestampMs ?? core.clock().getTime();
     const nonce = seededBytes(seed++)(16);
-    const proof = proveKeyPossession(signer, {
+    const statement = {
       networkId: over.networkId ?? core.deps.policy.networkId,
       memberId: over.memberId ?? who.member.id,
       oldKeyFingerprint: over.oldFingerprint ?? who.key.fingerprint,
       newPublicKey: signer.publicKey,
       timestampMs,
       nonce,
-    });
-    return {
-      newPublicKey: toBase64Url(signer.publicKey),
-      timestampMs,
-      nonce: toBase64Url(nonce),
-      proof: toBase64Url(proof),
     };
+    return rotateKeyRequest(statement, proveKeyPossession(signer, statement));
   }
 
   const authWith = (secretKey: Uint8Array) =>

@@ -14,7 +14,7 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { z } from "zod";
-import { fromBase64Url, lengthPrefixed } from "./bytes.ts";
+import { fromBase64Url, lengthPrefixed, toBase64Url } from "./bytes.ts";
 import { ed25519Verify } from "./ed25519.ts";
 import { bytes } from "./schemas.ts";
 import { NONCE_BYTES } from "./signing.ts";
@@ -53,6 +53,16 @@ export function proveKeyPossession(
   s: KeyRotationStatement,
 ): Uint8Array {
   return newKey.sign(keyRotationMessage(s));
+}
+
+/** The wire input of a rotation: the statement's new key, time and nonce, and the proof over it. */
+export function rotateKeyRequest(s: KeyRotationStatement, proof: Uint8Array): RotateKeyInput {
+  return {
+    newPublicKey: toBase64Url(s.newPublicKey),
+    timestampMs: s.timestampMs,
+    nonce: toBase64Url(s.nonce),
+    proof: toBase64Url(proof),
+  };
 }
 
 /** True only when `proof` is the new key's valid signature over the statement (strict RFC 8032). */

@@ -4,7 +4,9 @@
  * writing share this table, so a file this node writes in either language reads back unchanged, and CSV
  * and JSON use the same (canonical) field names.
  */
+import type { ContactConduct } from "@relink/protocol";
 import type { ColumnSpec, OutColumn, TableSpec } from "./csv.ts";
+import type { DebtorMatch } from "./node.ts";
 
 interface Column extends ColumnSpec {
   /** Header written for Chinese output (also accepted on input). */
@@ -169,4 +171,49 @@ export function exposureSubjectsTable(refColumn = "applicant_ref", requireRef = 
 /** Output columns in the chosen language; keys stay canonical (the JSON field names). */
 export function outColumns(keys: readonly string[], lang: Lang = "en"): OutColumn[] {
   return keys.map((key) => ({ key, header: lang === "zh" ? (C[key]?.zh ?? key) : key }));
+}
+
+/** The match results' CSV columns (CLI and portal); the JSON output uses the same field names. */
+export const MATCH_COLUMNS = [
+  "debtor_ref",
+  "status",
+  "kind",
+  "value",
+  "first_seen",
+  "last_seen",
+  "corroborating_members",
+  "confidence",
+  "source_type",
+  /** GB/T 45251: when no contact may be made, e.g. `22:00-08:00 UTC+08:00` (from the hub's `conduct`). */
+  "no_contact_window",
+] as const;
+
+/**
+ * Match results under MATCH_COLUMNS' names: one entry per debtor with its contacts (the JSON), and `flat`,
+ * one row per contact or per debtor without one (the CSV). Every contact carries the window in which the
+ * hub's conduct rules forbid contact (GB/T 45251), for the dialler.
+ */
+export function matchRows(results: readonly DebtorMatch[], conduct: ContactConduct) {
+  const window = `${conduct.noContactFrom}-${conduct.noContactUntil} UTC${conduct.utcOffset}`;
+  const nested = results.map((d) => ({
+    debtor_ref: d.ref,
+    row: d.row,
+    status: d.status,
+    contacts: d.contacts.map((c) => ({
+      kind: c.kind,
+      value: c.value,
+      first_seen: c.firstSeen,
+      last_seen: c.lastSeen,
+      corroborating_members: c.corroboration,
+      confidence: c.confidence,
+      source_type: c.sourceType,
+      no_contact_window: window,
+    })),
+  }));
+  const flat = nested.flatMap((d) =>
+    d.contacts.length === 0
+      ? [{ debtor_ref: d.debtor_ref, status: d.status }]
+      : d.contacts.map((c) => ({ debtor_ref: d.debtor_ref, status: d.status, ...c })),
+  );
+  return { nested, flat };
 }

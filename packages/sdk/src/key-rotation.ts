@@ -10,6 +10,7 @@ import {
   keyRotationMessage,
   NONCE_BYTES,
   type RotateKeyOutput,
+  rotateKeyRequest,
   toBase64Url,
 } from "@relink/protocol";
 import type { HubClient } from "./hub-client.ts";
@@ -40,12 +41,7 @@ export async function rotateSigningKey(
   };
   // The statement the hub checks (protocol keyRotationMessage); a WebCrypto key signs asynchronously.
   const proof = await o.newKey.sign(keyRotationMessage(statement));
-  const r = await hub.member.rotateKey.mutate({
-    newPublicKey: toBase64Url(o.newKey.publicKey),
-    timestampMs,
-    nonce: toBase64Url(nonce),
-    proof: toBase64Url(proof),
-  });
+  const r = await hub.member.rotateKey.mutate(rotateKeyRequest(statement, proof));
   return { ...r, receipt: r.receipt };
 }
 

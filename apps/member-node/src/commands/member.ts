@@ -12,7 +12,9 @@ import {
   consentProofs,
   DEBTOR_TABLE,
   lazyProverPool,
+  MATCH_COLUMNS,
   MemberNode,
+  matchRows,
   parseConsentRows,
   parseContactRows,
   parseDebtorRows,
@@ -63,21 +65,6 @@ async function connect(ctx: Ctx, identifiers = 0): Promise<{ node: MemberNode; l
 
 const countSubjects = (rows: readonly { subjects: readonly string[] }[]) =>
   new Set(rows.flatMap((r) => r.subjects)).size;
-
-/** The match results as CSV rows; the JSON output uses the same field names. */
-export const MATCH_COLUMNS = [
-  "debtor_ref",
-  "status",
-  "kind",
-  "value",
-  "first_seen",
-  "last_seen",
-  "corroborating_members",
-  "confidence",
-  "source_type",
-  /** GB/T 45251: when no contact may be made, e.g. `22:00-08:00 UTC+08:00` (from the hub's `conduct`). */
-  "no_contact_window",
-] as const;
 
 export function register(program: Command): void {
   program
@@ -227,34 +214,13 @@ export function register(program: Command): void {
           at: new Date(),
         });
         const saved = saveReceipts(ctx.receipts, "match", r.receipts);
-        // For the dialler: the window in which no contact may be made (GB/T 45251), on every contact.
-        const window = `${r.conduct.noContactFrom}-${r.conduct.noContactUntil} UTC${r.conduct.utcOffset}`;
         // Each lookup's consent proofs sit beside its receipt (`relink receipt verify` checks both).
         for (const [i, bundle] of r.consentProofs.entries()) {
           if (bundle !== undefined && saved[i]) {
             writeFileSync(bundleBeside(saved[i]), `${JSON.stringify(bundle, null, 2)}\n`, { mode: 0o600 });
           }
         }
-        const results = r.results.map((d) => ({
-          debtor_ref: d.ref,
-          row: d.row,
-          status: d.status,
-          contacts: d.contacts.map((c) => ({
-            kind: c.kind,
-            value: c.value,
-            first_seen: c.firstSeen,
-            last_seen: c.lastSeen,
-            corroborating_members: c.corroboration,
-            confidence: c.confidence,
-            source_type: c.sourceType,
-            no_contact_window: window,
-          })),
-        }));
-        const flat = results.flatMap((d) =>
-          d.contacts.length === 0
-            ? [{ debtor_ref: d.debtor_ref, status: d.status }]
-            : d.contacts.map((c) => ({ debtor_ref: d.debtor_ref, status: d.status, ...c })),
-        );
+        const { nested: results, flat } = matchRows(r.results, r.conduct);
         if (ctx.out) writeCsv(ctx.out, MATCH_COLUMNS, flat, ctx.lang);
         const counts = { matched: 0, no_match: 0, no_consent: 0 };
         for (const d of r.results) counts[d.status]++;

@@ -1,4 +1,5 @@
 "use client";
+import { MATCH_COLUMNS, matchRows, outColumns } from "@relink/sdk/columns";
 import { formatCsv } from "@relink/sdk/csv";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { recordCase } from "../../../web/cases.ts";
@@ -35,31 +36,9 @@ export default function MatchPage() {
     };
   }, [job.result]);
   const download = () => {
-    const rows = (job.result?.matches ?? []).flatMap((m) =>
-      m.contacts.length === 0
-        ? [{ debtor_ref: m.ref, status: m.status }]
-        : m.contacts.map((c) => ({
-            debtor_ref: m.ref,
-            status: m.status,
-            kind: c.kind,
-            value: c.value,
-            first_seen: c.firstSeen,
-            last_seen: c.lastSeen,
-            corroboration: c.corroboration,
-            confidence: c.confidence,
-          })),
-    );
-    const columns = [
-      "debtor_ref",
-      "status",
-      "kind",
-      "value",
-      "first_seen",
-      "last_seen",
-      "corroboration",
-      "confidence",
-    ].map((key) => ({ key }));
-    downloadFile(`relink-match-${caseId || "results"}.csv`, formatCsv(columns, rows));
+    if (!job.result) return;
+    const { flat } = matchRows(job.result.matches, job.result.conduct);
+    downloadFile(`relink-match-${caseId || "results"}.csv`, formatCsv(outColumns(MATCH_COLUMNS), flat));
   };
   return (
     <>
