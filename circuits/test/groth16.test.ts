@@ -4,24 +4,15 @@
  * out of range, swapped or off-curve points — and `false` for a proof whose B is on the twist but outside
  * G2's prime-order subgroup, which snarkjs' on-curve check lets through to the pairing.
  */
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import {
-  artifactUrl,
-  type ConsentOpening,
-  checkArtifact,
-  consentLeaf,
   createProver,
   decodeProof,
-  type MembershipStatement,
   membershipInput,
-  PoseidonTree,
   prove,
   publicSignals,
   releaseCurve,
   SCALAR_FIELD_ORDER,
   singleThreadCurve,
-  TREE_DEPTH,
   VERIFICATION_KEY,
   verifyGroth16,
   ZkError,
@@ -29,32 +20,13 @@ import {
 import { ChaCha } from "ffjavascript";
 import { type Groth16Proof, groth16 } from "snarkjs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { opening as c, committedArtifacts, NOW, statement, tree } from "./proof-fixture.ts";
 
-const NOW = Date.UTC(2026, 11, 3, 9, 0, 0);
-const load = (n: "wasm" | "zkey") =>
-  checkArtifact(n, new Uint8Array(gunzipSync(readFileSync(artifactUrl(n)))));
-const c = (i: number): ConsentOpening => ({
-  tag: new Uint8Array(32).fill(i),
-  purpose: "debt_collection",
-  category: "credit_exposure",
-  legalBasis: "consent",
-  expiresAt: NOW + 86_400_000,
-  evidenceHash: new Uint8Array(32).fill(100 + i),
-  salt: new Uint8Array(31).fill(200 + i),
-});
-const tree = new PoseidonTree(TREE_DEPTH, [consentLeaf(c(1)), consentLeaf(c(2))]);
-const statement = (i: number): MembershipStatement => ({
-  root: tree.root(),
-  tag: c(i).tag,
-  purpose: "debt_collection",
-  category: "credit_exposure",
-  queryTime: NOW,
-});
 let p1: Groth16Proof;
 let p2: Groth16Proof;
 
 beforeAll(async () => {
-  const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+  const artifacts = committedArtifacts();
   p1 = decodeProof((await prove(artifacts, membershipInput(c(1), tree.path(0), tree.root(), NOW))).proof);
   p2 = decodeProof((await prove(artifacts, membershipInput(c(2), tree.path(1), tree.root(), NOW))).proof);
 });
@@ -130,7 +102,7 @@ describe("verifyGroth16 agrees with snarkjs", () => {
 
 describe("the resident prover (ADR 0048) against snarkjs", () => {
   it("makes proofs both verifiers accept for their statement only, with the witness' public signals", async () => {
-    const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+    const artifacts = committedArtifacts();
     const resident = await createProver(artifacts);
     const baseline = await createProver(artifacts, { engine: "snarkjs" });
     const input = membershipInput(c(2), tree.path(1), tree.root(), NOW);
@@ -147,7 +119,7 @@ describe("the resident prover (ADR 0048) against snarkjs", () => {
   });
 
   it("refuses a zkey that is not one, or is cut short, with a typed error", async () => {
-    const artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+    const artifacts = committedArtifacts();
     await expect(createProver({ ...artifacts, zkey: artifacts.wasm })).rejects.toThrow(ZkError);
     await expect(createProver({ ...artifacts, zkey: artifacts.zkey.slice(0, 100_000) })).rejects.toThrow(
       /truncated/,

@@ -3,27 +3,19 @@
  * verifies only for its own root, tag, purpose and time; the 256-byte encoding round-trips and rejects
  * non-canonical coordinates; bundles parse strictly and re-verify; the worker pool gives proofs that verify.
  */
-import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
 import {
   type Artifacts,
-  artifactUrl,
   BASE_FIELD_ORDER,
-  type ConsentOpening,
   checkArtifact,
-  consentLeaf,
   createProverPool,
   decodeProof,
   encodeBundle,
   encodeProof,
   MANIFEST,
-  type MembershipStatement,
   membershipInput,
-  PoseidonTree,
   parseBundle,
   proofsCommitment,
   prove,
-  TREE_DEPTH,
   VERIFICATION_KEY,
   VKEY_HASH,
   verifyBundle,
@@ -31,34 +23,14 @@ import {
   ZkError,
 } from "@relink/zk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { opening as c, committedArtifacts, NOW, statement, tree } from "./proof-fixture.ts";
 
-const NOW = Date.UTC(2026, 11, 3, 9, 0, 0);
-const load = (n: "wasm" | "zkey") =>
-  checkArtifact(n, new Uint8Array(gunzipSync(readFileSync(artifactUrl(n)))));
 let artifacts: Artifacts;
 
-const c = (i: number, over: Partial<ConsentOpening> = {}): ConsentOpening => ({
-  tag: new Uint8Array(32).fill(i),
-  purpose: "debt_collection",
-  category: "credit_exposure",
-  legalBasis: "consent",
-  expiresAt: NOW + 86_400_000,
-  evidenceHash: new Uint8Array(32).fill(100 + i),
-  salt: new Uint8Array(31).fill(200 + i),
-  ...over,
-});
-const tree = new PoseidonTree(TREE_DEPTH, [consentLeaf(c(1)), consentLeaf(c(2))]);
-const statement = (i: number): MembershipStatement => ({
-  root: tree.root(),
-  tag: c(i).tag,
-  purpose: "debt_collection",
-  category: "credit_exposure",
-  queryTime: NOW,
-});
 let proof1: Uint8Array;
 
 beforeAll(async () => {
-  artifacts = { wasm: load("wasm"), zkey: load("zkey") };
+  artifacts = committedArtifacts();
   proof1 = (await prove(artifacts, membershipInput(c(1), tree.path(0), tree.root(), NOW))).proof;
 });
 
