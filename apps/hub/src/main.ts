@@ -23,7 +23,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { dirname, join } from "node:path";
 import { dbConfigFromEnv } from "@relink/db";
 import { fromBase64Url } from "@relink/protocol";
-import { jsonLogger } from "@relink/protocol/http";
+import { exitQuietlyWhenStdoutCloses, jsonLogger } from "@relink/protocol/http";
 import {
   formatSignerKey,
   formatVerifierKey,
@@ -42,11 +42,7 @@ const HELP = `relink-hub — the Relink hub server. It takes no arguments: it is
   RELINK_LOG_KEY_FILE, RELINK_LOG_ORIGIN, RELINK_LOG_WITNESSES, RELINK_LOG_CHECKPOINT_INTERVAL_MS  audit log
 Exit codes: 0 stopped by a signal, 1 failed, 2 usage error. See apps/hub/README.md.`;
 
-// A reader that stops early (`relink-hub --help | head`) closes the pipe: exit quietly.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error;
-  process.exit(0);
-});
+exitQuietlyWhenStdoutCloses();
 
 // --help (or any argument) never starts the hub.
 const args = process.argv.slice(2);

@@ -12,7 +12,7 @@
  *       runs the DKG with its peers if D holds no key for the configured epoch, then serves
  */
 import { availableParallelism } from "node:os";
-import { jsonLogger } from "@relink/protocol/http";
+import { exitQuietlyWhenStdoutCloses, jsonLogger } from "@relink/protocol/http";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadNetworkConfig } from "./config.ts";
 import { startKeyHolder } from "./holder.ts";
@@ -181,11 +181,7 @@ function buildProgram(): Command {
   return program;
 }
 
-// A reader that stops early (`relink-keyholder --help | head`) closes the pipe: exit quietly.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error;
-  process.exit(0);
-});
+exitQuietlyWhenStdoutCloses();
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (error) {

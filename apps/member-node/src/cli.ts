@@ -83,6 +83,8 @@ export async function main(argv: string[]): Promise<void> {
 /**
  * The process entry (bin/relink.js, or this file run directly). A reader that stops early
  * (`relink --help | head`) closes the pipe: exit quietly as Unix tools do, not with an EPIPE stack trace.
+ * (The hub and key holder call `exitQuietlyWhenStdoutCloses` of `@relink/protocol/http`; importing that
+ * entry here would load undici into every command's start-up, ≈ 170 ms, against the 0.5 s budget.)
  */
 export async function run(argv: string[]): Promise<void> {
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {

@@ -18,6 +18,17 @@ import type { AddressInfo } from "node:net";
 import { type ErrorCode, HTTP_STATUS, RelinkError, type WireError } from "../errors.ts";
 import { hardenServer, type ServerTimeouts } from "./server.ts";
 
+/**
+ * For every binary: a reader that stops early (`relink --help | head`) closes stdout's pipe. Exit quietly
+ * with code 0, as Unix tools do, instead of dying on an unhandled EPIPE with a stack trace.
+ */
+export function exitQuietlyWhenStdoutCloses(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    process.exit(0);
+  });
+}
+
 /** JSON-lines logger. Callers pass event names and non-personal fields only (slugs, counts, codes). */
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
