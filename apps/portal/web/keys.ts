@@ -5,6 +5,7 @@
  * record ids use @noble/hashes). Imported once from the CLI's member.json; never sent to the hub.
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { toHex } from "@relink/protocol";
 
 export interface StoredMemberKey {
   privateKey: CryptoKey;
@@ -138,8 +139,6 @@ export async function importMemberKeyFile(text: string): Promise<StoredMemberKey
   await tx("readwrite", (s) => s.put(stored, "current"));
   return stored;
 }
-
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /**
  * A new request-signing key made here (the crypto worker), for a rotation (ADR 0068): the non-extractable

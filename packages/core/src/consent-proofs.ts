@@ -32,6 +32,7 @@ import {
   type CommitConsentRootInput,
   type ConsentProofsWire,
   fromBase64Url,
+  fromHex,
   RelinkError,
   toHex,
 } from "@relink/protocol";
@@ -72,8 +73,6 @@ export const verifiedProofs = {
 function proofKey(memberId: string, signals: readonly string[], proof: Uint8Array): string {
   return toHex(sha256(new TextEncoder().encode(`${memberId}\n${signals.join(",")}\n${toHex(proof)}`)));
 }
-
-const hexToBytes = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
 
 export async function commitConsentRoot(
   deps: CoreDeps,
@@ -240,7 +239,7 @@ export async function checkConsentProofs(
     queryTime: p.queryTime,
     items,
   };
-  return { bundle, commitment: hexToBytes(proofsCommitment(bundle)) };
+  return { bundle, commitment: fromHex(proofsCommitment(bundle)) };
 }
 
 /** Stores a query's verified bundle by the index of the audit leaf that commits to it. */

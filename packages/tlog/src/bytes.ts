@@ -4,7 +4,7 @@
  * browsers.
  */
 import { equalBytes } from "@noble/curves/utils.js";
-import { concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 const DECODE = new Int16Array(128).fill(-1);
@@ -77,6 +77,11 @@ export function base64Decode(text: string): Uint8Array | undefined {
 
 /** Constant-time comparison and concatenation are noble's (`@noble/curves/utils`, `@noble/hashes/utils`). */
 export const bytesEqual = equalBytes;
+
+/** Lower-case hex (noble's: table-driven, or the native Uint8Array.prototype.toHex where there is one). */
+export const toHex = bytesToHex;
+/** Hex to bytes (noble's); callers check the text's shape first. */
+export const fromHex = hexToBytes;
 export const concat = concatBytes;
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });

@@ -14,7 +14,7 @@
  * ("critical"). Old leaves never change meaning. Values are commitments, hashes, counts and short codes from
  * a closed alphabet: there is no field that can hold personal data or result values.
  */
-import { bytesEqual, concat } from "./bytes.ts";
+import { bytesEqual, concat, toHex } from "./bytes.ts";
 import { hashLeaf, MemoryTree } from "./merkle.ts";
 
 export const LEAF_MAGIC = new Uint8Array([0x52, 0x4c, 0x41, 0x45]); // "RLAE"
@@ -140,7 +140,6 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 // Table-driven hex both ways: a leaf carries up to ~70 hex fields and is decoded, then re-encoded, on every
 // receipt verification; `parseInt` per byte and `padStart`/`join` per byte were ≈ 1/3 of a receipt check.
 const HEX_DIGITS = "0123456789abcdef";
-const BYTE_HEX: string[] = Array.from({ length: 256 }, (_, b) => HEX_DIGITS[b >> 4]! + HEX_DIGITS[b & 15]!);
 /** Lower-case hex digit values by char code; -1 elsewhere (upper case included: the encoding is lower case). */
 const HEX_VALUE = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) HEX_VALUE[HEX_DIGITS.charCodeAt(i)] = i;
@@ -159,12 +158,6 @@ function fromHex(field: string, text: string, len?: number): Uint8Array {
   }
   if (len !== undefined && out.length !== len) throw new LeafError(`${field}: ${len} bytes expected`);
   return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += BYTE_HEX[bytes[i]!]!;
-  return s;
 }
 
 function ascii(s: string): Uint8Array {

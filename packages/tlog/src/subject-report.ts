@@ -7,6 +7,7 @@
  * themselves are recomputed from the subject's tags. The report's own audit leaf must verify too.
  * Pure, no Node imports; never throws on bad input: problems are listed, each naming the entry.
  */
+import { toHex } from "./bytes.ts";
 import type { AuditEvent } from "./leaf.ts";
 import { type ReceiptTrust, verifyReceipt } from "./receipt.ts";
 import { subjectLinkKey, verifySubjectEvidence } from "./subject.ts";
@@ -23,8 +24,6 @@ export interface SubjectReportProblem {
   entry: number | "report";
   reason: string;
 }
-
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /** An instant as China Standard Time (the format the report uses). */
 export function utc8(ms: number): string {

@@ -17,7 +17,7 @@
  */
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { bytesEqual } from "./bytes.ts";
+import { bytesEqual, fromHex, toHex } from "./bytes.ts";
 import type { AuditEvent } from "./leaf.ts";
 import { hashLeaf, verifyInclusion } from "./merkle.ts";
 
@@ -80,8 +80,6 @@ export interface SubjectEvidence {
 }
 
 const HEX32 = /^[0-9a-f]{64}$/;
-const fromHex = (h: string) => Uint8Array.from(h.match(/../g) ?? [], (x) => Number.parseInt(x, 16));
-const toHex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
 /** Checks that `event` (a verified leaf) commits to the subject of `evidence.linkKey`. Never throws. */
 export function verifySubjectEvidence(

@@ -5,15 +5,15 @@
  * `checkArtifact`.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex } from "@noble/hashes/utils.js";
 import { ZkError } from "./errors.ts";
 import { MANIFEST, VERIFICATION_KEY } from "./manifest.generated.ts";
 
 export { MANIFEST, VERIFICATION_KEY };
 export type ArtifactName = "wasm" | "zkey";
 
-export function toHex(b: Uint8Array): string {
-  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-}
+/** Lower-case hex (noble's). */
+export const toHex = bytesToHex;
 
 /** JSON with object keys sorted at every level, no whitespace: the bytes a verification key is hashed over. */
 export function canonicalJson(v: unknown): string {
