@@ -18,6 +18,7 @@ import {
   type ExposurePolicy,
   httpCosignRequester,
   purgeExpiredRecords,
+  VerifiedProofCache,
   type WitnessEndpoint,
 } from "@relink/core";
 import {
@@ -177,6 +178,8 @@ export async function startHub(options: {
             },
             keyHolders: keyHolderDirectory(options.network, options.fetch),
             ...(coordinator ? { exposure: { coordinator } } : {}),
+            // One per hub process: a horizon proof is pairing-checked once and then recognised (ADR 0049).
+            verifiedProofs: new VerifiedProofCache(),
           }
         : undefined;
     const networkKeys = options.network && {

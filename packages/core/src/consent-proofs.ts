@@ -54,21 +54,40 @@ import { deny, requireActive } from "./denials.ts";
 export const DEFAULT_PROOF_SKEW_MS = 5 * 60_000;
 
 /**
- * Proofs this process has verified (ADR 0049): SHA-256 over the member, every public input and the proof
- * bytes. Verification is deterministic, so a proof presented again for the same statement by the same
- * member is known good without a pairing check — what lets a horizon proof, made once ahead of time, serve
- * many queries. Bounded: the oldest entries go first. Only the pairing check is skipped; the root, time and
- * statement checks run on every query.
+ * Proofs already verified (ADR 0049): SHA-256 over the member, every public input and the proof bytes.
+ * Verification is deterministic, so a proof presented again for the same statement by the same member is
+ * known good without a pairing check — what lets a horizon proof, made once ahead of time, serve many
+ * queries. Bounded: the oldest entries go first. Only the pairing check is skipped; the root, time and
+ * statement checks run on every query. The app makes one per process and passes it in `CoreDeps`; without
+ * one, every proof is verified every time.
  */
-export const verifiedProofs = {
-  max: 200_000,
-  hits: 0,
-  keys: new Set<string>(),
+export class VerifiedProofCache {
+  readonly max: number;
+  hits = 0;
+  readonly #keys = new Set<string>();
+
+  constructor(max = 200_000) {
+    if (!Number.isSafeInteger(max) || max < 1) throw new RangeError("VerifiedProofCache: max must be ≥ 1");
+    this.max = max;
+  }
+
+  get size(): number {
+    return this.#keys.size;
+  }
+
+  /** True (and counted as a hit) when this exact proof was verified before. */
+  has(key: string): boolean {
+    const known = this.#keys.has(key);
+    if (known) this.hits++;
+    return known;
+  }
+
   remember(key: string): void {
-    if (this.keys.size >= this.max) this.keys.delete(this.keys.values().next().value!);
-    this.keys.add(key);
-  },
-};
+    if (this.#keys.has(key)) return;
+    if (this.#keys.size >= this.max) this.#keys.delete(this.#keys.values().next().value!);
+    this.#keys.add(key);
+  }
+}
 
 function proofKey(memberId: string, signals: readonly string[], proof: Uint8Array): string {
   return toHex(sha256(new TextEncoder().encode(`${memberId}\n${signals.join(",")}\n${toHex(proof)}`)));
@@ -214,11 +233,11 @@ export async function checkConsentProofs(
     let ok: boolean;
     try {
       const key = proofKey(who.member.id, publicSignals(statement), proof);
-      ok = verifiedProofs.keys.has(key);
-      if (ok) verifiedProofs.hits++;
-      else {
+      const cache = deps.verifiedProofs;
+      ok = cache?.has(key) ?? false;
+      if (!ok) {
         ok = await verifyMembership(VERIFICATION_KEY, statement, proof);
-        if (ok) verifiedProofs.remember(key);
+        if (ok) cache?.remember(key);
       }
     } catch (e) {
       if (!(e instanceof ZkError)) throw e;

@@ -4,6 +4,7 @@
 import type { Database } from "@relink/db";
 import type { Kysely, Transaction } from "kysely";
 import type { AbusePolicy } from "./abuse/policy.ts";
+import type { VerifiedProofCache } from "./consent-proofs.ts";
 import type { ExposureCoordinator } from "./exposure/coordinator.ts";
 import type { RandomSource } from "./exposure/noise.ts";
 import type { ExposurePolicy } from "./exposure/policy.ts";
@@ -132,4 +133,6 @@ export interface CoreDeps {
   policy: NetworkPolicy;
   /** Present when the app runs exposure queries (the hub); the exposure use cases refuse without it. */
   exposure?: ExposureRuntime;
+  /** Consent-membership proofs already verified (ADR 0049); absent: every proof is verified each time. */
+  verifiedProofs?: VerifiedProofCache;
 }

@@ -40,6 +40,7 @@ import { expect } from "vitest";
 import { createAuditLog } from "./audit/adapter.ts";
 import type { AuditLogDeps } from "./audit/audit-log.ts";
 import { type AuthenticatedMember, authenticateMemberRequest, type UnverifiedRequest } from "./auth.ts";
+import { VerifiedProofCache } from "./consent-proofs.ts";
 import type { CoreDeps, KeyHolderDirectory, NetworkPolicy } from "./context.ts";
 import { declareExposureBook } from "./exposure/book.ts";
 import { DEFAULT_EXPOSURE_POLICY } from "./exposure/policy.ts";
@@ -152,6 +153,7 @@ export function createTestCore(
       ...options.policy,
     },
     keyHolders: async () => TEST_KEY_HOLDERS,
+    verifiedProofs: new VerifiedProofCache(),
   };
   return { deps, clock, logLines, auditDeps, logVerifierKey: formatVerifierKey(verifierOf(signer)) };
 }

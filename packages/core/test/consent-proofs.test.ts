@@ -10,9 +10,9 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { type ErrorCode, type LookupInput, toBase64Url, toHex } from "@relink/protocol";
 import { verifyReceipt } from "@relink/tlog";
 import { codeField, fieldToBytes, parseBundle, VERIFICATION_KEY, VKEY_HASH, verifyBundle } from "@relink/zk";
-import { beforeAll, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { AuthenticatedMember } from "../src/auth.ts";
-import { commitConsentRoot, consentProofBundle, verifiedProofs } from "../src/consent-proofs.ts";
+import { commitConsentRoot, consentProofBundle, VerifiedProofCache } from "../src/consent-proofs.ts";
 import { publishBatch } from "../src/directory.ts";
 import { lookupContacts } from "../src/lookup.ts";
 import {
@@ -238,9 +238,11 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
     ahead.consentProofs!.queryTime = AHEAD_MS;
     // Default policy: a proof's time is the query's, within the skew.
     await refused(ahead, "lookup.consent-proof.time");
+    const verifiedProofs = new VerifiedProofCache();
     const week = {
       ...core.deps,
       policy: { ...core.deps.policy, consentProofs: { maxHorizonMs: 7 * 86_400_000 } },
+      verifiedProofs,
     };
     const hits = verifiedProofs.hits;
     for (let n = 0; n < 2; n++) {
@@ -291,5 +293,20 @@ describeEachBackend("consent-membership proofs", ({ db }) => {
       expect(text).not.toContain(String(o.expiresAt));
     }
     expect(text).not.toContain(toHex(fieldToBytes(codeField("legal_basis", "consent"))));
+  });
+});
+
+describe("VerifiedProofCache", () => {
+  it("recognises what it was told, counts hits, and forgets the oldest entry beyond its bound", () => {
+    const cache = new VerifiedProofCache(2);
+    expect(cache.has("a")).toBe(false);
+    cache.remember("a");
+    cache.remember("b");
+    cache.remember("a"); // already known: does not refresh or duplicate
+    expect(cache.size).toBe(2);
+    cache.remember("c");
+    expect([cache.has("a"), cache.has("b"), cache.has("c")]).toEqual([false, true, true]);
+    expect(cache.hits).toBe(2);
+    expect(() => new VerifiedProofCache(0)).toThrow(RangeError);
   });
 });
