@@ -33,7 +33,8 @@ export function useJob<R extends WorkerResult>() {
   const [result, setResult] = useState<R | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (job: Parameters<typeof runJob>[0]) => {
+  /** Runs the job; resolves to its result (undefined when it failed: `error` says why). */
+  const run = async (job: Parameters<typeof runJob>[0]): Promise<R | undefined> => {
     setBusy(true);
     setError(null);
     setResult(null);
@@ -42,8 +43,10 @@ export function useJob<R extends WorkerResult>() {
       const r = (await runJob(job, (stage, done, total) => setProgress({ stage, done, total }))) as R;
       if ("receipts" in r) rememberReceipts(r.receipts);
       setResult(r);
+      return r;
     } catch (e) {
       setError(csvRefusal((e as Error).message, t) ?? (e as Error).message);
+      return undefined;
     } finally {
       setBusy(false);
     }
