@@ -7,11 +7,10 @@
  */
 import type { AlertView, SanctionView } from "@relink/protocol";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { DICTIONARIES, type MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import { UploadJob, useJob } from "../../../web/job.tsx";
-import { loadMemberKey } from "../../../web/keys.ts";
+import { inChunks, UploadJob, useHasMemberKey, useJob } from "../../../web/job.tsx";
 import type { WorkerResult } from "../../../web/protocol.ts";
 import { useTRPC } from "../../../web/trpc.ts";
 import { Badge, Card, ErrorText, PageHeader } from "../../../web/ui.tsx";
@@ -264,20 +263,17 @@ function HoneytokenCard({ onPlanted }: { onPlanted: () => void }) {
   const plant = useMutation(trpc.portal.plantHoneytokens.mutationOptions());
   const [note, setNote] = useState("");
   const [planted, setPlanted] = useState<number | null>(null);
-  const [hasKey, setHasKey] = useState<boolean | null>(null);
-  useEffect(() => {
-    void loadMemberKey().then((k) => setHasKey(k !== undefined));
-  }, []);
+  const hasKey = useHasMemberKey();
   const r = job.result;
   /** The worker publishes and tags; the tags are registered here, ≤ 1000 a call. */
   const run = async (csv: Uint8Array) => {
     setPlanted(null);
     const x = await job.run({ op: "honeytokens", csv });
     if (!x || x.tags.length === 0) return;
-    let n = 0;
-    for (let i = 0; i < x.tags.length; i += 1000)
-      n += (await plant.mutateAsync({ epoch: x.epoch, tags: x.tags.slice(i, i + 1000), note: note.trim() }))
-        .planted;
+    const n = await inChunks(
+      x.tags,
+      async (tags) => (await plant.mutateAsync({ epoch: x.epoch, tags, note: note.trim() })).planted,
+    );
     setPlanted(n);
     onPlanted();
   };

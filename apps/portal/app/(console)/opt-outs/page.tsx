@@ -6,10 +6,9 @@
  * reference (`portal.registerOptOuts`) and lists the registry by reference and count (`portal.optOuts`).
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import { UploadJob, useJob } from "../../../web/job.tsx";
-import { loadMemberKey } from "../../../web/keys.ts";
+import { inChunks, UploadJob, useHasMemberKey, useJob } from "../../../web/job.tsx";
 import type { WorkerResult } from "../../../web/protocol.ts";
 import { useTRPC } from "../../../web/trpc.ts";
 import { Card, ErrorText, NO_SUBJECT, PageHeader, SubjectFields } from "../../../web/ui.tsx";
@@ -26,25 +25,18 @@ export default function OptOutsPage() {
   const [request, setRequest] = useState("");
   const [subject, setSubject] = useState(NO_SUBJECT);
   const [registered, setRegistered] = useState<number | null>(null);
-  const [hasKey, setHasKey] = useState<boolean | null>(null);
-  useEffect(() => {
-    void loadMemberKey().then((k) => setHasKey(k !== undefined));
-  }, []);
+  const hasKey = useHasMemberKey();
   const r = job.result;
   /** The worker computes the tags; they are registered here under the request reference, ≤ 1000 a call. */
   const start = async (j: Parameters<typeof job.run>[0]) => {
     setRegistered(null);
     const x = await job.run(j);
     if (!x || x.tags.length === 0) return;
-    let n = 0;
-    for (let i = 0; i < x.tags.length; i += 1000)
-      n += (
-        await register.mutateAsync({
-          epoch: x.epoch,
-          tags: x.tags.slice(i, i + 1000),
-          requestReference: request.trim(),
-        })
-      ).registered;
+    const n = await inChunks(
+      x.tags,
+      async (tags) =>
+        (await register.mutateAsync({ epoch: x.epoch, tags, requestReference: request.trim() })).registered,
+    );
     setRegistered(n);
     await qc.invalidateQueries({ queryKey: trpc.portal.optOuts.queryKey() });
   };
