@@ -725,10 +725,10 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       const after = await collector.match(rows, "debt_collection", "opt-out-after");
       expect(after.results[0]).toMatchObject({ status: "no_match", contacts: [] });
 
-      // The network DPO's subject access report (ADR 0063): the network DPO key (the admin key stands for
-      // it, ADR 0045), tags through the key holders with the network-owned member's key.
+      // The network DPO's subject access report (ADR 0063): the network DPO key (in the hub's `dpoKeys`),
+      // tags through the key holders with the network-owned member's key.
       await page.goto(`${net.hubUrl}/dpo`);
-      await page.getByTestId("dpo-key-file").setInputFiles(net.adminKeyFile);
+      await page.getByTestId("dpo-key-file").setInputFiles(net.networkDpoKeyFile);
       await page.getByTestId("dpo-key-info").waitFor();
       await page.getByTestId("dpo-request").fill("SAR-NET-2026-0001");
       await page.getByTestId("dpo-idNumber").fill(subject.id_number);
