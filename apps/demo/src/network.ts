@@ -58,6 +58,8 @@ export interface RunningNetwork {
   hubUrl: string;
   logKey: string;
   adminKeyFile: string;
+  /** The network DPO's key file (`relink dpo keygen` format), listed in the hub's `dpoKeys` (ADR 0040). */
+  networkDpoKeyFile: string;
   hub: Proc;
   holders: Proc[];
   holderUrls: string[];
@@ -83,6 +85,10 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
     const adminSecret = ed25519.utils.randomSecretKey();
     const adminKeyFile = join(o.dir, "admin.key");
     writeFileSync(adminKeyFile, `${toHex(adminSecret)}\n`, { mode: 0o600 });
+    // The network DPO's own key: the hub's network config lists it in `dpoKeys`.
+    const networkDpoSecret = ed25519.utils.randomSecretKey();
+    const networkDpoKeyFile = join(o.dir, "network-dpo.key");
+    writeFileSync(networkDpoKeyFile, `${toHex(networkDpoSecret)}\n`, { mode: 0o600 });
 
     const hubPort = await freePort();
     const hubUrl = `http://127.0.0.1:${hubPort}`;
@@ -126,6 +132,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
         })),
         retentionDays: 730,
         adminKeys: [toBase64Url(ed25519.getPublicKey(adminSecret))],
+        dpoKeys: [toBase64Url(ed25519.getPublicKey(networkDpoSecret))],
         exposure: { subjectsDeadlineMs: demoExposureDeadlineMs(), ...o.exposure },
         ...(o.abuse ? { abuse: o.abuse } : {}),
       }),
@@ -242,6 +249,7 @@ export async function startNetwork(o: NetworkOptions): Promise<RunningNetwork> {
       hubUrl,
       logKey,
       adminKeyFile,
+      networkDpoKeyFile,
       hub,
       holders,
       holderUrls,

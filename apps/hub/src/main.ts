@@ -120,6 +120,7 @@ if (portalMount && hub.core && network) {
     bridge: portalMount.createBridge({
       core: hub.core,
       adminKeys: network.adminKeys.map(fromBase64Url),
+      dpoKeys: (network.dpoKeys ?? []).map(fromBase64Url),
       secure: publicUrl.startsWith("https:"),
       holderUrls: network.keyHolders.map((h) => h.url),
     }),

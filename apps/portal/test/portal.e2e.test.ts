@@ -9,19 +9,27 @@
  * The member DPO computes a subject access report for a debtor matched earlier (tags in the worker), checks
  * an altered report is rejected, replays a query's consent, and exports a pack that its own verifier accepts.
  * The member admin rotates the member's signing key in the browser; the old key is refused, the new one works.
+ * Network governance (issue 11, ADR 0036): the network admin plants honeytokens from a CSV (published and
+ * tagged in the worker with the network-owned member's key), a member's fishing lookup (SDK) raises an alert
+ * the page shows with the member and the receipt, the member shows suspended and is reinstated; the network
+ * DPO registers a subject's opt-out and the next match returns nothing for them, then runs a subject access
+ * report; wrong roles are refused (403) and do not see these pages.
  * Screenshots go to apps/portal/test-results/ (gitignored).
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { contactBook, makePopulation } from "@relink/demo";
 import { buildExposureScenario, EXTRA_LENDERS, exposureOracle } from "@relink/demo/exposure-scenario";
-import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/network";
+import { addMember, type MemberSpec, type RunningNetwork, startNetwork } from "@relink/demo/network";
 import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
 import { buildScenario, DEMO_EXPOSURE, MEMBERS } from "@relink/demo/scenario";
 import { EXPOSURE_FEATURES, fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
+import { createHubClient, ed25519Signer, MemberNode, parseDebtorRows } from "@relink/sdk";
 import { MATCH_COLUMNS } from "@relink/sdk/columns";
 import { stringify } from "csv-stringify/sync";
 import type { Page } from "playwright-core";
@@ -32,6 +40,13 @@ import { type Browser, hasChromium, launch } from "./browser.ts";
 
 const SHOTS = join(import.meta.dirname, "..", "test-results");
 const csv = (rows: readonly object[]) => stringify(rows as Record<string, unknown>[], { header: true });
+/** The network-owned member (ADR 0045): publishes honeytokens; its key computes the network's tags. */
+const NETWORK_MEMBER: MemberSpec = {
+  slug: "relink-network",
+  name: "Relink network (honeytokens)",
+  kind: "other",
+  capabilities: ["lender"],
+};
 
 describe.skipIf(!hasChromium)("portal in Chromium", () => {
   const dir = join(tmpdir(), `relink-portal-e2e-${process.pid}`);
@@ -54,15 +69,24 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     applicants: join(dir, "applicants.csv"),
     portfolio: join(dir, "portfolio.csv"),
     creditConsents: join(dir, "credit-consents.csv"),
+    honeytokens: join(dir, "honeytokens.csv"),
   };
+  // A synthetic identity the network plants as a honeytoken, and the network operator who plants it: a
+  // network admin with the data-engineer role for the network-owned member (publishing is a member's act).
+  const [ghost] = makePopulation(9191, 1);
+  const netops = { email: "netops@relink.demo", displayName: "网络运营 周宁" };
 
   async function shot(name: string) {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   }
 
   async function signIn(role: string) {
+    await signInAs(account(role).email);
+  }
+
+  async function signInAs(email: string) {
     await page.goto(`${net.hubUrl}/signin`);
-    await page.getByTestId("email").fill(account(role).email);
+    await page.getByTestId("email").fill(email);
     await page.getByTestId("password").fill(password);
     await page.getByTestId("signin-submit").click();
     await page.getByTestId("sign-out").waitFor();
@@ -71,6 +95,26 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
   async function signOut() {
     await page.getByTestId("sign-out").click();
     await page.getByTestId("signin-submit").waitFor();
+  }
+
+  /** A debtor the collector holds a consent for and the lenders hold contacts of (a match finds them). */
+  const consentedHeldDebtor = () => {
+    const consented = new Set(s.consents.map((c) => c.debtor_ref));
+    const held = new Set([...s.books.bank, ...s.books.consumer].map((r) => r.id_number));
+    return s.debtors.find((d) => consented.has(d.debtor_ref) && held.has(d.id_number))!;
+  };
+  const ordinaryDebtor = () => parseDebtorRows([{ ...consentedHeldDebtor() }], new Date()).rows;
+
+  /** A member's node through the SDK, with the secrets of its home (the CLI's member.json). */
+  async function memberNode(slug: string): Promise<MemberNode> {
+    const home = JSON.parse(readFileSync(join(net.homeDir(slug), "member.json"), "utf8")) as {
+      signingSecretKey: string;
+      recordKey: string;
+    };
+    return MemberNode.connect({
+      hubUrl: net.hubUrl,
+      secrets: { signer: ed25519Signer(fromHex(home.signingSecretKey)), recordKey: fromHex(home.recordKey) },
+    });
   }
 
   async function importKey(slug: string) {
@@ -87,9 +131,20 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     mkdirSync(dir, { recursive: true });
     await ensurePortalBuild();
     net = await startNetwork({ dir, portal: true, exposure: DEMO_EXPOSURE });
-    for (const m of [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector]) await addMember(net, m);
+    for (const m of [MEMBERS.bank, MEMBERS.consumer, MEMBERS.collector, NETWORK_MEMBER])
+      await addMember(net, m);
     await net.hub.waitFor(/Relink portal on/, 120_000);
     await seedPortalAccounts(net, accounts, password);
+    await createHubClient({
+      url: net.hubUrl,
+      signer: ed25519Signer(fromHex(readFileSync(net.adminKeyFile, "utf8").trim())),
+    }).admin.createPortalUser.mutate({
+      ...netops,
+      memberSlug: NETWORK_MEMBER.slug,
+      password,
+      roles: ["network_admin", "data_engineer"],
+    });
+    writeFileSync(files.honeytokens, csv(contactBook(9192, [ghost!], { coverage: 1, asOf })));
     // One row the browser must refuse (bad check digit), to show per-row errors.
     const bad = { ...s.books.bank[0]!, id_number: "110105194912310021" };
     writeFileSync(files.bank, csv([...s.books.bank, bad]));
@@ -269,13 +324,16 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await signIn(role);
       const nav = await page.locator(".sidebar nav a").allTextContents();
       expect(nav.includes("失联修复"), role).toBe(false);
-      // The DPO page is in the navigation of the two DPO roles only (the API gates dpo.* the same way).
+      // The DPO page is in the navigation of the two DPO roles only (the API gates dpo.* the same way);
+      // alerts and honeytokens are the network admin's, the opt-out registry the network DPO's.
       expect(nav.includes("数据保护"), role).toBe(role === "member_dpo" || role === "network_dpo");
+      expect(nav.includes("告警与蜜罐"), role).toBe(role === "network_admin");
+      expect(nav.includes("拒绝联系登记"), role).toBe(role === "network_dpo");
       await shot(`08-dashboard-${role}`);
       if (role === "network_admin") {
         await page.goto(`${net.hubUrl}/network`);
         await page.getByTestId("members-table").waitFor();
-        await expect.poll(() => page.locator("[data-testid=members-table] tbody tr").count()).toBe(3);
+        await expect.poll(() => page.locator("[data-testid=members-table] tbody tr").count()).toBe(4);
         await expect.poll(() => page.locator("[data-testid=holders-table] .badge.ok").count()).toBe(3);
         await shot("09-network-admin");
       }
@@ -515,6 +573,189 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
   );
 
   browserCrypto(
+    "network governance: honeytokens planted in the browser catch a fishing lookup; the admin reinstates the member",
+    async () => {
+      const N = NETWORK_MEMBER.slug;
+      const C = MEMBERS.collector.slug;
+      // A network admin without a grant for the network-owned member cannot publish with its key.
+      await signIn("network_admin");
+      await importKey(N);
+      await page.goto(`${net.hubUrl}/abuse`);
+      await page.getByTestId("honeytoken-note").fill("e2e synthetic identity 1");
+      await page.getByTestId("honeytoken-file").setInputFiles(files.honeytokens);
+      await page.getByTestId("honeytoken-start").click();
+      await expect.poll(() => page.locator("p.error").first().textContent()).toContain("directory.publish");
+      expect(await page.getByTestId("honeytoken-done").count()).toBe(0);
+      await signOut();
+
+      // The network operator (network admin + data engineer of the network-owned member) plants them.
+      await signInAs(netops.email);
+      await importKey(N);
+      await page.goto(`${net.hubUrl}/abuse`);
+      await page.getByTestId("honeytoken-note").fill("e2e synthetic identity 1");
+      await page.getByTestId("honeytoken-file").setInputFiles(files.honeytokens);
+      await page.getByTestId("honeytoken-start").click();
+      const done = page.getByTestId("honeytoken-done");
+      await done.waitFor();
+      // One tag per identifier of the identity (resident ID, phones, name + date of birth).
+      expect(Number(await done.getAttribute("data-planted"))).toBeGreaterThanOrEqual(2);
+      await shot("21-honeytokens-planted");
+
+      // The collector goes fishing for the synthetic identity: a self-declared consent (CLI), a match (SDK).
+      const bait = {
+        debtor_ref: "FISH-1",
+        id_number: ghost!.idNumber,
+        name: ghost!.name,
+        dob: ghost!.dob,
+        subject_phone: ghost!.phones[0]!,
+      };
+      const fishConsents = join(dir, "fish-consents.csv");
+      writeFileSync(
+        fishConsents,
+        csv([
+          {
+            ...bait,
+            purpose: "debt_collection",
+            legal_basis: "consent",
+            categories: "contact",
+            granted_at: "2026-01-01",
+            expires_at: "2027-12-31",
+            evidence_sha256: createHash("sha256").update("fabricated").digest("hex"),
+          },
+        ]),
+      );
+      const imported = await net.relink(["consent", "import", fishConsents, "--no-progress"], C);
+      expect(imported.code, imported.stderr).toBe(0);
+      const collector = await memberNode(C);
+      const fished = await collector.match(
+        parseDebtorRows([bait], new Date()).rows,
+        "debt_collection",
+        "fishing-case",
+      );
+      const receiptIndex = (fished.receipts[0] as { index: number }).index;
+      expect(receiptIndex).toBeGreaterThan(0);
+
+      // The alert appears (the page polls the hub): the member and the lookup's receipt, acted on.
+      const hit = page.locator(`[data-testid=honeytoken-hits] li[data-member="${C}"]`);
+      await hit.waitFor();
+      expect(await hit.getAttribute("data-receipt")).toBe(String(receiptIndex));
+      expect(await hit.textContent()).toContain(String(receiptIndex));
+      const row = page.locator(`[data-testid=alerts-table] tbody tr[data-kind="honeytoken.lookup"]`).first();
+      expect(await row.getAttribute("data-member")).toBe(C);
+      expect(await row.getAttribute("data-action")).toBe("suspend");
+      expect(await row.textContent()).toContain("查询蜜罐记录");
+      // Filters: by member and kind.
+      await page.getByTestId("alerts-kind").selectOption("honeytoken.lookup");
+      await page.getByTestId("alerts-member").selectOption(C);
+      await expect
+        .poll(() => page.locator("[data-testid=alerts-table] tbody tr").evaluateAll((els) => els.length))
+        .toBeGreaterThanOrEqual(1);
+      expect(
+        await page
+          .locator("[data-testid=alerts-table] tbody tr")
+          .evaluateAll((els) => els.every((e) => e.dataset["kind"] === "honeytoken.lookup")),
+      ).toBe(true);
+      // The ladder: suspended, the step with its own log leaf (after the lookup's); then reinstated.
+      const ladder = page.locator(`[data-testid=sanctions-table] tbody tr[data-member="${C}"]`);
+      await expect.poll(() => ladder.getAttribute("data-status")).toBe("suspended");
+      const step = ladder.locator("li[data-step=suspend]").first();
+      expect(Number(await step.getAttribute("data-leaf"))).toBeGreaterThan(receiptIndex);
+      await shot("22-alerts-suspended");
+      await page.getByTestId(`reinstate-${C}`).click();
+      await expect.poll(() => ladder.getAttribute("data-status")).toBe("active");
+      await shot("23-alerts-reinstated");
+      // The member works again (the key holders re-read its status within their directory cache's lifetime),
+      // with an ordinary lookup: another look at the honeytoken would suspend it again.
+      const works = () =>
+        collector.match(ordinaryDebtor(), "debt_collection", "after-reinstate").then(
+          (r) => r.results[0]!.status,
+          (e: Error) => e.message,
+        );
+      await expect.poll(works, { interval: 500 }).toBe("matched");
+      await signOut();
+    },
+  );
+
+  browserCrypto(
+    "the network DPO registers an opt-out in the browser; the next match returns nothing for the subject",
+    async () => {
+      const N = NETWORK_MEMBER.slug;
+      const C = MEMBERS.collector.slug;
+      const collector = await memberNode(C);
+      // A consented debtor whose contacts the lenders hold: matched before the opt-out.
+      const subject = consentedHeldDebtor();
+      const rows = ordinaryDebtor();
+      const before = await collector.match(rows, "debt_collection", "opt-out-before");
+      expect(before.results[0]!.status).toBe("matched");
+
+      // Wrong roles: the network DPO cannot read alerts or plant, and does not see the admin's page.
+      await signIn("network_dpo");
+      const cookie = (await browser.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+      const refused = await fetch(`${net.hubUrl}/api/trpc/portal.alerts`, { headers: { cookie } });
+      expect(refused.status).toBe(403);
+      const plant = await fetch(`${net.hubUrl}/api/trpc/portal.plantHoneytokens`, {
+        method: "POST",
+        headers: { cookie, origin: net.hubUrl, "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(plant.status).toBe(403);
+      await page.goto(`${net.hubUrl}/abuse`);
+      await expect.poll(() => page.locator("p.error").first().textContent()).toContain("portal.alerts");
+
+      await importKey(N);
+      await page.goto(`${net.hubUrl}/opt-outs`);
+      await page.getByTestId("optout-request").fill("OPTOUT-E2E-1");
+      await page.getByTestId("optout-idNumber").fill(subject.id_number);
+      await page.getByTestId("optout-phone").fill(subject.subject_phone);
+      await page.getByTestId("optout-name").fill(subject.name);
+      await page.getByTestId("optout-dob").fill(subject.dob);
+      await page.getByTestId("optout-start").click();
+      const done = page.getByTestId("optout-done");
+      await done.waitFor();
+      const registered = Number(await done.getAttribute("data-registered"));
+      expect(registered).toBe(3); // resident ID, mobile, name + date of birth
+      const entry = page.locator(`[data-testid=optout-registry] tbody tr[data-request="OPTOUT-E2E-1"]`);
+      await entry.waitFor();
+      expect(await entry.textContent()).toContain(String(registered));
+      expect(Number(await page.getByTestId("optout-registry").getAttribute("data-total"))).toBe(registered);
+      // The registry shows references and counts, never an identifier (the hub never had one).
+      expect(await page.getByTestId("optout-registry").textContent()).not.toContain(subject.id_number);
+      await shot("24-opt-out");
+
+      const after = await collector.match(rows, "debt_collection", "opt-out-after");
+      expect(after.results[0]).toMatchObject({ status: "no_match", contacts: [] });
+
+      // The network DPO's subject access report (ADR 0063): the network DPO key (in the hub's `dpoKeys`),
+      // tags through the key holders with the network-owned member's key.
+      await page.goto(`${net.hubUrl}/dpo`);
+      await page.getByTestId("dpo-key-file").setInputFiles(net.networkDpoKeyFile);
+      await page.getByTestId("dpo-key-info").waitFor();
+      await page.getByTestId("dpo-request").fill("SAR-NET-2026-0001");
+      await page.getByTestId("dpo-idNumber").fill(subject.id_number);
+      await page.getByTestId("dpo-report-start").click();
+      await page.getByTestId("dpo-report-status").waitFor();
+      expect(await page.getByTestId("dpo-report-status").getAttribute("data-ok")).toBe("true");
+      const lookups = page.locator("[data-testid=dpo-report-table] tbody tr[data-event=lookup]");
+      await lookups.first().waitFor();
+      expect(await lookups.first().textContent()).toContain(MEMBERS.collector.name);
+      expect(await lookups.count()).toBeGreaterThanOrEqual(2); // before and after the opt-out, at least
+      await shot("25-network-dpo-report");
+      await signOut();
+
+      // The plain network admin cannot use the DPO's registry.
+      await signIn("network_admin");
+      const adminCookie = (await browser.context.cookies()).map((c) => `${c.name}=${c.value}`).join("; ");
+      const optOuts = await fetch(`${net.hubUrl}/api/trpc/portal.optOuts`, {
+        headers: { cookie: adminCookie },
+      });
+      expect(optOuts.status).toBe(403);
+      await page.goto(`${net.hubUrl}/opt-outs`);
+      await expect.poll(() => page.locator("p.error").first().textContent()).toContain("portal.optOuts");
+      await signOut();
+    },
+  );
+
+  browserCrypto(
     "a risk analyst runs exposure queries in the browser: per-applicant figures equal the plaintext oracle",
     async () => {
       // Three more lenders join now (the network admin's member count above stays the skip-trace three);
@@ -675,6 +916,11 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     for (const d of s.debtors) needles.add(d.subject_phone.replace(/\D/g, "").slice(-11));
     // The exposure queries' applicants and portfolio (identifiers the worker turned into tags).
     for (const r of [...x.applicants, ...x.portfolio]) needles.add(r.id_number);
+    // The honeytoken identity the network planted from the browser, every contact value of its file.
+    needles.add(ghost!.idNumber);
+    needles.add(ghost!.name);
+    for (const r of contactBook(9192, [ghost!], { coverage: 1, asOf }))
+      needles.add(r.kind === "phone" ? r.value.replace(/\D/g, "").slice(-11) : r.value);
     const haystacks = browser.requests.map((r) => {
       let url = r.url;
       try {
@@ -689,6 +935,8 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/lookup.run"))).toBe(true);
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/exposure.query"))).toBe(true);
     expect(browser.requests.some((r) => r.url.includes("/api/trpc/dpo.subjectReport"))).toBe(true);
+    expect(browser.requests.some((r) => r.url.includes("/api/trpc/portal.plantHoneytokens"))).toBe(true);
+    expect(browser.requests.some((r) => r.url.includes("/api/trpc/portal.registerOptOuts"))).toBe(true);
     expect(haystacks.some((h) => h.includes(encodeURIComponent(account("data_engineer").email)))).toBe(true);
     expect(needles.size).toBeGreaterThan(100);
     const leaks = [...needles].filter((n) => n.length >= 5 && haystacks.some((h) => h.includes(n)));

@@ -30,7 +30,13 @@ import { buildExportPack, tarArchive } from "@relink/sdk/dpo";
 import verifierSource from "@relink/sdk/verify-export.mjs";
 import { verifyReceiptAsync, verifySubjectReport } from "@relink/tlog";
 import { loadDpoKey, loadMemberKey, newMemberSigningKey, replaceMemberSigningKey } from "./keys.ts";
-import type { ReportCheck, WorkerMessage, WorkerRequest, WorkerResult } from "./protocol.ts";
+import type {
+  ReportCheck,
+  SubjectIdentifiers,
+  WorkerMessage,
+  WorkerRequest,
+  WorkerResult,
+} from "./protocol.ts";
 import { readConsents, readContacts, readDebtors, readTable, sortErrors } from "./uploads.ts";
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -159,7 +165,88 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
       return consentReplay(req);
     case "dpo-export":
       return exportPack(req);
+    case "honeytokens":
+      return honeytokens(req, now);
+    case "opt-out-tags":
+      return optOutTags(req, now);
   }
+}
+
+// ------------------------------------------------------------------------- the network's registries
+
+const tagsOf = (tags: Map<string, { tag: Uint8Array }>) => [...tags.values()].map((t) => toBase64Url(t.tag));
+
+/**
+ * `relink admin plant-honeytokens` in the browser (ADRs 0045, 0036): the synthetic identities' contacts are
+ * published from the network-owned member (its key imported on "Member key"), and their tags computed
+ * through the key holders; the page registers the tags. A bad cell refuses the whole file, as in the CLI.
+ */
+async function honeytokens(
+  req: Extract<WorkerRequest, { op: "honeytokens" }>,
+  now: Date,
+): Promise<WorkerResult> {
+  const parsed = readContacts(req.csv, now);
+  const none = {
+    op: "honeytokens" as const,
+    rows: parsed.dataRows,
+    records: 0,
+    epoch: 0,
+    tags: [],
+    errors: parsed.errors,
+    receipts: [],
+  };
+  if (parsed.errors.length > 0 || parsed.rows.length === 0) return none;
+  const node = await connect(req.id);
+  const published = await node.publishContacts(parsed.rows);
+  const tags = await node.tags([...new Set(parsed.rows.flatMap((r) => r.subjects))]);
+  return {
+    ...none,
+    records: published.records,
+    epoch: node.network.epoch.epoch,
+    tags: tagsOf(tags),
+    receipts: published.receipts,
+  };
+}
+
+/** A subject as the DPO typed it, parsed as one CSV row of the CLI's debtor table would be. */
+function typedSubject(subject: SubjectIdentifiers, now: Date) {
+  const { rows, errors } = parseDebtorRows(
+    [
+      {
+        debtor_ref: "subject",
+        id_number: subject.idNumber,
+        subject_phone: subject.phone,
+        name: subject.name,
+        dob: subject.dob,
+      },
+    ],
+    now,
+  );
+  return { rows, errors, dataRows: 1 };
+}
+
+/**
+ * `relink admin opt-out` in the browser: the subjects' identifiers (typed, or the CLI's debtor CSV) are
+ * normalised here and turned into tags through the key holders with the network-owned member's key; only
+ * the tags leave, registered by the page. A bad cell refuses the whole file.
+ */
+async function optOutTags(
+  req: Extract<WorkerRequest, { op: "opt-out-tags" }>,
+  now: Date,
+): Promise<WorkerResult> {
+  const parsed = "csv" in req ? readDebtors(req.csv, now) : typedSubject(req.subject, now);
+  const none = {
+    op: "opt-out-tags" as const,
+    rows: parsed.dataRows,
+    subjects: 0,
+    epoch: 0,
+    tags: [],
+    errors: parsed.errors,
+  };
+  if (parsed.errors.length > 0 || parsed.rows.length === 0) return none;
+  const node = await connect(req.id);
+  const tags = await node.tags([...new Set(parsed.rows.flatMap((r) => r.subjects))]);
+  return { ...none, subjects: parsed.rows.length, epoch: node.network.epoch.epoch, tags: tagsOf(tags) };
 }
 
 // ------------------------------------------------------------------------------------ key rotation
@@ -257,18 +344,7 @@ async function checkReport(
  * there, like any lookup), and only the tags go to the hub, in a request signed with the DPO key.
  */
 async function subjectReport(req: Extract<WorkerRequest, { op: "dpo-report" }>): Promise<WorkerResult> {
-  const { rows, errors } = parseDebtorRows(
-    [
-      {
-        debtor_ref: "subject",
-        id_number: req.subject.idNumber,
-        subject_phone: req.subject.phone,
-        name: req.subject.name,
-        dob: req.subject.dob,
-      },
-    ],
-    new Date(),
-  );
+  const { rows, errors } = typedSubject(req.subject, new Date());
   const key = await dpoKey();
   if (rows.length === 0) return { op: "dpo-report", errors, check: null };
   const identifiers = rows[0]!.subjects;

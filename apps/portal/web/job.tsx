@@ -1,9 +1,10 @@
 "use client";
 import type { UploadError } from "@relink/sdk/browser";
 /** State of one worker job on a page: the chosen file, progress, result or error. */
-import { type ReactNode, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import type { MessageKey, Translate } from "./i18n.ts";
 import { useI18n } from "./i18n-client.tsx";
+import { loadMemberKey } from "./keys.ts";
 import type { WorkerResult } from "./protocol.ts";
 import { rememberReceipts } from "./receipts.ts";
 import { CsvDrop, countRows, ErrorText, Progress, UploadErrors } from "./ui.tsx";
@@ -26,6 +27,22 @@ export function csvRefusal(message: string, t: Translate): string | undefined {
   return `${t(`csv.${m[1]}` as MessageKey)} (${m[2]})`;
 }
 
+/** Whether this browser holds a member key (null until IndexedDB has answered). */
+export function useHasMemberKey(): boolean | null {
+  const [has, setHas] = useState<boolean | null>(null);
+  useEffect(() => {
+    void loadMemberKey().then((k) => setHas(k !== undefined));
+  }, []);
+  return has;
+}
+
+/** Registers tags with the hub ≤ 1000 a call (the wire limit), summing what each call reports. */
+export async function inChunks(tags: readonly string[], call: (chunk: string[]) => Promise<number>) {
+  let n = 0;
+  for (let i = 0; i < tags.length; i += 1000) n += await call(tags.slice(i, i + 1000));
+  return n;
+}
+
 export function useJob<R extends WorkerResult>() {
   const { t } = useI18n();
   const [file, setFile] = useState<{ name: string; text: string; bytes: Uint8Array } | null>(null);
@@ -33,7 +50,8 @@ export function useJob<R extends WorkerResult>() {
   const [result, setResult] = useState<R | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const run = async (job: Parameters<typeof runJob>[0]) => {
+  /** Runs the job; resolves to its result (undefined when it failed: `error` says why). */
+  const run = async (job: Parameters<typeof runJob>[0]): Promise<R | undefined> => {
     setBusy(true);
     setError(null);
     setResult(null);
@@ -42,8 +60,10 @@ export function useJob<R extends WorkerResult>() {
       const r = (await runJob(job, (stage, done, total) => setProgress({ stage, done, total }))) as R;
       if ("receipts" in r) rememberReceipts(r.receipts);
       setResult(r);
+      return r;
     } catch (e) {
       setError(csvRefusal((e as Error).message, t) ?? (e as Error).message);
+      return undefined;
     } finally {
       setBusy(false);
     }

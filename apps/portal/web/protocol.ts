@@ -34,7 +34,12 @@ export type WorkerRequest =
   | { id: number; op: "dpo-report"; subject: SubjectIdentifiers; requestReference: string; logKey: string }
   | { id: number; op: "dpo-verify"; reportJson: string; tags: string[]; logKey: string }
   | { id: number; op: "dpo-replay"; index: number; logKey: string }
-  | { id: number; op: "dpo-export"; from: number; to?: number; pipiaReference: string; logKey: string };
+  | { id: number; op: "dpo-export"; from: number; to?: number; pipiaReference: string; logKey: string }
+  // The network's registries (ADR 0036), with the network-owned member's key: honeytokens are published and
+  // tagged, opt-outs tagged; the page registers the tags with a session call. Every row or nothing (the CLI's).
+  | { id: number; op: "honeytokens"; csv: Uint8Array }
+  | { id: number; op: "opt-out-tags"; csv: Uint8Array }
+  | { id: number; op: "opt-out-tags"; subject: SubjectIdentifiers };
 
 /** What the DPO types about the subject (never sent: normalised and turned into tags in the worker). */
 export interface SubjectIdentifiers {
@@ -102,6 +107,25 @@ export type WorkerResult =
       results: ExposureRow[];
       aggregate: AggregatePresentation | null;
       receipts: unknown[];
+    }
+  | {
+      op: "honeytokens";
+      rows: number;
+      /** Contact records published from the network-owned member (sealed labels, as any publisher's). */
+      records: number;
+      epoch: number;
+      /** The identities' tags (base64url), to register as honeytokens; empty when the file was refused. */
+      tags: string[];
+      errors: UploadError[];
+      receipts: unknown[];
+    }
+  | {
+      op: "opt-out-tags";
+      rows: number;
+      subjects: number;
+      epoch: number;
+      tags: string[];
+      errors: UploadError[];
     }
   | { op: "dpo-report"; errors: UploadError[]; check: ReportCheck | null }
   | ({ op: "dpo-verify" } & ReportCheck)

@@ -13,7 +13,8 @@ const MEMBER = ["collections_operator", "data_engineer", "risk_analyst", "member
 /** Navigation by role (the API enforces the same rules: api/src/access.ts). */
 export const NAV: { href: string; label: MessageKey; roles: readonly string[] | "all" }[] = [
   { href: "/", label: "nav.dashboard", roles: "all" },
-  { href: "/keys", label: "nav.keys", roles: MEMBER },
+  // Network staff import the network-owned member's key here: it computes the tags of honeytokens and opt-outs.
+  { href: "/keys", label: "nav.keys", roles: [...MEMBER, "network_admin", "network_dpo"] },
   { href: "/publish", label: "nav.publish", roles: ["data_engineer", "member_admin"] },
   { href: "/match", label: "nav.match", roles: ["collections_operator"] },
   {
@@ -26,6 +27,8 @@ export const NAV: { href: string; label: MessageKey; roles: readonly string[] | 
   { href: "/dpo", label: "nav.dpo", roles: ["member_dpo", "network_dpo"] },
   { href: "/member", label: "nav.member", roles: ["member_admin"] },
   { href: "/network", label: "nav.network", roles: ["network_admin", "network_dpo"] },
+  { href: "/abuse", label: "nav.abuse", roles: ["network_admin"] },
+  { href: "/opt-outs", label: "nav.optOuts", roles: ["network_dpo"] },
 ];
 
 export function Shell({ user, children }: { user: PortalUser; children: ReactNode }) {

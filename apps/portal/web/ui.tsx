@@ -5,6 +5,7 @@ import { decodeCsv } from "@relink/sdk/csv";
 import { type ReactNode, useRef, useState } from "react";
 import { DICTIONARIES, type MessageKey } from "./i18n.ts";
 import { useI18n } from "./i18n-client.tsx";
+import type { SubjectIdentifiers } from "./protocol.ts";
 
 export function PageHeader({
   title,
@@ -218,6 +219,41 @@ export function PurposeAndCase<P extends string>({
         />
       </label>
     </div>
+  );
+}
+
+export const NO_SUBJECT: SubjectIdentifiers = { idNumber: "", phone: "", name: "", dob: "" };
+
+/** The subject's identifier inputs of the DPO pages, test ids `<prefix>-idNumber`, … */
+export function SubjectFields({
+  value,
+  onChange,
+  testIdPrefix,
+}: {
+  value: SubjectIdentifiers;
+  onChange: (v: SubjectIdentifiers) => void;
+  testIdPrefix: string;
+}) {
+  const { t } = useI18n();
+  const field = (k: keyof SubjectIdentifiers, labelKey: MessageKey, type = "text") => (
+    <label key={k}>
+      {t(labelKey)}
+      <input
+        type={type}
+        value={value[k]}
+        autoComplete="off"
+        onChange={(e) => onChange({ ...value, [k]: e.target.value })}
+        data-testid={`${testIdPrefix}-${k}`}
+      />
+    </label>
+  );
+  return (
+    <>
+      {field("idNumber", "dpo.report.idNumber")}
+      {field("phone", "dpo.report.phone")}
+      {field("name", "dpo.report.name")}
+      {field("dob", "dpo.report.dob", "date")}
+    </>
   );
 }
 

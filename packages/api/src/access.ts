@@ -39,7 +39,9 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   // network facts every signed-in person may read (the member directory is not one: ADR 0040 keeps it to
   // key holders, admins and network DPOs by signed request; network staff see members via portal.members)
   "network.info": ALL,
-  "network.whoami": MEMBER_ROLES,
+  // the signing key's own member: member roles for their member; network roles with any member key their
+  // browser holds (NETWORK_WITH_ANY_MEMBER_KEY) — the network-owned member's, to compute tags (ADR 0036)
+  "network.whoami": ALL,
   // member-signed work (the member's key lives in the person's browser)
   "directory.publish": ["data_engineer", "member_admin"],
   "directory.erase": ["data_engineer", "member_dpo"],
@@ -66,6 +68,12 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   "portal.suspendMember": ["network_admin"],
   "portal.reinstateMember": ["network_admin"],
   "portal.setQuotas": ["network_admin"],
+  // abuse controls (ADRs 0045, 0036): alerts, sanctions and honeytokens for the network admin, the opt-out
+  // registry for the network DPO; tags are computed in the browser's worker through the key holders
+  "portal.alerts": ["network_admin"],
+  "portal.plantHoneytokens": ["network_admin"],
+  "portal.registerOptOuts": ["network_dpo"],
+  "portal.optOuts": ["network_dpo"],
   // DPO work (ADRs 0040–0042): signed in the browser with the DPO's own key; a member DPO's key acts for
   // its member only (checked in dpoProcedure against the grant), a network DPO key needs the network role.
   "dpo.subjectReport": ["member_dpo", "network_dpo"],
@@ -76,13 +84,23 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
 };
 
 /**
+ * Member-signed procedures a network grant may call with any member's key: what the key alone may do
+ * outside the portal, and no more. `network.whoami` (the key's own member) starts every tag computation of
+ * the SDK; the network admin and DPO compute tags with the network-owned member's key (ADR 0036).
+ */
+export const NETWORK_WITH_ANY_MEMBER_KEY: ReadonlySet<string> = new Set(["network.whoami"]);
+
+/**
  * Whether the session holds one of the procedure's roles (for `memberId` when given; `null` asks for a
  * network grant).
  */
 export function allowed(session: PortalSession, path: string, memberId?: string | null): boolean {
   const roles = PORTAL_ACCESS[path];
   if (!roles) return false;
+  const anyMember = NETWORK_WITH_ANY_MEMBER_KEY.has(path);
   return session.grants.some(
-    (g) => roles.includes(g.role) && (memberId === undefined || g.memberId === memberId),
+    (g) =>
+      roles.includes(g.role) &&
+      (memberId === undefined || g.memberId === memberId || (anyMember && g.memberId === null)),
   );
 }

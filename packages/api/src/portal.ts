@@ -10,14 +10,29 @@ import {
   memberKeysAndQuotas,
   memberStaff,
   onboardMember,
+  optOutRegistry,
+  plantHoneytokens,
   portalDashboard,
+  registerOptOuts,
   reinstateMember,
   setQuotas,
   setStaffRoles,
   suspendMember,
 } from "@relink/core";
-import { memberView, onboardMemberInput, RelinkError } from "@relink/protocol";
+import {
+  listAlertsInput,
+  listAlertsOutput,
+  memberView,
+  onboardMemberInput,
+  optOutRegistryOutput,
+  plantHoneytokensInput,
+  plantHoneytokensOutput,
+  RelinkError,
+  registerOptOutsInput,
+  registerOptOutsOutput,
+} from "@relink/protocol";
 import { z } from "zod";
+import { alertsView } from "./abuse.ts";
 import { MEMBER_ROLES, ROLES } from "./access.ts";
 import { memberViewOf, reinstateMemberInput, setQuotasInput, suspendMemberInput } from "./members.ts";
 import { router, sessionProcedure } from "./trpc.ts";
@@ -181,4 +196,20 @@ export const portalRouter = router({
     .input(setQuotasInput)
     .output(memberView)
     .mutation(async ({ ctx, input }) => memberViewOf(await setQuotas(ctx.core, input.slug, input))),
+
+  // Abuse controls (ADRs 0045, 0036): the same core functions as `admin.*`, for a signed-in network admin or
+  // network DPO. Tags arrive already computed: the browser's worker made them through the key holders.
+  alerts: sessionProcedure
+    .input(listAlertsInput.optional())
+    .output(listAlertsOutput)
+    .query(({ ctx, input }) => alertsView(ctx.core, input ?? {})),
+  plantHoneytokens: sessionProcedure
+    .input(plantHoneytokensInput)
+    .output(plantHoneytokensOutput)
+    .mutation(({ ctx, input }) => plantHoneytokens(ctx.core, input)),
+  registerOptOuts: sessionProcedure
+    .input(registerOptOutsInput)
+    .output(registerOptOutsOutput)
+    .mutation(({ ctx, input }) => registerOptOuts(ctx.core, input)),
+  optOuts: sessionProcedure.output(optOutRegistryOutput).query(({ ctx }) => optOutRegistry(ctx.core)),
 });

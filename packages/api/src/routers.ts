@@ -3,7 +3,6 @@
 import {
   createPortalUser,
   eraseSubjects,
-  listAlerts,
   memberDirectory as listMemberDirectory,
   lookupContacts,
   memberBySlugOrThrow,
@@ -47,6 +46,7 @@ import {
   toBase64Url,
 } from "@relink/protocol";
 import { z } from "zod";
+import { alertsView } from "./abuse.ts";
 import { ROLES } from "./access.ts";
 import { consentProofRouter } from "./consent-proofs.ts";
 import { dpoRouter } from "./dpo.ts";
@@ -113,32 +113,7 @@ export const appRouter = router({
     alerts: adminProcedure
       .input(listAlertsInput)
       .output(listAlertsOutput)
-      .query(async ({ ctx, input }) => {
-        const r = await listAlerts(ctx.core, input);
-        return {
-          alerts: r.alerts.map((a) => ({
-            id: a.id,
-            memberId: a.memberId,
-            member: a.memberSlug,
-            kind: a.kind,
-            severity: a.severity,
-            window: a.windowKey,
-            detail: a.detail as Record<string, string | number | boolean>,
-            relatedLeaf: a.relatedLeaf === null ? null : Number(a.relatedLeaf),
-            auditLeaf: a.auditLeaf === null ? null : Number(a.auditLeaf),
-            createdAt: a.createdAt.toISOString(),
-          })),
-          sanctions: r.sanctions.map((x) => ({
-            id: x.id,
-            memberId: x.memberId,
-            member: x.memberSlug,
-            step: x.step,
-            alertId: x.alertId,
-            until: x.until?.toISOString() ?? null,
-            createdAt: x.createdAt.toISOString(),
-          })),
-        };
-      }),
+      .query(({ ctx, input }) => alertsView(ctx.core, input)),
     plantHoneytokens: adminProcedure
       .input(plantHoneytokensInput)
       .output(plantHoneytokensOutput)

@@ -40,6 +40,8 @@ const QUERIES = new Set([
   "portal.memberKeys",
   "portal.members",
   "portal.keyHolders",
+  "portal.alerts",
+  "portal.optOuts",
   "dpo.consentReplay",
   "dpo.commitmentKey",
 ]);
@@ -171,6 +173,15 @@ describeEachBackend("portal access matrix", ({ db }) => {
     const r = await call("lookup.run", b, operator);
     expect(r).toEqual({ status: 403, code: "FORBIDDEN" });
     expect((await call("network.whoami", b, sessions.get("member_admin")!)).status).toBe(403);
+    // Network roles may read the own member of whichever member key their browser holds (the network-owned
+    // member's computes their tags, ADR 0036) — and no more: publishing with it needs a grant for it.
+    for (const role of ["network_admin", "network_dpo"] as const) {
+      expect((await call("network.whoami", b, sessions.get(role)!)).status, role).toBe(200);
+      expect(await call("directory.publish", b, sessions.get(role)!), role).toEqual({
+        status: 403,
+        code: "FORBIDDEN",
+      });
+    }
     // a member admin cannot rotate another member's key, even holding it
     expect(await call("member.rotateKey", b, sessions.get("member_admin")!)).toEqual({
       status: 403,

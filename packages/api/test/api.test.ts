@@ -623,7 +623,7 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
       expect(alerts.status, alerts.text).toBe(200);
       const body = alerts.data as {
         alerts: { member: string; kind: string; relatedLeaf: number }[];
-        sanctions: { member: string; step: string }[];
+        sanctions: { member: string; step: string; auditLeaf: number | null }[];
       };
       expect(body.alerts).toContainEqual(
         expect.objectContaining({
@@ -635,6 +635,9 @@ describeEachBackend("hub API over tRPC", ({ db }) => {
       expect(body.sanctions).toContainEqual(
         expect.objectContaining({ member: "api-prober", step: "suspend" }),
       );
+      // Each step carries its own `sanction.applied` leaf, after the lookup that triggered it.
+      for (const x of body.sanctions.filter((x) => x.member === "api-prober"))
+        expect(x.auditLeaf).toBeGreaterThan(data.receipt.index);
       expectRefused(await get(prober.secretKey, "admin.alerts", {}), "UNAUTHORIZED", 401, "UNKNOWN_KEY");
       expectRefused(await get(lender.secretKey, "admin.alerts", {}), "UNAUTHORIZED", 401, "UNKNOWN_KEY");
     });

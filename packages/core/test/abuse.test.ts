@@ -26,7 +26,7 @@ import { type AuditEvent, verifyReceipt } from "@relink/tlog";
 import type { Kysely } from "kysely";
 import { beforeAll, expect, it } from "vitest";
 import { listAlerts } from "../src/abuse/alerts.ts";
-import { plantHoneytokens, registerOptOuts } from "../src/abuse/registry.ts";
+import { optOutRegistry, plantHoneytokens, registerOptOuts } from "../src/abuse/registry.ts";
 import type { AuthenticatedMember } from "../src/auth.ts";
 import { registerConsents } from "../src/consents.ts";
 import { publishBatch } from "../src/directory.ts";
@@ -529,5 +529,20 @@ describeEachBackend("contact opt-out registry and conduct window (issue 11)", ({
     // The other subject is unaffected.
     const other = await lookupContacts(core.deps, collector, lookupInput([2]));
     expect(other.results[0]!.records).toHaveLength(1);
+  });
+
+  it("the registry lists registrations with counts only; a tag registered twice counts once", async () => {
+    await registerOptOuts(core.deps, {
+      epoch: 1,
+      tags: [toBase64Url(T(1)), toBase64Url(T(4)), toBase64Url(T(5))],
+      requestReference: "DPO-2026-0043",
+    });
+    const r = await optOutRegistry(core.deps);
+    expect(r.total).toBe(3);
+    expect(r.registrations.map((x) => [x.requestReference, x.tags]).sort()).toEqual([
+      ["DPO-2026-0042", 1],
+      ["DPO-2026-0043", 2],
+    ]);
+    expect(JSON.stringify(r)).not.toContain(toBase64Url(T(4)));
   });
 });

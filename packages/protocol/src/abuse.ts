@@ -35,6 +35,8 @@ export const sanctionView = z.object({
   step: z.enum(SANCTION_STEPS),
   alertId: uuid.nullable(),
   until: z.string().nullable(),
+  /** The step's own `sanction.applied` leaf (its log reference); null only while it is being written. */
+  auditLeaf: z.number().int().nullable(),
   createdAt: z.string(),
 });
 
@@ -55,6 +57,22 @@ export const registerOptOutsInput = z.object({
   requestReference: safeText(128, "requestReference"),
 });
 export const registerOptOutsOutput = z.object({ registered: z.number().int(), receipt: z.unknown() });
+
+/**
+ * The registry as the network DPO sees it: one row per registration (request reference, time, epoch and how
+ * many tags it added). Tags are not listed: they are all the hub holds of a subject, and no identifier is.
+ */
+export const optOutRegistryOutput = z.object({
+  total: z.number().int(),
+  registrations: z.array(
+    z.object({
+      requestReference: z.string(),
+      epoch: z.number().int(),
+      tags: z.number().int(),
+      registeredAt: z.string(),
+    }),
+  ),
+});
 
 export type AlertView = z.infer<typeof alertView>;
 export type SanctionView = z.infer<typeof sanctionView>;

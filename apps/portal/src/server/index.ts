@@ -22,6 +22,8 @@ export function portalBuilt(dir = PORTAL_DIR): boolean {
 export function createBridge(deps: {
   core: CoreDeps;
   adminKeys: Uint8Array[];
+  /** The network DPOs' keys (the hub's `dpoKeys`): they sign the network DPO's `dpo.*` calls (ADR 0063). */
+  dpoKeys: Uint8Array[];
   secure: boolean;
   /** Key holders' URLs (from the network config): the browser talks to them directly. */
   holderUrls: string[];
@@ -69,6 +71,7 @@ export function createBridge(deps: {
         createContext: (): ApiContext => ({
           core,
           adminKeys: deps.adminKeys,
+          dpoKeys: deps.dpoKeys,
           portal,
           request: {
             method: request.method,

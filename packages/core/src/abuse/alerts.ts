@@ -11,6 +11,7 @@ import {
   findMemberById,
   insertAlert,
   insertSanction,
+  type LoggedSanction,
   listAlerts as listAlertRows,
   listSanctions,
   type Sanction,
@@ -172,7 +173,7 @@ export interface AlertView extends Alert {
 export async function listAlerts(
   deps: CoreDeps,
   input: { sinceDays?: number; limit?: number } = {},
-): Promise<{ alerts: AlertView[]; sanctions: (Sanction & { memberSlug: string })[] }> {
+): Promise<{ alerts: AlertView[]; sanctions: (LoggedSanction & { memberSlug: string })[] }> {
   const at = deps.clock();
   const since = input.sinceDays ? new Date(at.getTime() - input.sinceDays * DAY_MS) : undefined;
   const alerts = await listAlertRows(deps.db, { ...(since ? { since } : {}), limit: input.limit ?? 500 });
@@ -182,7 +183,7 @@ export async function listAlerts(
     return slugs.get(id)!;
   };
   const out: AlertView[] = [];
-  const sanctions: (Sanction & { memberSlug: string })[] = [];
+  const sanctions: (LoggedSanction & { memberSlug: string })[] = [];
   for (const a of alerts) out.push({ ...a, memberSlug: await slugOf(a.memberId) });
   for (const id of new Set(alerts.map((a) => a.memberId))) {
     for (const s of await listSanctions(deps.db, id, since ?? new Date(0))) {

@@ -9,7 +9,7 @@
  * Leaves carry counts only — never the tags or commitments to them: a member that tagged a honeytoken must
  * not be able to recognise it in the public log, nor a querier an opted-out subject.
  */
-import { insertHoneytokens, insertOptOuts } from "@relink/db";
+import { insertHoneytokens, insertOptOuts, optOutRegistrations } from "@relink/db";
 import { fromBase64Url, RelinkError } from "@relink/protocol";
 import type { CoreDeps } from "../context.ts";
 
@@ -72,4 +72,16 @@ export async function registerOptOuts(
   });
   deps.log.info("optout.registered", { count: done.registered });
   return { registered: done.registered, receipt: await deps.audit.receipt(done.audit) };
+}
+
+/** The network DPO's view of the opt-out registry: registrations with their tag counts, never the tags. */
+export async function optOutRegistry(deps: CoreDeps): Promise<{
+  total: number;
+  registrations: { requestReference: string; epoch: number; tags: number; registeredAt: string }[];
+}> {
+  const r = await optOutRegistrations(deps.db);
+  return {
+    total: r.total,
+    registrations: r.registrations.map((x) => ({ ...x, registeredAt: x.registeredAt.toISOString() })),
+  };
 }

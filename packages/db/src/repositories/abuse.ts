@@ -195,10 +195,15 @@ export async function setSanctionLeaf(db: Db, id: string, leaf: bigint): Promise
   await db.updateTable("member_sanction").set({ audit_leaf: leaf }).where("id", "=", id).execute();
 }
 
-export async function listSanctions(db: Db, memberId: string, since: Date): Promise<Sanction[]> {
+/** A stored sanction with its `sanction.applied` leaf (null only inside the transaction that writes it). */
+export interface LoggedSanction extends Sanction {
+  auditLeaf: bigint | null;
+}
+
+export async function listSanctions(db: Db, memberId: string, since: Date): Promise<LoggedSanction[]> {
   const rows = await db
     .selectFrom("member_sanction")
-    .select(["id", "member_id", "step", "alert_id", "until", "created_at"])
+    .select(["id", "member_id", "step", "alert_id", "until", "audit_leaf", "created_at"])
     .where("member_id", "=", memberId)
     .where("created_at", ">=", since)
     .orderBy("created_at")
@@ -209,6 +214,7 @@ export async function listSanctions(db: Db, memberId: string, since: Date): Prom
     step: r.step,
     alertId: r.alert_id,
     until: r.until,
+    auditLeaf: r.audit_leaf,
     createdAt: r.created_at,
   }));
 }
@@ -290,6 +296,40 @@ export async function findOptOuts(db: Db, tags: Uint8Array[]): Promise<Set<strin
     for (const r of rows) out.add(hex(r.tag));
   }
   return out;
+}
+
+/**
+ * The opt-out registry by registration (request reference and time), newest first: counts only, no tags.
+ * `limit` bounds the registrations listed; `total` counts every registered tag.
+ */
+export async function optOutRegistrations(
+  db: Db,
+  limit = 500,
+): Promise<{
+  total: number;
+  registrations: { requestReference: string; epoch: number; tags: number; registeredAt: Date }[];
+}> {
+  const total = await db
+    .selectFrom("contact_opt_out")
+    .select((eb) => eb.fn.countAll<string>().as("n"))
+    .executeTakeFirstOrThrow();
+  const rows = await db
+    .selectFrom("contact_opt_out")
+    .select((eb) => ["request_reference", "epoch", "registered_at", eb.fn.countAll<string>().as("n")])
+    .groupBy(["request_reference", "epoch", "registered_at"])
+    .orderBy("registered_at", "desc")
+    .orderBy("request_reference")
+    .limit(limit)
+    .execute();
+  return {
+    total: Number(total.n),
+    registrations: rows.map((r) => ({
+      requestReference: r.request_reference,
+      epoch: r.epoch,
+      tags: Number(r.n),
+      registeredAt: r.registered_at,
+    })),
+  };
 }
 
 // -------------------------------------------------------------------------------------- lookup history

@@ -22,7 +22,16 @@ import {
   type StoredDpoKey,
 } from "../../../web/keys.ts";
 import type { ReportCheck, WorkerResult } from "../../../web/protocol.ts";
-import { Badge, Card, downloadFile, ErrorText, PageHeader, UploadErrors } from "../../../web/ui.tsx";
+import {
+  Badge,
+  Card,
+  downloadFile,
+  ErrorText,
+  NO_SUBJECT,
+  PageHeader,
+  SubjectFields,
+  UploadErrors,
+} from "../../../web/ui.tsx";
 import { runJob } from "../../../web/worker-client.ts";
 
 const PINNED = "relink-log-key";
@@ -127,23 +136,11 @@ export default function DpoPage() {
 function SubjectReportCard({ ready, logKey }: { ready: boolean; logKey: string }) {
   const { t } = useI18n();
   const [request, setRequest] = useState("");
-  const [subject, setSubject] = useState({ idNumber: "", phone: "", name: "", dob: "" });
+  const [subject, setSubject] = useState(NO_SUBJECT);
   const [report, setReport] = useState<Report | null>(null);
   const [recheck, setRecheck] = useState<ReportCheck | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const field = (k: keyof typeof subject, labelKey: MessageKey, type = "text") => (
-    <label>
-      {t(labelKey)}
-      <input
-        type={type}
-        value={subject[k]}
-        autoComplete="off"
-        onChange={(e) => setSubject({ ...subject, [k]: e.target.value })}
-        data-testid={`dpo-${k}`}
-      />
-    </label>
-  );
   const run = async () => {
     setBusy(true);
     setError(null);
@@ -174,10 +171,7 @@ function SubjectReportCard({ ready, logKey }: { ready: boolean; logKey: string }
             data-testid="dpo-request"
           />
         </label>
-        {field("idNumber", "dpo.report.idNumber")}
-        {field("phone", "dpo.report.phone")}
-        {field("name", "dpo.report.name")}
-        {field("dob", "dpo.report.dob", "date")}
+        <SubjectFields value={subject} onChange={setSubject} testIdPrefix="dpo" />
       </div>
       <div className="file-line no-print">
         <button

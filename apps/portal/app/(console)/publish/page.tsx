@@ -1,8 +1,6 @@
 "use client";
-import { useEffect, useState } from "react";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import { UploadJob, useJob } from "../../../web/job.tsx";
-import { loadMemberKey } from "../../../web/keys.ts";
+import { UploadJob, useHasMemberKey, useJob } from "../../../web/job.tsx";
 import type { WorkerResult } from "../../../web/protocol.ts";
 import { Card, PageHeader } from "../../../web/ui.tsx";
 
@@ -11,10 +9,7 @@ type R = Extract<WorkerResult, { op: "publish" }>;
 export default function PublishPage() {
   const { t } = useI18n();
   const job = useJob<R>();
-  const [hasKey, setHasKey] = useState<boolean | null>(null);
-  useEffect(() => {
-    void loadMemberKey().then((k) => setHasKey(k !== undefined));
-  }, []);
+  const hasKey = useHasMemberKey();
   return (
     <>
       <PageHeader title={t("publish.title")} explain={t("publish.explain")} />
