@@ -21,38 +21,43 @@ function give(reason) {
   process.exit(1);
 }
 
-const headerDirs = [
-  process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, "include", "node"),
-  "/usr/include/node",
-  join(dirname(dirname(process.execPath)), "include", "node"),
-].filter(Boolean);
-const nodeHeaders = headerDirs.find((d) => existsSync(join(d, "node_api.h")));
-if (!nodeHeaders) give(`no Node-API headers (node_api.h) in ${headerDirs.join(", ")}`);
-if (!existsSync("/usr/include/sodium.h")) give("libsodium headers missing: apt-get install -y libsodium-dev");
-const cc = process.env.CC || "cc";
+try {
+  const headerDirs = [
+    process.env.npm_config_nodedir && join(process.env.npm_config_nodedir, "include", "node"),
+    "/usr/include/node",
+    join(dirname(dirname(process.execPath)), "include", "node"),
+  ].filter(Boolean);
+  const nodeHeaders = headerDirs.find((d) => existsSync(join(d, "node_api.h")));
+  if (!nodeHeaders) give(`no Node-API headers (node_api.h) in ${headerDirs.join(", ")}`);
+  if (!existsSync("/usr/include/sodium.h"))
+    give("libsodium headers missing: apt-get install -y libsodium-dev");
+  const cc = process.env.CC || "cc";
 
-mkdirSync(join(root, "build"), { recursive: true });
-const tmp = `${out}.tmp-${process.pid}`;
-const args = [
-  "-std=c11",
-  "-O2",
-  "-Wall",
-  "-Wextra",
-  "-Werror",
-  "-fPIC",
-  "-shared",
-  "-fvisibility=hidden",
-  "-D_FORTIFY_SOURCE=2",
-  "-fstack-protector-strong",
-  `-I${nodeHeaders}`,
-  join(root, "native", "ristretto.c"),
-  "-lsodium",
-  "-o",
-  tmp,
-];
-const r = spawnSync(cc, args, { stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
-if (r.error) give(`${cc}: ${r.error.message}`);
-if (r.status !== 0)
-  give(`${cc} exited ${r.status}: ${(r.stderr || "").trim().split("\n").slice(0, 5).join(" | ")}`);
-renameSync(tmp, out);
-console.log(`@relink/ristretto-native: built ${out}`);
+  mkdirSync(join(root, "build"), { recursive: true });
+  const tmp = `${out}.tmp-${process.pid}`;
+  const args = [
+    "-std=c11",
+    "-O2",
+    "-Wall",
+    "-Wextra",
+    "-Werror",
+    "-fPIC",
+    "-shared",
+    "-fvisibility=hidden",
+    "-D_FORTIFY_SOURCE=2",
+    "-fstack-protector-strong",
+    `-I${nodeHeaders}`,
+    join(root, "native", "ristretto.c"),
+    "-lsodium",
+    "-o",
+    tmp,
+  ];
+  const r = spawnSync(cc, args, { stdio: ["ignore", "inherit", "pipe"], encoding: "utf8" });
+  if (r.error) give(`${cc}: ${r.error.message}`);
+  if (r.status !== 0)
+    give(`${cc} exited ${r.status}: ${(r.stderr || "").trim().split("\n").slice(0, 5).join(" | ")}`);
+  renameSync(tmp, out);
+  console.log(`@relink/ristretto-native: built ${out}`);
+} catch (e) {
+  give(e instanceof Error ? e.message : String(e));
+}
