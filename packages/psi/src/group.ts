@@ -54,6 +54,8 @@ export interface Group {
   hashToGroupMany?(msgs: readonly Uint8Array[], dst: Uint8Array): Uint8Array[];
   /** {@link validate} on every element. */
   validateMany?(points: readonly Uint8Array[], what: string): void;
+  /** a_j^-1 for every j (one inversion for the batch). */
+  scalarInvertMany?(scalars: readonly Uint8Array[]): Uint8Array[];
   /** Σ k_j·P_j, where a zero k_j or an identity P_j contributes the identity (rfc9497.ts mulLenient). */
   mulSum?(scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array;
 }
@@ -71,6 +73,11 @@ export function mulEach(
 ): Uint8Array[] {
   if (ks.length !== points.length) throw new RangeError("mulEach: scalars and points differ in count");
   return group.mulEach ? group.mulEach(ks, points) : points.map((p, j) => group.mul(ks[j]!, p));
+}
+
+/** a_j^-1 for every non-zero scalar. */
+export function scalarInvertMany(group: Group, scalars: readonly Uint8Array[]): Uint8Array[] {
+  return group.scalarInvertMany ? group.scalarInvertMany(scalars) : scalars.map((s) => group.scalarInvert(s));
 }
 
 /** HashToGroup of every message under one DST. */
@@ -111,12 +118,27 @@ export function bigintToScalar(n: bigint): Uint8Array {
   return out;
 }
 
+/** L little-endian, for {@link belowOrder}. */
+const ORDER_LE: Uint8Array = (() => {
+  const out = new Uint8Array(SCALAR_BYTES);
+  let v = ORDER;
+  for (let i = 0; i < SCALAR_BYTES; i++, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+})();
+
+/** s < L for a 32-byte little-endian s: the borrow of s − L, byte by byte, without a data-dependent branch. */
+export function belowOrder(s: Uint8Array): boolean {
+  let borrow = 0;
+  for (let i = 0; i < SCALAR_BYTES; i++) borrow = ((s[i]! - ORDER_LE[i]! - borrow) >>> 8) & 1;
+  return borrow === 1;
+}
+
 /** RFC 9497 §4.1 DeserializeScalar: 32 bytes, little-endian, < L; `nonZero` additionally rejects 0. */
 export function checkScalar(bytes: Uint8Array, what: string, nonZero = true): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.length !== SCALAR_BYTES) {
     throw new InvalidEncodingError(`${what}: expected a ${SCALAR_BYTES}-byte scalar`);
   }
-  if (scalarToBigint(bytes) >= ORDER) throw new InvalidEncodingError(`${what}: non-canonical scalar (>= L)`);
+  if (!belowOrder(bytes)) throw new InvalidEncodingError(`${what}: non-canonical scalar (>= L)`);
   if (nonZero && isZero(bytes)) throw new InvalidScalarError(`${what}: zero scalar`);
   return bytes;
 }

@@ -34,6 +34,7 @@ import {
   nobleGroup,
   ORDER,
   randomScalar,
+  scalarInvertMany,
   validateMany,
 } from "./group.ts";
 import {
@@ -153,7 +154,7 @@ export function unblindSum(
   evaluated: readonly (readonly Uint8Array[])[],
   group: Group,
 ): Uint8Array[] {
-  const rInv = blinds.map((r) => group.scalarInvert(r));
+  const rInv = scalarInvertMany(group, blinds);
   let n = mulEach(
     group,
     rInv.map((s) => group.scalarMul(lambdas[0]!, s)),

@@ -513,6 +513,51 @@ static napi_value from_uniform_bytes(napi_env env, napi_callback_info info) {
   return new_bytes(env, out, EB);
 }
 
+/*
+ * Inverses of n scalars with one libsodium inversion (Montgomery's trick: prefix products, invert the last,
+ * walk back), all with libsodium's scalar_mul / scalar_invert. No branch on the values: a zero (or a
+ * non-canonical) scalar anywhere is found by a full pass first and reported with its index.
+ */
+static napi_value scalar_invert_many(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  unsigned char *xs;
+  size_t n;
+  if (!args(env, info, 1, argv) || !bytes_multiple(env, argv[0], "scalars", &xs, &n)) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (!scalar_canonical(xs + i * SB)) { napi_throw(env, domain_error(env, E_SCALAR_NONCANONICAL, i)); return NULL; }
+    if (sodium_is_zero(xs + i * SB, SB)) { napi_throw(env, domain_error(env, E_ZERO_SCALAR, i)); return NULL; }
+  }
+  unsigned char *prefix = malloc(n ? n * SB : 1), *out = malloc(n ? n * SB : 1);
+  if (!prefix || !out) {
+    free(prefix);
+    free(out);
+    napi_throw_error(env, "NO_MEMORY", "out of memory");
+    return NULL;
+  }
+  unsigned char acc[SB], inv[SB], t[SB];
+  if (n > 0) {
+    memcpy(prefix, xs, SB); /* prefix_i = x_0 … x_i */
+    for (size_t i = 1; i < n; i++) crypto_core_ristretto255_scalar_mul(prefix + i * SB, prefix + (i - 1) * SB, xs + i * SB);
+    crypto_core_ristretto255_scalar_invert(acc, prefix + (n - 1) * SB); /* (x_0 … x_{n-1})^-1, non-zero */
+    for (size_t i = n - 1; i > 0; i--) {
+      crypto_core_ristretto255_scalar_mul(inv, acc, prefix + (i - 1) * SB); /* x_i^-1 */
+      memcpy(out + i * SB, inv, SB);
+      crypto_core_ristretto255_scalar_mul(t, acc, xs + i * SB); /* (x_0 … x_{i-1})^-1 */
+      memcpy(acc, t, SB);
+    }
+    memcpy(out, acc, SB);
+  }
+  napi_value r = new_bytes(env, out, n * SB);
+  sodium_memzero(prefix, n * SB);
+  sodium_memzero(out, n * SB);
+  sodium_memzero(acc, SB);
+  sodium_memzero(inv, SB);
+  sodium_memzero(t, SB);
+  free(prefix);
+  free(out);
+  return r;
+}
+
 NAPI_MODULE_INIT() {
   if (sodium_init() < 0) {
     napi_throw_error(env, "ERR_RISTRETTO_INIT", "sodium_init failed");
@@ -534,6 +579,7 @@ NAPI_MODULE_INIT() {
       {"scalarMul", NULL, scalar_mul, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scalarAdd", NULL, scalar_add, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scalarSub", NULL, scalar_sub, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"scalarInvertMany", NULL, scalar_invert_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scalarInvert", NULL, scalar_invert, NULL, NULL, NULL, napi_enumerable, NULL},
       {"scalarReduce", NULL, scalar_reduce, NULL, NULL, NULL, napi_enumerable, NULL},
   };

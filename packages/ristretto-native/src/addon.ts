@@ -25,6 +25,8 @@ export interface RawAddon {
   scalarAdd(a: Uint8Array, b: Uint8Array): Uint8Array;
   scalarSub(a: Uint8Array, b: Uint8Array): Uint8Array;
   scalarInvert(a: Uint8Array): Uint8Array;
+  /** Inverses of n scalars with one inversion (Montgomery's trick over libsodium's scalar_mul). */
+  scalarInvertMany(scalars: Uint8Array): Uint8Array;
   scalarReduce(wide: Uint8Array): Uint8Array;
 }
 

@@ -169,6 +169,12 @@ export function makeNativeGroup(raw: RawAddon): NativeGroup {
         throw new InvalidEncodingError("scalarReduce: expected 64 bytes");
       return raw.scalarReduce(wide);
     },
+    scalarInvertMany(scalars) {
+      const flat = pack(scalars, sc);
+      return unpack(
+        call(() => raw.scalarInvertMany(flat), { zero: () => new InvalidScalarError("inverse of zero") }),
+      );
+    },
     mulMany(scalar, points) {
       sc(scalar);
       const flat = pack(points, el);

@@ -14,6 +14,7 @@ import {
   type Group,
   IdentityElementError,
   InvalidEncodingError,
+  InvalidScalarError,
   loadSodiumGroup,
   nobleGroup,
   PsiError,
@@ -226,6 +227,16 @@ describe("byte identity across backends on random cases", () => {
       toHex(nobleGroup.mul(scalars[1]!, points[1]!)),
     );
     if (nativeGroup) {
+      expect(hexes(nativeGroup.scalarInvertMany!(scalars))).toBe(
+        hexes(scalars.map((x) => nobleGroup.scalarInvert(x))),
+      );
+      expect(nativeGroup.scalarInvertMany!([])).toEqual([]);
+      expect(() => nativeGroup.scalarInvertMany!([scalars[0]!, le(0n), scalars[1]!])).toThrow(
+        new InvalidScalarError("inverse of zero"),
+      );
+      expect(() => nativeGroup.scalarInvertMany!([scalars[0]!, le(L)])).toThrow(
+        new InvalidEncodingError("scalar: non-canonical scalar (>= L)"),
+      );
       expect(toHex(nativeGroup.mulSum!(lenientK, lenientP))).toBe(
         toHex(nobleGroup.mul(scalars[1]!, points[1]!)),
       );
