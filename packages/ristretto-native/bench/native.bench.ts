@@ -59,10 +59,12 @@ try {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const rates = async () => {
     const [r, c] = await cpuTime(() => pool.measureMulRate(4000));
+    const [w, cw] = await cpuTime(() => wasmPool.measureMulRate(2000));
     return {
       native: mean(r),
       nativeCpu: (4000 * r.length) / c,
-      wasm: mean(await wasmPool.measureMulRate(2000)),
+      wasm: mean(w),
+      wasmCpu: (2000 * w.length) / cw,
     };
   };
 
@@ -123,6 +125,7 @@ try {
   const provenEvals = N / provenS;
   const asyncMults = N / asyncS;
   const nativeCpuRate = (before.nativeCpu + after.nativeCpu) / 2;
+  const wasmCpuRate = (before.wasmCpu + after.wasmCpu) / 2;
   const holderCpuRatio = (N * T) / round1Cpu / nativeCpuRate;
   const batchCpuFloor = (N * (2 + T)) / nativeCpuRate;
 
@@ -189,6 +192,8 @@ try {
       batchS: +batchS.toFixed(2),
       batchFloorRatio: +(batchS / floorS).toFixed(2),
       nativeMulPerCpuS: Math.round(nativeCpuRate),
+      wasmMulPerCpuS: Math.round(wasmCpuRate),
+      nativeOverWasmCpu: +(nativeCpuRate / wasmCpuRate).toFixed(2),
       holderCpuRatio: +holderCpuRatio.toFixed(2),
       batchCpuFloorRatio: +(batchCpu / batchCpuFloor).toFixed(2),
       load: [loadStart, load()],
