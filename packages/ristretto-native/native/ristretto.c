@@ -35,6 +35,8 @@ enum {
 static const char *const CODES[] = {"OK", "SCALAR_NONCANONICAL", "POINT_INVALID", "POINT_IDENTITY", "ZERO_SCALAR",
                                     "NO_MEMORY"};
 
+static const unsigned char EMPTY[1] = {0};
+
 /* L = 2^252 + 27742317777372353535851937790883648493, little-endian. */
 static const unsigned char L[32] = {0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7,
                                     0xa2, 0xde, 0xf9, 0xde, 0x14, 0,    0,    0,    0,    0,    0,
@@ -304,6 +306,7 @@ static int parse_job(napi_env env, napi_callback_info info, int op, job_t *j) {
         napi_throw_range_error(env, "ERR_RISTRETTO_ARG", "dst: must not be empty");
         return 0;
       }
+      if (mlen == 0) j->msgs = (unsigned char *)EMPTY; /* never hash from a NULL pointer */
       j->n = olen - 1;
       j->out_len = j->n * EB;
       return 1;
@@ -376,10 +379,17 @@ static void async_complete(napi_env env, napi_status status, void *data) {
   } else if (a->j.code != OK) {
     napi_reject_deferred(env, a->deferred, domain_error(env, a->j.code, a->j.at));
   } else {
-    napi_value r;
+    napi_value r = NULL;
     if (a->j.op == OP_VALIDATE_MANY) napi_get_undefined(env, &r);
     else r = new_bytes(env, a->j.out, a->j.out_len);
-    if (r) napi_resolve_deferred(env, a->deferred, r);
+    if (r) {
+      napi_resolve_deferred(env, a->deferred, r);
+    } else { /* never leave the Promise pending */
+      napi_value msg, err;
+      napi_create_string_utf8(env, "could not allocate the result", NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, NULL, msg, &err);
+      napi_reject_deferred(env, a->deferred, err);
+    }
   }
   napi_delete_async_work(env, a->work);
   async_free(a);

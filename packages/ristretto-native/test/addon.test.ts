@@ -100,6 +100,12 @@ describe.runIf(present)("raw addon: hostile arguments throw, never crash", () =>
   it("an empty batch is an empty result; a 10,000-element async batch matches the sync one", async () => {
     expect(r().mulMany(k, new Uint8Array(0))).toHaveLength(0);
     expect(r().hashToGroupMany(new Uint8Array(0), Uint32Array.of(0), k)).toHaveLength(0);
+    // empty messages: hashed from a valid (empty) buffer, sync and async alike, and equal to noble's
+    const twoEmpty = r().hashToGroupMany(new Uint8Array(0), Uint32Array.of(0, 0, 0), k);
+    expect(toHex(twoEmpty)).toBe(toHex(nobleGroup.hashToGroup(new Uint8Array(0), k)).repeat(2));
+    expect(toHex(await r().hashToGroupManyAsync(new Uint8Array(0), Uint32Array.of(0, 0, 0), k))).toBe(
+      toHex(twoEmpty),
+    );
     const rng = seededRng("ristretto-native/addon");
     const n = 10_000;
     const flat = new Uint8Array(n * 32);
