@@ -25,6 +25,8 @@ export const ALLOWED: Record<string, readonly string[]> = {
   core: ["db", "protocol", ...LEAVES],
   api: ["core", "protocol", ...LEAVES],
   sdk: ["protocol", "api", ...LEAVES],
+  // psi's Group on a native addon (ADR 0019): implements psi's interface, loaded only by Node apps.
+  "ristretto-native": ["psi"],
 };
 
 /** Node built-ins that do I/O or read the environment; forbidden in the pure leaves. */

@@ -44,6 +44,7 @@ import {
 } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
 import { seededFloats } from "@relink/psi/testing";
+import { chooseNodeGroup } from "@relink/ristretto-native";
 import {
   createExposureClient,
   type ExposureBook,
@@ -363,7 +364,8 @@ const net = await startNetwork({
   // protocol's 5 s subjects-mode deadline; the deadline only matters when a lender misses it.
   exposure: { subjectsDeadlineMs: 300_000, aggregateDeadlineMs: 300_000, minHoldingHours: 0 },
 });
-const pool = await createOprfPool();
+// The member side's group, chosen as the member node chooses it (native when its addon loads: ADR 0019).
+const pool = await createOprfPool((await chooseNodeGroup()).pool);
 const stop = new AbortController();
 const serving: Promise<unknown>[] = [];
 try {

@@ -10,8 +10,11 @@
  *   through the key holders, lookups through the hub, labels opened). Their consents are registered
  *   first, outside the timed part.
  *
- * Baseline: raw libsodium WASM ristretto255 scalar multiplications per second per core, measured on the
- * pool's workers with all of them busy, mean of a measurement before and after the timed parts. Floors
+ * Baseline: raw ristretto255 scalar multiplications per second per core on the backend the member process
+ * chose at start-up (native libsodium when its addon loads, else WASM: ADR 0019; the key holders choose the
+ * same way), measured on the pool's workers with all of them busy, mean of a measurement before and after
+ * the timed parts; the WASM rate is measured beside it for the ratio. `--group sodium` forces WASM in this
+ * process. Floors
  * (docs/benchmarks.md explains the count): identifiers × multiplications per identifier ÷ (rate × cores),
  * where the protocol floor counts what the 2-of-3 threshold VOPRF with the combined check (ADR 0013, the
  * SDK's default) does per identifier (1 blind + t evaluations + composite M + t unblind-combine + composite
@@ -20,11 +23,13 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fromHex } from "@relink/protocol";
+import { loadSodiumGroup } from "@relink/psi";
 import { createOprfPool } from "@relink/psi/pool";
+import { chooseNodeGroup } from "@relink/ristretto-native";
 import { type ContactRow, type DebtorRow, ed25519Signer, MemberNode, pooled } from "@relink/sdk";
 import { addMember, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
@@ -34,6 +39,7 @@ const { values } = parseArgs({
   options: {
     records: { type: "string", default: "1000000" },
     debtors: { type: "string", default: "10000" },
+    group: { type: "string", default: "native" },
   },
 });
 const RECORDS = Number(values.records);
@@ -111,7 +117,10 @@ const net = await startNetwork({
   evaluationCaps: { default: 100_000_000 },
   abuse: { dailyConsentRegistrations: 100_000_000 },
 });
-const pool = await createOprfPool();
+const chosen = await chooseNodeGroup({ prefer: values.group === "sodium" ? "sodium" : "native" });
+const pool = await createOprfPool(chosen.pool);
+const wasmPool = await createOprfPool({ group: await loadSodiumGroup() });
+const loadAtStart = loadavg()[0]!;
 try {
   const quota = { lookupQuota: 100_000_000, evaluationQuota: 100_000_000 };
   await addMember(net, {
@@ -158,8 +167,12 @@ try {
   await collector.tags(
     Array.from({ length: 2000 }, (_, i) => `cn-id:9901011970${String(i).padStart(8, "0")}`),
   );
+  // Also per CPU second of this process (the pool's threads): robust to other sessions taking cores.
+  const cpuRates: number[] = [];
   const rate = async () => {
+    const c0 = selfCpuSeconds();
     const r = await pool.measureMulRate(4000);
+    cpuRates.push((4000 * r.length) / (selfCpuSeconds() - c0));
     return r.reduce((a, b) => a + b, 0) / r.length;
   };
   const before = await rate();
@@ -210,6 +223,13 @@ try {
 
   const after = await rate();
   const baseline = (before + after) / 2;
+  const cpuRate = cpuRates.reduce((a, b) => a + b, 0) / cpuRates.length;
+  // CPU-time floors: the minimal 2 + t multiplications per identifier at the per-CPU-second rate, against
+  // the member's and the holders' CPU seconds (the hub's storage work is not crypto).
+  const publishCpuFloor = (SUBJECTS * (2 + T)) / cpuRate;
+  const matchCpuFloor = (DEBTORS * (2 + T)) / cpuRate;
+  const wasmRate = (await wasmPool.measureMulRate(2000)).reduce((a, b) => a + b, 0) / cores;
+  const loadAtEnd = loadavg()[0]!;
   const perS = baseline * cores;
   const protocolMults = 3 + 2 * T;
   const minimalMults = 2 + T;
@@ -232,8 +252,10 @@ try {
   const matchFloorLeft = (DEBTORS * protocolMults) / (baseline * leftCores(matchCpu, matchS));
   const label = RECORDS === 1_000_000 ? "10^6" : RECORDS.toLocaleString("en");
   const rowsOut: [string, string, string][] = [
-    ["raw WASM scalar mult / s / core (baseline)", baseline.toFixed(0), "1.00"],
+    [`raw ${pool.backend} scalar mult / s / core (baseline)`, baseline.toFixed(0), "1.00"],
     ["  (before / after)", `${before.toFixed(0)} / ${after.toFixed(0)}`, ""],
+    ["  WASM scalar mult / s / core (after)", wasmRate.toFixed(0), (wasmRate / baseline).toFixed(2)],
+    ["  load average (1 min) at start / end", `${loadAtStart.toFixed(2)} / ${loadAtEnd.toFixed(2)}`, ""],
     [`publish ${label} records (${SUBJECTS} tags), s`, publishS.toFixed(1), ""],
     [
       `  vs protocol floor ${publishFloor.toFixed(1)} s (${protocolMults} mults/tag)`,
@@ -251,6 +273,11 @@ try {
       (publishS / publishFloorLeft).toFixed(2),
     ],
     ["  records / s", (RECORDS / publishS).toFixed(0), ""],
+    [
+      `  CPU s member + holders vs minimal floor ${publishCpuFloor.toFixed(1)} CPU s (${cpuRate.toFixed(0)} mults/CPU s)`,
+      (publishCpu.member + publishCpu.holders).toFixed(1),
+      ((publishCpu.member + publishCpu.holders) / publishCpuFloor).toFixed(2),
+    ],
     ["  tags done at, s", tagsS.toFixed(1), ""],
     ["  CPU s: member (pool) / holders / hub / others", fmtCpu(publishCpu), ""],
     [`match ${DEBTORS} debtors (half present; consents untimed), s`, matchS.toFixed(2), ""],
@@ -260,6 +287,11 @@ try {
       `  vs protocol floor on cores left by others ${matchFloorLeft.toFixed(2)} s`,
       "",
       (matchS / matchFloorLeft).toFixed(2),
+    ],
+    [
+      `  CPU s member + holders vs minimal floor ${matchCpuFloor.toFixed(2)} CPU s`,
+      (matchCpu.member + matchCpu.holders).toFixed(2),
+      ((matchCpu.member + matchCpu.holders) / matchCpuFloor).toFixed(2),
     ],
     ["  tags done at, s", matchTagsS.toFixed(2), ""],
     ["  CPU s: member (pool) / holders / hub / others", fmtCpu(matchCpu), ""],
@@ -274,7 +306,13 @@ try {
       cores,
       records: RECORDS,
       debtors: DEBTORS,
+      group: pool.backend,
       baseline_mults_per_s: Math.round(baseline),
+      wasm_mults_per_s: Math.round(wasmRate),
+      mults_per_cpu_s: Math.round(cpuRate),
+      publish_cpu_ratio_min: +((publishCpu.member + publishCpu.holders) / publishCpuFloor).toFixed(3),
+      match_cpu_ratio_min: +((matchCpu.member + matchCpu.holders) / matchCpuFloor).toFixed(3),
+      load: [+loadAtStart.toFixed(2), +loadAtEnd.toFixed(2)],
       publish_1m_s: +publishS.toFixed(2),
       publish_floor_s: +publishFloor.toFixed(2),
       publish_ratio: +(publishS / publishFloor).toFixed(3),
@@ -299,6 +337,7 @@ try {
   throw error;
 } finally {
   await pool.close();
+  await wasmPool.close();
   await net.stop();
   await serverDb?.drop();
   rmSync(dir, { recursive: true, force: true });

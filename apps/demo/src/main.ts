@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ensurePortalBuild } from "@relink/portal/server/build";
 import { fromHex } from "@relink/protocol";
 import { relinkFetch } from "@relink/protocol/http";
+import { ensureNativeBuild, loadNativeGroup } from "@relink/ristretto-native";
 import { createHubClient, ed25519Signer } from "@relink/sdk";
 import { writeCsvFile } from "./csv.ts";
 import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
@@ -37,6 +38,16 @@ const serverDb = process.env["DATABASE_URL"]
   ? await freshServerDatabase(process.env["DATABASE_URL"], "relink_demo")
   : undefined;
 const started = Date.now();
+// Native ristretto255 for the key holders and members (ADR 0019): built here if the install hook could not.
+{
+  const build = ensureNativeBuild();
+  const native = loadNativeGroup();
+  say(
+    "group" in native
+      ? `ristretto255: native libsodium ${native.group.sodiumVersion} (Node-API addon)`
+      : `ristretto255: libsodium WASM — ${native.reason}${build.includes("not built") ? ` (${build})` : ""}`,
+  );
+}
 // The web portal is served by the hub from a production build, made here when missing or stale (ADR 0060).
 let portal = wantPortal;
 if (portal) {

@@ -25,8 +25,9 @@ import {
   SIGNATURE_HEADERS,
   toBase64Url,
 } from "@relink/protocol";
-import { type HolderKey, loadSodiumGroup, PsiError, type ThresholdPublicKeys } from "@relink/psi";
+import { type HolderKey, PsiError, type ThresholdPublicKeys } from "@relink/psi";
 import { createOprfPool, type OprfPool } from "@relink/psi/pool";
+import { chooseNodeGroup } from "@relink/ristretto-native";
 import { authenticateMemberRequest, NonceCache } from "./auth.ts";
 import { DkgCeremony, verifyRound1, verifyRound2 } from "./ceremony.ts";
 import type { NetworkConfig } from "./config.ts";
@@ -70,6 +71,8 @@ import {
 /** Largest evaluate body: MAX_EVALUATION_BATCH elements of 43 base64url characters plus JSON framing. */
 export const MAX_EVALUATE_BODY_BYTES = 256 * 1024;
 export const MAX_DKG_BODY_BYTES = 64 * 1024;
+/** From this many elements on, the native backend validates a request on every core (libuv pool). */
+const NATIVE_VALIDATE_FROM = 256;
 
 export interface KeyHolderOptions {
   dataDir: string;
@@ -79,7 +82,7 @@ export interface KeyHolderOptions {
   host: string;
   port: number;
   log: Logger;
-  /** Worker threads of the OPRF pool (libsodium WASM). */
+  /** Worker threads of the OPRF pool (native libsodium, else libsodium WASM: ADR 0019). */
   workers: number;
   dkgTimeoutMs: number;
   directoryTtlMs: number;
@@ -147,8 +150,13 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     identitySecretKey: identity.identitySecretKey,
     networkId: config.networkId,
   });
-  const group = await loadSodiumGroup();
-  const pool: OprfPool = await createOprfPool({ size: o.workers });
+  // Native libsodium when its addon loads, else libsodium WASM (ADR 0019); one log line says which and why.
+  const chosen = await chooseNodeGroup({
+    log: (message, fields) =>
+      (fields.reason ? log.warn : log.info).call(log, "keyholder.group", { ...fields, message }),
+  });
+  const group = chosen.group;
+  const pool: OprfPool = await createOprfPool({ size: o.workers, ...chosen.pool });
 
   const requireKey = (): { key: HolderKey; publicKeys: ThresholdPublicKeys } => {
     if (key && publicKeys) return { key, publicKeys };
@@ -188,18 +196,29 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
           `this key holder serves ${k.networkId} epoch ${k.epoch}, not ${input.networkId} epoch ${input.epoch}`,
         );
       }
-      const blindedElements = input.blindedElements.map((text, j) => {
-        const field = `blindedElements[${j}]`;
-        const bytes = fromBase64Url(text);
-        try {
-          group.validate(bytes, field);
-        } catch (error) {
-          if (error instanceof PsiError)
-            throw new RelinkError("BAD_INPUT", `${field}: ${error.message}`, { field });
-          throw error;
-        }
-        return bytes;
-      });
+      const decoded = input.blindedElements.map((text) => fromBase64Url(text));
+      // Native: one parallel pass on the libuv pool; only a refused batch is re-checked element by element
+      // to name the field (the same messages as the per-element path).
+      const allValid =
+        chosen.native !== undefined &&
+        decoded.length >= NATIVE_VALIDATE_FROM &&
+        (await chosen.native.validateManyAsync(decoded, "blinded element").then(
+          () => true,
+          () => false,
+        ));
+      const blindedElements = allValid
+        ? decoded
+        : decoded.map((bytes, j) => {
+            const field = `blindedElements[${j}]`;
+            try {
+              group.validate(bytes, field);
+            } catch (error) {
+              if (error instanceof PsiError)
+                throw new RelinkError("BAD_INPUT", `${field}: ${error.message}`, { field });
+              throw error;
+            }
+            return bytes;
+          });
       ledger.meter(
         {
           memberId: who.member.memberId,

@@ -8,8 +8,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ERROR_CODES, keyHolderAudience, SIGNATURE_HEADERS } from "@relink/protocol";
+import { ERROR_CODES, keyHolderAudience, SIGNATURE_HEADERS, toBase64Url } from "@relink/protocol";
 import { checkRawAnswer, rawExchange, rawRequestArbitrary } from "@relink/protocol/http/testing";
+import { nobleGroup } from "@relink/psi";
 import { insecureTrustedDealerSplitForTestsOnly } from "@relink/psi/testing";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -125,6 +126,47 @@ describe("key holder HTTP layer under hostile input", () => {
       ),
       { numRuns: 250 },
     );
+    await expectAlive();
+  });
+
+  it("a large batch is validated in one pass; one bad element among 300 is named by its index", async () => {
+    const post = async (elements: Uint8Array[]) => {
+      const text = JSON.stringify({
+        networkId: "relink-fuzz",
+        epoch: 1,
+        proof: "none",
+        blindedElements: elements.map(toBase64Url),
+      });
+      const headers = signHeaders(
+        member.secretKey,
+        keyHolderAudience("relink-fuzz", 1),
+        "POST",
+        "/v1/evaluate",
+        text,
+      );
+      const res = await fetch(`http://127.0.0.1:${port}/v1/evaluate`, {
+        method: "POST",
+        headers: { ...headers, "content-type": "application/json" },
+        body: text,
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const good = Array.from({ length: 300 }, (_, i) =>
+      nobleGroup.mulBase(nobleGroup.scalarReduce(new Uint8Array(64).fill((i % 255) + 1))),
+    );
+    const ok = await post(good);
+    expect(ok.status).toBe(200);
+    expect((ok.body["evaluatedElements"] as unknown[]).length).toBe(300);
+    const bad = [...good];
+    bad[257] = new Uint8Array(32).fill(0xff);
+    const refused = await post(bad);
+    expect(refused.status).toBe(400);
+    expect(refused.body["error"]).toMatchObject({ code: "BAD_INPUT", field: "blindedElements[257]" });
+    bad[257] = new Uint8Array(32);
+    expect((await post(bad)).body["error"]).toMatchObject({
+      code: "BAD_INPUT",
+      message: expect.stringContaining("identity element"),
+    });
     await expectAlive();
   });
 

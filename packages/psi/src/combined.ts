@@ -25,7 +25,7 @@
 import { type Rng, equalBytes as sameBytes, webCryptoRng } from "./bytes.ts";
 import { checkRequestEpoch, sameEpoch } from "./domain.ts";
 import { EpochMismatchError, InvalidInputError, InvalidProofError } from "./errors.ts";
-import { checkScalar, type Group, IDENTITY, nobleGroup, randomScalar } from "./group.ts";
+import { checkScalar, type Group, IDENTITY, mulMany, nobleGroup, randomScalar } from "./group.ts";
 import { finalizeHash, mulLenient, weightedSum } from "./rfc9497.ts";
 import {
   type ClientBatch,
@@ -37,6 +37,7 @@ import {
   lagrangeAtZero,
   type RandomOptions,
   type ThresholdPublicKeys,
+  unblindSum,
   verifyHolderResponse,
 } from "./threshold.ts";
 
@@ -75,7 +76,7 @@ export function evaluateUnproven(
     networkId: key.networkId,
     epoch: key.epoch,
     holder: key.index,
-    evaluatedElements: request.blindedElements.map((b) => group.mul(k, b)),
+    evaluatedElements: mulMany(group, k, request.blindedElements),
   };
 }
 
@@ -95,18 +96,13 @@ export const combinedPhases = {
     group: Group,
   ): { partialM: Uint8Array; partialC: Uint8Array; outputs: Uint8Array[] } {
     const partialM = weightedSum(group, weights, blinded);
-    let partialC = IDENTITY;
-    const outputs = inputs.map((x, j) => {
-      const r = blinds[j]!;
-      const rInv = group.scalarInvert(r);
-      // The first term starts the sum: adding to the identity would cost a full (re-encoding) addition.
-      let n = group.mul(group.scalarMul(lambdas[0]!, rInv), evaluated[0]![j]!);
-      for (let i = 1; i < lambdas.length; i++) {
-        n = group.add(n, group.mul(group.scalarMul(lambdas[i]!, rInv), evaluated[i]![j]!));
-      }
-      partialC = group.add(partialC, mulLenient(group, group.scalarMul(weights[j]!, r), n));
-      return finalizeHash(x, n);
-    });
+    const n = unblindSum(blinds, lambdas, evaluated, group);
+    const partialC = weightedSum(
+      group,
+      blinds.map((r, j) => group.scalarMul(weights[j]!, r)),
+      n,
+    );
+    const outputs = inputs.map((x, j) => finalizeHash(x, n[j]!));
     return { partialM, partialC, outputs };
   },
   /** For identifying a cheater: Σ_j e_j Z_ij per holder over one chunk. */

@@ -7,7 +7,9 @@
  *    multiplication of an arbitrary point by a long-lived secret is NOT timing-blinded (noble's README):
  *    fine for clients (their secrets are one-time blinds) and for tests, not for key holders in production.
  *  - `loadSodiumGroup()` (sodium-group.ts): libsodium 1.0.x compiled to WASM (constant-time ref10), ≈9×
- *    faster. Key holders use this one.
+ *    faster. Browsers and Node processes without the native addon use this one.
+ *  - a native backend (the system's libsodium through a Node-API addon, @relink/ristretto-native, ADR 0019),
+ *    injected by Node apps at start-up; psi itself never loads native code.
  *
  * Encodings: elements are the 32-byte canonical ristretto255 encoding (RFC 9496 §4.3.2); scalars are
  * 32-byte little-endian integers < L (RFC 9497 §4.1 SerializeScalar). Decoders reject wrong lengths,
@@ -24,7 +26,7 @@ export const ORDER: bigint = ristretto255.Point.Fn.ORDER;
 export const IDENTITY: Uint8Array = new Uint8Array(ELEMENT_BYTES);
 
 export interface Group {
-  readonly backend: "noble" | "sodium";
+  readonly backend: "noble" | "sodium" | "native";
   /** RFC 9497 §4.1 HashToGroup: hash_to_ristretto255 (RFC 9380 App. B) with expand_message_xmd(SHA-512). */
   hashToGroup(msg: Uint8Array, dst: Uint8Array): Uint8Array;
   /** k·P for a canonical non-zero scalar and a canonical non-identity element; the result is never identity. */
@@ -42,6 +44,53 @@ export interface Group {
   scalarInvert(a: Uint8Array): Uint8Array;
   /** A 64-byte little-endian string reduced mod L (the same reduction libsodium's scalar_reduce does). */
   scalarReduce(wide: Uint8Array): Uint8Array;
+  // Optional batch forms, for a backend where a call has a fixed cost (a native one crosses JS↔C once per
+  // batch). Same results and the same typed errors as the per-element loops in the helpers below.
+  /** k·P_j for every j ({@link mul}'s checks on each). */
+  mulMany?(scalar: Uint8Array, points: readonly Uint8Array[]): Uint8Array[];
+  /** k_j·P_j for every j. */
+  mulEach?(scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array[];
+  /** HashToGroup of every message under one DST. */
+  hashToGroupMany?(msgs: readonly Uint8Array[], dst: Uint8Array): Uint8Array[];
+  /** {@link validate} on every element. */
+  validateMany?(points: readonly Uint8Array[], what: string): void;
+  /** a_j^-1 for every j (one inversion for the batch). */
+  scalarInvertMany?(scalars: readonly Uint8Array[]): Uint8Array[];
+  /** Σ k_j·P_j, where a zero k_j or an identity P_j contributes the identity (rfc9497.ts mulLenient). */
+  mulSum?(scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array;
+}
+
+/** k·P_j for every j: the backend's batch form, or one {@link Group.mul} per element. */
+export function mulMany(group: Group, k: Uint8Array, points: readonly Uint8Array[]): Uint8Array[] {
+  return group.mulMany ? group.mulMany(k, points) : points.map((p) => group.mul(k, p));
+}
+
+/** k_j·P_j for every j. */
+export function mulEach(
+  group: Group,
+  ks: readonly Uint8Array[],
+  points: readonly Uint8Array[],
+): Uint8Array[] {
+  if (ks.length !== points.length) throw new RangeError("mulEach: scalars and points differ in count");
+  return group.mulEach ? group.mulEach(ks, points) : points.map((p, j) => group.mul(ks[j]!, p));
+}
+
+/** a_j^-1 for every non-zero scalar. */
+export function scalarInvertMany(group: Group, scalars: readonly Uint8Array[]): Uint8Array[] {
+  return group.scalarInvertMany ? group.scalarInvertMany(scalars) : scalars.map((s) => group.scalarInvert(s));
+}
+
+/** HashToGroup of every message under one DST. */
+export function hashToGroupMany(group: Group, msgs: readonly Uint8Array[], dst: Uint8Array): Uint8Array[] {
+  return group.hashToGroupMany
+    ? group.hashToGroupMany(msgs, dst)
+    : msgs.map((m) => group.hashToGroup(m, dst));
+}
+
+/** Validates every element (non-identity, canonical). */
+export function validateMany(group: Group, points: readonly Uint8Array[], what: string): void {
+  if (group.validateMany) group.validateMany(points, what);
+  else for (const p of points) group.validate(p, what);
 }
 
 const Fn = ristretto255.Point.Fn;
@@ -69,12 +118,27 @@ export function bigintToScalar(n: bigint): Uint8Array {
   return out;
 }
 
+/** L little-endian, for {@link belowOrder}. */
+const ORDER_LE: Uint8Array = (() => {
+  const out = new Uint8Array(SCALAR_BYTES);
+  let v = ORDER;
+  for (let i = 0; i < SCALAR_BYTES; i++, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+})();
+
+/** s < L for a 32-byte little-endian s: the borrow of s − L, byte by byte, without a data-dependent branch. */
+export function belowOrder(s: Uint8Array): boolean {
+  let borrow = 0;
+  for (let i = 0; i < SCALAR_BYTES; i++) borrow = ((s[i]! - ORDER_LE[i]! - borrow) >>> 8) & 1;
+  return borrow === 1;
+}
+
 /** RFC 9497 §4.1 DeserializeScalar: 32 bytes, little-endian, < L; `nonZero` additionally rejects 0. */
 export function checkScalar(bytes: Uint8Array, what: string, nonZero = true): Uint8Array {
   if (!(bytes instanceof Uint8Array) || bytes.length !== SCALAR_BYTES) {
     throw new InvalidEncodingError(`${what}: expected a ${SCALAR_BYTES}-byte scalar`);
   }
-  if (scalarToBigint(bytes) >= ORDER) throw new InvalidEncodingError(`${what}: non-canonical scalar (>= L)`);
+  if (!belowOrder(bytes)) throw new InvalidEncodingError(`${what}: non-canonical scalar (>= L)`);
   if (nonZero && isZero(bytes)) throw new InvalidScalarError(`${what}: zero scalar`);
   return bytes;
 }
@@ -148,6 +212,8 @@ export const nobleGroup: Group = Object.freeze({
     return Fn.toBytes(Fn.inv(n));
   },
   scalarReduce(wide: Uint8Array): Uint8Array {
+    if (!(wide instanceof Uint8Array) || wide.length !== 64)
+      throw new InvalidEncodingError("scalarReduce: expected 64 bytes");
     return bigintToScalar(scalarToBigint(wide));
   },
 });

@@ -1,15 +1,23 @@
-/** Worker of the OPRF pool: loads libsodium WASM once and runs chunks of the threshold protocol phases. */
+/**
+ * Worker of the OPRF pool: loads its group once — libsodium WASM, noble, or the module the pool was given
+ * (`groupModule`, e.g. the native backend, whose `loadGroup()` the worker imports) — and runs chunks of the
+ * threshold protocol phases.
+ */
 import { parentPort, workerData } from "node:worker_threads";
 import { combinedPhases } from "./combined.ts";
 import { PsiError } from "./errors.ts";
-import { type Group, IDENTITY, nobleGroup } from "./group.ts";
+import { type Group, IDENTITY, nobleGroup, validateMany } from "./group.ts";
 import { pack, type Task, type TaskResult, unpack, type WorkerError } from "./pool-protocol.ts";
 import { finalize } from "./rfc9497.ts";
 import { loadSodiumGroup } from "./sodium-group.ts";
 import { phases } from "./threshold.ts";
 
-const group: Group =
-  (workerData as { backend?: string })?.backend === "noble" ? nobleGroup : await loadSodiumGroup();
+const data = workerData as { backend?: string; groupModule?: string } | undefined;
+const group: Group = data?.groupModule
+  ? await ((await import(data.groupModule)) as { loadGroup(): Promise<Group> }).loadGroup()
+  : data?.backend === "noble"
+    ? nobleGroup
+    : await loadSodiumGroup();
 
 function run(t: Task): TaskResult {
   switch (t.op) {
@@ -29,7 +37,7 @@ function run(t: Task): TaskResult {
       const ds = t.evaluated.map(unpack);
       pks.forEach((pk, i) => {
         const d = ds[i]!;
-        for (const z of d) group.validate(z, "evaluated element");
+        validateMany(group, d, "evaluated element");
         const w = phases.weights(pk, c, d, t.offset);
         ms.push(phases.weightedSum(w, c, group));
         zs.push(phases.weightedSum(w, d, group));

@@ -55,6 +55,8 @@ import {
 export interface OprfPool {
   /** Number of worker threads. */
   readonly size: number;
+  /** The main thread's group backend (the workers load the same one). */
+  readonly backend: Group["backend"];
   blindInputs(e: EpochId, inputs: readonly Uint8Array[], rng?: Rng): Promise<ClientBatch>;
   blindIdentifiers(e: EpochId, identifiers: readonly string[], rng?: Rng): Promise<ClientBatch>;
   evaluateAsHolder(key: HolderKey, request: EvaluationRequest, rng?: Rng): Promise<HolderResponse>;
@@ -98,6 +100,13 @@ export interface PoolOptions {
   size?: number;
   /** Group backend in the workers: "sodium" (default, constant-time WASM) or "noble" (reference). */
   backend?: "sodium" | "noble";
+  /**
+   * Injected group (Node apps choose it at start-up, e.g. the native backend): `group` serves the main
+   * thread and `groupModule` — the URL of a module exporting `loadGroup(): Promise<Group>` — is imported by
+   * every worker (functions cannot cross threads). Overrides `backend`.
+   */
+  group?: Group;
+  groupModule?: string;
   /** Elements per chunk (default: enough chunks for ~4 per worker, at least 64 elements each). */
   chunk?: number;
 }
@@ -124,7 +133,7 @@ interface Slot {
 
 export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> {
   const size = opts.size ?? availableParallelism();
-  const group: Group = await loadSodiumGroup();
+  const group: Group = opts.group ?? (await loadSodiumGroup());
   const slots: Slot[] = [];
   const queue: { task: Task; resolve: (r: TaskResult) => void; reject: (e: Error) => void }[] = [];
   const pending = new Map<
@@ -149,7 +158,7 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
   await Promise.all(
     Array.from({ length: size }, () => {
       const worker = new Worker(new URL("./pool-worker.ts", import.meta.url), {
-        workerData: { backend: opts.backend ?? "sodium" },
+        workerData: { backend: opts.backend ?? "sodium", groupModule: opts.groupModule },
       });
       const slot: Slot = { worker, busy: false };
       slots.push(slot);
@@ -207,6 +216,7 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
 
   const pool: OprfPool = {
     size,
+    backend: group.backend,
     async blindInputs(e, inputs, rng = webCryptoRng) {
       checkEpochId(e);
       checkBatch(inputs.length);

@@ -22,11 +22,14 @@ import {
   checkScalar,
   ELEMENT_BYTES,
   type Group,
+  hashToGroupMany,
   IDENTITY,
   isZero,
+  mulEach,
   nobleGroup,
   randomScalar,
   SCALAR_BYTES,
+  validateMany,
 } from "./group.ts";
 
 export const MODE_OPRF = 0x00;
@@ -104,6 +107,25 @@ export function blind(
 ): Blinded {
   const r = randomScalar(group, rng);
   return { blind: r, blindedElement: blindWith(mode, input, r, group) };
+}
+
+/** {@link blindWith} over a batch: one HashToGroup and one multiplication per input, in batch form. */
+export function blindManyWith(
+  mode: Mode,
+  inputs: readonly Uint8Array[],
+  blinds: readonly Uint8Array[],
+  group: Group = nobleGroup,
+): Uint8Array[] {
+  const elements = hashToGroupMany(
+    group,
+    inputs.map((x) => checkInput(x)),
+    H2G_DST[mode],
+  );
+  return mulEach(
+    group,
+    blinds.map((r) => checkScalar(r, "blind")),
+    elements,
+  );
 }
 
 /** Blind with a given scalar (the deterministic core of {@link blind}, used by the worker pool). */
@@ -201,6 +223,7 @@ export function weightedSum(
   points: readonly Uint8Array[],
 ): Uint8Array {
   if (weights.length === 0) return IDENTITY;
+  if (group.mulSum) return group.mulSum(weights, points);
   // The first term starts the sum (an addition to the identity would cost a full re-encoding addition).
   let acc = mulLenient(group, weights[0]!, points[0]!);
   for (let i = 1; i < weights.length; i++) acc = group.add(acc, mulLenient(group, weights[i]!, points[i]!));
@@ -301,8 +324,8 @@ export function verifyProof(
   checkBatch(c.length);
   if (d.length !== c.length) throw new InvalidInputError("proof: C and D differ in length");
   group.validate(publicKey, "public key");
-  for (const x of c) group.validate(x, "blinded element");
-  for (const x of d) group.validate(x, "evaluated element");
+  validateMany(group, c, "blinded element");
+  validateMany(group, d, "evaluated element");
   const ctx = CTX[mode];
   const w = compositeWeights(compositeSeed(publicKey, ctx), c, d, ctx);
   return verifyWithComposites(

@@ -119,7 +119,8 @@ function makeSodiumGroup(raw: RawSodium): Group {
       return get(out, SCALAR_BYTES);
     },
     scalarReduce(wide: Uint8Array): Uint8Array {
-      if (wide.length !== 64) throw new InvalidEncodingError("scalarReduce: expected 64 bytes");
+      if (!(wide instanceof Uint8Array) || wide.length !== 64)
+        throw new InvalidEncodingError("scalarReduce: expected 64 bytes");
       put(a, wide);
       raw._crypto_core_ristretto255_scalar_reduce(out, a);
       return get(out, SCALAR_BYTES);

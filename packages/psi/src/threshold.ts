@@ -25,9 +25,20 @@ import {
   PsiError,
   UnknownHolderError,
 } from "./errors.ts";
-import { bigintToScalar, checkScalar, type Group, nobleGroup, ORDER, randomScalar } from "./group.ts";
 import {
-  blindWith,
+  bigintToScalar,
+  checkScalar,
+  type Group,
+  mulEach,
+  mulMany,
+  nobleGroup,
+  ORDER,
+  randomScalar,
+  scalarInvertMany,
+  validateMany,
+} from "./group.ts";
+import {
+  blindManyWith,
   compositeSeed,
   compositeWeights,
   contextString,
@@ -133,14 +144,41 @@ export function lagrangeAtZero(indices: readonly number[]): Map<number, Uint8Arr
 
 // ---- phases (pure, chunkable) ----
 
+/**
+ * N_j = Σ_i (λ_i r_j^-1) · Z_ij for every j, one batch multiplication per holder (the first holder's terms
+ * start the sums: an addition to the identity would cost a full re-encoding addition).
+ */
+export function unblindSum(
+  blinds: readonly Uint8Array[],
+  lambdas: readonly Uint8Array[],
+  evaluated: readonly (readonly Uint8Array[])[],
+  group: Group,
+): Uint8Array[] {
+  const rInv = scalarInvertMany(group, blinds);
+  let n = mulEach(
+    group,
+    rInv.map((s) => group.scalarMul(lambdas[0]!, s)),
+    evaluated[0]!.slice(0, blinds.length),
+  );
+  for (let i = 1; i < lambdas.length; i++) {
+    const terms = mulEach(
+      group,
+      rInv.map((s) => group.scalarMul(lambdas[i]!, s)),
+      evaluated[i]!.slice(0, blinds.length),
+    );
+    n = n.map((x, j) => group.add(x, terms[j]!));
+  }
+  return n;
+}
+
 export const phases = {
   /** Client: B_j = r_j · HashToGroup(x_j) for given blinds. */
   blind(inputs: readonly Uint8Array[], blinds: readonly Uint8Array[], group: Group): Uint8Array[] {
-    return inputs.map((x, j) => blindWith(MODE_VOPRF, x, blinds[j]!, group));
+    return blindManyWith(MODE_VOPRF, inputs, blinds, group);
   },
   /** Holder: Z_j = k · B_j; `mul` rejects non-canonical and identity B_j (RFC 9497 §3.3). */
   evaluate(k: Uint8Array, blinded: readonly Uint8Array[], group: Group): Uint8Array[] {
-    return blinded.map((b) => group.mul(k, b));
+    return mulMany(group, k, blinded);
   },
   /** Both: composite weights d_j for positions offset.. of the batch (RFC 9497 §2.2.1). */
   weights(
@@ -163,14 +201,8 @@ export const phases = {
     evaluated: readonly (readonly Uint8Array[])[],
     group: Group,
   ): Uint8Array[] {
-    return inputs.map((x, j) => {
-      const rInv = group.scalarInvert(blinds[j]!);
-      let n = group.mul(group.scalarMul(lambdas[0]!, rInv), evaluated[0]![j]!);
-      for (let i = 1; i < lambdas.length; i++) {
-        n = group.add(n, group.mul(group.scalarMul(lambdas[i]!, rInv), evaluated[i]![j]!));
-      }
-      return finalizeHash(x, n);
-    });
+    const n = unblindSum(blinds, lambdas, evaluated, group);
+    return inputs.map((x, j) => finalizeHash(x, n[j]!));
   },
 };
 
@@ -265,7 +297,7 @@ export function checkResponses(
       );
     }
     if (validateElements) {
-      for (const z of r.evaluatedElements) group.validate(z, `holder ${r.holder} evaluated element`);
+      validateMany(group, r.evaluatedElements, `holder ${r.holder} evaluated element`);
     }
   }
   return [...responses].sort((a, b) => a.holder - b.holder);

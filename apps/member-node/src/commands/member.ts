@@ -6,6 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { PURPOSES, type Purpose } from "@relink/protocol";
 import { createOprfPool } from "@relink/psi/pool";
+import { chooseNodeGroup } from "@relink/ristretto-native";
 import {
   CONSENT_TABLE,
   CONTACT_TABLE,
@@ -41,8 +42,20 @@ import {
   saveReceipts,
 } from "./shared.ts";
 
-/** From this many identifiers on, blinding and combining run on the WASM worker pool, one per core. */
+/**
+ * From this many identifiers on, blinding and combining run on psi's worker pool, one per core, on native
+ * libsodium when its addon loads (else libsodium WASM, with one line on stderr saying why: ADR 0019).
+ */
 const POOL_FROM_IDENTIFIERS = 256;
+
+async function bulkPool(ctx: Ctx) {
+  const chosen = await chooseNodeGroup({
+    log: (line, fields) => {
+      if (fields.reason && !ctx.quiet) process.stderr.write(`${line}\n`);
+    },
+  });
+  return createOprfPool(chosen.pool);
+}
 
 /**
  * Connects the member node; with `identifiers` ≥ POOL_FROM_IDENTIFIERS it blinds and combines on psi's
@@ -50,7 +63,7 @@ const POOL_FROM_IDENTIFIERS = 256;
  */
 async function connect(ctx: Ctx, identifiers = 0): Promise<{ node: MemberNode; logKey: string | undefined }> {
   const home = readHome(ctx.home);
-  const pool = identifiers >= POOL_FROM_IDENTIFIERS ? await createOprfPool() : undefined;
+  const pool = identifiers >= POOL_FROM_IDENTIFIERS ? await bulkPool(ctx) : undefined;
   // A committed consent book (`relink consent commit`) means lookups carry proofs (ADR 0050).
   const book = readConsentBook(ctx.home);
   const node = await MemberNode.connect({
