@@ -604,6 +604,8 @@ try {
     },
   };
   const singleCpu0 = { hub: procCpu(hubPid), me: selfCpu() };
+  // The window's bounds on the monotonic clock V8's CPU profiles use (µs): cut RELINK_CPU_PROF_DIR profiles.
+  const singleWindow = [process.hrtime.bigint() / 1000n, 0n];
   for (let i = 0; i < SINGLES; i++) {
     const s = Math.floor((i * (SUBJECTS - 3)) / SINGLES) + 1; // spread over the portfolio, all distinct
     const t0 = performance.now();
@@ -626,6 +628,8 @@ try {
       );
   }
   const singleCpu = { hub: procCpu(hubPid) - singleCpu0.hub, me: selfCpu() - singleCpu0.me };
+  singleWindow[1] = process.hrtime.bigint() / 1000n;
+  if (process.env.RELINK_CPU_PROF_DIR) console.log(`single-applicant window (µs, monotonic): ${singleWindow.join(" ")}`);
   // A repeated identical query: the hub's cache (no round, no budget); shown for contrast.
   const c0 = performance.now();
   const again = await queryExposure(querier, [subjectId(1)], {

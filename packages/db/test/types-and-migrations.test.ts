@@ -48,7 +48,9 @@ describeEachBackend("type parsing", ({ db }) => {
     const backing = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 2654435761) >>> 24);
     const view = backing.subarray(1_234, 1_234 + 65_700);
     const { rows } = await sql<{ b: Uint8Array; n: number; e: Uint8Array }>`
-      select ${view}::bytea as b, length(${view}::bytea) as n, ${new Uint8Array(0)}::bytea as e`.execute(db());
+      select ${view}::bytea as b, length(${view}::bytea) as n, ${new Uint8Array(0)}::bytea as e`.execute(
+      db(),
+    );
     expect(Number(rows[0]!.n)).toBe(65_700);
     expect(Buffer.compare(Buffer.from(rows[0]!.b), Buffer.from(view))).toBe(0);
     expect(rows[0]!.e.length).toBe(0);

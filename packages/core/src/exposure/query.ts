@@ -251,6 +251,32 @@ export async function pollExposureTasks(
 }
 
 /**
+ * A lender's task stream (ADR 0035): checked once as a lender (active, `lender` capability), then `open()`
+ * is called and every batch of tasks the coordinator assigns to this member goes to `send` as it is posted,
+ * until `waitMs` has passed, `signal` aborts (the lender disconnected) or the hub closes. Each task is
+ * delivered once, as by `exposure.poll`: a poll's waiter is removed when the signal aborts, so a task posted
+ * after a disconnection stays pending for the lender's next stream or poll (or misses the deadline).
+ * Authentication and the lender check run once per stream instead of once per task.
+ */
+export async function streamExposureTasks(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: { waitMs: number },
+  io: { open: () => void; send: (tasks: ExposureTask[]) => void; signal: AbortSignal },
+): Promise<void> {
+  const { coordinator } = exposureRuntime(deps);
+  await requireLender(deps, who, "exposure.capability");
+  io.open();
+  const end = coordinator.now() + input.waitMs;
+  for (;;) {
+    const left = end - coordinator.now();
+    if (left <= 0 || io.signal.aborted || coordinator.closed) return;
+    const tasks = await coordinator.poll(who.member.id, left, io.signal);
+    if (tasks.length > 0) io.send(tasks);
+  }
+}
+
+/**
  * A lender's answer to a round: its ciphertext envelopes. A refused answer (malformed, wrong preset or
  * count, transparent) drops the lender from the round and is a BAD_INPUT denial leaf; a late, duplicate
  * or unknown one is `accepted: false`.
