@@ -11,7 +11,6 @@
  * ranges, rounds), answer.ts (cache key, noise, statuses, the audit leaf).
  */
 import { randomUUID } from "node:crypto";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { findCachedExposureAnswer, insertCachedExposureAnswer, spendExposureBudget } from "@relink/db";
 import {
   type ExposureQueryInput,
@@ -19,6 +18,7 @@ import {
   type ExposureTask,
   fromBase64Url,
   RelinkError,
+  sha256Bytes,
   toBase64Url,
   toHex,
 } from "@relink/protocol";
@@ -136,7 +136,7 @@ export async function runExposureQuery(
     });
 
     const roundsMs = performance.now() - roundsStarted;
-    const keyHash = sha256(keyBytes); // 88 kB: hashed once for the answer and the cache row
+    const keyHash = sha256Bytes(keyBytes); // 88 kB: hashed once (node:crypto) for the answer and the cache row
     const noiseScales = input.mode === "aggregate" ? aggregateNoiseScales(rounds.responded) : undefined;
     let ciphertexts: Uint8Array[] = [];
     let finishMs = 0;
