@@ -425,8 +425,8 @@ const errorCode = (error: unknown): string =>
 
 /**
  * The lender's daemon loop: receives tasks from the hub's task stream (long polls from a hub without it),
- * answers each (earliest deadline first) before its deadline, submits (binary route), retries a failed submission while the deadline allows, backs
- * off after errors, and stops when `signal` aborts. Refused and late tasks are skipped: the hub's deadline
+ * answers each (earliest deadline first) before its deadline, submits (binary route), retries a failed
+ * submission while the deadline allows, backs off after errors, and stops when `signal` aborts. Refused and late tasks are skipped: the hub's deadline
  * leaves this lender out of the round.
  */
 export async function serveExposure(
