@@ -30,7 +30,7 @@
  */
 import { createCipheriv, createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
@@ -606,6 +606,9 @@ try {
     },
   };
   const singleCpu0 = { hub: procCpu(hubPid), me: selfCpu() };
+  // The window's bounds on the monotonic clock V8's CPU profiles use (µs): cut RELINK_CPU_PROF_DIR profiles.
+  const singleWindow = [process.hrtime.bigint() / 1000n, 0n];
+  const singleLoad = [loadavg()[0]!, 0];
   for (let i = 0; i < SINGLES; i++) {
     const s = Math.floor((i * (SUBJECTS - 3)) / SINGLES) + 1; // spread over the portfolio, all distinct
     const t0 = performance.now();
@@ -628,6 +631,10 @@ try {
       );
   }
   const singleCpu = { hub: procCpu(hubPid) - singleCpu0.hub, me: selfCpu() - singleCpu0.me };
+  singleWindow[1] = process.hrtime.bigint() / 1000n;
+  singleLoad[1] = loadavg()[0]!;
+  if (process.env.RELINK_CPU_PROF_DIR)
+    console.log(`single-applicant window (µs, monotonic): ${singleWindow.join(" ")}`);
   // A repeated identical query: the hub's cache (no round, no budget); shown for contrast.
   const c0 = performance.now();
   const again = await queryExposure(querier, [subjectId(1)], {
@@ -777,11 +784,24 @@ try {
     ],
     [`single applicant, ${SINGLES} runs (distinct applicants), p50 ms`, p50.toFixed(1), ""],
     [
-      `  p90 / min / max ms`,
-      `${p90.toFixed(1)} / ${Math.min(...latencies).toFixed(1)} / ${Math.max(...latencies).toFixed(1)}`,
+      `  p90 / p95 / min / max ms`,
+      `${p90.toFixed(1)} / ${quantile(latencies, 0.95).toFixed(1)} / ${Math.min(...latencies).toFixed(1)} / ${Math.max(...latencies).toFixed(1)}`,
       "",
     ],
     [`  exposure.query call only, p50 ms`, quantile(queryOnly, 0.5).toFixed(1), ""],
+    [
+      `  querier outside the call (tag, key pair, decrypt), p50 ms`,
+      quantile(
+        latencies.map((l, i) => l - queryOnly[i]!),
+        0.5,
+      ).toFixed(1),
+      "",
+    ],
+    [
+      `  load average (1 min) at start / end of the singles`,
+      singleLoad.map((x) => x.toFixed(2)).join(" / "),
+      "",
+    ],
     [
       `  at the hub (median): admission / rounds / audit leaf + receipt, ms`,
       `${singlePhase("admitMs")} / ${singlePhase("roundsMs")} / ${singlePhase("auditMs")}`,
@@ -861,6 +881,12 @@ try {
       single_p50_ms: +p50.toFixed(1),
       single_p90_ms: +p90.toFixed(1),
       single_query_p50_ms: +quantile(queryOnly, 0.5).toFixed(1),
+      single_querier_side_p50_ms: +quantile(
+        latencies.map((l, i) => l - queryOnly[i]!),
+        0.5,
+      ).toFixed(1),
+      single_p95_ms: +quantile(latencies, 0.95).toFixed(1),
+      single_load_avg: singleLoad.map((x) => +x.toFixed(2)),
       single_hub_phases_ms: {
         admit: +singlePhase("admitMs"),
         rounds: +singlePhase("roundsMs"),

@@ -10,6 +10,7 @@ import { sha256 } from "@noble/hashes/sha2.js";
 import { seededBytes } from "@relink/core/testing";
 import { applyMask, type HeContext, loadHe, maskKeyPair, zeroSumMask } from "@relink/he";
 import {
+  EXPOSURE_TASKS_PATH,
   type ExposureQueryOutput,
   type ExposureTask,
   exposureBookMessage,
@@ -131,6 +132,106 @@ for (const backend of BACKENDS) {
       throw new Error(`${slug} got no task`);
     }
 
+    /**
+     * A lender's task stream (ADR 0035): one signed POST held open, re-opened when the hub ends it, until
+     * closed. `next()` resolves with the next task pushed to this lender.
+     */
+    function taskStream(slug: string, waitMs = 20_000) {
+      const m = members[slug]!;
+      const received: ExposureTask[] = [];
+      let notify: (() => void) | undefined;
+      let opened = 0;
+      const controller = new AbortController();
+      const run = (async () => {
+        while (!controller.signal.aborted) {
+          const body = JSON.stringify({ waitMs });
+          const res = await signed(m, EXPOSURE_TASKS_PATH, body, { "content-type": "application/json" });
+          expect(res.status).toBe(200);
+          expect(res.headers.get("content-type")).toMatch(/^application\/x-ndjson/);
+          if (controller.signal.aborted) {
+            await res.body?.cancel();
+            break;
+          }
+          opened++;
+          const reader = res.body!.getReader();
+          const stop = () => void reader.cancel().catch(() => {});
+          controller.signal.addEventListener("abort", stop, { once: true });
+          let text = "";
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) break;
+              text += new TextDecoder().decode(value);
+              for (let nl = text.indexOf("\n"); nl >= 0; nl = text.indexOf("\n")) {
+                received.push(...(JSON.parse(text.slice(0, nl)) as { tasks: ExposureTask[] }).tasks);
+                text = text.slice(nl + 1);
+                notify?.();
+              }
+            }
+          } catch (error) {
+            if (!controller.signal.aborted) throw error;
+          } finally {
+            controller.signal.removeEventListener("abort", stop);
+          }
+        }
+      })();
+      return {
+        get opened() {
+          return opened;
+        },
+        async next(): Promise<ExposureTask> {
+          while (received.length === 0) await new Promise<void>((r) => (notify = r));
+          return received.shift()!;
+        },
+        /** Disconnects (the hub sees the socket close) and waits for the loop to end. */
+        async close(): Promise<void> {
+          controller.abort();
+          await run;
+        },
+      };
+    }
+
+    const binarySubmit = async (slug: string, task: ExposureTask, envelopes?: Uint8Array[]) => {
+      const res = await signed(
+        members[slug]!,
+        exposureSubmitPath(task.queryId, task.round),
+        packCiphertexts(envelopes ?? (await lenderEnvelopes(slug, task))),
+        { "content-type": "application/octet-stream" },
+      );
+      return (await res.json()) as { accepted: boolean };
+    };
+
+    const startQuery = (tags: number[], keys: ReturnType<HeContext["keygen"]>) =>
+      call<ExposureQueryOutput>(members["risk-q"]!, "exposure.query", {
+        epoch: 1,
+        purpose: "credit_assessment",
+        mode: "subjects",
+        tags: tags.map((n) => toBase64Url(T(n))),
+        caseCommitment: toBase64Url(sha256(new TextEncoder().encode(`case-${tags.join("-")}`))),
+        publicKey: toBase64Url(ctx.savePublicKey(keys.publicKey)),
+      });
+
+    /** The decrypted answer's figures of each asked subject against the plaintext sums over the books. */
+    function expectFigures(out: ExposureQueryOutput, keys: ReturnType<HeContext["keygen"]>, tags: number[]) {
+      const ct = ctx.loadCiphertext(fromBase64Url(out.ciphertexts[0]!));
+      const slots = ctx.decrypt(keys.secretKey, ct).map(Number);
+      ct.dispose();
+      for (const [i, n] of tags.entries()) {
+        const expected = new Array<number>(9).fill(0);
+        for (const book of Object.values(books))
+          book.get(n)?.forEach((v, f) => {
+            expected[f]! += v;
+          });
+        const base = out.subjects[i]!.slotBase!;
+        expect(slots.slice(base, base + 9)).toEqual(expected);
+      }
+    }
+
+    /** Waits until the hub holds no waiting poll or stream of the lender (it saw the disconnection). */
+    async function hubDropped(slug: string): Promise<void> {
+      while (hub.exposure!.pollsWaiting(members[slug]!.id) > 0) await new Promise((r) => setImmediate(r));
+    }
+
     beforeAll(async () => {
       ctx = (await loadHe()).context("bfv-4096-add-v1");
       const line = (level: string) => (event: string, fields?: Record<string, unknown>) => {
@@ -205,17 +306,7 @@ for (const backend of BACKENDS) {
       const out = await query;
       expect(out).toMatchObject({ rounds: 1, invited: 4, responded: 4, cached: false });
       expect(out.subjects.map((s) => s.status)).toEqual(["ok", "ok", "ok"]);
-      const ct = ctx.loadCiphertext(fromBase64Url(out.ciphertexts[0]!));
-      const slots = ctx.decrypt(keys.secretKey, ct).map(Number);
-      for (const [i, n] of [1, 2, 3].entries()) {
-        const expected = new Array<number>(9).fill(0);
-        for (const book of Object.values(books))
-          book.get(n)?.forEach((v, f) => {
-            expected[f]! += v;
-          });
-        const base = out.subjects[i]!.slotBase!;
-        expect(slots.slice(base, base + 9)).toEqual(expected);
-      }
+      expectFigures(out, keys, [1, 2, 3]);
       // No figure in the hub's log lines.
       for (const book of Object.values(books)) {
         for (const f of book.values()) expect(lines.join("\n")).not.toContain(String(f[1]));
@@ -251,6 +342,125 @@ for (const backend of BACKENDS) {
       expect(bad.status).toBe(400);
       expect((await bad.json()).error.code).toBe("BAD_INPUT");
       expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+    });
+    it("pushes each task on the lender's open task stream: two queries, one signed request per lender", async () => {
+      const streams = Object.fromEntries(["bank-a", "bank-b", "bank-c"].map((s) => [s, taskStream(s)]));
+      try {
+        for (const n of [1, 2]) {
+          const keys = ctx.keygen();
+          const query = startQuery([n], keys);
+          const accepted = await Promise.all(
+            Object.entries(streams).map(async ([slug, stream]) => binarySubmit(slug, await stream.next())),
+          );
+          expect(accepted).toEqual([{ accepted: true }, { accepted: true }, { accepted: true }]);
+          const out = await query;
+          expect(out).toMatchObject({ rounds: 1, invited: 3, responded: 3, cached: false });
+          expectFigures(out, keys, [n]);
+          keys.dispose();
+        }
+        // Both queries' tasks came over the stream each lender opened once (no re-poll between them).
+        for (const stream of Object.values(streams)) expect(stream.opened).toBe(1);
+      } finally {
+        await Promise.all(Object.values(streams).map((s) => s.close()));
+      }
+    });
+
+    it("a lender that disconnects mid-stream loses no task: it stays pending for its next stream", async () => {
+      const b = taskStream("bank-b");
+      const c = taskStream("bank-c");
+      const dropped = taskStream("bank-a");
+      // Wait until bank-a's stream is open at the hub, then cut it and wait until the hub has seen that.
+      while (hub.exposure!.pollsWaiting(members["bank-a"]!.id) === 0)
+        await new Promise((r) => setImmediate(r));
+      await dropped.close();
+      await hubDropped("bank-a");
+      try {
+        const keys = ctx.keygen();
+        const query = startQuery([1, 2], keys);
+        const [tb, tc] = await Promise.all([b.next(), c.next()]);
+        // The round waits for bank-a; its task was not written to the dead connection.
+        const again = taskStream("bank-a");
+        const ta = await again.next();
+        expect([ta.queryId, ta.round]).toEqual([tb.queryId, tb.round]);
+        expect(
+          await Promise.all([
+            binarySubmit("bank-a", ta),
+            binarySubmit("bank-b", tb),
+            binarySubmit("bank-c", tc),
+          ]),
+        ).toEqual([{ accepted: true }, { accepted: true }, { accepted: true }]);
+        const out = await query;
+        expect(out).toMatchObject({ rounds: 1, responded: 3 });
+        expectFigures(out, keys, [1, 2]);
+        keys.dispose();
+        await again.close();
+      } finally {
+        await Promise.all([b.close(), c.close()]);
+      }
+    });
+
+    it("a slow lender misses the round's deadline: the round is re-run without it and its late answer is not accepted", async () => {
+      const streams = Object.fromEntries(
+        ["bank-a", "bank-b", "bank-c", "bank-d"].map((s) => [s, taskStream(s)]),
+      );
+      try {
+        const keys = ctx.keygen();
+        const query = startQuery([2, 3], keys);
+        const first = Object.fromEntries(
+          await Promise.all(
+            Object.entries(streams).map(async ([slug, st]) => [slug, await st.next()] as const),
+          ),
+        );
+        // bank-d computes its answer but sends nothing before the deadline; the others answer round 1.
+        const slow = await lenderEnvelopes("bank-d", first["bank-d"]!);
+        for (const slug of ["bank-a", "bank-b", "bank-c"])
+          expect(await binarySubmit(slug, first[slug]!)).toEqual({ accepted: true });
+        // Round 2 (after the hub's deadline) goes to the three on their open streams: subject 3 now has
+        // two holders left (< k) and is suppressed.
+        const second = await Promise.all(
+          ["bank-a", "bank-b", "bank-c"].map(async (slug) => [slug, await streams[slug]!.next()] as const),
+        );
+        for (const [, t] of second) expect(t.round).toBe(2);
+        for (const [slug, t] of second) expect(await binarySubmit(slug, t)).toEqual({ accepted: true });
+        const out = await query;
+        expect(out).toMatchObject({ rounds: 2, invited: 3, responded: 3 });
+        expect(out.subjects.map((s) => s.status)).toEqual(["ok", "suppressed"]);
+        expectFigures(out, keys, [2]);
+        keys.dispose();
+        // The slow lender's round-1 answer now arrives: too late, not accepted, no crash.
+        expect(await binarySubmit("bank-d", first["bank-d"]!, slow)).toEqual({ accepted: false });
+        expect((await fetch(`${hub.url}/healthz`)).status).toBe(200);
+      } finally {
+        await Promise.all(Object.values(streams).map((s) => s.close()));
+      }
+    });
+
+    it("the task stream refuses unsigned requests, bad bodies and non-lenders before it opens", async () => {
+      const body = JSON.stringify({ waitMs: 1000 });
+      const json = { "content-type": "application/json" };
+      const unsigned = await fetch(`${hub.url}${EXPOSURE_TASKS_PATH}`, {
+        method: "POST",
+        headers: json,
+        body,
+      });
+      expect(unsigned.status).toBe(401);
+      for (const bad of ["not json", JSON.stringify({ waitMs: 10_000_000 }), JSON.stringify({})]) {
+        const res = await signed(members["bank-a"]!, EXPOSURE_TASKS_PATH, bad, json);
+        expect(res.status).toBe(400);
+        expect((await res.json()).error.code).toBe("BAD_INPUT");
+      }
+      const querier = await signed(members["risk-q"]!, EXPOSURE_TASKS_PATH, body, json);
+      expect(querier.status).toBe(403);
+      expect((await querier.json()).error.code).toBe("FORBIDDEN");
+      // A stream with waitMs 0 opens and ends at once, empty.
+      const empty = await signed(
+        members["bank-a"]!,
+        EXPOSURE_TASKS_PATH,
+        JSON.stringify({ waitMs: 0 }),
+        json,
+      );
+      expect(empty.status).toBe(200);
+      expect(await empty.text()).toBe("");
     });
   });
 }

@@ -6,12 +6,15 @@
 import { type HeContext, type HeKeyPair, loadHe } from "@relink/he";
 import type { ExposureTask } from "@relink/protocol";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { AuthenticatedMember } from "../src/auth.ts";
+import type { CoreDeps } from "../src/context.ts";
 import {
   type CoordinatorTimers,
   ExposureCoordinator,
   type SubmitResult,
 } from "../src/exposure/coordinator.ts";
 import { bernoulliExp, discreteLaplace, uniformBelow } from "../src/exposure/noise.ts";
+import { streamExposureTasks } from "../src/exposure/query.ts";
 import { seededRandom } from "./exposure-fixtures.ts";
 
 /** Timers that fire only when the test advances them. */
@@ -204,6 +207,112 @@ describe("exposure round coordinator", () => {
       tasks: new Map([["a", task("a")]]),
     });
     expect(await c.poll("a", 0)).toHaveLength(1);
+    c.close();
+  });
+});
+
+describe("the task stream over the coordinator", () => {
+  // Only what streamExposureTasks reads: the coordinator and an active lender (the refusals of others, which
+  // write denial leaves, are in apps/hub/test/exposure.e2e.test.ts).
+  const lender = {
+    member: { id: "a", slug: "bank-a", status: "active", capabilities: ["lender"] },
+  } as unknown as AuthenticatedMember;
+  const settle = () => new Promise((r) => setImmediate(r));
+  let ctx: HeContext;
+  beforeAll(async () => {
+    ctx = (await loadHe()).context("bfv-4096-add-v1");
+  });
+
+  it("opens once, pushes each batch as it is posted on one stream, ends after waitMs or on close", async () => {
+    const timers = manualTimers();
+    const c = new ExposureCoordinator({ timers });
+    const deps = { exposure: { coordinator: c } } as unknown as CoreDeps;
+    const events: string[] = [];
+    const gone = new AbortController();
+    const stream = streamExposureTasks(
+      deps,
+      lender,
+      { waitMs: 20_000 },
+      {
+        open: () => events.push("open"),
+        send: (tasks) => events.push(`tasks:${tasks.map((t) => t.round).join(",")}`),
+        signal: gone.signal,
+      },
+    );
+    await settle();
+    expect(events).toEqual(["open"]);
+    expect(c.pollsWaiting("a")).toBe(1);
+    for (const round of [1, 2]) {
+      void c.runRound({
+        queryId: QUERY,
+        round,
+        context: ctx,
+        ciphertextCount: 1,
+        deadline: timers.now() + 5000,
+        tasks: new Map([["a", task("a", round)]]),
+      });
+      await settle();
+    }
+    // Both rounds' tasks on the same stream, each the moment it was posted; the stream waits again.
+    expect(events).toEqual(["open", "tasks:1", "tasks:2"]);
+    expect(c.pollsWaiting("a")).toBe(1);
+    timers.advance(20_000);
+    await stream;
+    expect(c.pollsWaiting("a")).toBe(0);
+
+    // A stream ends when the hub closes, and a closed hub's stream ends at once.
+    const second = streamExposureTasks(
+      deps,
+      lender,
+      { waitMs: 20_000 },
+      {
+        open: () => {},
+        send: () => {},
+        signal: gone.signal,
+      },
+    );
+    await settle();
+    c.close();
+    await second;
+    await streamExposureTasks(
+      deps,
+      lender,
+      { waitMs: 20_000 },
+      { open: () => {}, send: () => {}, signal: gone.signal },
+    );
+  });
+
+  it("a disconnection ends the stream and leaves a later task pending for the next one", async () => {
+    const timers = manualTimers();
+    const c = new ExposureCoordinator({ timers });
+    const deps = { exposure: { coordinator: c } } as unknown as CoreDeps;
+    const gone = new AbortController();
+    const sent: ExposureTask[] = [];
+    const stream = streamExposureTasks(
+      deps,
+      lender,
+      { waitMs: 20_000 },
+      {
+        open: () => {},
+        send: (tasks) => sent.push(...tasks),
+        signal: gone.signal,
+      },
+    );
+    await settle();
+    gone.abort();
+    await stream;
+    expect(c.pollsWaiting("a")).toBe(0);
+    void c.runRound({
+      queryId: QUERY,
+      round: 1,
+      context: ctx,
+      ciphertextCount: 1,
+      deadline: timers.now() + 5000,
+      tasks: new Map([["a", task("a")]]),
+    });
+    expect(sent).toEqual([]);
+    expect(await c.poll("a", 0)).toHaveLength(1);
+
     c.close();
   });
 });

@@ -1,8 +1,14 @@
 import { sql } from "kysely";
 import { expect, it } from "vitest";
-import { MigrationError, migrateToLatest } from "../src/client.ts";
+import { MigrationError, migrateToLatest, serializeBytea } from "../src/client.ts";
 import { migrations } from "../src/migrations/index.ts";
 import { describeEachBackend } from "../src/testing.ts";
+
+it("serializes bytea as PostgreSQL's hex text and refuses anything that is not bytes", () => {
+  expect(serializeBytea(Uint8Array.of(0, 255, 16))).toBe("\\x00ff10");
+  expect(serializeBytea(Uint8Array.of(9, 1, 2, 3).subarray(1))).toBe("\\x010203");
+  expect(() => serializeBytea("00ff")).toThrow(/bytea/);
+});
 
 describeEachBackend("type parsing", ({ db }) => {
   it("int8, numeric, bytea and timestamptz reach code as bigint, string, Uint8Array and Date", async () => {
@@ -34,6 +40,20 @@ describeEachBackend("type parsing", ({ db }) => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const { rows } = await sql<{ b: Uint8Array }>`select ${all}::bytea as b`.execute(db());
     expect([...rows[0]!.b]).toEqual([...all]);
+  });
+
+  it("round-trips a large bytea parameter given as a view into a bigger buffer, and an empty one", async () => {
+    // An HE ciphertext's size, taken from the middle of a larger buffer (byteOffset ≠ 0): the serializer
+    // must encode exactly the view's bytes.
+    const backing = Uint8Array.from({ length: 70_000 }, (_, i) => (i * 2654435761) >>> 24);
+    const view = backing.subarray(1_234, 1_234 + 65_700);
+    const { rows } = await sql<{ b: Uint8Array; n: number; e: Uint8Array }>`
+      select ${view}::bytea as b, length(${view}::bytea) as n, ${new Uint8Array(0)}::bytea as e`.execute(
+      db(),
+    );
+    expect(Number(rows[0]!.n)).toBe(65_700);
+    expect(Buffer.compare(Buffer.from(rows[0]!.b), Buffer.from(view))).toBe(0);
+    expect(rows[0]!.e.length).toBe(0);
   });
 
   it("has applied every migration, in order", async () => {

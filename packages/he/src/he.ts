@@ -93,9 +93,35 @@ abstract class Handle<T extends Record<string, Deletable>> {
 export class HePublicKey extends Handle<{ key: PublicKey; encryptor: Encryptor }> {
   /** @internal SEAL bytes as saved (seeded form, compression none). */
   readonly #sealBytes: Uint8Array;
-  constructor(preset: PresetId, key: PublicKey, encryptor: Encryptor, sealBytes: Uint8Array) {
+  /**
+   * The validation probe of a loaded key (ADR 0035): a fresh encryption of zero under this key whose bytes
+   * were only inspected here, never disclosed. The next encryption (or encryption of zero) under the key
+   * is built from it — SEAL's BFV encrypt is exactly encrypt-zero then add-plain — so validating a key
+   * costs no encryption of its own. Used once.
+   */
+  #spareZero: Ciphertext | undefined;
+  constructor(
+    preset: PresetId,
+    key: PublicKey,
+    encryptor: Encryptor,
+    sealBytes: Uint8Array,
+    spareZero?: Ciphertext,
+  ) {
     super(preset, { key, encryptor });
     this.#sealBytes = sealBytes;
+    this.#spareZero = spareZero;
+  }
+  /** @internal The unused probe encryption of zero, once (undefined afterwards or for a generated key). */
+  takeSpareZero(): Ciphertext | undefined {
+    this[RAW]();
+    const spare = this.#spareZero;
+    this.#spareZero = undefined;
+    return spare;
+  }
+  override dispose(): void {
+    this.#spareZero?.delete();
+    this.#spareZero = undefined;
+    super.dispose();
   }
   /** @internal */
   sealBytes(): Uint8Array {
@@ -337,6 +363,14 @@ export class HeContext {
   encrypt(publicKey: HePublicKey, values: ArrayLike<SlotValue>, options: EncodeOptions = {}): HeCiphertext {
     const { encryptor } = this.#own(publicKey)[RAW]();
     const slots = this.#toSlots(values, options.signed ?? false);
+    const spare = publicKey.takeSpareZero();
+    if (spare) {
+      // The key's unused validation probe plus the plaintext: SEAL's own BFV encrypt (encrypt-zero, then
+      // the scaled plaintext added into c0 — Evaluator.addPlain runs the same routine), one encryption less.
+      return this.#withPlain(slots, (pt) =>
+        this.#guardOwned(spare, "encrypt", () => this.#rt.evaluator.addPlainInplace(spare, pt)),
+      );
+    }
     return this.#withPlain(slots, (pt) => {
       const ct = new this.#seal.Ciphertext();
       return this.#guardOwned(ct, "encrypt", () => encryptor.encrypt(pt, ct));
@@ -346,6 +380,8 @@ export class HeContext {
   /** A fresh encryption of the all-zero vector. */
   encryptZero(publicKey: HePublicKey): HeCiphertext {
     const { encryptor } = this.#own(publicKey)[RAW]();
+    const spare = publicKey.takeSpareZero();
+    if (spare) return new HeCiphertext(this.id, { ct: spare });
     const ct = new this.#seal.Ciphertext();
     return this.#guardOwned(ct, "encryptZero", () => encryptor.encryptZero(ct));
   }
@@ -579,9 +615,10 @@ export class HeContext {
     try {
       this.#guard("malformed", "public key refused by SEAL", () => pk.loadFromArray(rt.ctx, payload));
       encryptor = this.#guard("seal-error", "encryptor", () => new this.#seal.Encryptor(rt.ctx, pk));
-      // Coefficient-domain check: a probe encryption of zero under the key must look uniform.
-      this.#probe(encryptor);
-      return new HePublicKey(this.id, pk, encryptor, Uint8Array.from(payload));
+      // Coefficient-domain check: a probe encryption of zero under the key must look uniform. The probe is
+      // kept for the key's first encryption (HePublicKey.takeSpareZero).
+      const spare = this.#probe(encryptor);
+      return new HePublicKey(this.id, pk, encryptor, Uint8Array.from(payload), spare);
     } catch (e) {
       encryptor?.delete();
       pk.delete();
@@ -719,7 +756,8 @@ export class HeContext {
   }
 
   /** Encrypts zero under a candidate key and checks both output polynomials are uniform-looking. */
-  #probe(encryptor: Encryptor): void {
+  /** The probe encryption of zero, checked; returned unused (the caller owns it) or deleted with the refusal. */
+  #probe(encryptor: Encryptor): Ciphertext {
     const ct = new this.#seal.Ciphertext();
     try {
       this.#guard("seal-error", "probe encryption", () => encryptor.encryptZero(ct));
@@ -735,8 +773,10 @@ export class HeContext {
           }
         });
       }
-    } finally {
+      return ct;
+    } catch (e) {
       ct.delete();
+      throw e;
     }
   }
 

@@ -70,6 +70,32 @@ describe("public keys", () => {
     }
   });
 
+  it("builds a loaded key's first encryption from its validation probe, once; every encryption is fresh and right", () => {
+    using pk = add.loadPublicKey(pkBytes);
+    using first = add.encrypt(pk, [7, 8]);
+    // The probe is spent: the next encryptions are SEAL's own.
+    expect(pk.takeSpareZero()).toBeUndefined();
+    using second = add.encrypt(pk, [7, 8]);
+    using zero = add.encryptZero(pk);
+    for (const c of [first, second]) expect(add.decrypt(keys.secretKey, c, { length: 2 })).toEqual([7n, 8n]);
+    expect(add.decrypt(keys.secretKey, zero, { length: 2 })).toEqual([0n, 0n]);
+    const [a, b] = [add.saveCiphertext(first), add.saveCiphertext(second)];
+    expect(Buffer.compare(Buffer.from(a), Buffer.from(b))).not.toBe(0);
+    // What the hub checks of every submission holds for the probe-built ciphertext too.
+    add.loadCiphertext(a).dispose();
+    // Re-randomising with a freshly loaded key spends that key's probe as the encryption of zero.
+    using again = add.loadPublicKey(pkBytes);
+    using fresh = add.rerandomize(first, again);
+    expect(again.takeSpareZero()).toBeUndefined();
+    expect(add.decrypt(keys.secretKey, fresh, { length: 2 })).toEqual([7n, 8n]);
+    expect(Buffer.compare(Buffer.from(add.saveCiphertext(fresh)), Buffer.from(a))).not.toBe(0);
+    // A generated key has no probe; a loaded key never used frees its probe on dispose.
+    expect(keys.publicKey.takeSpareZero()).toBeUndefined();
+    const unused = add.loadPublicKey(pkBytes);
+    unused.dispose();
+    expect(() => unused.takeSpareZero()).toThrow(HeError);
+  });
+
   it("does not reject honest keys (false-rejection check over fresh keys)", () => {
     for (let i = 0; i < 10; i++) {
       using kp = add.keygen();

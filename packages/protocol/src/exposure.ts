@@ -183,6 +183,16 @@ export const exposureTask = z.object({
 });
 export const exposurePollOutput = z.object({ tasks: z.array(exposureTask) });
 
+/**
+ * The task stream (docs/protocol/exposure-he.md §3, ADR 0035): `POST /v1/exposure/tasks`, signed like every
+ * member request, JSON body `exposurePollInput`. The hub answers 200 with content type
+ * `application/x-ndjson` at once and then writes one `exposurePollOutput` line for each batch of tasks as it
+ * assigns them, until `waitMs` has passed (then the lender opens the next stream). The same delivery as
+ * `exposure.poll` — each task once — without a signed request per task.
+ */
+export const EXPOSURE_TASKS_PATH = "/v1/exposure/tasks";
+export const EXPOSURE_TASKS_CONTENT_TYPE = "application/x-ndjson";
+
 export const exposureSubmitInput = z.object({
   queryId: uuid,
   round: z.number().int().min(1),

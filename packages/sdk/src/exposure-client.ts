@@ -11,6 +11,8 @@ import {
   declareExposureBookOutput,
   ERROR_CODES,
   type ErrorCode,
+  EXPOSURE_TASKS_CONTENT_TYPE,
+  EXPOSURE_TASKS_PATH,
   type ExposureQueryInput,
   type ExposureQueryOutput,
   type ExposureTask,
@@ -105,6 +107,12 @@ export interface ExposureClient {
   query(input: ExposureQueryInput, signal?: AbortSignal): Promise<ExposureQueryOutput>;
   /** Long poll: waits up to `waitMs` on the hub for tasks. */
   poll(waitMs: number, signal?: AbortSignal): Promise<ExposureTask[]>;
+  /**
+   * The task stream (ADR 0035): one signed request held open for up to `waitMs`; `onTasks` is called with
+   * each batch as the hub assigns it. Resolves when the hub ends the stream; a hub without the route is
+   * NOT_FOUND (status 404) before any task.
+   */
+  tasks(waitMs: number, onTasks: (tasks: ExposureTask[]) => void, signal?: AbortSignal): Promise<void>;
   /** Submits a round's ciphertext envelopes; `binary` picks the binary route. */
   submit(
     queryId: string,
@@ -258,6 +266,53 @@ export function createExposureClient(options: ExposureClientOptions): ExposureCl
     query: (input, signal) => call("query", (o) => hub.query.mutate(input, o), exposureQueryOutput, signal),
     poll: async (waitMs, signal) =>
       (await call("poll", (o) => hub.poll.mutate({ waitMs }, o), exposurePollOutput, signal)).tasks,
+    async tasks(waitMs, onTasks, signal) {
+      let res: Response;
+      try {
+        res = await signed(`${base}${EXPOSURE_TASKS_PATH}`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ waitMs }),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        throw new ExposureClientError("NETWORK", `task stream: ${(error as Error).message}`);
+      }
+      if (!res.ok) throw failure(res, await readJson(res), "task stream");
+      const type = res.headers.get("content-type") ?? "";
+      if (!type.startsWith(EXPOSURE_TASKS_CONTENT_TYPE) || !res.body) {
+        await res.body?.cancel();
+        throw new ExposureClientError("BAD_RESPONSE", `task stream: content type ${type || "(none)"}`);
+      }
+      // One JSON line per batch; a line may arrive in several chunks.
+      const decoder = new TextDecoder("utf-8", { fatal: true });
+      let pending = "";
+      try {
+        const reader = res.body.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          pending += decoder.decode(value, { stream: true });
+          for (let nl = pending.indexOf("\n"); nl >= 0; nl = pending.indexOf("\n")) {
+            const line = pending.slice(0, nl);
+            pending = pending.slice(nl + 1);
+            if (line.trim() === "") continue;
+            let json: unknown;
+            try {
+              json = JSON.parse(line);
+            } catch {
+              throw new ExposureClientError("BAD_RESPONSE", "task stream: a line is not JSON");
+            }
+            onTasks(parse(exposurePollOutput, json, "task stream").tasks);
+          }
+        }
+      } catch (error) {
+        if (signal?.aborted || error instanceof ExposureClientError) throw error;
+        throw new ExposureClientError("NETWORK", `task stream: ${(error as Error).message}`);
+      }
+      if (pending.trim() !== "") throw new ExposureClientError("BAD_RESPONSE", "task stream: cut mid-line");
+    },
     async submit(queryId, round, ciphertexts, o = {}) {
       if (!o.binary) {
         const input = { queryId, round, ciphertexts: ciphertexts.map(toBase64Url) };

@@ -187,6 +187,20 @@ const refuse = (reason: RefusalReason, message: string): never => {
   throw new ExposureTaskRefused(reason, message);
 };
 
+/**
+ * The lender's own mask public key (base64url), derived once per secret: an X25519 base-point multiplication
+ * in pure JS costs ≈ 0.3–0.8 ms, per task before. Keyed by the secret's array, its bytes re-checked on use.
+ */
+const ownMaskKeys = new WeakMap<Uint8Array, { secret: Uint8Array; publicKey: string }>();
+function ownMaskKey(maskSecret: Uint8Array): string {
+  const hit = ownMaskKeys.get(maskSecret);
+  if (hit && hit.secret.length === maskSecret.length && hit.secret.every((b, i) => b === maskSecret[i]))
+    return hit.publicKey;
+  const publicKey = toBase64Url(maskKeyPair(maskSecret).publicKey);
+  ownMaskKeys.set(maskSecret, { secret: Uint8Array.from(maskSecret), publicKey });
+  return publicKey;
+}
+
 function checkParticipants(task: ExposureTask, lender: LenderBook, maskSecret: Uint8Array, min: number) {
   const ids = task.participants.map((p) => p.memberId);
   for (let i = 1; i < ids.length; i++) {
@@ -194,7 +208,7 @@ function checkParticipants(task: ExposureTask, lender: LenderBook, maskSecret: U
   }
   const me = task.participants.find((p) => p.memberId === lender.memberId);
   if (!me) refuse("bad-participants", "this lender is not among the round's participants");
-  const myKey = toBase64Url(maskKeyPair(maskSecret).publicKey);
+  const myKey = ownMaskKey(maskSecret);
   if (me?.maskKey !== myKey) refuse("bad-participants", "the round lists another mask key for this lender");
   if (new Set(task.participants.map((p) => p.maskKey)).size !== ids.length)
     refuse("bad-participants", "two participants share a mask key");
@@ -357,12 +371,20 @@ export type ExposureServeLog = { event: string } & Record<string, string | numbe
 export interface ServeExposureOptions {
   client: ExposureClient;
   maskSecret: Uint8Array;
-  /** Stops the loop (between tasks; an in-flight poll is aborted). */
+  /** Stops the loop (between tasks; an open task stream or poll is aborted). */
   signal: AbortSignal;
   he?: He;
-  /** Long-poll wait (≤ EXPOSURE_LIMITS.maxPollWaitMs), default 20 s. */
+  /** How long one task stream (or long poll) stays open (≤ EXPOSURE_LIMITS.maxPollWaitMs), default 20 s. */
   pollWaitMs?: number;
-  /** Submissions larger than this many envelope bytes go to the binary route (default 1 MiB). */
+  /**
+   * `stream` (default): the hub's task stream, falling back to long polls if the hub lacks it (404);
+   * `poll`: long polls only.
+   */
+  transport?: "stream" | "poll";
+  /**
+   * Submissions larger than this many envelope bytes go to the binary route (default 0: every submission —
+   * no base64, no JSON, no schema pass over the text at the hub).
+   */
   binaryAboveBytes?: number;
   minParticipants?: number;
   /** Back-off after a failed poll or submission: doubles from initialMs up to maxMs, with jitter. */
@@ -402,9 +424,9 @@ const errorCode = (error: unknown): string =>
       : ((error as Error)?.name ?? "error");
 
 /**
- * The lender's daemon loop: long-polls for tasks, answers each (earliest deadline first) before its
- * deadline, submits (binary route when large), retries a failed submission while the deadline allows, backs
- * off after errors, and stops when `signal` aborts. Refused and late tasks are skipped: the hub's deadline
+ * The lender's daemon loop: receives tasks from the hub's task stream (long polls from a hub without it),
+ * answers each (earliest deadline first) before its deadline, submits (binary route), retries a failed
+ * submission while the deadline allows, backs off after errors, and stops when `signal` aborts. Refused and late tasks are skipped: the hub's deadline
  * leaves this lender out of the round.
  */
 export async function serveExposure(
@@ -416,7 +438,7 @@ export async function serveExposure(
   const now = options.now ?? Date.now;
   const log = options.log ?? (() => {});
   const waitMs = Math.min(options.pollWaitMs ?? 20_000, EXPOSURE_LIMITS.maxPollWaitMs);
-  const binaryAbove = options.binaryAboveBytes ?? 1 << 20;
+  const binaryAbove = options.binaryAboveBytes ?? 0;
   const initial = options.backoff?.initialMs ?? 500;
   const max = options.backoff?.maxMs ?? 30_000;
   const jitter = (ms: number) => Math.round(ms * (0.5 + Math.random() / 2));
@@ -488,27 +510,57 @@ export async function serveExposure(
     }
   }
 
-  log({ event: "serve.start", subjects: lender.tags.size, loans: lender.loans });
-  while (!signal.aborted) {
-    let tasks: ExposureTask[];
-    try {
-      tasks = await client.poll(waitMs, signal);
-      stats.polls++;
-      backoff = initial;
-    } catch (error) {
-      if (signal.aborted) break;
-      stats.pollErrors++;
-      const wait = jitter(backoff);
-      log({ event: "poll.error", code: errorCode(error), backoffMs: wait });
-      await sleep(wait, signal);
-      backoff = Math.min(max, backoff * 2);
-      continue;
-    }
-    for (const task of [...tasks].sort((a, b) => a.deadline - b.deadline)) {
-      if (signal.aborted) break;
-      await handle(task);
+  // Tasks come from the hub's task stream (one signed request held open, tasks pushed as they are assigned;
+  // ADR 0035) or, from a hub without it, from long polls. Fetching runs beside answering, so a task assigned
+  // while this lender is busy waits in the queue (earliest deadline first), not on the hub.
+  const queue: ExposureTask[] = [];
+  let wake: (() => void) | undefined;
+  const enqueue = (tasks: ExposureTask[]) => {
+    if (tasks.length === 0) return;
+    queue.push(...tasks);
+    wake?.();
+  };
+  let streaming = (options.transport ?? "stream") === "stream";
+  async function fetchTasks(): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        if (streaming) await client.tasks(waitMs, enqueue, signal);
+        else enqueue(await client.poll(waitMs, signal));
+        stats.polls++;
+        backoff = initial;
+      } catch (error) {
+        if (signal.aborted) break;
+        if (streaming && error instanceof ExposureClientError && error.status === 404) {
+          streaming = false; // a hub without the task stream: long polls
+          log({ event: "stream.unsupported" });
+          continue;
+        }
+        stats.pollErrors++;
+        const wait = jitter(backoff);
+        log({ event: "poll.error", code: errorCode(error), backoffMs: wait });
+        await sleep(wait, signal);
+        backoff = Math.min(max, backoff * 2);
+      }
     }
   }
+
+  log({ event: "serve.start", subjects: lender.tags.size, loans: lender.loans });
+  const fetching = fetchTasks();
+  const onAbort = () => wake?.();
+  signal.addEventListener("abort", onAbort, { once: true });
+  while (!signal.aborted) {
+    if (queue.length === 0) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
+      continue;
+    }
+    queue.sort((a, b) => a.deadline - b.deadline);
+    await handle(queue.shift()!);
+  }
+  signal.removeEventListener("abort", onAbort);
+  await fetching;
   log({ event: "serve.stop", ...stats });
   return stats;
 }

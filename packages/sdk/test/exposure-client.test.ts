@@ -265,14 +265,16 @@ describe("serveExposure over the wire", () => {
       log: (l) => logs.push(l),
     });
     expect(stats).toMatchObject({ pollErrors: 1, tasks: 2, answered: 1, expired: 1, refused: 0 });
+    // This server has no task stream (404): the loop falls back to long polls and says so once.
     expect(logs.map((l) => l.event)).toEqual([
       "serve.start",
+      "stream.unsupported",
       "poll.error",
       "task.expired",
       "task.answered",
       "serve.stop",
     ]);
-    expect(logs[3]).toMatchObject({
+    expect(logs[4]).toMatchObject({
       via: "binary",
       subjects: 20,
       unknown: 0,
@@ -298,5 +300,82 @@ describe("serveExposure over the wire", () => {
       const got = Object.fromEntries(EXPOSURE_FEATURES.map((f, j) => [f, Number(values[9 * i + j])]));
       expect(got).toEqual(oracle.get(tag));
     });
+  });
+});
+
+describe("exposure client: the task stream", () => {
+  /** A server that answers the task stream with the given raw chunks (written one after the other). */
+  async function streamServer(
+    status: number,
+    type: string,
+    chunks: string[],
+  ): Promise<{ url: string; seen: Seen[]; close: () => Promise<void> }> {
+    const got: Seen[] = [];
+    const s = createServer(async (req, res) => {
+      const u = new URL(req.url ?? "/", "http://x");
+      const body = await read(req);
+      got.push({
+        method: req.method ?? "",
+        path: u.pathname,
+        body,
+        input: JSON.parse(new TextDecoder().decode(body) || "null"),
+        signed: verify(req, u.pathname, body),
+      });
+      res.writeHead(status, { "content-type": type });
+      res.flushHeaders();
+      for (const c of chunks) {
+        res.write(c);
+        await new Promise((r) => setImmediate(r));
+      }
+      res.end();
+    });
+    await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+    return {
+      url: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+      seen: got,
+      close: () => new Promise<void>((r) => s.close(() => r())),
+    };
+  }
+
+  it("signs one POST and hands over each line's tasks as they arrive, lines split across chunks", async () => {
+    const [t1, t2, t3] = [sampleTask(), sampleTask({ round: 2 }), sampleTask()];
+    const one = `${JSON.stringify({ tasks: [t1] })}\n`;
+    const two = `${JSON.stringify({ tasks: [t2, t3] })}\n`;
+    const srv = await streamServer(200, "application/x-ndjson; charset=utf-8", [
+      one.slice(0, 40),
+      one.slice(40) + two.slice(0, 7),
+      two.slice(7),
+    ]);
+    try {
+      const client = createExposureClient({ hubUrl: srv.url, signer, networkId: "relink.test" });
+      const batches: ExposureTask[][] = [];
+      await client.tasks(5_000, (tasks) => batches.push(tasks));
+      expect(batches.map((b) => b.map((t) => t.queryId))).toEqual([[t1.queryId], [t2.queryId, t3.queryId]]);
+      expect(srv.seen.map((x) => [x.method, x.path, x.signed, x.input])).toEqual([
+        ["POST", "/v1/exposure/tasks", true, { waitMs: 5_000 }],
+      ]);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it("refuses a stream cut mid-line, a line that fails the schema and the wrong content type; 404 is NOT_FOUND", async () => {
+    const cases: [number, string, string[], string, number | undefined][] = [
+      [200, "application/x-ndjson", ['{"tasks":[]}\n{"tas'], "BAD_RESPONSE", undefined],
+      [200, "application/x-ndjson", ['{"tasks":[{"round":0}]}\n'], "BAD_RESPONSE", undefined],
+      [200, "application/json", ['{"tasks":[]}'], "BAD_RESPONSE", undefined],
+      [404, "application/json", ['{"error":{"code":"NOT_FOUND","message":"no route"}}'], "NOT_FOUND", 404],
+    ];
+    for (const [status, type, chunks, code, httpStatus] of cases) {
+      const srv = await streamServer(status, type, chunks);
+      try {
+        const client = createExposureClient({ hubUrl: srv.url, signer, networkId: "relink.test" });
+        const error = await client.tasks(1_000, () => {}).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(ExposureClientError);
+        expect(error).toMatchObject({ code, status: httpStatus });
+      } finally {
+        await srv.close();
+      }
+    }
   });
 });

@@ -266,7 +266,12 @@ export function register(program: Command): void {
   common(program.command("serve"))
     .description("the lender's daemon: answers exposure requests from the hub until SIGINT/SIGTERM")
     .requiredOption("--book <book.csv>", BOOK_HELP)
-    .option("--poll-wait-ms <ms>", "long-poll wait", nonNegativeInt, 20_000)
+    .option(
+      "--poll-wait-ms <ms>",
+      "how long one task stream (or long poll) stays open",
+      nonNegativeInt,
+      20_000,
+    )
     .option("--min-participants <n>", "refuse rounds with fewer masking lenders", nonNegativeInt, 3)
     .action(
       run(async (flags: CommonFlags & { book: string; pollWaitMs: number; minParticipants: number }) => {

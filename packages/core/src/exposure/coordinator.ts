@@ -99,6 +99,16 @@ export class ExposureCoordinator {
     return this.#timers.now();
   }
 
+  /** True once close() has run: polls answer empty at once, rounds fail. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Polls (and task streams) of this member waiting for a task (for tests and metrics). */
+  pollsWaiting(memberId: string): number {
+    return this.#waiters.get(memberId)?.length ?? 0;
+  }
+
   /** Rounds currently waiting for submissions (for tests and metrics). */
   get liveRounds(): number {
     return this.#rounds.size;

@@ -11,7 +11,6 @@
  * ranges, rounds), answer.ts (cache key, noise, statuses, the audit leaf).
  */
 import { randomUUID } from "node:crypto";
-import { sha256 } from "@noble/hashes/sha2.js";
 import { findCachedExposureAnswer, insertCachedExposureAnswer, spendExposureBudget } from "@relink/db";
 import {
   type ExposureQueryInput,
@@ -19,6 +18,7 @@ import {
   type ExposureTask,
   fromBase64Url,
   RelinkError,
+  sha256Bytes,
   toBase64Url,
   toHex,
 } from "@relink/protocol";
@@ -136,6 +136,7 @@ export async function runExposureQuery(
     });
 
     const roundsMs = performance.now() - roundsStarted;
+    const keyHash = sha256Bytes(keyBytes); // 88 kB: hashed once (node:crypto) for the answer and the cache row
     const noiseScales = input.mode === "aggregate" ? aggregateNoiseScales(rounds.responded) : undefined;
     let ciphertexts: Uint8Array[] = [];
     let finishMs = 0;
@@ -155,7 +156,7 @@ export async function runExposureQuery(
       invited: rounds.invited,
       responded: rounds.responded,
       rounds: rounds.rounds,
-      publicKeyHash: toBase64Url(sha256(keyBytes)),
+      publicKeyHash: toBase64Url(keyHash),
       subjects: subjectStatuses(input.mode, tags, coverage, new Set(exhausted.map(toHex)), rounds),
       ...(noiseScales && rounds.sum
         ? { noise: { epsilon: AGGREGATE_EPSILON / FEATURES, scales: noiseScales } }
@@ -167,7 +168,7 @@ export async function runExposureQuery(
         requestKey,
         queryId,
         createdAt: now,
-        publicKeyHash: sha256(keyBytes),
+        publicKeyHash: keyHash,
         answer,
         ciphertexts,
       });
@@ -248,6 +249,32 @@ export async function pollExposureTasks(
   const { coordinator } = exposureRuntime(deps);
   await requireLender(deps, who, "exposure.capability");
   return { tasks: await coordinator.poll(who.member.id, input.waitMs, signal) };
+}
+
+/**
+ * A lender's task stream (ADR 0035): checked once as a lender (active, `lender` capability), then `open()`
+ * is called and every batch of tasks the coordinator assigns to this member goes to `send` as it is posted,
+ * until `waitMs` has passed, `signal` aborts (the lender disconnected) or the hub closes. Each task is
+ * delivered once, as by `exposure.poll`: a poll's waiter is removed when the signal aborts, so a task posted
+ * after a disconnection stays pending for the lender's next stream or poll (or misses the deadline).
+ * Authentication and the lender check run once per stream instead of once per task.
+ */
+export async function streamExposureTasks(
+  deps: CoreDeps,
+  who: AuthenticatedMember,
+  input: { waitMs: number },
+  io: { open: () => void; send: (tasks: ExposureTask[]) => void; signal: AbortSignal },
+): Promise<void> {
+  const { coordinator } = exposureRuntime(deps);
+  await requireLender(deps, who, "exposure.capability");
+  io.open();
+  const end = coordinator.now() + input.waitMs;
+  for (;;) {
+    const left = end - coordinator.now();
+    if (left <= 0 || io.signal.aborted || coordinator.closed) return;
+    const tasks = await coordinator.poll(who.member.id, left, io.signal);
+    if (tasks.length > 0) io.send(tasks);
+  }
 }
 
 /**
