@@ -3,7 +3,8 @@
  * request authentication, usage ledger and the OPRF worker pool behind the HTTP routes.
  *
  * Routes:
- *   GET  /healthz          liveness and phase ("dkg" while the ceremony runs, then "ok")
+ *   GET  /healthz          liveness and phase ("dkg" while the ceremony runs, then "ok"), and the member
+ *                          directory's version held (ADR 0038; absent before the first fetch)
  *   GET  /v1/info          protocol `keyHolderInfo` (this holder's public share, the group key)
  *   GET  /v1/public-keys   the epoch's ThresholdPublicKeys (all public shares), for the hub's network policy
  *   GET  /v1/usage         per-member per-day evaluation counts (member ids and counts only)
@@ -84,6 +85,10 @@ export interface KeyHolderOptions {
   dkgTimeoutMs: number;
   directoryTtlMs: number;
   directoryRefetchMs: number;
+  /** Long poll on the member directory (ADR 0038): how long each poll may wait; 0 = TTL only. Default 25 s. */
+  directoryWaitMs?: number;
+  /** Bound on one directory request beyond the poll's wait. Default 10 s. */
+  directoryTimeoutMs?: number;
   /** This holder's own per-member daily evaluation caps (default: DEFAULT_EVALUATION_CAP for everyone). */
   evaluationCaps?: EvaluationCaps;
   /** Browser origins allowed to call this holder (the portal's); none by default. */
@@ -146,6 +151,8 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     log,
     identitySecretKey: identity.identitySecretKey,
     networkId: config.networkId,
+    ...(o.directoryWaitMs !== undefined ? { waitMs: o.directoryWaitMs } : {}),
+    ...(o.directoryTimeoutMs !== undefined ? { requestTimeoutMs: o.directoryTimeoutMs } : {}),
   });
   const group = await loadSodiumGroup();
   const pool: OprfPool = await createOprfPool({ size: o.workers });
@@ -271,6 +278,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
           holder: identity.index,
           networkId: config.networkId,
           epoch: config.epoch,
+          ...(directory.version !== undefined ? { directoryVersion: directory.version } : {}),
         }),
     },
     {
@@ -333,6 +341,8 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     throw error;
   }
   log.info("keyholder.listening", { url: bound.url, holder: identity.index, phase: key ? "serve" : "dkg" });
+  // Revocations, rotations and suspensions reach this holder by long poll, within about a second (ADR 0038).
+  directory.follow();
 
   const ready = (async () => {
     if (!ceremony) return { dkg: false, groupPublicKey: publicKeys!.groupPublicKey };
@@ -353,6 +363,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     async close() {
       if (closed) return;
       closed = true;
+      await directory.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

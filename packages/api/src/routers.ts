@@ -3,8 +3,8 @@
 import {
   createPortalUser,
   eraseSubjects,
+  followMemberDirectory,
   listAlerts,
-  memberDirectory as listMemberDirectory,
   lookupContacts,
   memberBySlugOrThrow,
   onboardMember,
@@ -29,6 +29,7 @@ import {
   lookupInput,
   lookupOutput,
   memberDirectory,
+  memberDirectoryInput,
   memberView,
   onboardMemberInput,
   plantHoneytokensInput,
@@ -77,9 +78,11 @@ export const appRouter = router({
         keyHolders: holders.holders,
       };
     }),
+    /** Long poll when given the reader's version and a wait (ADR 0038): key holders follow revocations. */
     memberDirectory: networkReaderProcedure
+      .input(memberDirectoryInput)
       .output(memberDirectory)
-      .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
+      .query(async ({ ctx, input }) => followMemberDirectory(ctx.core, input ?? {})),
     whoami: memberProcedure.output(memberView).query(({ ctx }) => memberViewOf(ctx.who.member)),
   }),
 

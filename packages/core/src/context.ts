@@ -7,6 +7,7 @@ import type { AbusePolicy } from "./abuse/policy.ts";
 import type { ExposureCoordinator } from "./exposure/coordinator.ts";
 import type { RandomSource } from "./exposure/noise.ts";
 import type { ExposurePolicy } from "./exposure/policy.ts";
+import type { MemberDirectoryWatch } from "./member-directory-watch.ts";
 
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
@@ -132,4 +133,6 @@ export interface CoreDeps {
   policy: NetworkPolicy;
   /** Present when the app runs exposure queries (the hub); the exposure use cases refuse without it. */
   exposure?: ExposureRuntime;
+  /** Present when key holders may follow the member directory by long poll (ADR 0038; the hub builds it). */
+  memberDirectoryWatch?: MemberDirectoryWatch;
 }

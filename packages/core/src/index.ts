@@ -11,6 +11,7 @@ export * from "./dpo/index.ts";
 export * from "./exposure/index.ts";
 export * from "./key-rotation.ts";
 export * from "./lookup.ts";
+export * from "./member-directory-watch.ts";
 export * from "./members.ts";
 export * from "./portal.ts";
 export * from "./portal-auth.ts";

@@ -46,6 +46,12 @@ export interface MemberKeyTable {
 
 export type MemberKeyRevokedReason = "rotated";
 
+/** One row: incremented at commit by every change to `member` or `member_key` (ADR 0038). */
+export interface MemberDirectoryVersionTable {
+  id: boolean;
+  version: ColumnType<bigint, never, never>;
+}
+
 export type UserStatus = "active" | "disabled";
 
 export interface UserTable {
@@ -332,6 +338,7 @@ export interface ExposureBookTable {
 export interface Database {
   member: MemberTable;
   member_key: MemberKeyTable;
+  member_directory_version: MemberDirectoryVersionTable;
   user: UserTable;
   role_grant: RoleGrantTable;
   user_credential: UserCredentialTable;
