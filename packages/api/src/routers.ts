@@ -15,6 +15,7 @@ import {
   registerDpoKey,
   registerOptOuts,
   reinstateMember,
+  rekeyMember,
   revokeConsentsByReference,
   rotateMemberKey,
   setQuotas,
@@ -40,6 +41,8 @@ import {
   registerConsentsOutput,
   registerOptOutsInput,
   registerOptOutsOutput,
+  rekeyMemberInput,
+  rekeyMemberOutput,
   revokeConsentsInput,
   revokeConsentsOutput,
   rotateKeyInput,
@@ -101,6 +104,24 @@ export const appRouter = router({
       .input(reinstateMemberInput)
       .output(memberView)
       .mutation(async ({ ctx, input }) => memberViewOf(await reinstateMember(ctx.core, input.slug))),
+    /**
+     * Re-keys a member that lost its request-signing key (ADR 0037): the member's proof file (new key, proof
+     * of possession) in a request signed by an administrator key.
+     */
+    rekeyMember: adminProcedure
+      .input(rekeyMemberInput)
+      .output(rekeyMemberOutput)
+      .mutation(async ({ ctx, input }) => {
+        const r = await rekeyMember(ctx.core, ctx.admin, input);
+        return {
+          memberId: r.memberId,
+          slug: r.slug,
+          revokedFingerprints: r.revoked.map((k) => toBase64Url(k.fingerprint)),
+          newFingerprint: toBase64Url(r.newKey.fingerprint),
+          rekeyedAt: r.newKey.createdAt.toISOString(),
+          receipt: r.receipt,
+        };
+      }),
     registerDpoKey: adminProcedure
       .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
       .output(z.object({ memberId: z.string(), fingerprint: z.string() }))

@@ -22,6 +22,7 @@ export interface AuditEventInput {
     | "member.suspended"
     | "member.reinstated"
     | "member.key_rotated"
+    | "member.rekeyed"
     | "directory.published"
     | "directory.erased"
     | "directory.purged"

@@ -9,6 +9,7 @@ export * from "./denials.ts";
 export * from "./directory.ts";
 export * from "./dpo/index.ts";
 export * from "./exposure/index.ts";
+export * from "./key-rekey.ts";
 export * from "./key-rotation.ts";
 export * from "./lookup.ts";
 export * from "./member-directory-watch.ts";

@@ -9,6 +9,7 @@ import {
   ConflictError,
   findKeyByFingerprint,
   insertMemberKey,
+  lockMemberForKeyChange,
   type MemberKey,
   NotFoundError,
   revokeMemberKey,
@@ -93,6 +94,8 @@ export async function rotateMemberKey(
   }
 
   const done = await deps.db.transaction().execute(async (trx) => {
+    // One key change of a member at a time: a re-key by the administrator (ADR 0037) waits for this one.
+    await lockMemberForKeyChange(trx, who.member.id);
     let oldKey: MemberKey;
     try {
       oldKey = await revokeMemberKey(trx, who.key.id, at, "rotated");
