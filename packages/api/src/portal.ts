@@ -119,7 +119,10 @@ export const portalRouter = router({
       setStaffRoles(ctx.core, { userId: ctx.portal.userId, memberId: ownMember(ctx.portal) }, input),
     ),
 
-  /** The member's active keys and its quotas with today's usage (read-only; ADR 0063). */
+  /**
+   * The member's active keys, its retired keys with when and why (ADRs 0068, 0037), and its quotas with
+   * today's usage (read-only; ADR 0063).
+   */
   memberKeys: sessionProcedure
     .output(
       z.object({
@@ -132,6 +135,18 @@ export const portalRouter = router({
             publicKey: z.string(),
             createdAt: isoTime,
             status: z.literal("active"),
+          }),
+        ),
+        retiredKeys: z.array(
+          z.object({
+            id: z.string(),
+            purpose: z.string(),
+            algorithm: z.string(),
+            fingerprint: z.string(),
+            publicKey: z.string(),
+            createdAt: isoTime,
+            revokedAt: isoTime,
+            reason: z.enum(["rotated", "lost"]).nullable(),
           }),
         ),
         quotas: z.object({

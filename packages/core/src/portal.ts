@@ -13,6 +13,7 @@ import {
   listActiveKeys,
   listConsents,
   listMembers,
+  listRetiredKeys,
   type Member,
   NETWORK_ROLES,
   quotaUsed,
@@ -201,6 +202,20 @@ export interface MemberKeysAndQuotas {
     createdAt: string;
     status: "active";
   }[];
+  /**
+   * The member's retired keys, most recently revoked first (at most 100), with when and why: 'rotated' by
+   * the member (ADR 0068), 'lost' when the administrator re-keyed it (ADR 0037), null for older revocations.
+   */
+  retiredKeys: {
+    id: string;
+    purpose: string;
+    algorithm: string;
+    fingerprint: string;
+    publicKey: string;
+    createdAt: string;
+    revokedAt: string;
+    reason: "rotated" | "lost" | null;
+  }[];
   quotas: {
     dailyLookupQuota: number;
     dailyEvaluationQuota: number;
@@ -213,8 +228,8 @@ export interface MemberKeysAndQuotas {
 
 /**
  * A member administrator's view of the member's keys and quotas. Read-only: keys are registered and
- * quotas set by the network administrator (admin.* / portal.setQuotas); core has no member-initiated key
- * rotation or quota request yet.
+ * quotas set by the network administrator (admin.* / portal.setQuotas), except the request-signing key the
+ * member rotates itself (member.rotateKey). Retired keys are listed with their reasons.
  */
 export async function memberKeysAndQuotas(deps: CoreDeps, memberId: string): Promise<MemberKeysAndQuotas> {
   const member = await requireMember(deps, memberId);
@@ -229,6 +244,16 @@ export async function memberKeysAndQuotas(deps: CoreDeps, memberId: string): Pro
       publicKey: toBase64Url(k.publicKey),
       createdAt: k.createdAt.toISOString(),
       status: "active" as const,
+    })),
+    retiredKeys: (await listRetiredKeys(deps.db, member.id)).map((k) => ({
+      id: k.id,
+      purpose: k.purpose,
+      algorithm: k.algorithm,
+      fingerprint: toBase64Url(k.fingerprint),
+      publicKey: toBase64Url(k.publicKey),
+      createdAt: k.createdAt.toISOString(),
+      revokedAt: k.revokedAt!.toISOString(),
+      reason: k.revokedReason,
     })),
     quotas: {
       dailyLookupQuota: Number(member.dailyLookupQuota),

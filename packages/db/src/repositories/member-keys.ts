@@ -219,3 +219,17 @@ export async function lockMemberForKeyChange(db: Db, memberId: string): Promise<
     .executeTakeFirst();
   if (!row) throw new NotFoundError("member", memberId);
 }
+
+/** A member's revoked keys, most recently revoked first, at most `limit` (the member admin's view). */
+export async function listRetiredKeys(db: Db, memberId: string, limit = 100): Promise<MemberKey[]> {
+  const rows = await db
+    .selectFrom("member_key")
+    .select(columns)
+    .where("member_id", "=", memberId)
+    .where("revoked_at", "is not", null)
+    .orderBy("revoked_at", "desc")
+    .orderBy("created_at", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map(toKey);
+}
