@@ -5,6 +5,7 @@
  * administrator (`relink admin rekey <member> --proof-file F`). From then on the hub and every key holder
  * refuse the old key and accept the new one, and the member publishes again. Typed refusals: the same proof
  * twice, a proof for another member, a tampered proof, a malformed file, `key new` without --offline.
+ * Then the member's DPO rotates its own key (`relink dpo rotate-key`, ADR 0037): the hub switches at once.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -45,9 +46,9 @@ for (const backend of ["pglite", "postgres"] as const) {
       );
     const adminArgs = () => ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile];
 
-    async function hubSays(secret: Uint8Array): Promise<string> {
+    async function hubSays(secret: Uint8Array, procedure = "network.whoami"): Promise<string> {
       const f = signedFetch(ed25519Signer(secret), { audience: hubAudienceOf(net.hubUrl) });
-      const res = await f(`${net.hubUrl}/trpc/network.whoami`, { method: "GET" });
+      const res = await f(`${net.hubUrl}/trpc/${procedure}`, { method: "GET" });
       const body = (await res.json()) as { error?: { data: { relink: { code: string } } } };
       return res.ok ? "ok" : body.error!.data.relink.code;
     }
@@ -212,6 +213,43 @@ for (const backend of ["pglite", "postgres"] as const) {
       );
       expect(online.code).toBe(2);
       expect(online.stderr).toMatch(/relink key rotate/);
+    });
+
+    it("a member DPO rotates its key: the hub accepts the new one and refuses the old at once", async () => {
+      const keyFile = file("dpo.key");
+      const gen = await net.relink(["dpo", "keygen", "--out", keyFile]);
+      expect(gen.code, gen.stderr).toBe(0);
+      const { dpoPublicKey } = JSON.parse(gen.stdout) as { dpoPublicKey: string };
+      const reg = await net.relink(["admin", "dpo-key", "--slug", M, "--key", dpoPublicKey, ...adminArgs()]);
+      expect(reg.code, reg.stderr).toBe(0);
+      const old = fromHex(readFileSync(keyFile, "utf8").trim());
+      expect(await hubSays(old, "dpo.commitmentKey")).toBe("ok");
+
+      const r = await net.relink([
+        "dpo",
+        "rotate-key",
+        "--dpo-key",
+        keyFile,
+        "--home",
+        net.homeDir(M),
+        "--json",
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout) as {
+        oldFingerprint: string;
+        newFingerprint: string;
+        backup: string;
+        receipt: string;
+      };
+      const next = fromHex(readFileSync(keyFile, "utf8").trim());
+      expect(next).not.toEqual(old);
+      expect(out.newFingerprint).toBe(toBase64Url(keyFingerprint("ed25519", ed25519.getPublicKey(next))));
+      expect(out.receipt).toMatch(/^verified/);
+      expect(statSync(out.backup).mode & 0o777).toBe(0o600);
+      expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+      expect(fromHex(readFileSync(out.backup, "utf8").trim())).toEqual(old);
+      expect(await hubSays(old, "dpo.commitmentKey")).toBe("UNKNOWN_KEY");
+      expect(await hubSays(next, "dpo.commitmentKey")).toBe("ok");
     });
   });
 }

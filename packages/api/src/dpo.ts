@@ -3,7 +3,13 @@
  * leaves, or the network's); the core use case logs the access as its own audit leaf where it links
  * subjects or exports the ledger.
  */
-import { exportLedgerSlice, memberCommitmentKeyFor, replayConsent, subjectAccessReport } from "@relink/core";
+import {
+  exportLedgerSlice,
+  memberCommitmentKeyFor,
+  replayConsent,
+  rotateDpoKey,
+  subjectAccessReport,
+} from "@relink/core";
 import {
   consentReplayInput,
   consentReplayOutput,
@@ -11,8 +17,11 @@ import {
   exportSliceOutput,
   fromBase64Url,
   memberCommitmentKeyOutput,
+  rotateKeyInput,
+  rotateKeyOutput,
   subjectReport,
   subjectReportInput,
+  toBase64Url,
 } from "@relink/protocol";
 import { dpoProcedure, router } from "./trpc.ts";
 
@@ -37,4 +46,21 @@ export const dpoRouter = router({
   commitmentKey: dpoProcedure
     .output(memberCommitmentKeyOutput)
     .query(({ ctx }) => memberCommitmentKeyFor(ctx.core, ctx.dpo)),
+  /**
+   * A member DPO replaces the DPO key that signed this request, proved by the new key's signature over the
+   * key-rotation statement under the DPO domain string (ADR 0037). The old key is refused from the commit on.
+   */
+  rotateKey: dpoProcedure
+    .input(rotateKeyInput)
+    .output(rotateKeyOutput)
+    .mutation(async ({ ctx, input }) => {
+      const r = await rotateDpoKey(ctx.core, ctx.dpo, input);
+      return {
+        memberId: r.memberId,
+        oldFingerprint: toBase64Url(r.oldKey.fingerprint),
+        newFingerprint: toBase64Url(r.newKey.fingerprint),
+        rotatedAt: (r.oldKey.revokedAt ?? ctx.core.clock()).toISOString(),
+        receipt: r.receipt,
+      };
+    }),
 });

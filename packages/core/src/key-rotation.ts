@@ -10,6 +10,7 @@ import {
   findKeyByFingerprint,
   insertMemberKey,
   lockMemberForKeyChange,
+  type Member,
   type MemberKey,
   NotFoundError,
   revokeMemberKey,
@@ -17,6 +18,8 @@ import {
 import {
   bytesEqual,
   isUsableEd25519PublicKey,
+  KEY_ROTATION_DST,
+  type KeyRotationDst,
   keyFingerprint,
   MAX_CLOCK_SKEW_MS,
   NONCE_BYTES,
@@ -41,12 +44,35 @@ export async function rotateMemberKey(
   who: AuthenticatedMember,
   input: RotateKeyInput,
 ): Promise<RotatedKey> {
-  const at = deps.clock();
   // A suspended member keeps its keys as they are: rotation is not a way around a suspension.
   await requireActive(deps, who);
   if (who.key.purpose !== "request_signing") {
     throw new RelinkError("FORBIDDEN", "only a request-signing key can be rotated this way");
   }
+  return rotateKey(
+    deps,
+    {
+      member: who.member,
+      oldKey: who.key,
+      requestHash: who.requestHash,
+      dst: KEY_ROTATION_DST,
+      rule: "member.rotate_key",
+    },
+    input,
+  );
+}
+
+/**
+ * Replaces `oldKey` (the key that signed the request) by the input's new key of the same purpose: the checks
+ * and the one transaction shared by the request-signing key (ADR 0068) and a member DPO's key (ADR 0037),
+ * whose statements differ only in their domain string `dst`.
+ */
+export async function rotateKey(
+  deps: CoreDeps,
+  o: { member: Member; oldKey: MemberKey; requestHash: Uint8Array; dst: KeyRotationDst; rule: string },
+  input: RotateKeyInput,
+): Promise<RotatedKey> {
+  const at = deps.clock();
   const newPublicKey = tryBase64Url(input.newPublicKey);
   if (!newPublicKey || !isUsableEd25519PublicKey(newPublicKey)) {
     throw new RelinkError(
@@ -71,7 +97,7 @@ export async function rotateMemberKey(
   }
   const newFingerprint = keyFingerprint("ed25519", newPublicKey);
   if (
-    bytesEqual(newFingerprint, who.key.fingerprint) ||
+    bytesEqual(newFingerprint, o.oldKey.fingerprint) ||
     (await findKeyByFingerprint(deps.db, newFingerprint))
   ) {
     // Fingerprints are unique over all keys ever registered, revoked ones included: a revoked key never returns.
@@ -81,13 +107,13 @@ export async function rotateMemberKey(
   }
   const statement = {
     networkId: deps.policy.networkId,
-    memberId: who.member.id,
-    oldKeyFingerprint: who.key.fingerprint,
+    memberId: o.member.id,
+    oldKeyFingerprint: o.oldKey.fingerprint,
     newPublicKey,
     timestampMs: input.timestampMs,
     nonce,
   };
-  if (!proof || !verifyKeyPossession(proof, statement)) {
+  if (!proof || !verifyKeyPossession(proof, statement, o.dst)) {
     throw new RelinkError("BAD_INPUT", "the proof of possession does not verify under the new key", {
       field: "proof",
     });
@@ -95,10 +121,10 @@ export async function rotateMemberKey(
 
   const done = await deps.db.transaction().execute(async (trx) => {
     // One key change of a member at a time: a re-key by the administrator (ADR 0037) waits for this one.
-    await lockMemberForKeyChange(trx, who.member.id);
+    await lockMemberForKeyChange(trx, o.member.id);
     let oldKey: MemberKey;
     try {
-      oldKey = await revokeMemberKey(trx, who.key.id, at, "rotated");
+      oldKey = await revokeMemberKey(trx, o.oldKey.id, at, "rotated");
     } catch (error) {
       // A concurrent rotation (or revocation) got there first: the key that signed this is no longer active.
       if (error instanceof NotFoundError) {
@@ -109,8 +135,8 @@ export async function rotateMemberKey(
     let newKey: MemberKey;
     try {
       newKey = await insertMemberKey(trx, {
-        memberId: who.member.id,
-        purpose: "request_signing",
+        memberId: o.member.id,
+        purpose: o.oldKey.purpose,
         algorithm: "ed25519",
         publicKey: newPublicKey,
         fingerprint: newFingerprint,
@@ -127,18 +153,18 @@ export async function rotateMemberKey(
       trx,
       {
         type: "member.key_rotated",
-        memberId: who.member.id,
+        memberId: o.member.id,
         inputSize: 1,
         outputCount: 1,
-        decision: { allowed: true, rules: ["member.rotate_key"] },
-        requestHash: who.requestHash,
+        decision: { allowed: true, rules: [o.rule] },
+        requestHash: o.requestHash,
         responseHash: newFingerprint,
       },
       at,
     );
     return { oldKey, newKey, audit };
   });
-  deps.log.info("member.key_rotated", { member: who.member.slug });
+  deps.log.info("member.key_rotated", { member: o.member.slug, purpose: o.oldKey.purpose });
   const receipt = await deps.audit.receipt(done.audit);
-  return { memberId: who.member.id, oldKey: done.oldKey, newKey: done.newKey, receipt };
+  return { memberId: o.member.id, oldKey: done.oldKey, newKey: done.newKey, receipt };
 }
