@@ -11,10 +11,15 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { fromHex, keyFingerprint, keyHolderAudience, toBase64Url } from "@relink/protocol";
-import { ed25519Signer, hubAudienceOf, signedFetch } from "@relink/sdk";
+import { fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
+import {
+  holderSays as holderSaysTo,
+  hubSays as hubSaysTo,
+  memberSecretKey,
+  untilHolderSays,
+} from "../src/key-checks.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
 import { buildScenario, MEMBERS } from "../src/scenario.ts";
@@ -36,42 +41,18 @@ for (const backend of ["pglite", "postgres"] as const) {
     let net: RunningNetwork;
     const M = MEMBERS.consumer.slug;
     const file = (name: string) => join(dir, name);
-    const secretOf = () =>
-      fromHex(
-        (
-          JSON.parse(readFileSync(join(net.homeDir(M), "member.json"), "utf8")) as {
-            signingSecretKey: string;
-          }
-        ).signingSecretKey,
+    const secretOf = () => memberSecretKey(net.homeDir(M));
+    /** `relink key new --offline` for the member, writing the proof to `out`. */
+    const keyNew = (out: string, ...more: string[]) =>
+      net.relink(
+        ["key", "new", "--offline", "--member", M, "--network-id", NETWORK_ID, "--out", file(out), ...more],
+        M,
       );
     const adminArgs = () => ["--hub", net.hubUrl, "--admin-key", net.adminKeyFile];
 
-    async function hubSays(secret: Uint8Array, procedure = "network.whoami"): Promise<string> {
-      const f = signedFetch(ed25519Signer(secret), { audience: hubAudienceOf(net.hubUrl) });
-      const res = await f(`${net.hubUrl}/trpc/${procedure}`, { method: "GET" });
-      const body = (await res.json()) as { error?: { data: { relink: { code: string } } } };
-      return res.ok ? "ok" : body.error!.data.relink.code;
-    }
-
-    async function holderSays(i: number, secret: Uint8Array): Promise<string> {
-      const f = signedFetch(ed25519Signer(secret), { audience: () => keyHolderAudience(NETWORK_ID, i + 1) });
-      const res = await f(`${net.holderUrls[i]}/v1/evaluate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      return ((await res.json()) as { error: { code: string } }).error.code;
-    }
-
-    async function untilHolderSays(i: number, secret: Uint8Array, code: string): Promise<string> {
-      const until = Date.now() + deadlineMs;
-      let got = await holderSays(i, secret);
-      while (got !== code && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        got = await holderSays(i, secret);
-      }
-      return got;
-    }
+    const hubSays = (secret: Uint8Array, procedure?: string) => hubSaysTo(net.hubUrl, secret, procedure);
+    const holderSays = (i: number, secret: Uint8Array) =>
+      holderSaysTo(net.holderUrls[i]!, NETWORK_ID, i + 1, secret);
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), `relink-rekey-${backend}-`));
@@ -104,21 +85,7 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(await hubSays(lost)).toBe("ok");
       for (const i of [0, 1]) expect(await holderSays(i, lost)).toBe("BAD_INPUT");
 
-      const made = await net.relink(
-        [
-          "key",
-          "new",
-          "--offline",
-          "--member",
-          M,
-          "--network-id",
-          NETWORK_ID,
-          "--out",
-          file("proof.json"),
-          "--json",
-        ],
-        M,
-      );
+      const made = await keyNew("proof.json", "--json");
       expect(made.code, made.stderr).toBe(0);
       const out = JSON.parse(made.stdout) as { fingerprint: string; publicKey: string; backup: string };
       const next = secretOf();
@@ -141,7 +108,15 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(await hubSays(lost)).toBe("UNKNOWN_KEY");
       expect(await hubSays(next)).toBe("ok");
       for (const i of [0, 1]) {
-        expect(await untilHolderSays(i, lost, "UNKNOWN_KEY"), `holder ${i + 1}`).toBe("UNKNOWN_KEY");
+        const got = await untilHolderSays(
+          net.holderUrls[i]!,
+          NETWORK_ID,
+          i + 1,
+          lost,
+          "UNKNOWN_KEY",
+          Date.now() + deadlineMs,
+        );
+        expect(got, `holder ${i + 1}`).toBe("UNKNOWN_KEY");
         expect(await holderSays(i, next)).toBe("BAD_INPUT");
       }
       // The member works again with its new key (hub and key holders).
@@ -173,21 +148,7 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(other.code).toBe(1);
       expect(other.stderr).toContain(`the proof is for member '${M}', not '${MEMBERS.bank.slug}'`);
       // A fresh proof, its member field changed after signing: the hub refuses the proof.
-      const fresh = await net.relink(
-        [
-          "key",
-          "new",
-          "--offline",
-          "--member",
-          M,
-          "--network-id",
-          NETWORK_ID,
-          "--out",
-          file("proof2.json"),
-          "--quiet",
-        ],
-        M,
-      );
+      const fresh = await keyNew("proof2.json", "--quiet");
       expect(fresh.code, fresh.stderr).toBe(0);
       const proof2 = JSON.parse(readFileSync(file("proof2.json"), "utf8")) as Record<string, unknown>;
       writeFileSync(file("tampered.json"), JSON.stringify({ ...proof2, member: MEMBERS.bank.slug }));

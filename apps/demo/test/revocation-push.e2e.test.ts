@@ -5,12 +5,11 @@
  * suspended member, are refused by every holder (UNKNOWN_KEY, MEMBER_SUSPENDED) well inside half that TTL —
  * without the push this test fails. The time each holder took is printed (docs/benchmarks.md records it).
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fromHex, keyHolderAudience } from "@relink/protocol";
-import { ed25519Signer, signedFetch } from "@relink/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { holderSays as holderSaysTo, memberSecretKey, untilHolderSays } from "../src/key-checks.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
 import { MEMBERS } from "../src/scenario.ts";
@@ -30,39 +29,15 @@ for (const backend of ["pglite", "postgres"] as const) {
     let serverDb: { url: string; drop(): Promise<void> } | undefined;
     let dir: string;
     let net: RunningNetwork;
-    const secretOf = (slug: string) =>
-      fromHex(
-        (
-          JSON.parse(readFileSync(join(net.homeDir(slug), "member.json"), "utf8")) as {
-            signingSecretKey: string;
-          }
-        ).signingSecretKey,
-      );
-
-    /**
-     * Holder `i`'s answer to an evaluation signed by `secret` with an empty body: BAD_INPUT means the key was
-     * accepted (authentication and the member's status come before the body).
-     */
-    async function holderSays(i: number, secret: Uint8Array): Promise<string> {
-      const f = signedFetch(ed25519Signer(secret), { audience: () => keyHolderAudience(NETWORK_ID, i + 1) });
-      const res = await f(`${net.holderUrls[i]}/v1/evaluate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      return ((await res.json()) as { error: { code: string } }).error.code;
-    }
+    const secretOf = (slug: string) => memberSecretKey(net.homeDir(slug));
+    const holderSays = (i: number, secret: Uint8Array) =>
+      holderSaysTo(net.holderUrls[i]!, NETWORK_ID, i + 1, secret);
 
     /** Asks every holder until each answers `code` (or the deadline passes); the ms each took. */
     async function untilEveryHolderSays(secret: Uint8Array, code: string, since: number): Promise<number[]> {
       return Promise.all(
-        net.holderUrls.map(async (_, i) => {
-          const until = since + deadlineMs;
-          let got = await holderSays(i, secret);
-          while (got !== code && Date.now() < until) {
-            await new Promise((resolve) => setTimeout(resolve, 20));
-            got = await holderSays(i, secret);
-          }
+        net.holderUrls.map(async (url, i) => {
+          const got = await untilHolderSays(url, NETWORK_ID, i + 1, secret, code, since + deadlineMs);
           expect(got, `holder ${i + 1}`).toBe(code);
           return Date.now() - since;
         }),

@@ -21,8 +21,8 @@ import {
   rotateKeyOutput,
   subjectReport,
   subjectReportInput,
-  toBase64Url,
 } from "@relink/protocol";
+import { rotatedKeyOf } from "./members.ts";
 import { dpoProcedure, router } from "./trpc.ts";
 
 export const dpoRouter = router({
@@ -53,14 +53,7 @@ export const dpoRouter = router({
   rotateKey: dpoProcedure
     .input(rotateKeyInput)
     .output(rotateKeyOutput)
-    .mutation(async ({ ctx, input }) => {
-      const r = await rotateDpoKey(ctx.core, ctx.dpo, input);
-      return {
-        memberId: r.memberId,
-        oldFingerprint: toBase64Url(r.oldKey.fingerprint),
-        newFingerprint: toBase64Url(r.newKey.fingerprint),
-        rotatedAt: (r.oldKey.revokedAt ?? ctx.core.clock()).toISOString(),
-        receipt: r.receipt,
-      };
-    }),
+    .mutation(async ({ ctx, input }) =>
+      rotatedKeyOf(await rotateDpoKey(ctx.core, ctx.dpo, input), ctx.core.clock()),
+    ),
 });

@@ -30,6 +30,16 @@ function ownMember(session: { memberId: string | null }): string {
 const role = z.enum(ROLES);
 const isoTime = z.string();
 
+/** A member key as the member administrator sees it (public data only). */
+const keyView = z.object({
+  id: z.string(),
+  purpose: z.string(),
+  algorithm: z.string(),
+  fingerprint: z.string(),
+  publicKey: z.string(),
+  createdAt: isoTime,
+});
+
 export const portalRouter = router({
   me: sessionProcedure
     .output(
@@ -126,28 +136,9 @@ export const portalRouter = router({
   memberKeys: sessionProcedure
     .output(
       z.object({
-        keys: z.array(
-          z.object({
-            id: z.string(),
-            purpose: z.string(),
-            algorithm: z.string(),
-            fingerprint: z.string(),
-            publicKey: z.string(),
-            createdAt: isoTime,
-            status: z.literal("active"),
-          }),
-        ),
+        keys: z.array(keyView.extend({ status: z.literal("active") })),
         retiredKeys: z.array(
-          z.object({
-            id: z.string(),
-            purpose: z.string(),
-            algorithm: z.string(),
-            fingerprint: z.string(),
-            publicKey: z.string(),
-            createdAt: isoTime,
-            revokedAt: isoTime,
-            reason: z.enum(["rotated", "lost"]).nullable(),
-          }),
+          keyView.extend({ revokedAt: isoTime, reason: z.enum(["rotated", "lost"]).nullable() }),
         ),
         quotas: z.object({
           dailyLookupQuota: z.number(),

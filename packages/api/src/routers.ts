@@ -55,7 +55,13 @@ import { ROLES } from "./access.ts";
 import { consentProofRouter } from "./consent-proofs.ts";
 import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
-import { memberViewOf, reinstateMemberInput, setQuotasInput, suspendMemberInput } from "./members.ts";
+import {
+  memberViewOf,
+  reinstateMemberInput,
+  rotatedKeyOf,
+  setQuotasInput,
+  suspendMemberInput,
+} from "./members.ts";
 import { portalRouter } from "./portal.ts";
 import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
 
@@ -206,16 +212,9 @@ export const appRouter = router({
     rotateKey: memberProcedure
       .input(rotateKeyInput)
       .output(rotateKeyOutput)
-      .mutation(async ({ ctx, input }) => {
-        const r = await rotateMemberKey(ctx.core, ctx.who, input);
-        return {
-          memberId: r.memberId,
-          oldFingerprint: toBase64Url(r.oldKey.fingerprint),
-          newFingerprint: toBase64Url(r.newKey.fingerprint),
-          rotatedAt: (r.oldKey.revokedAt ?? ctx.core.clock()).toISOString(),
-          receipt: r.receipt,
-        };
-      }),
+      .mutation(async ({ ctx, input }) =>
+        rotatedKeyOf(await rotateMemberKey(ctx.core, ctx.who, input), ctx.core.clock()),
+      ),
   }),
 
   directory: router({

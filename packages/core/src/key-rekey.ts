@@ -18,10 +18,8 @@ import {
   revokeActiveKeys,
 } from "@relink/db";
 import {
-  isUsableEd25519PublicKey,
   keyFingerprint,
   MAX_CLOCK_SKEW_MS,
-  NONCE_BYTES,
   REKEY_PROOF_MAX_AGE_MS,
   type RekeyMemberInput,
   RelinkError,
@@ -29,6 +27,7 @@ import {
   verifyRekeyPossession,
 } from "@relink/protocol";
 import type { CoreDeps } from "./context.ts";
+import { parseNewKey } from "./key-rotation.ts";
 
 export interface RekeyedMember {
   memberId: string;
@@ -51,20 +50,7 @@ export async function rekeyMember(
   const at = deps.clock();
   const member = await findMemberBySlug(deps.db, input.slug);
   if (!member) throw new RelinkError("NOT_FOUND", `no member '${input.slug}'`, { field: "slug" });
-  const newPublicKey = tryBase64Url(input.newPublicKey);
-  if (!newPublicKey || !isUsableEd25519PublicKey(newPublicKey)) {
-    throw new RelinkError(
-      "BAD_INPUT",
-      "newPublicKey is not a valid Ed25519 public key (32 bytes base64url)",
-      {
-        field: "newPublicKey",
-      },
-    );
-  }
-  const nonce = tryBase64Url(input.nonce);
-  if (nonce?.length !== NONCE_BYTES) {
-    throw new RelinkError("BAD_INPUT", `nonce must be ${NONCE_BYTES} bytes base64url`, { field: "nonce" });
-  }
+  const { newPublicKey, nonce } = parseNewKey(input);
   const age = at.getTime() - input.timestampMs;
   if (age > REKEY_PROOF_MAX_AGE_MS || age < -MAX_CLOCK_SKEW_MS) {
     throw new RelinkError(

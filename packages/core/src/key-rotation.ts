@@ -39,6 +39,31 @@ export interface RotatedKey {
   receipt: unknown;
 }
 
+/**
+ * The new key and nonce of a rotation or re-key statement (ADRs 0068, 0037), decoded and checked: a key that
+ * is not a usable Ed25519 point is BAD_INPUT `newPublicKey`, a nonce of the wrong size BAD_INPUT `nonce`.
+ */
+export function parseNewKey(input: { newPublicKey: string; nonce: string }): {
+  newPublicKey: Uint8Array;
+  nonce: Uint8Array;
+} {
+  const newPublicKey = tryBase64Url(input.newPublicKey);
+  if (!newPublicKey || !isUsableEd25519PublicKey(newPublicKey)) {
+    throw new RelinkError(
+      "BAD_INPUT",
+      "newPublicKey is not a valid Ed25519 public key (32 bytes base64url)",
+      {
+        field: "newPublicKey",
+      },
+    );
+  }
+  const nonce = tryBase64Url(input.nonce);
+  if (nonce?.length !== NONCE_BYTES) {
+    throw new RelinkError("BAD_INPUT", `nonce must be ${NONCE_BYTES} bytes base64url`, { field: "nonce" });
+  }
+  return { newPublicKey, nonce };
+}
+
 export async function rotateMemberKey(
   deps: CoreDeps,
   who: AuthenticatedMember,
@@ -73,21 +98,8 @@ export async function rotateKey(
   input: RotateKeyInput,
 ): Promise<RotatedKey> {
   const at = deps.clock();
-  const newPublicKey = tryBase64Url(input.newPublicKey);
-  if (!newPublicKey || !isUsableEd25519PublicKey(newPublicKey)) {
-    throw new RelinkError(
-      "BAD_INPUT",
-      "newPublicKey is not a valid Ed25519 public key (32 bytes base64url)",
-      {
-        field: "newPublicKey",
-      },
-    );
-  }
-  const nonce = tryBase64Url(input.nonce);
+  const { newPublicKey, nonce } = parseNewKey(input);
   const proof = tryBase64Url(input.proof);
-  if (nonce?.length !== NONCE_BYTES) {
-    throw new RelinkError("BAD_INPUT", `nonce must be ${NONCE_BYTES} bytes base64url`, { field: "nonce" });
-  }
   if (Math.abs(at.getTime() - input.timestampMs) > MAX_CLOCK_SKEW_MS) {
     throw new RelinkError(
       "STALE_REQUEST",

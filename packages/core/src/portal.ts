@@ -15,6 +15,7 @@ import {
   listMembers,
   listRetiredKeys,
   type Member,
+  type MemberKey,
   NETWORK_ROLES,
   quotaUsed,
   type Role,
@@ -190,32 +191,36 @@ export async function setStaffRoles(
   return staff.find((u) => u.userId === input.userId)!;
 }
 
+/** A member key as the member administrator sees it; never a secret. */
+export interface MemberKeyView {
+  id: string;
+  purpose: string;
+  algorithm: string;
+  /** base64url of SHA-256(algorithm || 0x00 || public key), as requests and logs name keys. */
+  fingerprint: string;
+  publicKey: string;
+  createdAt: string;
+}
+
+function keyViewOf(k: MemberKey): MemberKeyView {
+  return {
+    id: k.id,
+    purpose: k.purpose,
+    algorithm: k.algorithm,
+    fingerprint: toBase64Url(k.fingerprint),
+    publicKey: toBase64Url(k.publicKey),
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
 export interface MemberKeysAndQuotas {
-  /** The member's active public keys (request signing, mask agreement, witness, DPO); never a secret. */
-  keys: {
-    id: string;
-    purpose: string;
-    algorithm: string;
-    /** base64url of SHA-256(algorithm || 0x00 || public key), as requests and logs name keys. */
-    fingerprint: string;
-    publicKey: string;
-    createdAt: string;
-    status: "active";
-  }[];
+  /** The member's active public keys (request signing, mask agreement, witness, DPO). */
+  keys: (MemberKeyView & { status: "active" })[];
   /**
    * The member's retired keys, most recently revoked first (at most 100), with when and why: 'rotated' by
    * the member (ADR 0068), 'lost' when the administrator re-keyed it (ADR 0037), null for older revocations.
    */
-  retiredKeys: {
-    id: string;
-    purpose: string;
-    algorithm: string;
-    fingerprint: string;
-    publicKey: string;
-    createdAt: string;
-    revokedAt: string;
-    reason: "rotated" | "lost" | null;
-  }[];
+  retiredKeys: (MemberKeyView & { revokedAt: string; reason: "rotated" | "lost" | null })[];
   quotas: {
     dailyLookupQuota: number;
     dailyEvaluationQuota: number;
@@ -236,22 +241,9 @@ export async function memberKeysAndQuotas(deps: CoreDeps, memberId: string): Pro
   const day = utcDay(deps.clock());
   const keys = await listActiveKeys(deps.db, member.id);
   return {
-    keys: keys.map((k) => ({
-      id: k.id,
-      purpose: k.purpose,
-      algorithm: k.algorithm,
-      fingerprint: toBase64Url(k.fingerprint),
-      publicKey: toBase64Url(k.publicKey),
-      createdAt: k.createdAt.toISOString(),
-      status: "active" as const,
-    })),
+    keys: keys.map((k) => ({ ...keyViewOf(k), status: "active" as const })),
     retiredKeys: (await listRetiredKeys(deps.db, member.id)).map((k) => ({
-      id: k.id,
-      purpose: k.purpose,
-      algorithm: k.algorithm,
-      fingerprint: toBase64Url(k.fingerprint),
-      publicKey: toBase64Url(k.publicKey),
-      createdAt: k.createdAt.toISOString(),
+      ...keyViewOf(k),
       revokedAt: k.revokedAt!.toISOString(),
       reason: k.revokedReason,
     })),

@@ -6,13 +6,11 @@
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   DPO_KEY_ROTATION_DST,
-  type ErrorCode,
   ed25519SignerFor,
   KEY_ROTATION_DST,
   type KeyRotationDst,
   keyFingerprint,
   proveKeyPossession,
-  RelinkError,
   type RotateKeyInput,
   rotateKeyRequest,
   toBase64Url,
@@ -26,6 +24,7 @@ import { memberKeysAndQuotas } from "../src/portal.ts";
 import {
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   seededBytes,
   signRequest,
@@ -34,16 +33,6 @@ import {
   type TestMember,
   unverifiedRequest,
 } from "../src/testing.ts";
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode, field?: string): Promise<void> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  if (field) expect((error as RelinkError).details.field).toBe(field);
-}
 
 let seed = 37_500;
 const networkDpo = seededBytes(37_499)(32);

@@ -6,7 +6,6 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
-  type ErrorCode,
   ed25519SignerFor,
   KEY_ROTATION_DST,
   keyFingerprint,
@@ -16,7 +15,6 @@ import {
   proveRekeyPossession,
   REKEY_PROOF_MAX_AGE_MS,
   type RekeyMemberInput,
-  RelinkError,
   rotateKeyRequest,
   toBase64Url,
 } from "@relink/protocol";
@@ -29,6 +27,7 @@ import { suspendMember } from "../src/members.ts";
 import {
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   seededBytes,
   signRequest,
@@ -37,16 +36,6 @@ import {
   type TestMember,
   unverifiedRequest,
 } from "../src/testing.ts";
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode, field?: string): Promise<void> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  if (field) expect((error as RelinkError).details.field).toBe(field);
-}
 
 let seed = 37_000;
 const admin = { requestHash: new Uint8Array(32).fill(0xad) };

@@ -45,7 +45,7 @@ import { writeExportPack } from "../export-pack.ts";
 import { DEFAULT_HOME, readCases, readHome, secretsOf } from "../home.ts";
 import { progressReporter } from "../progress.ts";
 import { nonNegativeInt, writeFileAtomic } from "./options.ts";
-import { run } from "./shared.ts";
+import { hubKnowsKey, run } from "./shared.ts";
 
 interface DpoCommon {
   home: string;
@@ -301,15 +301,9 @@ export function register(program: Command): void {
         if (existsSync(pendingFile)) {
           // An interrupted run: does the hub already know the staged key?
           const pending = readDpoKey(pendingFile);
-          const known = await createHubClient({ url: hubUrl, signer: ed25519Signer(pending) })
-            .dpo.commitmentKey.query()
-            .then(
-              () => true,
-              (error: unknown) => {
-                if (wireError(error)?.code === "UNKNOWN_KEY") return false;
-                throw error;
-              },
-            );
+          const known = await hubKnowsKey(() =>
+            createHubClient({ url: hubUrl, signer: ed25519Signer(pending) }).dpo.commitmentKey.query(),
+          );
           if (known) {
             const backup = finish(pending);
             print(

@@ -39,7 +39,16 @@ import {
   stagePendingKey,
 } from "../home.ts";
 import { writeFileAtomic } from "./options.ts";
-import { type CommonFlags, checkReceipts, common, context, hubUrlOf, run, saveReceipts } from "./shared.ts";
+import {
+  type CommonFlags,
+  checkReceipts,
+  common,
+  context,
+  hubKnowsKey,
+  hubUrlOf,
+  run,
+  saveReceipts,
+} from "./shared.ts";
 
 const fingerprintOf = (secretKey: Uint8Array) =>
   toBase64Url(keyFingerprint("ed25519", ed25519.getPublicKey(secretKey)));
@@ -64,15 +73,9 @@ export function register(program: Command): void {
         if (pending && toHex(pending) === home.signingSecretKey) {
           discardPendingKey(ctx.home); // member.json already holds it: only the clean-up was left
         } else if (pending) {
-          const known = await createHubClient({ url: hubUrl, signer: ed25519Signer(pending) })
-            .network.whoami.query()
-            .then(
-              () => true,
-              (error: unknown) => {
-                if (wireError(error)?.code === "UNKNOWN_KEY") return false;
-                throw error;
-              },
-            );
+          const known = await hubKnowsKey(() =>
+            createHubClient({ url: hubUrl, signer: ed25519Signer(pending) }).network.whoami.query(),
+          );
           if (known) {
             const backup = completeKeyRotation(ctx.home, pending, new Date());
             const result = {
