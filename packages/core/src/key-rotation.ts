@@ -3,7 +3,8 @@
  * signature, checked by `authenticateMemberRequest`); the new key proves possession over the protocol's
  * key-rotation statement. In one transaction the old key is revoked (reason 'rotated'), the new key becomes
  * the member's active request-signing key and an audit leaf records it. No grace period: from the commit on,
- * the hub refuses the old key (the ADR says why); key holders refuse it after their directory refresh.
+ * the hub refuses the old key (the ADR says why); key holders within about a second (their directory long poll,
+ * ADR 0038).
  */
 import {
   ConflictError,

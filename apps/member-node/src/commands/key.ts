@@ -59,7 +59,7 @@ export function register(program: Command): void {
   common(key.command("rotate"), { errors: false })
     .description(
       "replace the request-signing key: a new key is made here, the hub switches to it at once and refuses " +
-        "the old one (kept as a backup in retired-keys/); key holders follow within their directory TTL",
+        "the old one (kept as a backup in retired-keys/); key holders follow within about a second (ADR 0038)",
     )
     .action(
       run(async (flags: CommonFlags) => {
@@ -132,7 +132,7 @@ export function register(program: Command): void {
           result,
           () =>
             `signing key rotated at ${result.rotatedAt}: ${result.oldFingerprint} → ${result.newFingerprint}\n` +
-            `the hub refuses the old key from now on; key holders within their directory TTL\n` +
+            `the hub refuses the old key from now on; key holders within about a second\n` +
             `old key kept in ${backup}\n${result.receipts}`,
         );
       }),
