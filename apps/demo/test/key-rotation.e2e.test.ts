@@ -8,17 +8,16 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import {
-  ed25519SignerFor,
-  fromHex,
-  keyFingerprint,
-  keyHolderAudience,
-  toBase64Url,
-  toHex,
-} from "@relink/protocol";
-import { createHubClient, ed25519Signer, hubAudienceOf, rotateSigningKey, signedFetch } from "@relink/sdk";
+import { ed25519SignerFor, fromHex, keyFingerprint, toBase64Url, toHex } from "@relink/protocol";
+import { createHubClient, ed25519Signer, rotateSigningKey } from "@relink/sdk";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeCsvFile } from "../src/csv.ts";
+import {
+  holderSays as holderSaysTo,
+  hubSays as hubSaysTo,
+  memberSecretKey,
+  untilHolderSays,
+} from "../src/key-checks.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
 import { buildScenario, MEMBERS, type Scenario } from "../src/scenario.ts";
@@ -39,33 +38,12 @@ for (const backend of ["pglite", "postgres"] as const) {
     const file = (name: string) => join(dir, name);
     const M = MEMBERS.consumer.slug; // lender and collector: publishes and matches
     const memberJson = () => join(net.homeDir(M), "member.json");
-    const secretOf = () =>
-      fromHex(
-        (JSON.parse(readFileSync(memberJson(), "utf8")) as { signingSecretKey: string }).signingSecretKey,
-      );
+    const secretOf = () => memberSecretKey(net.homeDir(M));
     const relink = (args: string[]) => net.relink([...args, "--no-progress"], M);
 
-    /** The wire code of a hub answer to `network.whoami` signed by `secret`, or "ok". */
-    async function hubSays(secret: Uint8Array): Promise<string> {
-      const f = signedFetch(ed25519Signer(secret), { audience: hubAudienceOf(net.hubUrl) });
-      const res = await f(`${net.hubUrl}/trpc/network.whoami`, { method: "GET" });
-      const body = (await res.json()) as { error?: { data: { relink: { code: string } } } };
-      return res.ok ? "ok" : body.error!.data.relink.code;
-    }
-
-    /**
-     * Key holder 1's answer to an evaluation signed by `secret` with an empty body: BAD_INPUT means the
-     * signature was accepted (authentication comes before the body), UNKNOWN_KEY that the key is not listed.
-     */
-    async function holderSays(secret: Uint8Array): Promise<string> {
-      const f = signedFetch(ed25519Signer(secret), { audience: () => keyHolderAudience(NETWORK_ID, 1) });
-      const res = await f(`${net.holderUrls[0]}/v1/evaluate`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: "{}",
-      });
-      return ((await res.json()) as { error: { code: string } }).error.code;
-    }
+    const hubSays = (secret: Uint8Array) => hubSaysTo(net.hubUrl, secret);
+    /** Key holder 1's answer to an evaluation signed by `secret` (BAD_INPUT: the key was accepted). */
+    const holderSays = (secret: Uint8Array) => holderSaysTo(net.holderUrls[0]!, NETWORK_ID, 1, secret);
 
     beforeAll(async () => {
       dir = mkdtempSync(join(tmpdir(), `relink-key-rotation-${backend}-`));
@@ -148,12 +126,14 @@ for (const backend of ["pglite", "postgres"] as const) {
       expect(got.results.some((x) => x.status === "matched")).toBe(true);
 
       // The key holder refuses the old key once its directory cache has turned over (TTL 1 s).
-      const until = Date.now() + deadlineMs;
-      let holder = await holderSays(old);
-      while (holder !== "UNKNOWN_KEY" && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        holder = await holderSays(old);
-      }
+      const holder = await untilHolderSays(
+        net.holderUrls[0]!,
+        NETWORK_ID,
+        1,
+        old,
+        "UNKNOWN_KEY",
+        Date.now() + deadlineMs,
+      );
       expect(holder).toBe("UNKNOWN_KEY");
       expect(await holderSays(next)).toBe("BAD_INPUT");
 

@@ -59,6 +59,9 @@ const schema = z.object({
   RELINK_LOG_CHECKPOINT_INTERVAL_MS: wholeNumber(0, 2 ** 31 - 1).default(10_000),
   RELINK_LOG_INTEGRITY_INTERVAL_MS: wholeNumber(0, 2 ** 31 - 1).default(3_600_000),
   RELINK_NETWORK_CONFIG: z.string().optional(),
+  // Key holders' long poll on the member directory (ADR 0038): version read cadence and longest wait.
+  RELINK_DIRECTORY_POLL_MS: wholeNumber(1, 60_000).default(200),
+  RELINK_DIRECTORY_MAX_WAIT_MS: wholeNumber(0, 600_000).default(30_000),
   RELINK_PORTAL: z.enum(["0", "1"], "must be 0 or 1").default("0"),
   RELINK_PORTAL_URL: z.url("must be a URL").optional(),
 });

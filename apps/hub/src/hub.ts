@@ -12,11 +12,14 @@ import {
   createAuditLog,
   createCheckpointScheduler,
   createLogIntegrityMonitor,
+  createMemberDirectoryWatch,
   DEFAULT_ABUSE_POLICY,
   DEFAULT_EXPOSURE_POLICY,
   ExposureCoordinator,
   type ExposurePolicy,
   httpCosignRequester,
+  type MemberDirectoryWatch,
+  type MemberDirectoryWatchOptions,
   purgeExpiredRecords,
   VerifiedProofCache,
   type WitnessEndpoint,
@@ -122,6 +125,8 @@ export async function startHub(options: {
   auditLog?: HubAuditLogOptions;
   /** The network this hub serves; with it (and an audit log) the tRPC API is mounted at /trpc. */
   network?: NetworkConfig;
+  /** Key holders' long poll on the member directory (ADR 0038); defaults MEMBER_DIRECTORY_WATCH_DEFAULTS. */
+  directoryWatch?: Partial<MemberDirectoryWatchOptions>;
   /** How often scheduled upkeep runs (retention purge, nonce expiry); 0 disables it. Default hourly. */
   upkeepIntervalMs?: number;
   fetch?: typeof fetch;
@@ -131,6 +136,7 @@ export async function startHub(options: {
   let upkeepTimer: NodeJS.Timeout | undefined;
   let integrityTimer: NodeJS.Timeout | undefined;
   let coordinator: ExposureCoordinator | undefined;
+  let directoryWatch: MemberDirectoryWatch | undefined;
   // Scheduled work in flight; close() waits for it before closing the database.
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {
@@ -160,6 +166,11 @@ export async function startHub(options: {
     const exposure = options.network ? exposurePolicyOf(options.network) : undefined;
     // One coordinator per hub process: the exposure rounds in flight live in its memory (ADR 0033).
     coordinator = audit && options.network ? new ExposureCoordinator() : undefined;
+    // One version watcher per hub process, shared by every holder's long poll (ADR 0038).
+    directoryWatch =
+      audit && options.network
+        ? createMemberDirectoryWatch({ db: db.db, log }, options.directoryWatch)
+        : undefined;
     const core: CoreDeps | undefined =
       audit && options.network
         ? {
@@ -180,6 +191,7 @@ export async function startHub(options: {
             ...(coordinator ? { exposure: { coordinator } } : {}),
             // One per hub process: a horizon proof is pairing-checked once and then recognised (ADR 0049).
             verifiedProofs: new VerifiedProofCache(),
+            ...(directoryWatch ? { memberDirectoryWatch: directoryWatch } : {}),
           }
         : undefined;
     const networkKeys = options.network && {
@@ -287,6 +299,7 @@ export async function startHub(options: {
         clearInterval(integrityTimer);
         // Ends long polls and the rounds in flight, so that open requests finish and the server can close.
         coordinator?.close();
+        directoryWatch?.close();
         await Promise.all(inflight);
         await new Promise<void>((resolve) => server.close(() => resolve()));
         await db.close();
@@ -297,6 +310,7 @@ export async function startHub(options: {
     clearInterval(upkeepTimer);
     clearInterval(integrityTimer);
     coordinator?.close();
+    directoryWatch?.close();
     await db.close();
     throw error;
   }

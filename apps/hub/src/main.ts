@@ -14,6 +14,9 @@
  * Network (docs/runbooks/hub.md): RELINK_NETWORK_CONFIG names a JSON file (network id, epoch, threshold,
  * key holders, retention, admin keys); with it the tRPC API is served at /trpc. Without it the hub serves
  * only health and the audit log.
+ * Member directory (ADR 0038): key holders follow it by long poll; RELINK_DIRECTORY_POLL_MS (default 200) is
+ * how often the hub reads its version while a holder waits, RELINK_DIRECTORY_MAX_WAIT_MS (default 30000, 0 =
+ * no long poll) the longest a holder's request is held.
  * Portal (ADR 0060): RELINK_PORTAL=1 serves the web portal (apps/portal, a production `next build`) from
  * this process at every path the hub does not use; RELINK_PORTAL_URL is the address browsers use (default
  * the hub's own URL; https:// turns on HSTS and secure cookies).
@@ -40,6 +43,7 @@ const HELP = `relink-hub — the Relink hub server. It takes no arguments: it is
   HUB_HOST, HUB_PORT               listen address (default 127.0.0.1:7400)
   RELINK_NETWORK_CONFIG            network JSON (docs/runbooks/hub.md); without it only health and the audit log
   RELINK_LOG_KEY_FILE, RELINK_LOG_ORIGIN, RELINK_LOG_WITNESSES, RELINK_LOG_CHECKPOINT_INTERVAL_MS  audit log
+  RELINK_DIRECTORY_POLL_MS, RELINK_DIRECTORY_MAX_WAIT_MS  key holders' long poll on the member directory
 Exit codes: 0 stopped by a signal, 1 failed, 2 usage error. See apps/hub/README.md.`;
 
 exitQuietlyWhenStdoutCloses();
@@ -111,6 +115,7 @@ const hub = await startHub({
     integrityIntervalMs: env.RELINK_LOG_INTEGRITY_INTERVAL_MS,
   },
   ...(network ? { network } : {}),
+  directoryWatch: { pollMs: env.RELINK_DIRECTORY_POLL_MS, maxWaitMs: env.RELINK_DIRECTORY_MAX_WAIT_MS },
   ...(portalMount ? { extraRoutes: () => portalMount.portalRoutes(() => portal) } : {}),
 });
 if (portalMount && hub.core && network) {

@@ -49,7 +49,12 @@ export interface TestHub {
  */
 export async function startTestHub(
   backend: Backend,
-  options: { signer: SignerKey; log?: Logger; network?: Partial<NetworkConfig> },
+  options: {
+    signer: SignerKey;
+    log?: Logger;
+    network?: Partial<NetworkConfig>;
+    directoryWatch?: { pollMs?: number; maxWaitMs?: number };
+  },
 ): Promise<TestHub> {
   let db: DbConfig = { kind: "pglite" };
   let closeDb: (() => Promise<void>) | undefined;
@@ -65,6 +70,7 @@ export async function startTestHub(
       auditLog: { signer: options.signer, witnesses: [], checkpointIntervalMs: 0 },
       network: { ...TEST_NETWORK, ...options.network },
       upkeepIntervalMs: 0,
+      ...(options.directoryWatch ? { directoryWatch: options.directoryWatch } : {}),
     });
     return {
       hub,

@@ -3,7 +3,8 @@
  * request authentication, usage ledger and the OPRF worker pool behind the HTTP routes.
  *
  * Routes:
- *   GET  /healthz          liveness and phase ("dkg" while the ceremony runs, then "ok")
+ *   GET  /healthz          liveness and phase ("dkg" while the ceremony runs, then "ok"), and the member
+ *                          directory's version held (ADR 0038; absent before the first fetch)
  *   GET  /v1/info          protocol `keyHolderInfo` (this holder's public share, the group key)
  *   GET  /v1/public-keys   the epoch's ThresholdPublicKeys (all public shares), for the hub's network policy
  *   GET  /v1/usage         per-member per-day evaluation counts (member ids and counts only)
@@ -87,6 +88,10 @@ export interface KeyHolderOptions {
   dkgTimeoutMs: number;
   directoryTtlMs: number;
   directoryRefetchMs: number;
+  /** Long poll on the member directory (ADR 0038): how long each poll may wait; 0 = TTL only. Default 25 s. */
+  directoryWaitMs?: number;
+  /** Bound on one directory request beyond the poll's wait. Default 10 s. */
+  directoryTimeoutMs?: number;
   /** This holder's own per-member daily evaluation caps (default: DEFAULT_EVALUATION_CAP for everyone). */
   evaluationCaps?: EvaluationCaps;
   /** Browser origins allowed to call this holder (the portal's); none by default. */
@@ -149,6 +154,8 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     log,
     identitySecretKey: identity.identitySecretKey,
     networkId: config.networkId,
+    ...(o.directoryWaitMs !== undefined ? { waitMs: o.directoryWaitMs } : {}),
+    ...(o.directoryTimeoutMs !== undefined ? { requestTimeoutMs: o.directoryTimeoutMs } : {}),
   });
   // Native libsodium when its addon loads, else libsodium WASM (ADR 0019); one log line says which and why.
   const chosen = await chooseNodeGroup({
@@ -290,6 +297,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
           holder: identity.index,
           networkId: config.networkId,
           epoch: config.epoch,
+          ...(directory.version !== undefined ? { directoryVersion: directory.version } : {}),
         }),
     },
     {
@@ -352,6 +360,8 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     throw error;
   }
   log.info("keyholder.listening", { url: bound.url, holder: identity.index, phase: key ? "serve" : "dkg" });
+  // Revocations, rotations and suspensions reach this holder by long poll, within about a second (ADR 0038).
+  directory.follow();
 
   const ready = (async () => {
     if (!ceremony) return { dkg: false, groupPublicKey: publicKeys!.groupPublicKey };
@@ -372,6 +382,7 @@ export async function startKeyHolder(o: KeyHolderOptions): Promise<KeyHolder> {
     async close() {
       if (closed) return;
       closed = true;
+      await directory.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -8,7 +8,8 @@
  *       prints the same public JSON again
  *   relink-keyholder serve --data-dir D --network network.json --port P --hub URL
  *                          [--host 127.0.0.1] [--workers N] [--dkg-timeout S]
- *                          [--directory-ttl S] [--directory-refetch S] [--evaluation-caps caps.json]
+ *                          [--directory-ttl S] [--directory-refetch S] [--directory-wait S]
+ *                          [--directory-timeout S] [--evaluation-caps caps.json]
  *       runs the DKG with its peers if D holds no key for the configured epoch, then serves
  */
 import { availableParallelism } from "node:os";
@@ -25,6 +26,7 @@ const USAGE = `usage:
   relink-keyholder serve --data-dir DIR --network network.json --port PORT --hub URL
                          [--host 127.0.0.1] [--workers N] [--dkg-timeout SECONDS]
                          [--directory-ttl SECONDS] [--directory-refetch SECONDS]
+                         [--directory-wait SECONDS] [--directory-timeout SECONDS]
                          [--evaluation-caps caps.json]   (per-member daily caps; default 500 each)
 Environment: RELINK_CORS_ORIGINS (serve) — comma-separated browser origins of the portal.
 Exit codes as the \`relink\` CLI: 0 done, 1 failed, 2 usage error.`;
@@ -59,6 +61,8 @@ interface ServeOptions {
   dkgTimeout: number;
   directoryTtl: number;
   directoryRefetch: number;
+  directoryWait: number;
+  directoryTimeout: number;
   evaluationCaps?: string;
 }
 
@@ -88,6 +92,8 @@ async function serve(o: ServeOptions): Promise<void> {
       dkgTimeoutMs: o.dkgTimeout * 1000,
       directoryTtlMs: o.directoryTtl * 1000,
       directoryRefetchMs: o.directoryRefetch * 1000,
+      directoryWaitMs: o.directoryWait * 1000,
+      directoryTimeoutMs: o.directoryTimeout * 1000,
       ...(evaluationCaps ? { evaluationCaps } : {}),
       // Browser origins of the portal (comma-separated), e.g. the hub's URL when it hosts the portal.
       corsOrigins: (process.env["RELINK_CORS_ORIGINS"] ?? "")
@@ -176,6 +182,13 @@ function buildProgram(): Command {
     .option("--dkg-timeout <seconds>", "give up the DKG after this long", integer(1), 600)
     .option("--directory-ttl <seconds>", "member directory cache lifetime", integer(0), 30)
     .option("--directory-refetch <seconds>", "least time between directory fetches", integer(0), 5)
+    .option(
+      "--directory-wait <seconds>",
+      "long poll on the member directory: revocations arrive at once (0: rely on the TTL)",
+      integer(0),
+      25,
+    )
+    .option("--directory-timeout <seconds>", "bound on a directory request beyond its wait", integer(1), 10)
     .option("--evaluation-caps <file>", "per-member daily caps (default 500 each)")
     .action((o: ServeOptions) => serve(o));
   return program;

@@ -13,7 +13,7 @@ import type { WireError } from "@relink/protocol";
  * shape so that this module — imported by every command — does not load the SDK: `relink receipt verify`
  * must start without it (cli.ts).
  */
-function wireError(error: unknown): WireError | undefined {
+export function wireError(error: unknown): WireError | undefined {
   if (error instanceof Error && error.name === "TRPCClientError") {
     return (error as { data?: { relink?: WireError } }).data?.relink;
   }

@@ -128,9 +128,15 @@ export function discardPendingKey(home: string): void {
 /**
  * After the hub committed the rotation: the old secret key goes to retired-keys/<fingerprint>.json (0600),
  * then member.json is replaced atomically (temp file + rename) with the new key, then the staged copy is
- * removed. Each step is safe to redo after a crash. Returns the backup file.
+ * removed. Each step is safe to redo after a crash. Returns the backup file. `reason` 'lost': the key is
+ * replaced for an administrator re-key (ADR 0037), without the hub.
  */
-export function completeKeyRotation(home: string, newSecretKey: Uint8Array, at: Date): string {
+export function completeKeyRotation(
+  home: string,
+  newSecretKey: Uint8Array,
+  at: Date,
+  reason: "rotated" | "lost" = "rotated",
+): string {
   const config = readHome(home);
   const oldSecret = fromHex(config.signingSecretKey);
   const oldPublic = ed25519.getPublicKey(oldSecret);
@@ -146,7 +152,7 @@ export function completeKeyRotation(home: string, newSecretKey: Uint8Array, at: 
           signingSecretKey: config.signingSecretKey,
           publicKey: toBase64Url(oldPublic),
           retiredAt: at.toISOString(),
-          reason: "rotated",
+          reason,
         },
         null,
         2,

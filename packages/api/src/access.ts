@@ -81,6 +81,8 @@ export const PORTAL_ACCESS: Readonly<Record<string, readonly PortalRole[]>> = {
   "dpo.exportSlice": ["member_dpo", "network_dpo"],
   // Only a member's DPO receives its member's commitment key (core refuses the network DPO).
   "dpo.commitmentKey": ["member_dpo"],
+  // s4-keys (ADR 0037): a member DPO replaces its own key, signed with it (a network DPO key lives in config)
+  "dpo.rotateKey": ["member_dpo"],
 };
 
 /**

@@ -3,7 +3,13 @@
  * leaves, or the network's); the core use case logs the access as its own audit leaf where it links
  * subjects or exports the ledger.
  */
-import { exportLedgerSlice, memberCommitmentKeyFor, replayConsent, subjectAccessReport } from "@relink/core";
+import {
+  exportLedgerSlice,
+  memberCommitmentKeyFor,
+  replayConsent,
+  rotateDpoKey,
+  subjectAccessReport,
+} from "@relink/core";
 import {
   consentReplayInput,
   consentReplayOutput,
@@ -11,9 +17,12 @@ import {
   exportSliceOutput,
   fromBase64Url,
   memberCommitmentKeyOutput,
+  rotateKeyInput,
+  rotateKeyOutput,
   subjectReport,
   subjectReportInput,
 } from "@relink/protocol";
+import { rotatedKeyOf } from "./members.ts";
 import { dpoProcedure, router } from "./trpc.ts";
 
 export const dpoRouter = router({
@@ -37,4 +46,14 @@ export const dpoRouter = router({
   commitmentKey: dpoProcedure
     .output(memberCommitmentKeyOutput)
     .query(({ ctx }) => memberCommitmentKeyFor(ctx.core, ctx.dpo)),
+  /**
+   * A member DPO replaces the DPO key that signed this request, proved by the new key's signature over the
+   * key-rotation statement under the DPO domain string (ADR 0037). The old key is refused from the commit on.
+   */
+  rotateKey: dpoProcedure
+    .input(rotateKeyInput)
+    .output(rotateKeyOutput)
+    .mutation(async ({ ctx, input }) =>
+      rotatedKeyOf(await rotateDpoKey(ctx.core, ctx.dpo, input), ctx.core.clock()),
+    ),
 });

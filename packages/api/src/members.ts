@@ -2,8 +2,8 @@
  * Member administration shared by the network administrator's procedures (`admin.*`, signed requests) and the
  * portal's (`portal.*`, a signed-in network administrator): the same inputs, the same view of a member.
  */
-import type { Member } from "@relink/core";
-import { type memberView, slug } from "@relink/protocol";
+import type { Member, RotatedKey } from "@relink/core";
+import { type memberView, type RotateKeyOutput, slug, toBase64Url } from "@relink/protocol";
 import { z } from "zod";
 
 /** The wire view of a member (quotas as numbers). */
@@ -28,3 +28,14 @@ export const setQuotasInput = z.object({
   dailyLookupQuota: z.number().int().min(0).optional(),
   dailyEvaluationQuota: z.number().int().min(0).optional(),
 });
+
+/** The wire answer of a key rotation, the member's request-signing key or its DPO's (ADRs 0068, 0037). */
+export function rotatedKeyOf(r: RotatedKey, now: Date): RotateKeyOutput {
+  return {
+    memberId: r.memberId,
+    oldFingerprint: toBase64Url(r.oldKey.fingerprint),
+    newFingerprint: toBase64Url(r.newKey.fingerprint),
+    rotatedAt: (r.oldKey.revokedAt ?? now).toISOString(),
+    receipt: r.receipt,
+  };
+}

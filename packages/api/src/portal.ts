@@ -45,6 +45,16 @@ function ownMember(session: { memberId: string | null }): string {
 const role = z.enum(ROLES);
 const isoTime = z.string();
 
+/** A member key as the member administrator sees it (public data only). */
+const keyView = z.object({
+  id: z.string(),
+  purpose: z.string(),
+  algorithm: z.string(),
+  fingerprint: z.string(),
+  publicKey: z.string(),
+  createdAt: isoTime,
+});
+
 export const portalRouter = router({
   me: sessionProcedure
     .output(
@@ -134,20 +144,16 @@ export const portalRouter = router({
       setStaffRoles(ctx.core, { userId: ctx.portal.userId, memberId: ownMember(ctx.portal) }, input),
     ),
 
-  /** The member's active keys and its quotas with today's usage (read-only; ADR 0063). */
+  /**
+   * The member's active keys, its retired keys with when and why (ADRs 0068, 0037), and its quotas with
+   * today's usage (read-only; ADR 0063).
+   */
   memberKeys: sessionProcedure
     .output(
       z.object({
-        keys: z.array(
-          z.object({
-            id: z.string(),
-            purpose: z.string(),
-            algorithm: z.string(),
-            fingerprint: z.string(),
-            publicKey: z.string(),
-            createdAt: isoTime,
-            status: z.literal("active"),
-          }),
+        keys: z.array(keyView.extend({ status: z.literal("active") })),
+        retiredKeys: z.array(
+          keyView.extend({ revokedAt: isoTime, reason: z.enum(["rotated", "lost"]).nullable() }),
         ),
         quotas: z.object({
           dailyLookupQuota: z.number(),

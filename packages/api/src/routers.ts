@@ -3,7 +3,7 @@
 import {
   createPortalUser,
   eraseSubjects,
-  memberDirectory as listMemberDirectory,
+  followMemberDirectory,
   lookupContacts,
   memberBySlugOrThrow,
   onboardMember,
@@ -14,6 +14,7 @@ import {
   registerDpoKey,
   registerOptOuts,
   reinstateMember,
+  rekeyMember,
   revokeConsentsByReference,
   rotateMemberKey,
   setQuotas,
@@ -28,6 +29,7 @@ import {
   lookupInput,
   lookupOutput,
   memberDirectory,
+  memberDirectoryInput,
   memberView,
   onboardMemberInput,
   plantHoneytokensInput,
@@ -38,6 +40,8 @@ import {
   registerConsentsOutput,
   registerOptOutsInput,
   registerOptOutsOutput,
+  rekeyMemberInput,
+  rekeyMemberOutput,
   revokeConsentsInput,
   revokeConsentsOutput,
   rotateKeyInput,
@@ -51,7 +55,13 @@ import { ROLES } from "./access.ts";
 import { consentProofRouter } from "./consent-proofs.ts";
 import { dpoRouter } from "./dpo.ts";
 import { exposureRouter } from "./exposure.ts";
-import { memberViewOf, reinstateMemberInput, setQuotasInput, suspendMemberInput } from "./members.ts";
+import {
+  memberViewOf,
+  reinstateMemberInput,
+  rotatedKeyOf,
+  setQuotasInput,
+  suspendMemberInput,
+} from "./members.ts";
 import { portalRouter } from "./portal.ts";
 import { adminProcedure, memberProcedure, networkReaderProcedure, publicProcedure, router } from "./trpc.ts";
 
@@ -77,9 +87,11 @@ export const appRouter = router({
         keyHolders: holders.holders,
       };
     }),
+    /** Long poll when given the reader's version and a wait (ADR 0038): key holders follow revocations. */
     memberDirectory: networkReaderProcedure
+      .input(memberDirectoryInput)
       .output(memberDirectory)
-      .query(async ({ ctx }) => ({ members: await listMemberDirectory(ctx.core) })),
+      .query(async ({ ctx, input }) => followMemberDirectory(ctx.core, input ?? {})),
     whoami: memberProcedure.output(memberView).query(({ ctx }) => memberViewOf(ctx.who.member)),
   }),
 
@@ -98,6 +110,24 @@ export const appRouter = router({
       .input(reinstateMemberInput)
       .output(memberView)
       .mutation(async ({ ctx, input }) => memberViewOf(await reinstateMember(ctx.core, input.slug))),
+    /**
+     * Re-keys a member that lost its request-signing key (ADR 0037): the member's proof file (new key, proof
+     * of possession) in a request signed by an administrator key.
+     */
+    rekeyMember: adminProcedure
+      .input(rekeyMemberInput)
+      .output(rekeyMemberOutput)
+      .mutation(async ({ ctx, input }) => {
+        const r = await rekeyMember(ctx.core, ctx.admin, input);
+        return {
+          memberId: r.memberId,
+          slug: r.slug,
+          revokedFingerprints: r.revoked.map((k) => toBase64Url(k.fingerprint)),
+          newFingerprint: toBase64Url(r.newKey.fingerprint),
+          rekeyedAt: r.newKey.createdAt.toISOString(),
+          receipt: r.receipt,
+        };
+      }),
     registerDpoKey: adminProcedure
       .input(z.object({ slug, publicKey: bytes(32, "publicKey") }))
       .output(z.object({ memberId: z.string(), fingerprint: z.string() }))
@@ -157,16 +187,9 @@ export const appRouter = router({
     rotateKey: memberProcedure
       .input(rotateKeyInput)
       .output(rotateKeyOutput)
-      .mutation(async ({ ctx, input }) => {
-        const r = await rotateMemberKey(ctx.core, ctx.who, input);
-        return {
-          memberId: r.memberId,
-          oldFingerprint: toBase64Url(r.oldKey.fingerprint),
-          newFingerprint: toBase64Url(r.newKey.fingerprint),
-          rotatedAt: (r.oldKey.revokedAt ?? ctx.core.clock()).toISOString(),
-          receipt: r.receipt,
-        };
-      }),
+      .mutation(async ({ ctx, input }) =>
+        rotatedKeyOf(await rotateMemberKey(ctx.core, ctx.who, input), ctx.core.clock()),
+      ),
   }),
 
   directory: router({

@@ -53,6 +53,7 @@ const NEVER = [
   "admin.onboardMember",
   "admin.suspendMember",
   "admin.setQuotas",
+  "admin.rekeyMember",
   "exposure.poll",
   "exposure.submit",
   "network.memberDirectory",

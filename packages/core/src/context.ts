@@ -8,6 +8,7 @@ import type { VerifiedProofCache } from "./consent-proofs.ts";
 import type { ExposureCoordinator } from "./exposure/coordinator.ts";
 import type { RandomSource } from "./exposure/noise.ts";
 import type { ExposurePolicy } from "./exposure/policy.ts";
+import type { MemberDirectoryWatch } from "./member-directory-watch.ts";
 
 export interface Logger {
   info(event: string, fields?: Record<string, unknown>): void;
@@ -22,6 +23,7 @@ export interface AuditEventInput {
     | "member.suspended"
     | "member.reinstated"
     | "member.key_rotated"
+    | "member.rekeyed"
     | "directory.published"
     | "directory.erased"
     | "directory.purged"
@@ -135,4 +137,6 @@ export interface CoreDeps {
   exposure?: ExposureRuntime;
   /** Consent-membership proofs already verified (ADR 0049); absent: every proof is verified each time. */
   verifiedProofs?: VerifiedProofCache;
+  /** Present when key holders may follow the member directory by long poll (ADR 0038; the hub builds it). */
+  memberDirectoryWatch?: MemberDirectoryWatch;
 }

@@ -13,7 +13,9 @@ import {
   listActiveKeys,
   listConsents,
   listMembers,
+  listRetiredKeys,
   type Member,
+  type MemberKey,
   NETWORK_ROLES,
   quotaUsed,
   type Role,
@@ -189,18 +191,36 @@ export async function setStaffRoles(
   return staff.find((u) => u.userId === input.userId)!;
 }
 
+/** A member key as the member administrator sees it; never a secret. */
+export interface MemberKeyView {
+  id: string;
+  purpose: string;
+  algorithm: string;
+  /** base64url of SHA-256(algorithm || 0x00 || public key), as requests and logs name keys. */
+  fingerprint: string;
+  publicKey: string;
+  createdAt: string;
+}
+
+function keyViewOf(k: MemberKey): MemberKeyView {
+  return {
+    id: k.id,
+    purpose: k.purpose,
+    algorithm: k.algorithm,
+    fingerprint: toBase64Url(k.fingerprint),
+    publicKey: toBase64Url(k.publicKey),
+    createdAt: k.createdAt.toISOString(),
+  };
+}
+
 export interface MemberKeysAndQuotas {
-  /** The member's active public keys (request signing, mask agreement, witness, DPO); never a secret. */
-  keys: {
-    id: string;
-    purpose: string;
-    algorithm: string;
-    /** base64url of SHA-256(algorithm || 0x00 || public key), as requests and logs name keys. */
-    fingerprint: string;
-    publicKey: string;
-    createdAt: string;
-    status: "active";
-  }[];
+  /** The member's active public keys (request signing, mask agreement, witness, DPO). */
+  keys: (MemberKeyView & { status: "active" })[];
+  /**
+   * The member's retired keys, most recently revoked first (at most 100), with when and why: 'rotated' by
+   * the member (ADR 0068), 'lost' when the administrator re-keyed it (ADR 0037), null for older revocations.
+   */
+  retiredKeys: (MemberKeyView & { revokedAt: string; reason: "rotated" | "lost" | null })[];
   quotas: {
     dailyLookupQuota: number;
     dailyEvaluationQuota: number;
@@ -213,22 +233,19 @@ export interface MemberKeysAndQuotas {
 
 /**
  * A member administrator's view of the member's keys and quotas. Read-only: keys are registered and
- * quotas set by the network administrator (admin.* / portal.setQuotas); core has no member-initiated key
- * rotation or quota request yet.
+ * quotas set by the network administrator (admin.* / portal.setQuotas), except the request-signing key the
+ * member rotates itself (member.rotateKey). Retired keys are listed with their reasons.
  */
 export async function memberKeysAndQuotas(deps: CoreDeps, memberId: string): Promise<MemberKeysAndQuotas> {
   const member = await requireMember(deps, memberId);
   const day = utcDay(deps.clock());
   const keys = await listActiveKeys(deps.db, member.id);
   return {
-    keys: keys.map((k) => ({
-      id: k.id,
-      purpose: k.purpose,
-      algorithm: k.algorithm,
-      fingerprint: toBase64Url(k.fingerprint),
-      publicKey: toBase64Url(k.publicKey),
-      createdAt: k.createdAt.toISOString(),
-      status: "active" as const,
+    keys: keys.map((k) => ({ ...keyViewOf(k), status: "active" as const })),
+    retiredKeys: (await listRetiredKeys(deps.db, member.id)).map((k) => ({
+      ...keyViewOf(k),
+      revokedAt: k.revokedAt!.toISOString(),
+      reason: k.revokedReason,
     })),
     quotas: {
       dailyLookupQuota: Number(member.dailyLookupQuota),

@@ -51,14 +51,15 @@ import { onboardMember } from "./members.ts";
 export { type Backend, describeEachBackend, type TestDb } from "@relink/db/testing";
 export * from "./testing-consent-proofs.ts";
 
-/** Awaits `p` and asserts it was refused with a RelinkError of `code`; returns that error. */
-export async function expectCode(p: Promise<unknown>, code: ErrorCode): Promise<RelinkError> {
+/** Awaits `p` and asserts it was refused with a RelinkError of `code` (naming `field` when given); returns it. */
+export async function expectCode(p: Promise<unknown>, code: ErrorCode, field?: string): Promise<RelinkError> {
   const error = await p.then(
     () => undefined,
     (e: unknown) => e,
   );
   expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
   expect((error as RelinkError).code).toBe(code);
+  if (field !== undefined) expect((error as RelinkError).details.field).toBe(field);
   return error as RelinkError;
 }
 

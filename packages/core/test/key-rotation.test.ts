@@ -5,12 +5,11 @@
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
-  type ErrorCode,
   ed25519SignerFor,
   keyFingerprint,
   MAX_CLOCK_SKEW_MS,
   proveKeyPossession,
-  RelinkError,
+  type RelinkError,
   type RotateKeyInput,
   rotateKeyRequest,
   toBase64Url,
@@ -23,6 +22,7 @@ import { suspendMember } from "../src/members.ts";
 import {
   createTestCore,
   describeEachBackend,
+  expectCode,
   onboardTestMember,
   seededBytes,
   signRequest,
@@ -31,16 +31,6 @@ import {
   type TestMember,
   unverifiedRequest,
 } from "../src/testing.ts";
-
-async function expectCode(p: Promise<unknown>, code: ErrorCode, field?: string): Promise<void> {
-  const error = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error, `expected ${code}`).toBeInstanceOf(RelinkError);
-  expect((error as RelinkError).code).toBe(code);
-  if (field) expect((error as RelinkError).details.field).toBe(field);
-}
 
 let seed = 7000;
 

@@ -44,7 +44,14 @@ export interface MemberKeyTable {
   revoked_reason: Generated<MemberKeyRevokedReason | null>;
 }
 
-export type MemberKeyRevokedReason = "rotated";
+/** 'rotated' by the member itself (ADR 0068); 'lost' when the administrator re-keyed it (ADR 0037). */
+export type MemberKeyRevokedReason = "rotated" | "lost";
+
+/** One row: incremented at commit by every change to `member` or `member_key` (ADR 0038). */
+export interface MemberDirectoryVersionTable {
+  id: boolean;
+  version: ColumnType<bigint, never, never>;
+}
 
 export type UserStatus = "active" | "disabled";
 
@@ -332,6 +339,7 @@ export interface ExposureBookTable {
 export interface Database {
   member: MemberTable;
   member_key: MemberKeyTable;
+  member_directory_version: MemberDirectoryVersionTable;
   user: UserTable;
   role_grant: RoleGrantTable;
   user_credential: UserCredentialTable;

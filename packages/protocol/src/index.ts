@@ -5,6 +5,7 @@ export * from "./dpo.ts";
 export * from "./ed25519.ts";
 export * from "./errors.ts";
 export * from "./exposure.ts";
+export * from "./key-rekey.ts";
 export * from "./key-rotation.ts";
 export * from "./schemas.ts";
 export * from "./signing.ts";

@@ -20,6 +20,12 @@ import { bytes } from "./schemas.ts";
 import { NONCE_BYTES } from "./signing.ts";
 
 export const KEY_ROTATION_DST = "relink/v1/key-rotation";
+/**
+ * A member DPO's key rotation (ADR 0037): the same statement under its own domain string, so a proof made for
+ * one kind of key can never rotate the other.
+ */
+export const DPO_KEY_ROTATION_DST = "relink/v1/dpo-key-rotation";
+export type KeyRotationDst = typeof KEY_ROTATION_DST | typeof DPO_KEY_ROTATION_DST;
 
 export interface KeyRotationStatement {
   networkId: string;
@@ -30,14 +36,17 @@ export interface KeyRotationStatement {
   nonce: Uint8Array;
 }
 
-/** The bytes the new key signs. */
-export function keyRotationMessage(s: KeyRotationStatement): Uint8Array {
+/** The bytes the new key signs (`dst`: the request-signing key's domain string unless a DPO key rotates). */
+export function keyRotationMessage(
+  s: KeyRotationStatement,
+  dst: KeyRotationDst = KEY_ROTATION_DST,
+): Uint8Array {
   if (s.oldKeyFingerprint.length !== 32) throw new RangeError("oldKeyFingerprint must be 32 bytes");
   if (s.newPublicKey.length !== 32) throw new RangeError("newPublicKey must be 32 bytes");
   if (s.nonce.length !== NONCE_BYTES) throw new RangeError(`nonce must be ${NONCE_BYTES} bytes`);
   if (!Number.isSafeInteger(s.timestampMs) || s.timestampMs < 0) throw new RangeError("bad timestamp");
   return lengthPrefixed(
-    KEY_ROTATION_DST,
+    dst,
     s.networkId,
     s.memberId,
     s.oldKeyFingerprint,
@@ -51,8 +60,9 @@ export function keyRotationMessage(s: KeyRotationStatement): Uint8Array {
 export function proveKeyPossession(
   newKey: { sign(message: Uint8Array): Uint8Array },
   s: KeyRotationStatement,
+  dst: KeyRotationDst = KEY_ROTATION_DST,
 ): Uint8Array {
-  return newKey.sign(keyRotationMessage(s));
+  return newKey.sign(keyRotationMessage(s, dst));
 }
 
 /** The wire input of a rotation: the statement's new key, time and nonce, and the proof over it. */
@@ -66,8 +76,12 @@ export function rotateKeyRequest(s: KeyRotationStatement, proof: Uint8Array): Ro
 }
 
 /** True only when `proof` is the new key's valid signature over the statement (strict RFC 8032). */
-export function verifyKeyPossession(proof: Uint8Array, s: KeyRotationStatement): boolean {
-  return proof.length === 64 && ed25519Verify(proof, keyRotationMessage(s), s.newPublicKey);
+export function verifyKeyPossession(
+  proof: Uint8Array,
+  s: KeyRotationStatement,
+  dst: KeyRotationDst = KEY_ROTATION_DST,
+): boolean {
+  return proof.length === 64 && ed25519Verify(proof, keyRotationMessage(s, dst), s.newPublicKey);
 }
 
 /** `member.rotateKey` input: the new key, the statement's timestamp and nonce, and the proof (base64url). */

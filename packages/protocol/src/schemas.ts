@@ -376,7 +376,25 @@ export const memberDirectoryEntry = z.object({
   signingKeys: z.array(bytes(32, "signingKey")),
   dailyEvaluationQuota: z.number().int().min(0),
 });
-export const memberDirectory = z.object({ members: z.array(memberDirectoryEntry) });
+/**
+ * The directory and its version (ADR 0038): the version moves at the commit of every change to a member or
+ * its keys. Optional only so that a holder can read a hub that predates it (it then relies on its TTL).
+ */
+export const memberDirectory = z.object({
+  version: z.number().int().min(0).optional(),
+  members: z.array(memberDirectoryEntry),
+});
+
+/**
+ * `network.memberDirectory` input (ADR 0038): with the version the reader holds and a wait, the hub answers
+ * when the version differs (at once if it already does), or after the wait (at most the hub's own bound).
+ */
+export const memberDirectoryInput = z
+  .object({
+    knownVersion: z.number().int().min(0).optional(),
+    waitMs: z.number().int().min(0).max(600_000).optional(),
+  })
+  .optional();
 
 export type EvaluateInput = z.infer<typeof evaluateInput>;
 export type EvaluateOutput = z.infer<typeof evaluateOutput>;

@@ -3,7 +3,7 @@
  * parts and without Node built-ins. Everything here is also exported from the package root.
  */
 export { createHubClient, type HubClient, wireError } from "./hub-client.ts";
-export { type NewKeySigner, rotateSigningKey, signingKeyFingerprint } from "./key-rotation.ts";
+export { type NewKeySigner, rotateDpoKey, rotateSigningKey, signingKeyFingerprint } from "./key-rotation.ts";
 export { type DebtorMatch, type MatchedContact, MemberNode, type MemberSecrets } from "./node.ts";
 export {
   type ConsentRow,

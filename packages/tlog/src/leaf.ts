@@ -43,8 +43,16 @@ export const EVENT_TYPES = {
   "consent.root_committed": 15,
   "dpo.subject_report": 16,
   "dpo.export": 17,
-  /** A member replaced its request-signing key (ADR 0068); the leaf's request hash names the new key. */
+  /**
+   * A member replaced its request-signing key (ADR 0068; rule `member.rotate_key`) or its DPO its own key
+   * (ADR 0037; rule `dpo.rotate_key`); the leaf's response hash names the new key.
+   */
   "member.key_rotated": 18,
+  /**
+   * The network administrator re-keyed a member that lost its key (ADR 0037): every active request-signing
+   * key revoked ('lost'), the member's new key registered; the leaf's response hash names the new key.
+   */
+  "member.rekeyed": 19,
   // Abuse controls (docs/adr/0045-abuse-controls.md); codes from 64 leave room for other additions.
   "alert.raised": 64,
   "sanction.applied": 65,

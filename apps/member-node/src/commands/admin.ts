@@ -4,7 +4,15 @@
  */
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { fromHex, MEMBER_CAPABILITIES, MEMBER_KINDS, toBase64Url, toHex } from "@relink/protocol";
+import {
+  fromHex,
+  MEMBER_CAPABILITIES,
+  MEMBER_KINDS,
+  type RekeyProofFile,
+  rekeyProofFile,
+  toBase64Url,
+  toHex,
+} from "@relink/protocol";
 import {
   CONTACT_TABLE,
   type CsvTable,
@@ -132,6 +140,35 @@ export function register(program: Command): void {
           reason: string;
         }) => {
           print(o, await adminClient(o).admin.suspendMember.mutate({ slug: o.slug, reason: o.reason }));
+        },
+      ),
+    );
+
+  withHub(admin.command("rekey"))
+    .description(
+      "re-key a member that lost its request-signing key (ADR 0037): revokes all its signing keys ('lost') and " +
+        "registers the key of the member's proof file (from `relink key new --offline`, delivered out of band)",
+    )
+    .argument("<member>", "the member's slug")
+    .requiredOption("--proof-file <file>", "the member's proof file")
+    .action(
+      run(
+        async (
+          member: string,
+          o: { hub?: string; config?: string; quiet?: boolean; adminKey: string; proofFile: string },
+        ) => {
+          const file = readProofFile(o.proofFile);
+          if (file.member !== member) {
+            throw new UserError(`${o.proofFile}: the proof is for member '${file.member}', not '${member}'`);
+          }
+          const r = await adminClient(o).admin.rekeyMember.mutate({
+            slug: member,
+            newPublicKey: file.newPublicKey,
+            timestampMs: file.timestampMs,
+            nonce: file.nonce,
+            proof: file.proof,
+          });
+          print(o, r);
         },
       ),
     );
@@ -302,4 +339,21 @@ export function register(program: Command): void {
         },
       ),
     );
+}
+
+/** A member's re-key proof file, parsed: a malformed one is a UserError naming the file and the field. */
+function readProofFile(path: string): RekeyProofFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new UserError(`${path}: ${code === "ENOENT" ? "no such file" : code ? "cannot read" : "not JSON"}`);
+  }
+  const parsed = rekeyProofFile.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new UserError(`${path}: field ${issue.path.join(".") || "(file)"}: ${issue.message}`);
+  }
+  return parsed.data;
 }

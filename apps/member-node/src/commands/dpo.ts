@@ -8,30 +8,44 @@
  *                   with the member node's key: metered there), verified offline, as JSON, CSV and HTML
  *   consent-replay  was the query of leaf N covered by a consent at query time?
  *   export          PIPL Art. 54–56: a signed export pack of the member's ledger slice, with a verifier
+ *   rotate-key      a member DPO replaces its key (ADR 0037): new key made here, proved to the hub, the hub
+ *                   switches at once; the old key is kept beside the key file (F.retired-<fingerprint>, 0600).
+ *                   The new key is staged in F.pending first, so a run that lost the hub's answer is finished
+ *                   by the next run (it asks the hub whether it knows the staged key).
  *
  * Exit codes: 0 done and verified; 1 failed or a verification failed (the reason is printed, nothing
  * unverified is presented as verified).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   type ExportSlice,
+  ed25519SignerFor,
   fromBase64Url,
   fromHex,
+  keyFingerprint,
   type SubjectReport,
   toBase64Url,
   toHex,
 } from "@relink/protocol";
-import { createHubClient, ed25519Signer, MemberNode, parseDebtorRows, wireError } from "@relink/sdk";
+import {
+  createHubClient,
+  ed25519Signer,
+  MemberNode,
+  parseDebtorRows,
+  rotateDpoKey,
+  wireError,
+} from "@relink/sdk";
 import { verifyReceipt, verifySubjectReport } from "@relink/tlog";
 import type { Command } from "commander";
 import { reportCsv, reportHtml, reportRows } from "../dpo-report.ts";
+import { UserError } from "../errors.ts";
 import { writeExportPack } from "../export-pack.ts";
 import { DEFAULT_HOME, readCases, readHome, secretsOf } from "../home.ts";
 import { progressReporter } from "../progress.ts";
-import { nonNegativeInt } from "./options.ts";
-import { run } from "./shared.ts";
+import { nonNegativeInt, writeFileAtomic } from "./options.ts";
+import { hubKnowsKey, run } from "./shared.ts";
 
 interface DpoCommon {
   home: string;
@@ -257,6 +271,86 @@ export function register(program: Command): void {
             : `export pack of ${slice.leaves.length} leaves [${slice.from}, ${slice.to}) written to ${opts.out}; ` +
                 `signed by ${pack.signerPublicKey}; check it with: cd ${opts.out} && node verify.mjs --signer-key ${pack.signerPublicKey} --log-key '${logKey}'`,
         );
+      }),
+    );
+
+  common(dpo.command("rotate-key"))
+    .description(
+      "member DPO: replace this DPO key — a new key made here, the hub switches at once and refuses the old " +
+        "one (kept as <key file>.retired-<fingerprint>)",
+    )
+    .action(
+      run(async (opts: DpoCommon) => {
+        const { home, secret, logKey } = dpoClient(opts);
+        const hubUrl = opts.hub ?? home.hubUrl;
+        const pendingFile = `${opts.dpoKey}.pending`;
+        const fp = (s: Uint8Array) => toBase64Url(keyFingerprint("ed25519", ed25519.getPublicKey(s)));
+        /** Old key kept beside the file, then the file replaced atomically, then the staged copy removed. */
+        const finish = (next: Uint8Array): string => {
+          const backup = `${opts.dpoKey}.retired-${fp(secret)}`;
+          if (toHex(next) !== toHex(secret)) {
+            writeFileAtomic(backup, `${toHex(secret)}\n`);
+            writeFileAtomic(opts.dpoKey, `${toHex(next)}\n`);
+          }
+          rmSync(pendingFile, { force: true });
+          return backup;
+        };
+        const print = (result: Record<string, unknown>, text: string) =>
+          console.log(opts.json ? JSON.stringify(result) : text);
+
+        if (existsSync(pendingFile)) {
+          // An interrupted run: does the hub already know the staged key?
+          const pending = readDpoKey(pendingFile);
+          const known = await hubKnowsKey(() =>
+            createHubClient({ url: hubUrl, signer: ed25519Signer(pending) }).dpo.commitmentKey.query(),
+          );
+          if (known) {
+            const backup = finish(pending);
+            print(
+              { resumed: true, oldFingerprint: fp(secret), newFingerprint: fp(pending), backup },
+              `finished an interrupted rotation: the hub already had the new DPO key ${fp(pending)}\nold key kept in ${backup}`,
+            );
+            return;
+          }
+          rmSync(pendingFile, { force: true });
+        }
+
+        const next = ed25519.utils.randomSecretKey();
+        writeFileAtomic(pendingFile, `${toHex(next)}\n`);
+        let r: Awaited<ReturnType<typeof rotateDpoKey>>;
+        try {
+          r = await rotateDpoKey(createHubClient({ url: hubUrl, signer: ed25519Signer(secret) }), {
+            currentFingerprint: keyFingerprint("ed25519", ed25519.getPublicKey(secret)),
+            newKey: ed25519SignerFor(next),
+          });
+        } catch (error) {
+          // The hub answered: nothing changed there, the staged key goes. No answer: it may have switched.
+          if (wireError(error)) rmSync(pendingFile, { force: true });
+          else
+            throw new UserError(
+              `${(error as Error).message}; the hub may or may not have switched keys — the new key is kept in ` +
+                `${pendingFile}: run 'relink dpo rotate-key' again to finish or start over`,
+            );
+          throw error;
+        }
+        const backup = finish(next);
+        const v = verifyReceipt(r.receipt, { logKey, witnesses: [], k: 0 });
+        const result = {
+          resumed: false,
+          memberId: r.memberId,
+          oldFingerprint: r.oldFingerprint,
+          newFingerprint: r.newFingerprint,
+          publicKey: toBase64Url(ed25519.getPublicKey(next)),
+          rotatedAt: r.rotatedAt,
+          backup,
+          receipt: v.ok ? `verified (leaf ${v.index})` : `REJECTED: ${v.reason}`,
+        };
+        print(
+          result,
+          `DPO key rotated at ${r.rotatedAt}: ${r.oldFingerprint} → ${r.newFingerprint}\n` +
+            `the hub refuses the old key from now on; old key kept in ${backup}\nreceipt ${result.receipt}`,
+        );
+        if (!v.ok) process.exitCode = 1;
       }),
     );
 }

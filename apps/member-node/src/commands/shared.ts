@@ -10,7 +10,7 @@ import type { CsvTable, Lang, TableSpec, UploadError } from "@relink/sdk";
 import { verifyReceipt } from "@relink/tlog";
 import { type Command, InvalidArgumentError } from "commander";
 import { readTable, writeCsv } from "../csv.ts";
-import { describeError, EXIT, exitCodeOf, talkingTo, UserError } from "../errors.ts";
+import { describeError, EXIT, exitCodeOf, talkingTo, UserError, wireError } from "../errors.ts";
 import { keepReceipts, readHome } from "../home.ts";
 import { progressReporter } from "../progress.ts";
 import { checkOutputFile, prepareDir, resolveSettings, type Settings } from "../settings.ts";
@@ -197,3 +197,17 @@ export function run<A extends unknown[]>(f: (...args: A) => Promise<void> | void
 }
 
 export type { Lang };
+
+/**
+ * Whether the hub knows a staged key (an interrupted rotation, ADRs 0068 and 0037): `ask` is a read signed
+ * with it. UNKNOWN_KEY means no; any other failure is passed on.
+ */
+export function hubKnowsKey(ask: () => Promise<unknown>): Promise<boolean> {
+  return ask().then(
+    () => true,
+    (error: unknown) => {
+      if (wireError(error)?.code === "UNKNOWN_KEY") return false;
+      throw error;
+    },
+  );
+}

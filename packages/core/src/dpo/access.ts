@@ -8,7 +8,7 @@
  * Every request is signed exactly like a member's (protocol signing.ts: method, path, body hash, time,
  * nonce), so the same replay and staleness checks apply.
  */
-import { findActiveKeyByFingerprint, findMemberById, type Member } from "@relink/db";
+import { findActiveKeyByFingerprint, findMemberById, type Member, type MemberKey } from "@relink/db";
 import {
   bytesEqual,
   keyFingerprint,
@@ -20,7 +20,12 @@ import { authenticateAdminRequest, authenticateMemberRequest } from "../auth.ts"
 import type { CoreDeps } from "../context.ts";
 
 export type DpoPrincipal =
-  | { scope: "member"; member: Member; requestHash: Uint8Array }
+  | {
+      scope: "member";
+      member: Member;
+      requestHash: Uint8Array /** The DPO key that signed. */;
+      key: MemberKey;
+    }
   | { scope: "network"; requestHash: Uint8Array };
 
 /** Network-level keys from the hub's configuration. */
@@ -56,7 +61,7 @@ export async function authenticateDpoRequest(
   if (!member) throw new RelinkError("UNKNOWN_KEY", "key belongs to no member");
   // The signature and nonce checks are those of every signed request (the key list is this one key).
   const r = await authenticateAdminRequest(deps, req, [key.publicKey]);
-  return { scope: "member", member, requestHash: r.requestHash };
+  return { scope: "member", member, requestHash: r.requestHash, key };
 }
 
 /** Who is reading the ledger: one member (its own leaves) or the network (all leaves). */

@@ -14,6 +14,8 @@ import * as abuse from "./20261203T0400_abuse.ts";
 import * as consentRoots from "./20261203T0500_consent_roots.ts";
 import * as portalCredentials from "./20261203T0600_portal_credentials.ts";
 import * as memberKeyRevokedReason from "./20261203T0700_member_key_revoked_reason.ts";
+import * as memberDirectoryVersion from "./20261203T0930_member_directory_version.ts";
+import * as memberKeyRevokedLost from "./20261203T0931_member_key_revoked_lost.ts";
 
 export const migrations: Record<string, Migration> = {
   "20261126T0700_core_identity": coreIdentity,
@@ -27,6 +29,8 @@ export const migrations: Record<string, Migration> = {
   "20261203T0500_consent_roots": consentRoots,
   "20261203T0600_portal_credentials": portalCredentials,
   "20261203T0700_member_key_revoked_reason": memberKeyRevokedReason,
+  "20261203T0930_member_directory_version": memberDirectoryVersion,
+  "20261203T0931_member_key_revoked_lost": memberKeyRevokedLost,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -181,3 +181,55 @@ export async function revokeMemberKey(
   if (!row) throw new NotFoundError("active member_key", id);
   return toKey(row);
 }
+
+/**
+ * Revokes every active key of `purpose` of a member with one reason (ADR 0037's re-key); returns them, oldest
+ * first. Take `lockMemberForKeyChange` first in the same transaction, so keys a concurrent change committed
+ * meanwhile are seen by this statement.
+ */
+export async function revokeActiveKeys(
+  db: Db,
+  memberId: string,
+  purpose: MemberKeyPurpose,
+  at: Date,
+  reason: MemberKeyRevokedReason,
+): Promise<MemberKey[]> {
+  const rows = await db
+    .updateTable("member_key")
+    .set({ revoked_at: at, revoked_reason: reason })
+    .where("member_id", "=", memberId)
+    .where("purpose", "=", purpose)
+    .where("revoked_at", "is", null)
+    .returning(columns)
+    .execute();
+  return rows.map(toKey).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+}
+
+/**
+ * Locks the member's row until the transaction ends: key changes of one member (the member's rotation, the
+ * administrator's re-key) run one after the other, each seeing what the previous one committed.
+ * NotFoundError when there is no such member.
+ */
+export async function lockMemberForKeyChange(db: Db, memberId: string): Promise<void> {
+  const row = await db
+    .selectFrom("member")
+    .select("id")
+    .where("id", "=", memberId)
+    .forNoKeyUpdate() // not FOR UPDATE: rows referencing the member (keys, consents) may still be inserted
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError("member", memberId);
+}
+
+/** A member's revoked keys, most recently revoked first, at most `limit` (the member admin's view). */
+export async function listRetiredKeys(db: Db, memberId: string, limit = 100): Promise<MemberKey[]> {
+  const rows = await db
+    .selectFrom("member_key")
+    .select(columns)
+    .where("member_id", "=", memberId)
+    .where("revoked_at", "is not", null)
+    .orderBy("revoked_at", "desc")
+    .orderBy("created_at", "desc")
+    .limit(limit)
+    .execute();
+  return rows.map(toKey);
+}

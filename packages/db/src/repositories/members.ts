@@ -143,3 +143,17 @@ export async function setMemberQuotas(
   if (!row) throw new NotFoundError("member", id);
   return toMember(row);
 }
+
+/**
+ * The member directory's version (ADR 0038): moves at the commit of every change to `member` or `member_key`
+ * (a trigger), never before. A reader that reads the version and then the directory serves a directory at
+ * least as new as the version says.
+ */
+export async function memberDirectoryVersion(db: Db): Promise<bigint> {
+  const row = await db
+    .selectFrom("member_directory_version")
+    .select("version")
+    .where("id", "=", true)
+    .executeTakeFirstOrThrow();
+  return row.version;
+}

@@ -278,6 +278,11 @@ export function createHttpServer(
   options: HttpServerOptions = {},
 ): Server {
   const server = createServer(async (req, res) => {
+    // A response that finishes after close() began (a long poll that close released) would leave its
+    // keep-alive connection open until keepAliveTimeout (65 s), holding up close(): end it instead.
+    res.once("finish", () => {
+      if (!server.listening) req.socket.end();
+    });
     let path = "(unparsed)";
     if (answerCors(req, res, options.cors)) return;
     try {
