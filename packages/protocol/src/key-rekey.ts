@@ -17,7 +17,8 @@
 import { z } from "zod";
 import { lengthPrefixed, toBase64Url } from "./bytes.ts";
 import { ed25519Verify } from "./ed25519.ts";
-import { bytes, slug } from "./schemas.ts";
+import { rotateKeyInput } from "./key-rotation.ts";
+import { slug } from "./schemas.ts";
 import { NONCE_BYTES } from "./signing.ts";
 
 export const KEY_REKEY_DST = "relink/v1/key-rekey";
@@ -57,14 +58,10 @@ export function verifyRekeyPossession(proof: Uint8Array, s: KeyRekeyStatement): 
 export const REKEY_PROOF_KIND = "relink.key-rekey-proof/v1";
 
 /** The file the member hands the administrator (`relink key new --offline`): public data only. */
-export const rekeyProofFile = z.object({
+export const rekeyProofFile = rotateKeyInput.extend({
   kind: z.literal(REKEY_PROOF_KIND),
   networkId: z.string().min(1).max(200),
   member: slug,
-  newPublicKey: z.string().max(64),
-  timestampMs: z.number().int().min(0),
-  nonce: bytes(NONCE_BYTES, "nonce"),
-  proof: z.string().max(128),
 });
 export type RekeyProofFile = z.infer<typeof rekeyProofFile>;
 
@@ -81,13 +78,7 @@ export function rekeyProofFileOf(s: KeyRekeyStatement, proof: Uint8Array): Rekey
 }
 
 /** `admin.rekeyMember` input: the member and its proof file's statement and proof. */
-export const rekeyMemberInput = z.object({
-  slug,
-  newPublicKey: z.string().max(64),
-  timestampMs: z.number().int().min(0),
-  nonce: bytes(NONCE_BYTES, "nonce"),
-  proof: z.string().max(128),
-});
+export const rekeyMemberInput = rotateKeyInput.extend({ slug });
 export type RekeyMemberInput = z.infer<typeof rekeyMemberInput>;
 
 export const rekeyMemberOutput = z.object({
