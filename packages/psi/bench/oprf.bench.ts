@@ -11,8 +11,9 @@
  * - floor = the 2 + t = 4 multiplications per element no variant can avoid (blind, t evaluations, unblind);
  * - anchor: @openmined/psi.js 2.0.6 (ECDH-PSI on P-256, WASM, one thread) on the same identifiers — a whole
  *   PSI (server set of N with half of them shared, client request, server response, intersection) — as
- *   items/s; installed on demand: `npm install --no-save --ignore-scripts @openmined/psi.js@2.0.6` (its
- *   dependency protoc-gen-js downloads a binary in an install script, so it is not a workspace dependency).
+ *   items/s; a devDependency of this package. Its dependency protoc-gen-js downloads a protoc binary from
+ *   GitHub in a postinstall, which this network cannot reach and psi.js does not need at run time, so the
+ *   root package.json denies that one script (`allowScripts`, npm 11).
  */
 import { availableParallelism } from "node:os";
 import type { HolderEvaluation } from "../src/combined.ts";
@@ -50,14 +51,9 @@ interface PsiClient {
   delete(): void;
 }
 
-/** Whole-PSI items/s of @openmined/psi.js on the client's N identifiers, or undefined if not installed. */
-async function psiJsItemsPerSecond(ids: string[]): Promise<number | undefined> {
-  let PSI: () => Promise<PsiJs>;
-  try {
-    PSI = (await import("@openmined/psi.js" as string)).default as () => Promise<PsiJs>;
-  } catch {
-    return undefined;
-  }
+/** Whole-PSI items/s of @openmined/psi.js on the client's N identifiers. */
+async function psiJsItemsPerSecond(ids: string[]): Promise<number> {
+  const PSI = (await import("@openmined/psi.js" as string)).default as () => Promise<PsiJs>;
   const psi = await PSI();
   const serverItems = [
     ...ids.slice(0, ids.length / 2),
@@ -201,8 +197,8 @@ try {
     ],
     [
       "items / s: relink (combined) vs @openmined/psi.js",
-      psiJs ? `${itemsPerS.toFixed(0)} vs ${psiJs.toFixed(0)}` : `${itemsPerS.toFixed(0)} vs (not installed)`,
-      psiJs ? (itemsPerS / psiJs).toFixed(2) : "",
+      `${itemsPerS.toFixed(0)} vs ${psiJs.toFixed(0)}`,
+      (itemsPerS / psiJs).toFixed(2),
     ],
   ];
   console.log(`cores=${cores} workers=${pool.size} N=${N} t=${T}`);
@@ -229,8 +225,8 @@ try {
       combined_batch_ratio: r3(batch2S / floorS),
       combined_batch_design_ratio: r3(batch2S / design2FloorS),
       items_per_s: Math.round(itemsPerS),
-      psijs_items_per_s: psiJs ? Math.round(psiJs) : null,
-      vs_psijs: psiJs ? r3(itemsPerS / psiJs) : null,
+      psijs_items_per_s: Math.round(psiJs),
+      vs_psijs: r3(itemsPerS / psiJs),
     })}`,
   );
 } finally {
