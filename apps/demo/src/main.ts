@@ -17,7 +17,7 @@ import { buildExposureScenario, EXTRA_LENDERS } from "./exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "./network.ts";
 import { demoAccounts, randomPassword, seedPortalAccounts } from "./portal.ts";
 import { freshServerDatabase } from "./postgres.ts";
-import { buildScenario, DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS } from "./scenario.ts";
+import { buildScenario, DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS, NETWORK_MEMBER } from "./scenario.ts";
 
 const keepRunning = process.argv.includes("--keep-running");
 const wantPortal = !process.argv.includes("--no-portal");
@@ -75,8 +75,8 @@ try {
   );
   say(`  audit log key ${net.logKey}`);
 
-  step("Onboarding six member institutions");
-  for (const m of [...Object.values(MEMBERS), ...EXTRA_LENDERS]) {
+  step("Onboarding six member institutions, and the network-owned member that plants honeytokens");
+  for (const m of [...Object.values(MEMBERS), ...EXTRA_LENDERS, NETWORK_MEMBER]) {
     await addMember(net, m);
     say(`  ${m.slug.padEnd(16)} ${m.name} [${m.capabilities.join(", ")}]`);
   }
@@ -89,13 +89,23 @@ try {
   if (!portal) say("  web portal not available (see the hub's log); continuing without it");
   if (portal) {
     const password = randomPassword();
-    const accounts = demoAccounts({ collector: MEMBERS.collector.slug, bank: MEMBERS.bank.slug });
+    const accounts = demoAccounts({
+      collector: MEMBERS.collector.slug,
+      bank: MEMBERS.bank.slug,
+      network: NETWORK_MEMBER.slug,
+    });
     await seedPortalAccounts(net, accounts, password);
     step(`Web portal: ${net.hubUrl}/ (zh-Hans; zh-Hant and English in the language menu)`);
     say(`  demo accounts, password ${password}:`);
-    for (const a of accounts) say(`    ${a.role.padEnd(21)} ${a.email}`);
+    for (const a of accounts) {
+      const also = a.alsoRoles?.length ? ` (also ${a.alsoRoles.join(", ")} of ${a.memberSlug})` : "";
+      say(`    ${a.role.padEnd(21)} ${a.email}${also}`);
+    }
     say(
       `  member key files to import in the browser (Member key page): ${join(dir, "members", "<member>", "member.json")}`,
+    );
+    say(
+      `  /abuse (netops) and /opt-outs (network DPO) use the network-owned member's key: ${join(dir, "members", NETWORK_MEMBER.slug, "member.json")}`,
     );
     say(`  audit log key to pin on the audit page: ${net.logKey}`);
   }

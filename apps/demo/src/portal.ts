@@ -7,23 +7,43 @@ import { fromHex } from "@relink/protocol";
 import { createHubClient, ed25519Signer } from "@relink/sdk";
 import type { RunningNetwork } from "./network.ts";
 
+type PortalRole =
+  | "collections_operator"
+  | "data_engineer"
+  | "risk_analyst"
+  | "member_dpo"
+  | "member_admin"
+  | "network_admin"
+  | "network_dpo";
+
 export interface DemoAccount {
   email: string;
   displayName: string;
-  role:
-    | "collections_operator"
-    | "data_engineer"
-    | "risk_analyst"
-    | "member_dpo"
-    | "member_admin"
-    | "network_admin"
-    | "network_dpo";
+  /** The role the account demonstrates (one account per role; `npm start` lists them by it). */
+  role: PortalRole;
+  /** Further grants of the same person, for `memberSlug` (the network operator publishes as a member). */
+  alsoRoles?: readonly PortalRole[];
   memberSlug: string | null;
 }
 
-export function demoAccounts(slugs: { collector: string; bank: string }): DemoAccount[] {
+/**
+ * One account per role; with `network` (the network-owned member's slug, ADR 0045) also the network
+ * operator: a network admin who may publish as that member, so `/abuse` can plant honeytokens.
+ */
+export function demoAccounts(slugs: { collector: string; bank: string; network?: string }): DemoAccount[] {
   const c = slugs.collector;
   const b = slugs.bank;
+  const operator: DemoAccount[] = slugs.network
+    ? [
+        {
+          email: "netops@relink.demo",
+          displayName: "网络运营 周宁",
+          role: "network_admin",
+          alsoRoles: ["data_engineer"],
+          memberSlug: slugs.network,
+        },
+      ]
+    : [];
   return [
     {
       email: `operator@${c}.demo`,
@@ -47,6 +67,7 @@ export function demoAccounts(slugs: { collector: string; bank: string }): DemoAc
       role: "network_dpo",
       memberSlug: null,
     },
+    ...operator,
   ];
 }
 
@@ -68,7 +89,7 @@ export async function seedPortalAccounts(
       displayName: a.displayName,
       memberSlug: a.memberSlug,
       password,
-      roles: [a.role],
+      roles: [a.role, ...(a.alsoRoles ?? [])],
     });
   }
 }

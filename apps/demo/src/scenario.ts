@@ -35,6 +35,18 @@ export const MEMBERS = {
 } as const satisfies Record<string, MemberSpec>;
 
 /**
+ * The network-owned member (ADR 0045): it publishes the network's honeytokens, and its key computes the tags
+ * of honeytokens and opt-outs (CLI `relink admin plant-honeytokens | opt-out --home`, portal `/abuse` and
+ * `/opt-outs`). It holds no real person's data.
+ */
+export const NETWORK_MEMBER = {
+  slug: "relink-network",
+  name: "Relink network (honeytokens)",
+  kind: "other",
+  capabilities: ["lender"],
+} as const satisfies MemberSpec;
+
+/**
  * What the demo's key-holder operators allow each demo institution per day (they tag whole books); any other
  * member gets the holders' default of 500 (apps/keyholder usage.ts).
  */

@@ -25,11 +25,11 @@ import { fileURLToPath } from "node:url";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { contactBook, makePopulation } from "@relink/demo";
 import { buildExposureScenario, EXTRA_LENDERS, exposureOracle } from "@relink/demo/exposure-scenario";
-import { addMember, type MemberSpec, type RunningNetwork, startNetwork } from "@relink/demo/network";
+import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/network";
 import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
-import { buildScenario, DEMO_EXPOSURE, MEMBERS } from "@relink/demo/scenario";
+import { buildScenario, DEMO_EXPOSURE, MEMBERS, NETWORK_MEMBER } from "@relink/demo/scenario";
 import { EXPOSURE_FEATURES, fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
-import { createHubClient, ed25519Signer, MemberNode, parseDebtorRows } from "@relink/sdk";
+import { ed25519Signer, MemberNode, parseDebtorRows } from "@relink/sdk";
 import { MATCH_COLUMNS } from "@relink/sdk/columns";
 import { stringify } from "csv-stringify/sync";
 import type { Page } from "playwright-core";
@@ -40,13 +40,6 @@ import { type Browser, hasChromium, launch } from "./browser.ts";
 
 const SHOTS = join(import.meta.dirname, "..", "test-results");
 const csv = (rows: readonly object[]) => stringify(rows as Record<string, unknown>[], { header: true });
-/** The network-owned member (ADR 0045): publishes honeytokens; its key computes the network's tags. */
-const NETWORK_MEMBER: MemberSpec = {
-  slug: "relink-network",
-  name: "Relink network (honeytokens)",
-  kind: "other",
-  capabilities: ["lender"],
-};
 
 describe.skipIf(!hasChromium)("portal in Chromium", () => {
   const dir = join(tmpdir(), `relink-portal-e2e-${process.pid}`);
@@ -54,7 +47,11 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
   const s = buildScenario({ asOf, population: 120, debtors: 30, unconsented: 5 });
   // The exposure story over the same people: five lenders' loan books; the bank's risk team asks.
   const x = buildExposureScenario(s.people, { seed: 5050, asOf, applicants: 16, portfolio: 24 });
-  const accounts = demoAccounts({ collector: MEMBERS.collector.slug, bank: MEMBERS.bank.slug });
+  const accounts = demoAccounts({
+    collector: MEMBERS.collector.slug,
+    bank: MEMBERS.bank.slug,
+    network: NETWORK_MEMBER.slug,
+  });
   const password = randomPassword();
   const account = (role: string) => accounts.find((a) => a.role === role)!;
   let net: RunningNetwork;
@@ -71,10 +68,11 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
     creditConsents: join(dir, "credit-consents.csv"),
     honeytokens: join(dir, "honeytokens.csv"),
   };
-  // A synthetic identity the network plants as a honeytoken, and the network operator who plants it: a
-  // network admin with the data-engineer role for the network-owned member (publishing is a member's act).
+  // A synthetic identity the network plants as a honeytoken, and the network operator who plants it (the demo's
+  // netops account: a network admin with the data-engineer role for the network-owned member — publishing is a
+  // member's act).
   const [ghost] = makePopulation(9191, 1);
-  const netops = { email: "netops@relink.demo", displayName: "网络运营 周宁" };
+  const netops = accounts.find((a) => a.alsoRoles?.includes("data_engineer"))!;
 
   async function shot(name: string) {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
@@ -135,15 +133,6 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       await addMember(net, m);
     await net.hub.waitFor(/Relink portal on/, 120_000);
     await seedPortalAccounts(net, accounts, password);
-    await createHubClient({
-      url: net.hubUrl,
-      signer: ed25519Signer(fromHex(readFileSync(net.adminKeyFile, "utf8").trim())),
-    }).admin.createPortalUser.mutate({
-      ...netops,
-      memberSlug: NETWORK_MEMBER.slug,
-      password,
-      roles: ["network_admin", "data_engineer"],
-    });
     writeFileSync(files.honeytokens, csv(contactBook(9192, [ghost!], { coverage: 1, asOf })));
     // One row the browser must refuse (bad check digit), to show per-row errors.
     const bad = { ...s.books.bank[0]!, id_number: "110105194912310021" };
