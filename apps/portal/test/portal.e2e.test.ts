@@ -29,7 +29,7 @@ import { addMember, type RunningNetwork, startNetwork } from "@relink/demo/netwo
 import { demoAccounts, randomPassword, seedPortalAccounts } from "@relink/demo/portal";
 import { buildScenario, DEMO_EXPOSURE, MEMBERS, NETWORK_MEMBER } from "@relink/demo/scenario";
 import { EXPOSURE_FEATURES, fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
-import { ed25519Signer, MemberNode, parseDebtorRows } from "@relink/sdk";
+import { createHubClient, ed25519Signer, MemberNode, parseDebtorRows } from "@relink/sdk";
 import { MATCH_COLUMNS } from "@relink/sdk/columns";
 import { stringify } from "csv-stringify/sync";
 import type { Page } from "playwright-core";
@@ -557,6 +557,34 @@ describe.skipIf(!hasChromium)("portal in Chromium", () => {
       const bad = verify(packDir);
       expect(bad.status).toBe(1);
       expect(`${bad.stdout}${bad.stderr}`).toContain("EXPORT PACK REJECTED");
+
+      // The DPO rotates its own key in the browser (ADR 0037): the new key file is downloaded, the page and the
+      // hub switch to it, and the old key is refused.
+      await page.getByTestId("dpo-rotate-start").click();
+      const [keyDownload] = await Promise.all([
+        page.waitForEvent("download"),
+        page.getByTestId("dpo-rotate-confirm").click(),
+      ]);
+      const newDpoKey = readFileSync(await keyDownload.path(), "utf8");
+      expect(newDpoKey).toMatch(/^[0-9a-f]{64}\n$/);
+      const oldSecret = fromHex(readFileSync(dpoKeyFile, "utf8").trim());
+      const newSecret = fromHex(newDpoKey.trim());
+      const dpoFp = (secret: Uint8Array) =>
+        toBase64Url(keyFingerprint("ed25519", ed25519.getPublicKey(secret)));
+      const rotated = page.getByTestId("dpo-rotate-done");
+      await expect.poll(() => rotated.getAttribute("data-new")).toBe(dpoFp(newSecret));
+      expect(await rotated.getAttribute("data-old")).toBe(dpoFp(oldSecret));
+      await expect
+        .poll(() => page.getByTestId("dpo-key-info").getAttribute("data-public-key"))
+        .toBe(toBase64Url(ed25519.getPublicKey(newSecret)));
+      await shot("18b-dpo-key-rotated");
+      const asDpo = (secret: Uint8Array) =>
+        createHubClient({ url: net.hubUrl, signer: ed25519Signer(secret) }).dpo.commitmentKey.query();
+      await expect(asDpo(oldSecret)).rejects.toThrow(/no active DPO key/);
+      expect((await asDpo(newSecret)).memberId).toBeTruthy();
+      // The report still works from the page with the rotated key.
+      await page.getByTestId("dpo-report-start").click();
+      await expect.poll(() => page.getByTestId("dpo-report-status").getAttribute("data-ok")).toBe("true");
       await signOut();
     },
   );

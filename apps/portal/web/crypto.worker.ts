@@ -21,6 +21,7 @@ import {
   type HubClient,
   MemberNode,
   parseDebtorRows,
+  rotateDpoKey,
   rotateSigningKey,
   webCryptoSigner,
   wireError,
@@ -29,7 +30,14 @@ import { exposureSubjectsTable } from "@relink/sdk/columns";
 import { buildExportPack, tarArchive } from "@relink/sdk/dpo";
 import verifierSource from "@relink/sdk/verify-export.mjs";
 import { verifyReceiptAsync, verifySubjectReport } from "@relink/tlog";
-import { loadDpoKey, loadMemberKey, newMemberSigningKey, replaceMemberSigningKey } from "./keys.ts";
+import {
+  loadDpoKey,
+  loadMemberKey,
+  newDpoKey,
+  newMemberSigningKey,
+  replaceDpoKey,
+  replaceMemberSigningKey,
+} from "./keys.ts";
 import type {
   ReportCheck,
   SubjectIdentifiers,
@@ -144,6 +152,8 @@ async function run(req: WorkerRequest): Promise<WorkerResult> {
     }
     case "rotate-key":
       return rotateKey();
+    case "rotate-dpo-key":
+      return rotateDpo();
     case "dpo-report":
       return subjectReport(req);
     case "dpo-verify": {
@@ -289,6 +299,41 @@ async function rotateKey(): Promise<WorkerResult> {
 }
 
 // ----------------------------------------------------------------------------------------------- DPO
+
+/**
+ * ADR 0037: a member DPO's key rotates like the member's signing key — the new key is made here, the hub is
+ * asked (signed with the current DPO key) to switch to it with the new key's proof of possession, then the
+ * stored key is replaced. A network DPO's key lives in the hub's configuration: the hub refuses (FORBIDDEN).
+ */
+async function rotateDpo(): Promise<WorkerResult> {
+  const current = await dpoKey();
+  const next = await newDpoKey();
+  const signer = webCryptoSigner(current.privateKey, current.publicKey);
+  const client = createHubClient({
+    url: `${self.location.origin}/api`,
+    signer,
+    networkId: await networkId(),
+  });
+  const r = await rotateDpoKey(client, {
+    currentFingerprint: signer.fingerprint,
+    newKey: { publicKey: next.publicKey, sign: webCryptoSigner(next.privateKey, next.publicKey).sign },
+  });
+  let stored = true;
+  try {
+    await replaceDpoKey(next);
+  } catch {
+    stored = false;
+  }
+  return {
+    op: "rotate-dpo-key",
+    oldFingerprint: r.oldFingerprint,
+    newFingerprint: r.newFingerprint,
+    rotatedAt: r.rotatedAt,
+    keyFile: next.keyFile,
+    stored,
+    receipts: [r.receipt],
+  };
+}
 
 async function dpoKey() {
   const key = await loadDpoKey();

@@ -179,3 +179,33 @@ export async function replaceMemberSigningKey(
   await tx("readwrite", (s) => s.put(stored, "current"));
   return stored;
 }
+
+/**
+ * A new DPO key made here (the crypto worker), for a rotation (ADR 0037): the non-extractable WebCrypto key
+ * and the key file in the format of `relink dpo keygen` (64 hex characters, one line), which the DPO
+ * downloads. The seed exists only inside that text; it is never sent to the hub.
+ */
+export async function newDpoKey(): Promise<{
+  privateKey: CryptoKey;
+  publicKey: Uint8Array;
+  keyFile: string;
+}> {
+  const seed = crypto.getRandomValues(new Uint8Array(32));
+  const keyFile = `${toHex(seed)}\n`;
+  const { privateKey, publicKey } = await importSeed(seed); // wipes the seed
+  return { privateKey, publicKey, keyFile };
+}
+
+/** After the hub accepted a DPO key rotation: the new key replaces the stored one. */
+export async function replaceDpoKey(next: {
+  privateKey: CryptoKey;
+  publicKey: Uint8Array;
+}): Promise<StoredDpoKey> {
+  const stored: StoredDpoKey = {
+    privateKey: next.privateKey,
+    publicKey: next.publicKey,
+    importedAt: new Date().toISOString(),
+  };
+  await tx("readwrite", (s) => s.put(stored, "current"), DPO_STORE);
+  return stored;
+}

@@ -21,6 +21,8 @@ export type WorkerRequest =
   | { id: number; op: "revoke"; references: string[] }
   // The member admin replaces the member's request-signing key (ADR 0068): the new key is made in the worker.
   | { id: number; op: "rotate-key" }
+  // A member DPO replaces its own key (ADR 0037): the new key is made in the worker, like the member's.
+  | { id: number; op: "rotate-dpo-key" }
   | {
       id: number;
       op: "exposure";
@@ -81,11 +83,14 @@ export type WorkerResult =
   | { op: "consents"; rows: number; registered: number; errors: UploadError[]; receipts: unknown[] }
   | { op: "revoke"; revoked: number; receipts: unknown[] }
   | {
-      op: "rotate-key";
+      op: "rotate-key" | "rotate-dpo-key";
       oldFingerprint: string;
       newFingerprint: string;
       rotatedAt: string;
-      /** member.json with the new key, for the admin to download (the only copy of the new seed). */
+      /**
+       * The new key's file, to download (the only copy of the new seed): member.json for the member's key,
+       * the one-line hex file of `relink dpo keygen` for a DPO key.
+       */
       keyFile: string;
       /** False when the hub rotated but this browser could not store the new key: import the key file. */
       stored: boolean;

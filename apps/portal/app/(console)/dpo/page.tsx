@@ -9,6 +9,7 @@
  */
 import { keyFingerprint, toBase64Url } from "@relink/protocol";
 import { REPORT_COLUMNS, reportCsv, reportRows } from "@relink/sdk/dpo";
+import { useQuery } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { caseRegister } from "../../../web/cases.ts";
 import { DICTIONARIES, type MessageKey, translator } from "../../../web/i18n.ts";
@@ -22,6 +23,8 @@ import {
   type StoredDpoKey,
 } from "../../../web/keys.ts";
 import type { ReportCheck, WorkerResult } from "../../../web/protocol.ts";
+import { RotateKeyCard } from "../../../web/rotate-key.tsx";
+import { useTRPC } from "../../../web/trpc.ts";
 import {
   Badge,
   Card,
@@ -52,6 +55,10 @@ export default function DpoPage() {
   const [hasMemberKey, setHasMemberKey] = useState<boolean | null>(null);
   const [logKey, setLogKey] = useState("");
   const [keyError, setKeyError] = useState<string | null>(null);
+  const trpc = useTRPC();
+  const me = useQuery(trpc.portal.me.queryOptions());
+  // A network DPO's key lives in the hub's configuration (rotated there); a member DPO rotates its own here.
+  const isMemberDpo = me.data?.roles.some((g) => g.role === "member_dpo") ?? false;
   useEffect(() => {
     void loadDpoKey().then(setDpoKey);
     void loadMemberKey().then((k) => {
@@ -125,6 +132,15 @@ export default function DpoPage() {
           />
         </label>
       </Card>
+      {dpoKey && isMemberDpo ? (
+        <RotateKeyCard
+          op="rotate-dpo-key"
+          file={{ name: "dpo.key", type: "text/plain" }}
+          prefix="dpo.rotate"
+          testIds="dpo-rotate"
+          onRotated={() => void loadDpoKey().then(setDpoKey)}
+        />
+      ) : null}
       <SubjectReportCard ready={ready && hasMemberKey === true} logKey={logKey.trim()} />
       {hasMemberKey === false ? <p className="notice">{t("dpo.memberKeyNeeded")}</p> : null}
       <ReplayCard ready={ready} logKey={logKey.trim()} />

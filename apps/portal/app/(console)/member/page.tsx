@@ -12,74 +12,9 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { MessageKey } from "../../../web/i18n.ts";
 import { useI18n } from "../../../web/i18n-client.tsx";
-import type { WorkerResult } from "../../../web/protocol.ts";
-import { rememberReceipts } from "../../../web/receipts.ts";
+import { RotateKeyCard } from "../../../web/rotate-key.tsx";
 import { useTRPC } from "../../../web/trpc.ts";
-import { Badge, Card, downloadFile, ErrorText, PageHeader, Stat } from "../../../web/ui.tsx";
-import { runJob } from "../../../web/worker-client.ts";
-
-type Rotated = Extract<WorkerResult, { op: "rotate-key" }>;
-
-/** The member admin's key rotation: a confirmation, then the worker job; the key file is downloaded. */
-function RotateSigningKey({ onRotated }: { onRotated: () => void }) {
-  const { t, dateTime } = useI18n();
-  const [step, setStep] = useState<"idle" | "confirm" | "running">("idle");
-  const [done, setDone] = useState<Rotated | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const save = (r: Rotated) => downloadFile("member.json", r.keyFile, "application/json");
-  const rotate = async () => {
-    setStep("running");
-    setError(null);
-    try {
-      const r = (await runJob({ op: "rotate-key" })) as Rotated;
-      rememberReceipts(r.receipts);
-      setDone(r);
-      save(r);
-      onRotated();
-    } catch (e) {
-      setError((e as Error).message);
-    } finally {
-      setStep("idle");
-    }
-  };
-  return (
-    <Card title={t("member.rotate.title")} wide>
-      <p className="muted">{t("member.rotate.explain")}</p>
-      {error ? <ErrorText message={error} /> : null}
-      {done ? (
-        <div data-testid="rotate-done" data-old={done.oldFingerprint} data-new={done.newFingerprint}>
-          <p>
-            {t("member.rotate.done", {
-              time: dateTime(done.rotatedAt),
-              old: `${done.oldFingerprint.slice(0, 12)}…`,
-              new: `${done.newFingerprint.slice(0, 12)}…`,
-            })}
-          </p>
-          {done.stored ? null : <ErrorText message={t("member.rotate.notStored")} />}
-          <button type="button" data-testid="rotate-download" onClick={() => save(done)}>
-            {t("member.rotate.download")}
-          </button>
-        </div>
-      ) : null}
-      {step === "idle" ? (
-        <button type="button" data-testid="rotate-start" onClick={() => setStep("confirm")}>
-          {t("member.rotate.start")}
-        </button>
-      ) : step === "confirm" ? (
-        <div className="role-edit">
-          <button type="button" className="primary danger" data-testid="rotate-confirm" onClick={rotate}>
-            {t("member.rotate.confirm")}
-          </button>
-          <button type="button" onClick={() => setStep("idle")}>
-            {t("member.cancel")}
-          </button>
-        </div>
-      ) : (
-        <p className="muted">{t("member.rotate.running")}</p>
-      )}
-    </Card>
-  );
-}
+import { Badge, Card, ErrorText, PageHeader, Stat } from "../../../web/ui.tsx";
 
 const MEMBER_ROLES = [
   "collections_operator",
@@ -187,7 +122,11 @@ export default function MemberPage() {
         </Card>
       ) : null}
       {isAdmin ? (
-        <RotateSigningKey
+        <RotateKeyCard
+          op="rotate-key"
+          file={{ name: "member.json", type: "application/json" }}
+          prefix="member.rotate"
+          testIds="rotate"
           onRotated={() => void qc.invalidateQueries({ queryKey: trpc.portal.memberKeys.queryKey() })}
         />
       ) : null}
