@@ -4,6 +4,8 @@ import { defineProject } from "vitest/config";
 export default defineProject({
   test: {
     name: "circuits",
+    // Two test files at a time (docs/runbooks/ci.md); `vitest run --maxWorkers=1` runs one at a time.
+    maxWorkers: 2,
     include: ["test/**/*.test.ts"],
     testTimeout: Number(process.env.RELINK_TEST_TIMEOUT_MS ?? 300_000),
     hookTimeout: Number(process.env.RELINK_TEST_TIMEOUT_MS ?? 300_000),

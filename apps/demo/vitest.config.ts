@@ -4,5 +4,12 @@ import { defineProject } from "vitest/config";
 const timeout = Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 900000);
 
 export default defineProject({
-  test: { name: "demo", testTimeout: timeout, hookTimeout: timeout, include: ["test/**/*.test.ts"] },
+  test: {
+    name: "demo",
+    // Two test files at a time (docs/runbooks/ci.md); `vitest run --maxWorkers=1` runs one at a time.
+    maxWorkers: 2,
+    testTimeout: timeout,
+    hookTimeout: timeout,
+    include: ["test/**/*.test.ts"],
+  },
 });

@@ -7,6 +7,8 @@ const timeout = Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 300000);
 export default defineProject({
   test: {
     name: "portal",
+    // Two test files at a time (docs/runbooks/ci.md); `vitest run --maxWorkers=1` runs one at a time.
+    maxWorkers: 2,
     include: ["test/**/*.test.ts"],
     testTimeout: timeout,
     hookTimeout: 3 * timeout,

@@ -6,6 +6,8 @@ const timeout = Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 300000);
 export default defineProject({
   test: {
     name: "core",
+    // Two test files at a time (docs/runbooks/ci.md); `vitest run --maxWorkers=1` runs one at a time.
+    maxWorkers: 2,
     testTimeout: timeout,
     hookTimeout: timeout,
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],

@@ -8,6 +8,8 @@ const timeout = 300000;
 export default defineProject({
   test: {
     name: "zk",
+    // Two test files at a time (docs/runbooks/ci.md); `vitest run --maxWorkers=1` runs one at a time.
+    maxWorkers: 2,
     testTimeout: timeout,
     hookTimeout: timeout,
     include: ["test/**/*.test.ts", "src/**/*.test.ts"],

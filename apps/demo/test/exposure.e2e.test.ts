@@ -18,12 +18,18 @@ import {
 } from "../src/exposure-scenario.ts";
 import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
-import type { Proc } from "../src/processes.ts";
+import { demoExposureDeadlineMs, type Proc } from "../src/processes.ts";
 import { DEMO_EVALUATION_CAPS, DEMO_EXPOSURE, MEMBERS } from "../src/scenario.ts";
 import { makePopulation } from "../src/synthetic.ts";
 import { dumpHubDatabase } from "./hub-dump.ts";
 
 const serverUrl = process.env["TEST_DATABASE_URL"];
+/**
+ * The hub's per-subject round deadline, which the stopped lender's test waits out: 10 s here, not the demo's
+ * 30 s (every lender here answered a round within 2.1 s at load average 16–20 on 2 cores);
+ * RELINK_EXPOSURE_DEADLINE_MS overrides it, as for the demo.
+ */
+const deadlineMs = demoExposureDeadlineMs({ RELINK_EXPOSURE_DEADLINE_MS: "10000", ...process.env });
 const asOf = new Date().toISOString().slice(0, 10);
 
 interface ExposureJson {
@@ -60,7 +66,7 @@ for (const backend of ["pglite", "postgres"] as const) {
         ...(serverDb ? { databaseUrl: serverDb.url } : {}),
         checkpointIntervalMs: 1000,
         evaluationCaps: { members: DEMO_EVALUATION_CAPS },
-        exposure: DEMO_EXPOSURE,
+        exposure: { ...DEMO_EXPOSURE, subjectsDeadlineMs: deadlineMs },
       });
       const lenders = [MEMBERS.bank, MEMBERS.consumer, MEMBERS.auto, ...EXTRA_LENDERS];
       for (const m of lenders) await addMember(net, m);

@@ -3,7 +3,8 @@
  * the hub does (answers when the version differs from the one named, or after the wait): a suspension is
  * seen long before the TTL (10 min here); a hub that goes away and comes back on the same address is
  * followed again through the retry backoff, and a change made while it was down arrives; close() abandons
- * a poll in flight at once. The real hub and holders are exercised in apps/demo/test/revocation-push.e2e.
+ * a poll in flight at once. The real hub and holders are exercised in apps/demo/test/keys/revocation-push.ts
+ * (run by keys.e2e.test.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";

@@ -1,34 +1,27 @@
 /**
  * Revocations reach every key holder at once (ADR 0038), against a network of real processes (hub, two key
- * holders, the `relink` CLI). The holders' directory cache lives 10 minutes here, so only the long poll can
+ * holders, the `relink` CLI; shared with the other key suites, keys.e2e.test.ts). The holders' directory cache lives 10 minutes here, so only the long poll can
  * make them refuse in time: after `relink key rotate` the old key, and after `relink admin suspend` the
  * suspended member, are refused by every holder (UNKNOWN_KEY, MEMBER_SUSPENDED) well inside half that TTL —
  * without the push this test fails. The time each holder took is printed (docs/benchmarks.md records it).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { holderSays as holderSaysTo, memberSecretKey, untilHolderSays } from "../src/key-checks.ts";
-import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
-import { freshServerDatabase } from "../src/postgres.ts";
-import { MEMBERS } from "../src/scenario.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { holderSays as holderSaysTo, memberSecretKey, untilHolderSays } from "../../src/key-checks.ts";
+import { addMember } from "../../src/network.ts";
+import { MEMBERS } from "../../src/scenario.ts";
+import { KEYS_DEADLINE_MS, KEYS_NETWORK_ID, type KeysNetwork, suiteMember } from "./shared.ts";
 
-const NETWORK_ID = "relink-revocation-push";
-const TTL_SECONDS = 600;
+const NETWORK_ID = KEYS_NETWORK_ID;
 /** A refusal must come well before the cache would have turned over on its own (and within the test bound). */
-const deadlineMs = Math.min(
-  Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 900_000),
-  (TTL_SECONDS * 1000) / 2,
-);
-const serverUrl = process.env["TEST_DATABASE_URL"];
+const deadlineMs = KEYS_DEADLINE_MS;
+const SUITE = "revocation";
+const BANK = suiteMember(SUITE, MEMBERS.bank);
+const CONSUMER = suiteMember(SUITE, MEMBERS.consumer);
 
-for (const backend of ["pglite", "postgres"] as const) {
-  const run = backend === "postgres" && !serverUrl ? describe.skip : describe;
-  run(`revocations reach every key holder at once [${backend}]`, () => {
-    let serverDb: { url: string; drop(): Promise<void> } | undefined;
-    let dir: string;
-    let net: RunningNetwork;
+export function revocationPushSuite(ctx: KeysNetwork): void {
+  const backend = ctx.backend;
+  describe("revocations reach every key holder at once", () => {
+    let net: ReturnType<KeysNetwork["net"]>;
     const secretOf = (slug: string) => memberSecretKey(net.homeDir(slug));
     const holderSays = (i: number, secret: Uint8Array) =>
       holderSaysTo(net.holderUrls[i]!, NETWORK_ID, i + 1, secret);
@@ -59,31 +52,13 @@ for (const backend of ["pglite", "postgres"] as const) {
     }
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), `relink-revocation-push-${backend}-`));
-      serverDb =
-        backend === "postgres" ? await freshServerDatabase(serverUrl!, "relink_revocation") : undefined;
-      net = await startNetwork({
-        dir,
-        ...(serverDb ? { databaseUrl: serverDb.url } : {}),
-        networkId: NETWORK_ID,
-        holders: 2,
-        threshold: 2,
-        witnesses: [],
-        checkpointIntervalMs: 500,
-        directoryTtlSeconds: TTL_SECONDS,
-      });
-      await addMember(net, MEMBERS.bank);
-      await addMember(net, MEMBERS.consumer);
-    });
-
-    afterAll(async () => {
-      await net?.stop();
-      await serverDb?.drop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      net = ctx.net();
+      await addMember(net, BANK);
+      await addMember(net, CONSUMER);
     });
 
     it("a rotated key is refused by every key holder at once, the new key accepted", async () => {
-      const M = MEMBERS.consumer.slug;
+      const M = CONSUMER.slug;
       const old = secretOf(M);
       await holdersFollow();
       // Both holders hold the old key (cached for 10 minutes from here on).
@@ -97,7 +72,7 @@ for (const backend of ["pglite", "postgres"] as const) {
     });
 
     it("a suspended member is refused by every key holder at once", async () => {
-      const M = MEMBERS.bank.slug;
+      const M = BANK.slug;
       const key = secretOf(M);
       for (const i of [0, 1]) expect(await holderSays(i, key)).toBe("BAD_INPUT");
       const r = await net.relink([

@@ -1,46 +1,40 @@
 /**
  * An administrator re-keys a member that lost its request-signing key (ADR 0037), against a network of real
- * processes (hub, two key holders, the `relink` CLI on both sides). Here the lost key is also in a thief's
+ * processes (hub, two key holders, the `relink` CLI on both sides; shared with the other key suites,
+ * keys.e2e.test.ts). Here the lost key is also in a thief's
  * hands: the member makes a new key offline (`relink key new --offline`) and hands the proof file to the
  * administrator (`relink admin rekey <member> --proof-file F`). From then on the hub and every key holder
  * refuse the old key and accept the new one, and the member publishes again. Typed refusals: the same proof
  * twice, a proof for another member, a tampered proof, a malformed file, `key new` without --offline.
  * Then the member's DPO rotates its own key (`relink dpo rotate-key`, ADR 0037): the hub switches at once.
  */
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { fromHex, keyFingerprint, toBase64Url } from "@relink/protocol";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeCsvFile } from "../src/csv.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { writeCsvFile } from "../../src/csv.ts";
 import {
   holderSays as holderSaysTo,
   hubSays as hubSaysTo,
   memberSecretKey,
   untilHolderSays,
-} from "../src/key-checks.ts";
-import { addMember, type RunningNetwork, startNetwork } from "../src/network.ts";
-import { freshServerDatabase } from "../src/postgres.ts";
-import { buildScenario, MEMBERS } from "../src/scenario.ts";
+} from "../../src/key-checks.ts";
+import { addMember } from "../../src/network.ts";
+import { buildScenario, MEMBERS } from "../../src/scenario.ts";
+import { KEYS_DEADLINE_MS, KEYS_NETWORK_ID, type KeysNetwork, suiteFiles, suiteMember } from "./shared.ts";
 
 const today = new Date().toISOString().slice(0, 10);
-const NETWORK_ID = "relink-rekey";
-const TTL_SECONDS = 600;
-const deadlineMs = Math.min(
-  Number(process.env["RELINK_TEST_TIMEOUT_MS"] || 900_000),
-  (TTL_SECONDS * 1000) / 2,
-);
-const serverUrl = process.env["TEST_DATABASE_URL"];
+const NETWORK_ID = KEYS_NETWORK_ID;
+const deadlineMs = KEYS_DEADLINE_MS;
+const SUITE = "rekey";
+const BANK = suiteMember(SUITE, MEMBERS.bank);
+const CONSUMER = suiteMember(SUITE, MEMBERS.consumer);
 
-for (const backend of ["pglite", "postgres"] as const) {
-  const run = backend === "postgres" && !serverUrl ? describe.skip : describe;
-  run(`relink admin rekey against a network of real processes [${backend}]`, () => {
-    let serverDb: { url: string; drop(): Promise<void> } | undefined;
-    let dir: string;
-    let net: RunningNetwork;
-    const M = MEMBERS.consumer.slug;
-    const file = (name: string) => join(dir, name);
+export function adminRekeySuite(ctx: KeysNetwork): void {
+  describe("relink admin rekey", () => {
+    let net: ReturnType<KeysNetwork["net"]>;
+    let file: (name: string) => string;
+    const M = CONSUMER.slug;
     const secretOf = () => memberSecretKey(net.homeDir(M));
     /** `relink key new --offline` for the member, writing the proof to `out`. */
     const keyNew = (out: string, ...more: string[]) =>
@@ -55,29 +49,12 @@ for (const backend of ["pglite", "postgres"] as const) {
       holderSaysTo(net.holderUrls[i]!, NETWORK_ID, i + 1, secret);
 
     beforeAll(async () => {
-      dir = mkdtempSync(join(tmpdir(), `relink-rekey-${backend}-`));
-      serverDb = backend === "postgres" ? await freshServerDatabase(serverUrl!, "relink_rekey") : undefined;
-      net = await startNetwork({
-        dir,
-        ...(serverDb ? { databaseUrl: serverDb.url } : {}),
-        networkId: NETWORK_ID,
-        holders: 2,
-        threshold: 2,
-        witnesses: [],
-        checkpointIntervalMs: 500,
-        directoryTtlSeconds: TTL_SECONDS,
-        evaluationCaps: { default: 50_000 },
-      });
-      await addMember(net, MEMBERS.bank);
-      await addMember(net, MEMBERS.consumer);
+      net = ctx.net();
+      file = suiteFiles(ctx, SUITE);
+      await addMember(net, BANK);
+      await addMember(net, CONSUMER);
       const s = buildScenario({ seed: 37, population: 40, debtors: 8, unconsented: 2, asOf: today });
       writeCsvFile(file("consumer.csv"), s.books.consumer);
-    });
-
-    afterAll(async () => {
-      await net?.stop();
-      await serverDb?.drop();
-      if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
     it("the member makes a key offline, the administrator re-keys it: the lost key is refused everywhere", async () => {
@@ -140,22 +117,22 @@ for (const backend of ["pglite", "postgres"] as const) {
       const other = await net.relink([
         "admin",
         "rekey",
-        MEMBERS.bank.slug,
+        BANK.slug,
         "--proof-file",
         file("proof.json"),
         ...adminArgs(),
       ]);
       expect(other.code).toBe(1);
-      expect(other.stderr).toContain(`the proof is for member '${M}', not '${MEMBERS.bank.slug}'`);
+      expect(other.stderr).toContain(`the proof is for member '${M}', not '${BANK.slug}'`);
       // A fresh proof, its member field changed after signing: the hub refuses the proof.
       const fresh = await keyNew("proof2.json", "--quiet");
       expect(fresh.code, fresh.stderr).toBe(0);
       const proof2 = JSON.parse(readFileSync(file("proof2.json"), "utf8")) as Record<string, unknown>;
-      writeFileSync(file("tampered.json"), JSON.stringify({ ...proof2, member: MEMBERS.bank.slug }));
+      writeFileSync(file("tampered.json"), JSON.stringify({ ...proof2, member: BANK.slug }));
       const tampered = await net.relink([
         "admin",
         "rekey",
-        MEMBERS.bank.slug,
+        BANK.slug,
         "--proof-file",
         file("tampered.json"),
         ...adminArgs(),
