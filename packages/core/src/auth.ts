@@ -3,13 +3,7 @@
  * Order matters: the signature is verified before the nonce is recorded, so a forger cannot burn nonces.
  * Suspension is checked by the use cases (`requireActive`), which log the denial.
  */
-import {
-  findActiveKeyWithMember,
-  findActiveSigningKeyRememberingNonce,
-  type Member,
-  type MemberKey,
-  rememberNonce,
-} from "@relink/db";
+import { findActiveKeyWithMember, type Member, type MemberKey, rememberNonce } from "@relink/db";
 import {
   bytesEqual,
   hubAudience,
@@ -17,7 +11,6 @@ import {
   parseSignatureHeaders,
   RelinkError,
   type SignatureHeaders,
-  toHex,
   type UnverifiedRequest,
   verifyRequestSignature,
 } from "@relink/protocol";
@@ -56,22 +49,6 @@ export async function authenticateMemberRequest(
 ): Promise<AuthenticatedMember> {
   const now = deps.clock();
   const parts = parseSignatureHeaders(req, now.getTime());
-  const audience = hubAudience(deps.policy.networkId);
-  const fingerprintHex = toHex(parts.fingerprint);
-  const knownKey = signingKeyBytes.get(fingerprintHex);
-  if (knownKey) {
-    // The key's bytes are known (a fingerprint names exactly one key): verify first, then one statement
-    // checks that the key is still active, reads its member and records the nonce (ADR 0044).
-    const requestHash = verifyRequestSignature(req, parts, knownKey, audience);
-    const found = await findActiveSigningKeyRememberingNonce(deps.db, {
-      fingerprint: parts.fingerprint,
-      nonce: parts.nonce,
-      at: now,
-    });
-    if (!found) throw new RelinkError("UNKNOWN_KEY", "no active request-signing key with this fingerprint");
-    if (!found.fresh) throw new RelinkError("REPLAYED_REQUEST", "this nonce was already used");
-    return { member: found.member, key: found.key, requestHash };
-  }
   // Key and member in one round trip (member_key.member_id references member: a key always has one).
   const found = await findActiveKeyWithMember(deps.db, parts.fingerprint);
   if (found?.key.purpose !== "request_signing" || found.key.algorithm !== "ed25519") {
@@ -79,22 +56,7 @@ export async function authenticateMemberRequest(
   }
   const { key, member } = found;
   const requestHash = await verifyAndRemember(deps, req, parts, key.publicKey, now);
-  rememberSigningKey(fingerprintHex, parts.fingerprint, key.publicKey);
   return { member, key, requestHash };
-}
-
-/**
- * Public-key bytes by fingerprint, for keys that have verified a request here. Not a cache of anything that
- * can change: a fingerprint is SHA-256("ed25519" ‖ 0 ‖ key), so it names one key's bytes for ever (checked
- * before an entry is added). Whether the key is still active, and its member, are read on every request.
- */
-const signingKeyBytes = new Map<string, Uint8Array>();
-const SIGNING_KEYS_KEPT = 10_000;
-
-function rememberSigningKey(fingerprintHex: string, fingerprint: Uint8Array, publicKey: Uint8Array): void {
-  if (!bytesEqual(keyFingerprint("ed25519", publicKey), fingerprint)) return;
-  if (signingKeyBytes.size >= SIGNING_KEYS_KEPT) signingKeyBytes.clear();
-  signingKeyBytes.set(fingerprintHex, publicKey.slice());
 }
 
 /** Network administrators sign like members, with keys from the hub's configuration. */

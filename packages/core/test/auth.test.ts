@@ -302,40 +302,6 @@ describeEachBackend("request authentication", ({ db }) => {
     }
   });
 
-  it("a key that has verified before (one statement, ADR 0044): forgery, replay and revocation as on first use", async () => {
-    const erin = await onboardTestMember(core, { slug: "erin-lending" });
-    const fp = keyFingerprint("ed25519", erin.publicKey);
-    const nonces = async () =>
-      Number(
-        (
-          await db()
-            .selectFrom("request_nonce")
-            .select((eb) => eb.fn.countAll().as("n"))
-            .where("key_fingerprint", "=", fp)
-            .executeTakeFirstOrThrow()
-        ).n,
-      );
-    await erin.authenticate(); // first use: the two-statement path, which makes the key's bytes known
-    const n0 = await nonces();
-    const genuine = erin.sign("POST", PATH, BODY);
-    const forged = withHeaders(genuine, { [H.signature]: flipHeaderBit(genuine.headers[H.signature]!, 5) });
-    await expectCode(auth(forged), "BAD_SIGNATURE");
-    expect(await nonces()).toBe(n0); // the forgery recorded no nonce
-    const who = await auth(genuine);
-    expect(who.member.slug).toBe("erin-lending");
-    expect(who.key.fingerprint).toEqual(fp);
-    expect(await nonces()).toBe(n0 + 1);
-    await expectCode(auth(genuine), "REPLAYED_REQUEST");
-    const copies = erin.sign("POST", PATH, BODY);
-    const outcomes = await Promise.allSettled([auth(copies), auth(copies), auth(copies)]);
-    expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
-    const [key] = await listActiveKeys(db(), who.member.id, "request_signing");
-    await revokeMemberKey(db(), key!.id, core.clock());
-    const n1 = await nonces();
-    await expectCode(auth(erin.sign("POST", PATH, BODY)), "UNKNOWN_KEY");
-    expect(await nonces()).toBe(n1); // a revoked key records no nonce
-  });
-
   it("authenticates a suspended member (the use cases refuse it, with a denial leaf)", async () => {
     const { suspendMember } = await import("../src/members.ts");
     const dave = await onboardTestMember(core, { slug: "dave-debt" });

@@ -1,8 +1,7 @@
 /** Members' public keys: Ed25519 request-signing and witness keys, X25519 mask-agreement keys. */
-import type { QueryCreator, Selectable } from "kysely";
+import type { Selectable } from "kysely";
 import { ConflictError, NotFoundError, SQLSTATE, sqlState } from "../errors.ts";
 import type {
-  Database,
   Db,
   KeyAlgorithm,
   MemberKeyPurpose,
@@ -104,61 +103,7 @@ export async function findActiveKeyWithMember(
   db: Db,
   fingerprint: Uint8Array,
 ): Promise<{ key: MemberKey; member: Member } | undefined> {
-  const row = await activeKeyWithMember(db, fingerprint).executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    key: toKey({ ...row, id: row.key_id, created_at: row.key_created_at }),
-    member: toMember(row),
-  };
-}
-
-/**
- * Request authentication's one statement when the caller already holds the key's bytes and has verified
- * the signature with them (ADR 0044): the active request-signing Ed25519 key with this fingerprint and its
- * member, and — only if there is one — the nonce recorded, atomically through request_nonce's primary key
- * as in {@link rememberNonce}. `fresh` is false for a replayed nonce; undefined when no such active key
- * exists (revoked, unknown or of another purpose; then no nonce is recorded).
- */
-export async function findActiveSigningKeyRememberingNonce(
-  db: Db,
-  input: { fingerprint: Uint8Array; nonce: Uint8Array; at: Date },
-): Promise<{ key: MemberKey; member: Member; fresh: boolean } | undefined> {
   const row = await db
-    .with("found", (qc) =>
-      activeKeyWithMember(qc, input.fingerprint)
-        .where("k.purpose", "=", "request_signing")
-        .where("k.algorithm", "=", "ed25519"),
-    )
-    .with("remembered", (qc) =>
-      qc
-        .insertInto("request_nonce")
-        .columns(["key_fingerprint", "nonce", "seen_at"])
-        .expression((eb) =>
-          eb
-            .selectFrom("found")
-            .select([
-              eb.val(input.fingerprint).as("key_fingerprint"),
-              eb.val(input.nonce).as("nonce"),
-              eb.val(input.at).as("seen_at"),
-            ]),
-        )
-        .onConflict((oc) => oc.columns(["key_fingerprint", "nonce"]).doNothing())
-        .returning("nonce"),
-    )
-    .selectFrom("found")
-    .selectAll("found")
-    .select((eb) => eb.exists(eb.selectFrom("remembered").select("remembered.nonce")).as("fresh"))
-    .executeTakeFirst();
-  if (!row) return undefined;
-  return {
-    key: toKey({ ...row, id: row.key_id, created_at: row.key_created_at }),
-    member: toMember(row),
-    fresh: Boolean(row.fresh),
-  };
-}
-
-function activeKeyWithMember(db: Db | QueryCreator<Database>, fingerprint: Uint8Array) {
-  return db
     .selectFrom("member_key as k")
     .innerJoin("member as m", "m.id", "k.member_id")
     .select([
@@ -185,7 +130,13 @@ function activeKeyWithMember(db: Db | QueryCreator<Database>, fingerprint: Uint8
       "m.updated_at",
     ])
     .where("k.fingerprint", "=", fingerprint)
-    .where("k.revoked_at", "is", null);
+    .where("k.revoked_at", "is", null)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return {
+    key: toKey({ ...row, id: row.key_id, created_at: row.key_created_at }),
+    member: toMember(row),
+  };
 }
 
 /** The key with this fingerprint, active or revoked (fingerprints are unique across all members). */
