@@ -22,7 +22,6 @@ import {
   EXPOSURE_SUBMIT_PATH,
   EXPOSURE_TASKS_CONTENT_TYPE,
   EXPOSURE_TASKS_PATH,
-  type ExposureTask,
   exposurePollInput,
   HTTP_STATUS,
   RelinkError,
@@ -35,31 +34,6 @@ const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/
 /** Largest accepted body for `ciphertextBytes`-sized envelopes: a full round plus the length prefixes. */
 export function exposureSubmitLimit(ciphertextBytes: number): number {
   return EXPOSURE_LIMITS.ciphertextsPerSubmit * (ciphertextBytes + 4);
-}
-
-/** The last querier key's JSON string as UTF-8 (every lender's task of a query carries the same key). */
-let lastKey: { text: string; json: Buffer } | undefined;
-
-/**
- * One NDJSON line `{"tasks":[…]}\n`, as the parts to write in order. Each task of a round carries the
- * querier's ≈ 88 kB public-key text: it is serialised and UTF-8-encoded once per key (ADR 0044) instead of
- * in every lender's line — at 20 lenders that was ≈ 1.8 MB of JSON.stringify and UTF-8 encoding per query.
- * The line parses to exactly `{ tasks }` (the key is the last member of each task object).
- */
-export function taskLine(tasks: readonly ExposureTask[]): Buffer[] {
-  const parts: Buffer[] = [];
-  let text = '{"tasks":[';
-  tasks.forEach((task, i) => {
-    const { publicKey, ...rest } = task;
-    if (lastKey?.text !== publicKey)
-      lastKey = { text: publicKey, json: Buffer.from(JSON.stringify(publicKey)) };
-    const head = JSON.stringify(rest);
-    text += `${i > 0 ? "," : ""}${head.slice(0, -1)}${head.length > 2 ? "," : ""}"publicKey":`;
-    parts.push(Buffer.from(text), lastKey.json);
-    text = "}";
-  });
-  parts.push(Buffer.from(`${text}]}\n`));
-  return parts;
 }
 
 export function exposureRoutes(deps: { core: CoreDeps; maxBodyBytes: number }): Route[] {
@@ -95,7 +69,7 @@ export function exposureRoutes(deps: { core: CoreDeps; maxBodyBytes: number }): 
               res.flushHeaders();
             },
             send: (tasks) => {
-              res.write(Buffer.concat(taskLine(tasks)));
+              res.write(`${JSON.stringify({ tasks })}\n`);
             },
           });
           res.end();
