@@ -5,7 +5,7 @@
  * hub's re-randomised sum and decoding per subject or as portfolio totals.
  */
 import { sha256 } from "@noble/hashes/sha2.js";
-import { type He, loadHe, type PresetId } from "@relink/he";
+import { type He, type HeContext, loadHe, type PresetId } from "@relink/he";
 import {
   AGGREGATE_SLOTS,
   EXPOSURE_CAPS,
@@ -53,6 +53,91 @@ export function memoryHeKeyStore(): HeKeyStore {
 
 export const publicKeyHash = (publicKeyEnvelope: Uint8Array): string =>
   toBase64Url(sha256(publicKeyEnvelope));
+
+/** A query's HE key pair, saved: the public-key envelope sent to the hub and the secret key kept locally. */
+export interface SavedHeKeyPair {
+  publicKey: Uint8Array;
+  secretKey: Uint8Array;
+}
+
+function freshKeyPair(ctx: HeContext): SavedHeKeyPair {
+  const pair = ctx.keygen();
+  try {
+    return { publicKey: ctx.savePublicKey(pair.publicKey), secretKey: ctx.saveSecretKey(pair.secretKey) };
+  } finally {
+    pair.dispose();
+  }
+}
+
+/**
+ * Fresh HE key pairs made ahead of the queries that spend them (ADR 0044): key generation (≈ 2–5 ms of CPU)
+ * leaves the query's critical path. Each pair is handed out by `take()` exactly once and removed, so every
+ * query still gets a key pair no other query used (exposure-he.md §1, "keygen() per query"); a pair's age
+ * changes nothing about it. Refills one pair per deferred task (a macrotask, so an awaited request's reply
+ * is not held up by more than one key generation) up to `size`; `take()` on an empty pool makes one at once.
+ */
+export interface HeKeyPool {
+  readonly presetId: PresetId;
+  /** A key pair no query has used, removed from the pool (made now if none is ready); schedules a refill. */
+  take(): SavedHeKeyPair;
+  /** Pairs ready now (diagnostics and tests). */
+  readonly ready: number;
+  /** Drops the pairs not taken (secret keys zeroed) and stops refilling; `take()` then throws. */
+  close(): void;
+}
+
+export interface HeKeyPoolOptions {
+  presetId?: PresetId;
+  /** Pairs kept ready (1–16, default 1). */
+  size?: number;
+  /** Refill after `take()` (default true); false makes a one-shot pool that prepares its pairs once. */
+  refill?: boolean;
+  /** Runs a refill step later; default a `setTimeout(…, 0)` that does not keep a Node process alive. */
+  defer?: (step: () => void) => void;
+}
+
+const deferStep = (step: () => void) => {
+  const t = setTimeout(step, 0) as unknown as { unref?: () => void };
+  t.unref?.();
+};
+
+export function heKeyPool(he: He, options: HeKeyPoolOptions = {}): HeKeyPool {
+  const presetId = options.presetId ?? DEFAULT_EXPOSURE_PRESET;
+  const size = options.size ?? 1;
+  if (!Number.isInteger(size) || size < 1 || size > 16) throw new RangeError("size: an integer in 1..16");
+  const ctx = he.context(presetId);
+  const defer = options.defer ?? deferStep;
+  const ready: SavedHeKeyPair[] = [];
+  let scheduled = false;
+  let closed = false;
+  const fill = () => {
+    if (scheduled || closed || ready.length >= size) return;
+    scheduled = true;
+    defer(() => {
+      scheduled = false;
+      if (closed || ready.length >= size) return;
+      ready.push(freshKeyPair(ctx));
+      fill();
+    });
+  };
+  fill();
+  return {
+    presetId,
+    get ready() {
+      return ready.length;
+    },
+    take() {
+      if (closed) throw new Error("the HE key pool is closed");
+      const pair = ready.shift() ?? freshKeyPair(ctx);
+      if (options.refill !== false) fill();
+      return pair;
+    },
+    close() {
+      closed = true;
+      for (const pair of ready.splice(0)) pair.secretKey.fill(0);
+    },
+  };
+}
 
 export interface ExposureTagResult {
   tag: string;
@@ -236,6 +321,11 @@ export interface RequestExposureOptions {
    * so that this module, which the browser bundles, reaches no Node built-in (ADR 0062).
    */
   consentProofs?: ConsentProofs;
+  /**
+   * Where the query's fresh key pair comes from (ADR 0044): a pool made ahead, of the query's preset. Without
+   * one, the pair is made when the query is sent (`queryExposure` prepares it while the tags are computed).
+   */
+  keyPool?: HeKeyPool;
 }
 
 /**
@@ -278,17 +368,10 @@ export async function requestExposure(
     : undefined;
   const ctx = he.context(options.presetId ?? DEFAULT_EXPOSURE_PRESET);
   const store = options.keyStore;
-  let publicKey: Uint8Array;
-  let secretKey: Uint8Array;
-  {
-    const pair = ctx.keygen();
-    try {
-      publicKey = ctx.savePublicKey(pair.publicKey);
-      secretKey = ctx.saveSecretKey(pair.secretKey);
-    } finally {
-      pair.dispose();
-    }
-  }
+  const pool = options.keyPool;
+  if (pool && pool.presetId !== ctx.id)
+    throw new RangeError(`keyPool: preset ${pool.presetId}, the query's is ${ctx.id}`);
+  const { publicKey, secretKey } = pool ? pool.take() : freshKeyPair(ctx);
   const mine = publicKeyHash(publicKey);
   await store.put(mine, secretKey, now() + HE_KEY_RETENTION_MS);
   let output: ExposureQueryOutput;
@@ -356,14 +439,27 @@ export async function queryExposure(
   options: RequestExposureOptions & { client: Pick<ExposureClient, "query"> },
 ): Promise<ExposureQueryResult> {
   const unique = [...new Set(subjects)];
-  const computed = await node.tags(unique);
-  const tagOf = new Map(unique.map((s) => [s, toBase64Url(computed.get(s)!.tag)]));
-  const decoded = await requestExposure(
-    options.client,
-    { memberId: node.memberId, epoch: node.network.epoch.epoch },
-    [...tagOf.values()],
-    options,
-  );
+  // Without a pool, the query's key pair is prepared while the key holders evaluate the tags (ADR 0044).
+  const oneShot = options.keyPool
+    ? undefined
+    : heKeyPool(options.he ?? (await loadHe()), {
+        ...(options.presetId ? { presetId: options.presetId } : {}),
+        refill: false,
+      });
+  let decoded: ExposureDecoded;
+  let tagOf: Map<string, string>;
+  try {
+    const computed = await node.tags(unique);
+    tagOf = new Map(unique.map((s) => [s, toBase64Url(computed.get(s)!.tag)]));
+    decoded = await requestExposure(
+      options.client,
+      { memberId: node.memberId, epoch: node.network.epoch.epoch },
+      [...tagOf.values()],
+      oneShot ? { ...options, keyPool: oneShot } : options,
+    );
+  } finally {
+    oneShot?.close();
+  }
   const byTag = new Map(decoded.tags.map((t) => [t.tag, t]));
   const { tags: _tags, ...rest } = decoded;
   return {

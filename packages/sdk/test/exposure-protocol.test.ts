@@ -21,6 +21,7 @@ import {
   decodeExposureAnswer,
   ExposureError,
   ExposureTaskRefused,
+  heKeyPool,
   memoryHeKeyStore,
   publicKeyHash,
   requestExposure,
@@ -456,5 +457,77 @@ describe("exposure: the querier's keys", () => {
         undefined,
       ),
     ).toThrow(/no ciphertexts/);
+  });
+
+  it("a key pool hands each pair out once, refills in deferred steps up to its size, and stops when closed", () => {
+    const steps: (() => void)[] = [];
+    const pool = heKeyPool(he, { presetId: PRESET, size: 2, defer: (step) => steps.push(step) });
+    expect(pool.ready).toBe(0);
+    expect(steps).toHaveLength(1); // one pair per step, not the whole pool at once
+    steps.shift()!();
+    steps.shift()!();
+    expect(pool.ready).toBe(2);
+    expect(steps).toHaveLength(0);
+    const seen = new Set<string>();
+    for (let i = 0; i < 5; i++) {
+      const pair = pool.take();
+      const h = publicKeyHash(pair.publicKey);
+      expect(seen.has(h)).toBe(false);
+      seen.add(h);
+      // The public and the secret key belong together: an encryption under one decrypts with the other.
+      const ctx = he.context(PRESET);
+      const pk = ctx.loadPublicKey(pair.publicKey);
+      const sk = ctx.loadSecretKey(pair.secretKey);
+      const c = ctx.encrypt(pk, [i + 1, 7]);
+      expect(ctx.decrypt(sk, c).slice(0, 2)).toEqual([BigInt(i + 1), 7n]);
+      for (const x of [c, sk, pk]) x.dispose();
+      while (steps.length > 0) steps.shift()!();
+    }
+    expect(pool.ready).toBe(2);
+    const held = [pool.take()];
+    pool.close();
+    expect(pool.ready).toBe(0);
+    expect(() => pool.take()).toThrow(/closed/);
+    for (const step of steps) step(); // a step scheduled before close adds nothing
+    expect(pool.ready).toBe(0);
+    expect(held[0]!.secretKey.some((b) => b !== 0)).toBe(true); // a pair already taken is the caller's
+    expect(() => heKeyPool(he, { size: 0 })).toThrow(RangeError);
+    expect(() => heKeyPool(he, { size: 17 })).toThrow(RangeError);
+  });
+
+  it("a query spends the pool's pair (never the same one twice) and refuses a pool of another preset", async () => {
+    const lenders = lendersFor(71, 3, 6, 1);
+    const tags = Array.from({ length: 6 }, (_, s) => tagOf(subjectOf(s)));
+    const sent: string[] = [];
+    const client = {
+      query: async (input: ExposureQueryInput) => {
+        sent.push(input.publicKey);
+        return hubRun(he, lenders, input).output;
+      },
+    };
+    const steps: (() => void)[] = [];
+    const pool = heKeyPool(he, { presetId: PRESET, size: 1, defer: (step) => steps.push(step) });
+    steps.shift()!();
+    const opts = {
+      purpose: "credit_assessment" as const,
+      mode: "subjects" as const,
+      keyStore: memoryHeKeyStore(),
+      caseId: "c",
+      he,
+      keyPool: pool,
+    };
+    const a = await requestExposure(client, who, tags, opts);
+    expect(pool.ready).toBe(0); // taken, refill deferred
+    steps.shift()!();
+    const b = await requestExposure(client, who, tags, opts);
+    expect(a.decrypted && b.decrypted).toBe(true);
+    expect(b.tags).toEqual(a.tags);
+    expect(sent).toHaveLength(2);
+    expect(sent[0]).not.toBe(sent[1]);
+    const other = { ...pool, presetId: "bfv-8192-add-v1" } as unknown as typeof pool;
+    await expect(requestExposure(client, who, tags, { ...opts, keyPool: other })).rejects.toThrow(
+      /keyPool: preset/,
+    );
+    pool.close();
   });
 });
