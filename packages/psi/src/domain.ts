@@ -8,13 +8,14 @@
  *   is inverted per evaluation (RFC 9497 §3.3.3), which is not linear in k and so cannot be computed from
  *   Shamir shares of k.
  * - Tag and label key (RFC 5869 HKDF-SHA512): salt = lp(networkId) || I2OSP(epoch, 4),
- *   IKM = the 64-byte OPRF output, info "relink/v1/tag" and "relink/v1/label-key", 32 bytes each.
+ *   IKM = the 64-byte OPRF output, info "relink/v1/tag" and "relink/v1/label-key", 32 bytes each. One
+ *   HKDF-Extract serves both expands (the same PRK either way); HMAC comes from the injected backend
+ *   (symmetric.ts: noble by default, libsodium WASM for bulk work in Node).
  */
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha512 } from "@noble/hashes/sha2.js";
 import { ascii, concat, i2osp, lp, utf8Encode } from "./bytes.ts";
 import { EpochMismatchError, InvalidInputError } from "./errors.ts";
 import { OUTPUT_BYTES } from "./rfc9497.ts";
+import { hkdfSha512, nobleSymmetric, type SymmetricCrypto } from "./symmetric.ts";
 
 export interface EpochId {
   /** Lower-case slug naming the Relink network, e.g. "relink-cn-prod". */
@@ -81,13 +82,19 @@ export interface TagKeys {
   labelKey: Uint8Array;
 }
 
-export function deriveTagKeys(oprfOutput: Uint8Array, e: EpochId): TagKeys {
+const INFOS = [ascii(TAG_INFO), ascii(LABEL_KEY_INFO)] as const;
+
+export function deriveTagKeys(
+  oprfOutput: Uint8Array,
+  e: EpochId,
+  sym: SymmetricCrypto = nobleSymmetric,
+): TagKeys {
   if (!(oprfOutput instanceof Uint8Array) || oprfOutput.length !== OUTPUT_BYTES) {
     throw new InvalidInputError(`OPRF output: expected ${OUTPUT_BYTES} bytes`);
   }
-  const salt = epochSalt(e);
-  return {
-    tag: hkdf(sha512, oprfOutput, salt, ascii(TAG_INFO), TAG_BYTES),
-    labelKey: hkdf(sha512, oprfOutput, salt, ascii(LABEL_KEY_INFO), LABEL_KEY_BYTES),
-  };
+  const [tag, labelKey] = hkdfSha512(sym, oprfOutput, epochSalt(e), INFOS, TAG_BYTES) as [
+    Uint8Array,
+    Uint8Array,
+  ];
+  return { tag, labelKey };
 }

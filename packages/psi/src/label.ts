@@ -1,6 +1,7 @@
 /**
  * Sealed contact labels (product brief, Protocol 3): XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03 on
- * RFC 8439's ChaCha20-Poly1305) from @noble/ciphers 2.4 — pure JS, so the portal's Web Worker runs it too.
+ * RFC 8439's ChaCha20-Poly1305) from the injected backend (symmetric.ts): @noble/ciphers 2.4 by default —
+ * pure JS, so the portal's Web Worker runs it too — or libsodium WASM for bulk work in Node.
  *
  * Sealed label (v1):   0x01 || nonce[24] || ciphertext || tag[16]          (nonce from the injected RNG)
  * Associated data:     lp("relink/v1/label-ad") || I2OSP(1, 1) || lp(tag) || lp(UTF-8 publisher member id)
@@ -13,9 +14,9 @@
  * Random 24-byte nonces make collisions negligible (2^-96 after 2^48 labels per key); a label key is per
  * subject and epoch, so few labels ever share one.
  */
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ascii, concat, i2osp, lp, type Rng, utf8Encode, webCryptoRng } from "./bytes.ts";
 import { InvalidLabelError, LabelOpenError } from "./errors.ts";
+import { nobleSymmetric, type SymmetricCrypto } from "./symmetric.ts";
 
 export const LABEL_FORMAT_VERSION = 1;
 export const LABEL_KINDS = ["phone", "address", "email", "employer"] as const;
@@ -170,17 +171,27 @@ export function sealLabel(
   ctx: LabelContext,
   label: Label,
   rng: Rng = webCryptoRng,
+  sym: SymmetricCrypto = nobleSymmetric,
 ): Uint8Array {
   checkKey(labelKey);
   if (label.kind !== ctx.kind) throw new InvalidLabelError("label kind differs from the context's kind");
   const nonce = rng(NONCE_BYTES);
   if (nonce.length !== NONCE_BYTES) throw new InvalidLabelError("rng: expected 24 bytes");
-  const ct = xchacha20poly1305(labelKey, nonce, labelAssociatedData(ctx)).encrypt(encodeLabel(label));
-  return concat(i2osp(LABEL_FORMAT_VERSION, 1), nonce, ct);
+  const ct = sym.seal(labelKey, nonce, labelAssociatedData(ctx), encodeLabel(label));
+  const out = new Uint8Array(1 + NONCE_BYTES + ct.length);
+  out[0] = LABEL_FORMAT_VERSION;
+  out.set(nonce, 1);
+  out.set(ct, 1 + NONCE_BYTES);
+  return out;
 }
 
 /** Opens a sealed label; {@link LabelOpenError} on any tampering, wrong key or context mismatch. */
-export function openLabel(labelKey: Uint8Array, ctx: LabelContext, sealed: Uint8Array): Label {
+export function openLabel(
+  labelKey: Uint8Array,
+  ctx: LabelContext,
+  sealed: Uint8Array,
+  sym: SymmetricCrypto = nobleSymmetric,
+): Label {
   checkKey(labelKey);
   if (
     !(sealed instanceof Uint8Array) ||
@@ -193,7 +204,10 @@ export function openLabel(labelKey: Uint8Array, ctx: LabelContext, sealed: Uint8
     throw new LabelOpenError(`sealed label: unknown format ${sealed[0]}`);
   let pt: Uint8Array;
   try {
-    pt = xchacha20poly1305(labelKey, sealed.subarray(1, 1 + NONCE_BYTES), labelAssociatedData(ctx)).decrypt(
+    pt = sym.open(
+      labelKey,
+      sealed.subarray(1, 1 + NONCE_BYTES),
+      labelAssociatedData(ctx),
       sealed.subarray(1 + NONCE_BYTES),
     );
   } catch {
