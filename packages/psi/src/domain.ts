@@ -57,8 +57,28 @@ export function checkRequestEpoch(key: EpochId, request: EpochId): void {
 }
 
 /** The OPRF input for a canonical identifier (as produced by @relink/identity, e.g. "cn-id:…"). */
+/**
+ * The per-epoch constants (the OPRF input's prefix up to the identifier, the HKDF salt), kept for the
+ * epoch last asked about: a batch asks for the same epoch millions of times. Copies go out, so a caller
+ * that changes what it got cannot change the next answer.
+ */
+let cached: { networkId: string; epoch: number; prefix: Uint8Array; salt: Uint8Array } | undefined;
+function epochConstants(e: EpochId) {
+  if (!cached || e?.networkId !== cached.networkId || e.epoch !== cached.epoch) {
+    checkEpochId(e);
+    const salt = concat(lp(ascii(e.networkId)), i2osp(e.epoch, 4));
+    cached = {
+      networkId: e.networkId,
+      epoch: e.epoch,
+      prefix: concat(lp(ascii(OPRF_INPUT_DST)), salt),
+      salt,
+    };
+  }
+  return cached;
+}
+
 export function oprfInput(e: EpochId, canonicalIdentifier: string): Uint8Array {
-  checkEpochId(e);
+  const { prefix } = epochConstants(e);
   if (typeof canonicalIdentifier !== "string" || canonicalIdentifier.length === 0) {
     throw new InvalidInputError("identifier: expected a non-empty canonical string");
   }
@@ -67,12 +87,16 @@ export function oprfInput(e: EpochId, canonicalIdentifier: string): Uint8Array {
   if (id.length > MAX_IDENTIFIER_BYTES) {
     throw new InvalidInputError(`identifier: longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   }
-  return concat(lp(ascii(OPRF_INPUT_DST)), lp(ascii(e.networkId)), i2osp(e.epoch, 4), lp(id));
+  const out = new Uint8Array(prefix.length + 2 + id.length);
+  out.set(prefix);
+  out[prefix.length] = id.length >> 8;
+  out[prefix.length + 1] = id.length & 0xff;
+  out.set(id, prefix.length + 2);
+  return out;
 }
 
 export function epochSalt(e: EpochId): Uint8Array {
-  checkEpochId(e);
-  return concat(lp(ascii(e.networkId)), i2osp(e.epoch, 4));
+  return epochConstants(e).salt.slice();
 }
 
 export interface TagKeys {
@@ -92,7 +116,7 @@ export function deriveTagKeys(
   if (!(oprfOutput instanceof Uint8Array) || oprfOutput.length !== OUTPUT_BYTES) {
     throw new InvalidInputError(`OPRF output: expected ${OUTPUT_BYTES} bytes`);
   }
-  const [tag, labelKey] = hkdfSha512(sym, oprfOutput, epochSalt(e), INFOS, TAG_BYTES) as [
+  const [tag, labelKey] = hkdfSha512(sym, oprfOutput, epochConstants(e).salt, INFOS, TAG_BYTES) as [
     Uint8Array,
     Uint8Array,
   ];

@@ -57,6 +57,7 @@ const ONE = new Uint8Array([1]);
 interface Sodium {
   ready: Promise<void>;
   crypto_hash_sha256(m: Uint8Array): Uint8Array;
+  crypto_auth_hmacsha256(m: Uint8Array, key: Uint8Array): Uint8Array;
   crypto_hash_sha512(m: Uint8Array): Uint8Array;
   crypto_aead_xchacha20poly1305_ietf_encrypt(
     m: Uint8Array,
@@ -112,9 +113,12 @@ export function loadSodiumSymmetric(): Promise<SymmetricCrypto> {
       if (key.length !== KEY) throw new RangeError("XChaCha20-Poly1305: expected a 32-byte key");
       if (nonce.length !== NONCE) throw new RangeError("XChaCha20-Poly1305: expected a 24-byte nonce");
     };
+    const hmacSha256 = hmacFrom((m) => s.crypto_hash_sha256(m), 64, 32);
     return {
       name: "sodium",
-      hmacSha256: hmacFrom((m) => s.crypto_hash_sha256(m), 64, 32),
+      // libsodium's own HMAC-SHA256 takes exactly 32-byte keys (the record and label keys): one call.
+      hmacSha256: (key, message) =>
+        key.length === 32 ? s.crypto_auth_hmacsha256(message, key) : hmacSha256(key, message),
       hmacSha512: hmacFrom((m) => s.crypto_hash_sha512(m), 128, 64),
       seal(key, nonce, ad, plaintext) {
         check(key, nonce);
