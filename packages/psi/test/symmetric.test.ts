@@ -3,7 +3,6 @@
  * there), agree byte for byte on random inputs, and give the same tags, label keys and sealed labels as
  * the noble-only code they replace (`hkdf(sha512, …)` once per info, `xchacha20poly1305` directly).
  */
-import { readFileSync } from "node:fs";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha512 } from "@noble/hashes/sha2.js";
@@ -16,10 +15,9 @@ import { LabelOpenError } from "../src/errors.ts";
 import { type Label, openLabel, sealLabel } from "../src/label.ts";
 import { hkdfSha512, loadSodiumSymmetric, nobleSymmetric, type SymmetricCrypto } from "../src/symmetric.ts";
 import { seededRng } from "./helpers/rng.ts";
+import vectorFile from "./vectors/symmetric/vectors.json" with { type: "json" };
 
-const vectors = JSON.parse(
-  readFileSync(new URL("./vectors/symmetric/vectors.json", import.meta.url), "utf8"),
-) as {
+const vectors = vectorFile as {
   xchacha20poly1305: {
     key: string;
     nonce: string;
