@@ -22,24 +22,32 @@
  * t evaluations + one unblind (2 + t).
  */
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { fromHex } from "@relink/protocol";
-import { loadSodiumGroup } from "@relink/psi";
+import { loadSodiumGroup, loadSodiumSymmetric, nobleSymmetric } from "@relink/psi";
 import { createOprfPool } from "@relink/psi/pool";
 import { chooseNodeGroup } from "@relink/ristretto-native";
 import { type ContactRow, type DebtorRow, ed25519Signer, MemberNode, pooled } from "@relink/sdk";
 import { addMember, startNetwork } from "../src/network.ts";
 import { freshServerDatabase } from "../src/postgres.ts";
-import { machineCpuSeconds, processCpuSeconds, selfCpuSeconds } from "./cpu.ts";
+import {
+  machineCpuSeconds,
+  processCpuSeconds,
+  selfCpuSeconds,
+  threadCpuDelta,
+  threadCpuSeconds,
+} from "./cpu.ts";
 
 const { values } = parseArgs({
   options: {
     records: { type: "string", default: "1000000" },
     debtors: { type: "string", default: "10000" },
     group: { type: "string", default: "native" },
+    symmetric: { type: "string", default: "sodium" },
   },
 });
 const RECORDS = Number(values.records);
@@ -107,6 +115,27 @@ const cpuDelta = (a: Cpu, b: Cpu) => {
 };
 type CpuUse = ReturnType<typeof cpuDelta>;
 
+/**
+ * RELINK_BENCH_PROFILE_DIR: a V8 CPU profile of this process's main thread for each timed part only
+ * (publish.cpuprofile, match.cpuprofile); the key holders and the hub profile themselves with
+ * RELINK_CPU_PROF_DIR (apps/demo/src/processes.ts).
+ */
+const profileDir = process.env["RELINK_BENCH_PROFILE_DIR"];
+async function profiled<T>(name: string, f: () => Promise<T>): Promise<T> {
+  if (!profileDir) return f();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  try {
+    return await f();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
+
 const dir = mkdtempSync(join(tmpdir(), "relink-bench-skiptrace-"));
 const serverDb = serverUrl ? await freshServerDatabase(serverUrl, "relink_bench") : undefined;
 const net = await startNetwork({
@@ -119,6 +148,8 @@ const net = await startNetwork({
 });
 const chosen = await chooseNodeGroup({ prefer: values.group === "sodium" ? "sodium" : "native" });
 const pool = await createOprfPool(chosen.pool);
+// `--symmetric noble` keeps HKDF, HMAC and label sealing on noble (the browser's path) for comparison.
+const symmetric = values.symmetric === "noble" ? nobleSymmetric : await loadSodiumSymmetric();
 const wasmPool = await createOprfPool({ group: await loadSodiumGroup() });
 const loadAtStart = loadavg()[0]!;
 try {
@@ -149,7 +180,7 @@ try {
     MemberNode.connect({
       hubUrl: net.hubUrl,
       secrets: secrets(slug),
-      crypto: pooled(pool),
+      crypto: pooled(pool, symmetric),
       onProgress: (stage, done, total) => {
         if (done === total && !marks.has(stage)) marks.set(stage, performance.now());
         const tenth = Math.floor((10 * done) / total);
@@ -183,10 +214,12 @@ try {
   const rows = contactRows();
   marks.clear();
   const c0 = cpuSeconds(pids);
+  const th0 = threadCpuSeconds();
   const t0 = performance.now();
-  const published = await lender.publishContacts(rows);
+  const published = await profiled("publish", () => lender.publishContacts(rows));
   const publishS = (performance.now() - t0) / 1000;
   const publishCpu = cpuDelta(c0, cpuSeconds(pids));
+  const publishThreads = threadCpuDelta(th0, threadCpuSeconds());
   const tagsS = ((marks.get("tags") ?? t0) - t0) / 1000;
   if (published.records !== RECORDS) throw new Error(`published ${published.records} of ${RECORDS}`);
 
@@ -211,10 +244,12 @@ try {
   );
   marks.clear();
   const c1 = cpuSeconds(pids);
+  const th1 = threadCpuSeconds();
   const t1 = performance.now();
-  const matched = await collector.match(debtors, "debt_collection", "bench-case");
+  const matched = await profiled("match", () => collector.match(debtors, "debt_collection", "bench-case"));
   const matchS = (performance.now() - t1) / 1000;
   const matchCpu = cpuDelta(c1, cpuSeconds(pids));
+  const matchThreads = threadCpuDelta(th1, threadCpuSeconds());
   const matchTagsS = ((marks.get("tags") ?? t1) - t1) / 1000;
   const hits = matched.results.filter((r) => r.status === "matched");
   if (hits.length !== DEBTORS / 2 || hits.some((r) => r.contacts.length !== 2) || matched.unreadable > 0) {
@@ -246,6 +281,14 @@ try {
   });
   const fmtCpu = (c: CpuUse) =>
     `${c.member.toFixed(1)} / ${c.holders.toFixed(1)} / ${c.hub.toFixed(1)} / ${c.others.toFixed(1)}`;
+  const perTag = (c: CpuUse, tags: number) =>
+    [c.member, c.holders, c.hub].map((x) => ((x * 1e6) / tags).toFixed(0)).join(" / ");
+  const fmtThreads = (t: Record<string, number>) =>
+    Object.entries(t)
+      .filter(([, v]) => v >= 0.05)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(", ");
   // Other sessions share the machine: the floor on the cores they left us, as a second reading.
   const leftCores = (c: CpuUse, wall: number) => Math.max(0.5, cores - c.others / wall);
   const publishFloorLeft = (SUBJECTS * protocolMults) / (baseline * leftCores(publishCpu, publishS));
@@ -280,6 +323,9 @@ try {
     ],
     ["  tags done at, s", tagsS.toFixed(1), ""],
     ["  CPU s: member (pool) / holders / hub / others", fmtCpu(publishCpu), ""],
+    ["  CPU µs per tag: member / holders / hub", perTag(publishCpu, SUBJECTS), ""],
+    [`  minimal floor per tag (${2 + T} mults), CPU µs`, ((1e6 * (2 + T)) / cpuRate).toFixed(0), ""],
+    ["  member threads, CPU s", fmtThreads(publishThreads), ""],
     [`match ${DEBTORS} debtors (half present; consents untimed), s`, matchS.toFixed(2), ""],
     [`  vs protocol floor ${matchFloor.toFixed(2)} s`, "", (matchS / matchFloor).toFixed(2)],
     [`  vs minimal floor ${matchFloorMin.toFixed(2)} s`, "", (matchS / matchFloorMin).toFixed(2)],
@@ -295,6 +341,8 @@ try {
     ],
     ["  tags done at, s", matchTagsS.toFixed(2), ""],
     ["  CPU s: member (pool) / holders / hub / others", fmtCpu(matchCpu), ""],
+    ["  CPU µs per tag: member / holders / hub", perTag(matchCpu, DEBTORS), ""],
+    ["  member threads, CPU s", fmtThreads(matchThreads), ""],
   ];
   console.log(
     `backend=${backend} cores=${cores} pool=${pool.size} holders=${HOLDERS} t=${T} records=${RECORDS} debtors=${DEBTORS}`,
@@ -330,6 +378,9 @@ try {
       match_ratio_cores_left: +(matchS / matchFloorLeft).toFixed(3),
       match_tags_s: +matchTagsS.toFixed(3),
       match_cpu_s: roundCpu(matchCpu),
+      floor_us_per_tag: +((1e6 * (2 + T)) / cpuRate).toFixed(1),
+      publish_threads_cpu_s: publishThreads,
+      match_threads_cpu_s: matchThreads,
     })}`,
   );
 } catch (error) {

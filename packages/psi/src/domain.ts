@@ -8,13 +8,14 @@
  *   is inverted per evaluation (RFC 9497 §3.3.3), which is not linear in k and so cannot be computed from
  *   Shamir shares of k.
  * - Tag and label key (RFC 5869 HKDF-SHA512): salt = lp(networkId) || I2OSP(epoch, 4),
- *   IKM = the 64-byte OPRF output, info "relink/v1/tag" and "relink/v1/label-key", 32 bytes each.
+ *   IKM = the 64-byte OPRF output, info "relink/v1/tag" and "relink/v1/label-key", 32 bytes each. One
+ *   HKDF-Extract serves both expands (the same PRK either way); HMAC comes from the injected backend
+ *   (symmetric.ts: noble by default, libsodium WASM for bulk work in Node).
  */
-import { hkdf } from "@noble/hashes/hkdf.js";
-import { sha512 } from "@noble/hashes/sha2.js";
 import { ascii, concat, i2osp, lp, utf8Encode } from "./bytes.ts";
 import { EpochMismatchError, InvalidInputError } from "./errors.ts";
 import { OUTPUT_BYTES } from "./rfc9497.ts";
+import { hkdfSha512, nobleSymmetric, type SymmetricCrypto } from "./symmetric.ts";
 
 export interface EpochId {
   /** Lower-case slug naming the Relink network, e.g. "relink-cn-prod". */
@@ -56,8 +57,28 @@ export function checkRequestEpoch(key: EpochId, request: EpochId): void {
 }
 
 /** The OPRF input for a canonical identifier (as produced by @relink/identity, e.g. "cn-id:…"). */
+/**
+ * The per-epoch constants (the OPRF input's prefix up to the identifier, the HKDF salt), kept for the
+ * epoch last asked about: a batch asks for the same epoch millions of times. Copies go out, so a caller
+ * that changes what it got cannot change the next answer.
+ */
+let cached: { networkId: string; epoch: number; prefix: Uint8Array; salt: Uint8Array } | undefined;
+function epochConstants(e: EpochId) {
+  if (!cached || e?.networkId !== cached.networkId || e.epoch !== cached.epoch) {
+    checkEpochId(e);
+    const salt = concat(lp(ascii(e.networkId)), i2osp(e.epoch, 4));
+    cached = {
+      networkId: e.networkId,
+      epoch: e.epoch,
+      prefix: concat(lp(ascii(OPRF_INPUT_DST)), salt),
+      salt,
+    };
+  }
+  return cached;
+}
+
 export function oprfInput(e: EpochId, canonicalIdentifier: string): Uint8Array {
-  checkEpochId(e);
+  const { prefix } = epochConstants(e);
   if (typeof canonicalIdentifier !== "string" || canonicalIdentifier.length === 0) {
     throw new InvalidInputError("identifier: expected a non-empty canonical string");
   }
@@ -66,12 +87,16 @@ export function oprfInput(e: EpochId, canonicalIdentifier: string): Uint8Array {
   if (id.length > MAX_IDENTIFIER_BYTES) {
     throw new InvalidInputError(`identifier: longer than ${MAX_IDENTIFIER_BYTES} bytes`);
   }
-  return concat(lp(ascii(OPRF_INPUT_DST)), lp(ascii(e.networkId)), i2osp(e.epoch, 4), lp(id));
+  const out = new Uint8Array(prefix.length + 2 + id.length);
+  out.set(prefix);
+  out[prefix.length] = id.length >> 8;
+  out[prefix.length + 1] = id.length & 0xff;
+  out.set(id, prefix.length + 2);
+  return out;
 }
 
 export function epochSalt(e: EpochId): Uint8Array {
-  checkEpochId(e);
-  return concat(lp(ascii(e.networkId)), i2osp(e.epoch, 4));
+  return epochConstants(e).salt.slice();
 }
 
 export interface TagKeys {
@@ -81,13 +106,19 @@ export interface TagKeys {
   labelKey: Uint8Array;
 }
 
-export function deriveTagKeys(oprfOutput: Uint8Array, e: EpochId): TagKeys {
+const INFOS = [ascii(TAG_INFO), ascii(LABEL_KEY_INFO)] as const;
+
+export function deriveTagKeys(
+  oprfOutput: Uint8Array,
+  e: EpochId,
+  sym: SymmetricCrypto = nobleSymmetric,
+): TagKeys {
   if (!(oprfOutput instanceof Uint8Array) || oprfOutput.length !== OUTPUT_BYTES) {
     throw new InvalidInputError(`OPRF output: expected ${OUTPUT_BYTES} bytes`);
   }
-  const salt = epochSalt(e);
-  return {
-    tag: hkdf(sha512, oprfOutput, salt, ascii(TAG_INFO), TAG_BYTES),
-    labelKey: hkdf(sha512, oprfOutput, salt, ascii(LABEL_KEY_INFO), LABEL_KEY_BYTES),
-  };
+  const [tag, labelKey] = hkdfSha512(sym, oprfOutput, epochConstants(e).salt, INFOS, TAG_BYTES) as [
+    Uint8Array,
+    Uint8Array,
+  ];
+  return { tag, labelKey };
 }

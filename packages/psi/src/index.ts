@@ -3,7 +3,7 @@
  * sealed labels. Pure: no I/O, no environment. Browser-safe; the Node worker pool is "@relink/psi/pool"
  * and the test-only dealer "@relink/psi/testing".
  */
-export { fromHex, type Rng, toHex, webCryptoRng } from "./bytes.ts";
+export { bufferedRng, fromHex, type Rng, toHex, webCryptoRng } from "./bytes.ts";
 export {
   type CombinedCheck,
   evaluateUnproven,
@@ -50,6 +50,12 @@ export {
 } from "./label.ts";
 export * as rfc9497 from "./rfc9497.ts";
 export { loadSodiumGroup } from "./sodium-group.ts";
+export {
+  hkdfSha512,
+  loadSodiumSymmetric,
+  nobleSymmetric,
+  type SymmetricCrypto,
+} from "./symmetric.ts";
 export {
   blindIdentifiers,
   blindInputs,

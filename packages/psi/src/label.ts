@@ -1,6 +1,7 @@
 /**
  * Sealed contact labels (product brief, Protocol 3): XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03 on
- * RFC 8439's ChaCha20-Poly1305) from @noble/ciphers 2.4 — pure JS, so the portal's Web Worker runs it too.
+ * RFC 8439's ChaCha20-Poly1305) from the injected backend (symmetric.ts): @noble/ciphers 2.4 by default —
+ * pure JS, so the portal's Web Worker runs it too — or libsodium WASM for bulk work in Node.
  *
  * Sealed label (v1):   0x01 || nonce[24] || ciphertext || tag[16]          (nonce from the injected RNG)
  * Associated data:     lp("relink/v1/label-ad") || I2OSP(1, 1) || lp(tag) || lp(UTF-8 publisher member id)
@@ -13,9 +14,9 @@
  * Random 24-byte nonces make collisions negligible (2^-96 after 2^48 labels per key); a label key is per
  * subject and epoch, so few labels ever share one.
  */
-import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { ascii, concat, i2osp, lp, type Rng, utf8Encode, webCryptoRng } from "./bytes.ts";
 import { InvalidLabelError, LabelOpenError } from "./errors.ts";
+import { nobleSymmetric, type SymmetricCrypto } from "./symmetric.ts";
 
 export const LABEL_FORMAT_VERSION = 1;
 export const LABEL_KINDS = ["phone", "address", "email", "employer"] as const;
@@ -70,14 +71,16 @@ function checkTime(t: number, what: string): void {
     throw new InvalidLabelError(`${what}: expected non-negative Unix seconds`);
 }
 
-function checkLabel(l: Label): void {
+/** Validates a label; returns its value's UTF-8 (encoded once, for the caller to reuse). */
+function checkLabel(l: Label): Uint8Array {
   if (!LABEL_KINDS.includes(l.kind)) throw new InvalidLabelError(`kind: unknown '${String(l.kind)}'`);
   if (!SOURCE_TYPES.includes(l.sourceType))
     throw new InvalidLabelError(`sourceType: unknown '${String(l.sourceType)}'`);
   if (typeof l.value !== "string" || l.value.length === 0 || !l.value.isWellFormed()) {
     throw new InvalidLabelError("value: expected a non-empty well-formed string");
   }
-  if (utf8Encode(l.value).length > MAX_LABEL_VALUE_BYTES) {
+  const value = utf8Encode(l.value);
+  if (value.length > MAX_LABEL_VALUE_BYTES) {
     throw new InvalidLabelError(`value: longer than ${MAX_LABEL_VALUE_BYTES} bytes`);
   }
   checkTime(l.firstSeen, "firstSeen");
@@ -86,9 +89,11 @@ function checkLabel(l: Label): void {
   if (!Number.isInteger(l.confidence) || l.confidence < 0 || l.confidence > 100) {
     throw new InvalidLabelError("confidence: expected an integer in 0..100");
   }
+  return value;
 }
 
-function checkContext(c: LabelContext): void {
+/** Validates a label context; returns the publisher reference's UTF-8. */
+function checkContext(c: LabelContext): Uint8Array {
   if (!(c.tag instanceof Uint8Array) || c.tag.length !== 32)
     throw new InvalidLabelError("tag: expected 32 bytes");
   if (!LABEL_KINDS.includes(c.kind)) throw new InvalidLabelError(`kind: unknown '${String(c.kind)}'`);
@@ -99,31 +104,53 @@ function checkContext(c: LabelContext): void {
   if (!Number.isInteger(c.labelVersion) || c.labelVersion < 0 || c.labelVersion > 0xffffffff) {
     throw new InvalidLabelError("labelVersion: expected an integer in 0..2^32-1");
   }
+  return id;
 }
 
+/** lp(ascii("relink/v1/label-ad")) || I2OSP(1, 1): the constant start of every associated data. */
+const AD_PREFIX = concat(lp(ascii("relink/v1/label-ad")), i2osp(LABEL_FORMAT_VERSION, 1));
+
+/** Big-endian I2OSP(v, 8) of a safe non-negative integer at `at`. */
+function putU64(out: Uint8Array, at: number, v: number): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  view.setUint32(at, Math.floor(v / 2 ** 32));
+  view.setUint32(at + 4, v >>> 0);
+}
+
+// Both encoders write the fields of the formats in the header into one buffer (the same bytes as
+// concatenating lp/i2osp pieces, without an allocation per field: ADR 0043).
 export function labelAssociatedData(c: LabelContext): Uint8Array {
-  checkContext(c);
-  return concat(
-    lp(ascii("relink/v1/label-ad")),
-    i2osp(LABEL_FORMAT_VERSION, 1),
-    lp(c.tag),
-    lp(utf8Encode(c.publisherRef)),
-    i2osp(kindCode(c.kind), 1),
-    i2osp(c.labelVersion, 4),
-  );
+  const ref = checkContext(c);
+  const out = new Uint8Array(AD_PREFIX.length + 2 + 32 + 2 + ref.length + 1 + 4);
+  out.set(AD_PREFIX);
+  let at = AD_PREFIX.length;
+  out[at++] = 0;
+  out[at++] = 32;
+  out.set(c.tag, at);
+  at += 32;
+  out[at++] = ref.length >> 8;
+  out[at++] = ref.length & 0xff;
+  out.set(ref, at);
+  at += ref.length;
+  out[at++] = kindCode(c.kind);
+  new DataView(out.buffer).setUint32(at, c.labelVersion);
+  return out;
 }
 
 export function encodeLabel(l: Label): Uint8Array {
-  checkLabel(l);
-  return concat(
-    i2osp(LABEL_FORMAT_VERSION, 1),
-    i2osp(kindCode(l.kind), 1),
-    lp(utf8Encode(l.value)),
-    i2osp(l.firstSeen, 8),
-    i2osp(l.lastSeen, 8),
-    i2osp(SOURCE_TYPES.indexOf(l.sourceType) + 1, 1),
-    i2osp(l.confidence, 1),
-  );
+  const value = checkLabel(l);
+  const out = new Uint8Array(4 + value.length + 18);
+  out[0] = LABEL_FORMAT_VERSION;
+  out[1] = kindCode(l.kind);
+  out[2] = value.length >> 8;
+  out[3] = value.length & 0xff;
+  out.set(value, 4);
+  const o = 4 + value.length;
+  putU64(out, o, l.firstSeen);
+  putU64(out, o + 8, l.lastSeen);
+  out[o + 16] = SOURCE_TYPES.indexOf(l.sourceType) + 1;
+  out[o + 17] = l.confidence;
+  return out;
 }
 
 export function decodeLabel(b: Uint8Array): Label {
@@ -170,17 +197,27 @@ export function sealLabel(
   ctx: LabelContext,
   label: Label,
   rng: Rng = webCryptoRng,
+  sym: SymmetricCrypto = nobleSymmetric,
 ): Uint8Array {
   checkKey(labelKey);
   if (label.kind !== ctx.kind) throw new InvalidLabelError("label kind differs from the context's kind");
   const nonce = rng(NONCE_BYTES);
   if (nonce.length !== NONCE_BYTES) throw new InvalidLabelError("rng: expected 24 bytes");
-  const ct = xchacha20poly1305(labelKey, nonce, labelAssociatedData(ctx)).encrypt(encodeLabel(label));
-  return concat(i2osp(LABEL_FORMAT_VERSION, 1), nonce, ct);
+  const ct = sym.seal(labelKey, nonce, labelAssociatedData(ctx), encodeLabel(label));
+  const out = new Uint8Array(1 + NONCE_BYTES + ct.length);
+  out[0] = LABEL_FORMAT_VERSION;
+  out.set(nonce, 1);
+  out.set(ct, 1 + NONCE_BYTES);
+  return out;
 }
 
 /** Opens a sealed label; {@link LabelOpenError} on any tampering, wrong key or context mismatch. */
-export function openLabel(labelKey: Uint8Array, ctx: LabelContext, sealed: Uint8Array): Label {
+export function openLabel(
+  labelKey: Uint8Array,
+  ctx: LabelContext,
+  sealed: Uint8Array,
+  sym: SymmetricCrypto = nobleSymmetric,
+): Label {
   checkKey(labelKey);
   if (
     !(sealed instanceof Uint8Array) ||
@@ -193,7 +230,10 @@ export function openLabel(labelKey: Uint8Array, ctx: LabelContext, sealed: Uint8
     throw new LabelOpenError(`sealed label: unknown format ${sealed[0]}`);
   let pt: Uint8Array;
   try {
-    pt = xchacha20poly1305(labelKey, sealed.subarray(1, 1 + NONCE_BYTES), labelAssociatedData(ctx)).decrypt(
+    pt = sym.open(
+      labelKey,
+      sealed.subarray(1, 1 + NONCE_BYTES),
+      labelAssociatedData(ctx),
       sealed.subarray(1 + NONCE_BYTES),
     );
   } catch {

@@ -11,12 +11,12 @@
  * The main thread adds the partial composites and runs the constant-size proof steps. Outputs of a
  * batch are released only after every holder's proof verified.
  *
- * Random scalars are drawn on the main thread from the injected RNG (WebCrypto by default), 64 bytes
- * reduced mod L — never libsodium's RNG. Workers are unref'd while idle, and `close()` terminates them.
+ * Random scalars are drawn on the main thread from the injected RNG (by default WebCrypto, drawn 64 KiB
+ * per call for a whole batch: bytes.ts bufferedRng), 64 bytes reduced mod L — never libsodium's RNG. Workers are unref'd while idle, and `close()` terminates them.
  */
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { equalBytes, type Rng, webCryptoRng } from "./bytes.ts";
+import { bufferedRng, equalBytes, type Rng, webCryptoRng } from "./bytes.ts";
 import {
   assembleCheck,
   type CombinedCheck,
@@ -217,7 +217,7 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
   const pool: OprfPool = {
     size,
     backend: group.backend,
-    async blindInputs(e, inputs, rng = webCryptoRng) {
+    async blindInputs(e, inputs, rng = bufferedRng()) {
       checkEpochId(e);
       checkBatch(inputs.length);
       const blinds = inputs.map(() => randomScalar(group, rng));
@@ -324,7 +324,7 @@ export async function createOprfPool(opts: PoolOptions = {}): Promise<OprfPool> 
         evaluatedElements: parts.flatMap((p) => unpack(p.evaluated)),
       };
     },
-    async startCombinedCheck(keys, batch, evaluations, rng = webCryptoRng) {
+    async startCombinedCheck(keys, batch, evaluations, rng = bufferedRng()) {
       const sorted = checkEvaluations(keys, batch.request, evaluations, group);
       const c = batch.request.blindedElements;
       const lambda = lagrangeAtZero(sorted.map((r) => r.holder));

@@ -24,6 +24,7 @@ export {
   HolderError,
   pooled,
   singleThreaded,
+  type TagCrypto,
   type TagDeps,
   type TagKeysFor,
 } from "./tags.ts";

@@ -25,17 +25,21 @@ import {
 } from "@relink/protocol";
 import { createRequester } from "@relink/protocol/http";
 import {
+  bufferedRng,
   type EpochId,
   type Label,
+  nobleSymmetric,
   openLabel,
   PsiError,
+  type Rng,
+  type SymmetricCrypto,
   sealLabel,
   type ThresholdPublicKeys,
 } from "@relink/psi";
 import { createHubClient, type HubClient } from "./hub-client.ts";
 import type { ConsentRow, ContactRow, DebtorRow } from "./rows.ts";
 import { type RequestSigner, signedFetch } from "./signing.ts";
-import { computeTags, singleThreaded, type TagDeps, type TagKeysFor } from "./tags.ts";
+import { computeTags, singleThreaded, type TagCrypto, type TagKeysFor } from "./tags.ts";
 
 export interface MemberSecrets {
   signer: RequestSigner;
@@ -89,8 +93,11 @@ export interface MemberNodeOptions {
   fetch?: typeof fetch;
   clock?: () => Date;
   onProgress?: (stage: string, done: number, total: number) => void;
-  /** Blind/combine implementation; defaults to single-threaded (use psi's worker pool for bulk work). */
-  crypto?: Pick<TagDeps, "blind" | "combine" | "check">;
+  /**
+   * Blind/combine implementation and symmetric backend; defaults to single-threaded noble (use
+   * `pooled(pool, await loadSodiumSymmetric())` for bulk work in Node).
+   */
+  crypto?: TagCrypto;
   /** Identifiers per key-holder request. */
   batchSize?: number;
   /** Key-holder requests in flight at once (see computeTags). */
@@ -119,13 +126,24 @@ const PUBLISH_BATCH = 2000;
 const HUB_IN_FLIGHT = 2;
 
 /** HMAC of the canonical value under the subject's label key: equal across members for the same value. */
-export function valueDigest(labelKey: Uint8Array, kind: LabelKind, value: string): Uint8Array {
-  return hmac(sha256, labelKey, lengthPrefixed("relink/v1/value-digest", kind, value));
+export function valueDigest(
+  labelKey: Uint8Array,
+  kind: LabelKind,
+  value: string,
+  sym: SymmetricCrypto = nobleSymmetric,
+): Uint8Array {
+  return sym.hmacSha256(labelKey, lengthPrefixed("relink/v1/value-digest", kind, value));
 }
 
 /** The publisher's stable id for a record, so re-publishing the same contact replaces it. */
-export function recordId(recordKey: Uint8Array, tag: Uint8Array, kind: LabelKind, value: string): Uint8Array {
-  return hmac(sha256, recordKey, lengthPrefixed("relink/v1/record-id", tag, kind, value)).slice(0, 16);
+export function recordId(
+  recordKey: Uint8Array,
+  tag: Uint8Array,
+  kind: LabelKind,
+  value: string,
+  sym: SymmetricCrypto = nobleSymmetric,
+): Uint8Array {
+  return sym.hmacSha256(recordKey, lengthPrefixed("relink/v1/record-id", tag, kind, value)).slice(0, 16);
 }
 
 /**
@@ -182,7 +200,8 @@ export class MemberNode {
   private readonly signedToHolders: typeof fetch;
   private readonly clock: () => Date;
   private readonly progress: NonNullable<MemberNodeOptions["onProgress"]>;
-  private readonly crypto: Pick<TagDeps, "blind" | "combine" | "check">;
+  private readonly crypto: TagCrypto;
+  private readonly sym: SymmetricCrypto;
   private readonly batchSize: number | undefined;
   private readonly concurrency: number | undefined;
   private readonly zk: MemberNodeOptions["consentProofs"];
@@ -215,6 +234,7 @@ export class MemberNode {
     this.clock = o.clock ?? (() => new Date());
     this.progress = o.onProgress ?? (() => {});
     this.crypto = o.crypto ?? singleThreaded;
+    this.sym = this.crypto.symmetric ?? nobleSymmetric;
     this.batchSize = o.batchSize;
     this.concurrency = o.concurrency;
     this.zk = o.consentProofs;
@@ -288,6 +308,8 @@ export class MemberNode {
     const total = [...bySubject.values()].reduce((n, list) => n + freshestPerValue(list).length, 0);
     const sender = new InFlight(HUB_IN_FLIGHT);
     const receipts: unknown[] = [];
+    // Label nonces for this publication from one WebCrypto call per 64 KiB, not one per record (ADR 0043).
+    const nonces = bufferedRng();
     let upserted = 0;
     let sent = 0;
     let pending: PublishUpsert[] = [];
@@ -309,7 +331,7 @@ export class MemberNode {
     await this.tags([...bySubject.keys()], async (chunk) => {
       for (const t of chunk) {
         for (const r of freshestPerValue(bySubject.get(t.identifier)!)) {
-          pending.push(this.sealedUpsert(t, r.contact));
+          pending.push(this.sealedUpsert(t, r.contact, nonces));
           if (pending.length === PUBLISH_BATCH) {
             const full = pending;
             pending = [];
@@ -324,7 +346,7 @@ export class MemberNode {
   }
 
   /** One directory record: the contact sealed under the subject's label key, addressed by its tag. */
-  private sealedUpsert(t: TagKeysFor, c: ContactRow["contact"]): PublishUpsert {
+  private sealedUpsert(t: TagKeysFor, c: ContactRow["contact"], nonces: Rng): PublishUpsert {
     const label: Label = {
       kind: c.kind,
       value: c.value,
@@ -335,14 +357,20 @@ export class MemberNode {
     };
     // The label version grows with the last sighting, so a fresher upsert supersedes an older one.
     const labelVersion = Math.floor(label.lastSeen / 86_400);
-    const rid = recordId(this.secrets.recordKey, t.tag, c.kind, c.value);
-    const sealed = sealLabel(t.labelKey, labelContext(t.tag, rid, c.kind, labelVersion), label);
+    const rid = recordId(this.secrets.recordKey, t.tag, c.kind, c.value, this.sym);
+    const sealed = sealLabel(
+      t.labelKey,
+      labelContext(t.tag, rid, c.kind, labelVersion),
+      label,
+      nonces,
+      this.sym,
+    );
     return {
       tag: toBase64Url(t.tag),
       recordId: toBase64Url(rid),
       kind: c.kind,
       labelVersion,
-      valueDigest: toBase64Url(valueDigest(t.labelKey, c.kind, c.value)),
+      valueDigest: toBase64Url(valueDigest(t.labelKey, c.kind, c.value, this.sym)),
       lastSeenOn: c.lastSeen,
       sealed: toBase64Url(sealed),
     };
@@ -527,6 +555,7 @@ export class MemberNode {
               t.labelKey,
               labelContext(t.tag, fromBase64Url(rec.recordId), rec.kind, rec.labelVersion),
               fromBase64Url(rec.sealed),
+              this.sym,
             );
           } catch (error) {
             if (error instanceof PsiError) {

@@ -28,6 +28,8 @@ import {
   type HolderEvaluation,
   type HolderResponse,
   InvalidProofError,
+  nobleSymmetric,
+  type SymmetricCrypto,
   startCombinedCheck,
   type ThresholdPublicKeys,
 } from "@relink/psi";
@@ -79,6 +81,11 @@ export interface TagDeps {
     responses: readonly HolderResponse[],
   ) => Uint8Array[] | Promise<Uint8Array[]>;
   /**
+   * HMAC and AEAD for the tag and label-key derivation (and, in MemberNode, label sealing and record
+   * ids): psi's noble backend by default; Node apps pass libsodium WASM (`loadSodiumSymmetric()`, ADR 0043).
+   */
+  symmetric?: SymmetricCrypto;
+  /**
    * The combined check (ADR 0013; used when present): holders evaluate without proofs, then each proves
    * one combined element — 7 instead of 11 multiplications per identifier at t = 2. Without it every
    * holder sends an RFC 9497 batch proof and `combine` verifies them.
@@ -98,7 +105,10 @@ export interface TagDeps {
 }
 
 /** The default crypto: psi's functions on the noble backend (runs in Node and in browsers). */
-export const singleThreaded: Pick<TagDeps, "blind" | "combine" | "check"> = {
+/** What MemberNode's `crypto` option carries: blinding and combining, and the symmetric backend. */
+export type TagCrypto = Pick<TagDeps, "blind" | "combine" | "check" | "symmetric">;
+
+export const singleThreaded: TagCrypto = {
   blind: (e: EpochId, identifiers: readonly string[]) => blindIdentifiers(e, identifiers),
   combine: (keys: ThresholdPublicKeys, batch: ClientBatch, responses: readonly HolderResponse[]) =>
     combineResponses(keys, batch, responses),
@@ -107,15 +117,18 @@ export const singleThreaded: Pick<TagDeps, "blind" | "combine" | "check"> = {
 
 /**
  * Blinding and combining on psi's libsodium WASM worker pool (`createOprfPool()` from "@relink/psi/pool",
- * Node only): for bulk work. The caller owns the pool and closes it.
+ * Node only): for bulk work, with the libsodium WASM symmetric backend when given (`loadSodiumSymmetric()`
+ * from "@relink/psi"). The caller owns the pool and closes it.
  */
 export function pooled(
   pool: Pick<
     OprfPool,
     "blindIdentifiers" | "combineResponses" | "startCombinedCheck" | "finishCombinedCheck"
   >,
-): Pick<TagDeps, "blind" | "combine" | "check"> {
+  symmetric?: SymmetricCrypto,
+): TagCrypto {
   return {
+    ...(symmetric ? { symmetric } : {}),
     blind: (e, identifiers) => pool.blindIdentifiers(e, identifiers),
     combine: (keys, batch, responses) => pool.combineResponses(keys, batch, responses),
     check: {
@@ -315,6 +328,7 @@ export async function computeTags(
   // A random first holder per call spreads small (one-chunk) calls over all holders, not just the first t.
   const offset = Math.floor(Math.random() * holders.length);
   const bad = new Set<number>();
+  const sym = deps.symmetric ?? nobleSymmetric;
   let next = 0;
   let done = 0;
   let stopped = false;
@@ -329,7 +343,7 @@ export async function computeTags(
         const batch = await deps.blind(epoch, chunk);
         const outputs = await combineFromHolders(deps, batch, order, (h) => bad.add(h));
         const ready = outputs.map((o, j) => {
-          const { tag, labelKey } = deriveTagKeys(o, epoch);
+          const { tag, labelKey } = deriveTagKeys(o, epoch, sym);
           return { identifier: chunk[j]!, tag, labelKey };
         });
         for (const [j, r] of ready.entries()) out[from + j] = r;

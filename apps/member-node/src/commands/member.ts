@@ -5,6 +5,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { PURPOSES, type Purpose } from "@relink/protocol";
+import { loadSodiumSymmetric } from "@relink/psi";
 import { createOprfPool } from "@relink/psi/pool";
 import { chooseNodeGroup } from "@relink/ristretto-native";
 import {
@@ -44,7 +45,8 @@ import {
 
 /**
  * From this many identifiers on, blinding and combining run on psi's worker pool, one per core, on native
- * libsodium when its addon loads (else libsodium WASM, with one line on stderr saying why: ADR 0019).
+ * libsodium when its addon loads (else libsodium WASM, with one line on stderr saying why: ADR 0019), and
+ * tag derivation, label sealing and record ids on libsodium WASM (ADR 0043).
  */
 const POOL_FROM_IDENTIFIERS = 256;
 
@@ -70,7 +72,7 @@ async function connect(ctx: Ctx, identifiers = 0): Promise<{ node: MemberNode; l
     hubUrl: hubUrlOf(ctx, home.hubUrl),
     secrets: secretsOf(home),
     onProgress: ctx.onProgress,
-    ...(pool ? { crypto: pooled(pool) } : {}),
+    ...(pool ? { crypto: pooled(pool, await loadSodiumSymmetric()) } : {}),
     ...(book ? { consentProofs: consentProofs(book, lazyProverPool()) } : {}),
   });
   return { node, logKey: home.logKey };
