@@ -1,0 +1,166 @@
+/**
+ * The combined check (ADR 0013) on the native group, whose M and C are multi-scalar multiplications (ADR 0039):
+ * the same M, C and outputs as noble's multiply-and-add path, and every attack of psi's combined.test.ts caught
+ * with the cheater named. Skipped only without the addon outside CI.
+ */
+import {
+  blindInputs,
+  type CombinedCheck,
+  evaluateAsHolder,
+  evaluateUnproven,
+  finishCombinedCheck,
+  type Group,
+  type HolderEvaluation,
+  InvalidProofError,
+  nobleGroup,
+  startCombinedCheck,
+  toHex,
+} from "@relink/psi";
+import { insecureTrustedDealerSplitForTestsOnly, seededRng } from "@relink/psi/testing";
+import { describe, expect, it } from "vitest";
+import { loadNativeGroup } from "../src/index.ts";
+
+const loaded = loadNativeGroup();
+const native = "group" in loaded ? loaded.group : undefined;
+const present = native !== undefined || Boolean(process.env.CI);
+const E = { networkId: "relink-test", epoch: 7 };
+const setup = (t: number, n: number, seed: number) =>
+  insecureTrustedDealerSplitForTestsOnly({ ...E, threshold: t, holders: n }, seededRng(seed));
+
+function run(
+  group: Group,
+  d: ReturnType<typeof setup>,
+  holders: ReturnType<typeof setup>["keys"],
+  inputs: Uint8Array[],
+  seed: number,
+  tamper: (e: HolderEvaluation[], batch: ReturnType<typeof blindInputs>) => HolderEvaluation[] = (e) => e,
+  round2: (c: CombinedCheck) => ReturnType<typeof evaluateAsHolder>[] = (c) =>
+    holders.map((k) => evaluateAsHolder(k, c.request, { group, rng: seededRng(seed + 2) })),
+) {
+  const batch = blindInputs(E, inputs, { rng: seededRng(seed), group });
+  const evals = tamper(
+    holders.map((k) => evaluateUnproven(k, batch.request, { group })),
+    batch,
+  );
+  const check = startCombinedCheck(d.publicKeys, batch, evals, { group, rng: seededRng(seed + 1) });
+  return { check, outputs: () => finishCombinedCheck(d.publicKeys, check, round2(check), { group }) };
+}
+
+describe.runIf(present)("combined check on the native group (MSM for M and C)", () => {
+  it("M, C and the outputs equal noble's multiply-and-add path, 2-of-3 and 3-of-5, 1 to 120 inputs", () => {
+    for (const [t, n, count, seed] of [
+      [2, 3, 1, 1],
+      [2, 3, 120, 2],
+      [3, 5, 40, 3],
+    ] as const) {
+      const d = setup(t, n, seed);
+      const holders = d.keys.slice(n - t);
+      const inputs = Array.from({ length: count }, (_, i) => new Uint8Array([i & 255, i >> 8, seed]));
+      const a = run(native!, d, holders, inputs, seed * 10);
+      const b = run(nobleGroup, d, holders, inputs, seed * 10);
+      expect(toHex(a.check.request.blindedElements[0]!)).toBe(toHex(b.check.request.blindedElements[0]!));
+      expect(toHex(a.check.combined)).toBe(toHex(b.check.combined));
+      expect(a.outputs().map(toHex)).toEqual(b.outputs().map(toHex));
+    }
+  });
+
+  describe("attacks by a holder are caught and the holder is named", () => {
+    const d = setup(2, 3, 11);
+    const holders = [d.keys[0]!, d.keys[2]!];
+    const inputs = [1, 2, 3, 4].map((i) => new Uint8Array([i]));
+    const named = (f: () => unknown) => {
+      try {
+        f();
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidProofError);
+        return (e as InvalidProofError).holder;
+      }
+      throw new Error("the attack was not detected");
+    };
+    const edit = (h: number, f: (z: Uint8Array[]) => Uint8Array[]) => (es: HolderEvaluation[]) =>
+      es.map((e) => (e.holder === h ? { ...e, evaluatedElements: f([...e.evaluatedElements]) } : e));
+    const g = () => native!;
+
+    it("one round-1 element replaced, two swapped, +X and −X on two elements", () => {
+      expect(
+        named(
+          run(
+            g(),
+            d,
+            holders,
+            inputs,
+            20,
+            edit(3, (z) => [z[1]!, ...z.slice(1)]),
+          ).outputs,
+        ),
+      ).toBe(3);
+      expect(
+        named(
+          run(
+            g(),
+            d,
+            holders,
+            inputs,
+            21,
+            edit(1, (z) => [z[1]!, z[0]!, z[2]!, z[3]!]),
+          ).outputs,
+        ),
+      ).toBe(1);
+      const k3 = new Uint8Array(32).fill(3, 0, 31);
+      const x = g().mulBase(k3);
+      const negX = g().mulBase(g().scalarSub(new Uint8Array(32), k3));
+      expect(
+        named(
+          run(
+            g(),
+            d,
+            holders,
+            inputs,
+            22,
+            edit(3, (z) => [g().add(z[0]!, x), g().add(z[1]!, negX), z[2]!, z[3]!]),
+          ).outputs,
+        ),
+      ).toBe(3);
+    });
+    it("round-1 answers computed with another key share", () => {
+      const other = setup(2, 3, 12);
+      const r = run(g(), d, holders, inputs, 23, (es, batch) =>
+        es.map((e) =>
+          e.holder === 1
+            ? {
+                ...e,
+                evaluatedElements: batch.request.blindedElements.map((b) =>
+                  g().mul(other.keys[0]!.secretShare, b),
+                ),
+              }
+            : e,
+        ),
+      );
+      expect(named(r.outputs)).toBe(1);
+    });
+    it("a round-2 answer that is not k_i·M, a flipped proof bit, or another holder's answer", () => {
+      const honest = (c: CombinedCheck) =>
+        holders.map((k) => evaluateAsHolder(k, c.request, { group: g(), rng: seededRng(5) }));
+      const wrongY = run(g(), d, holders, inputs, 24, undefined, (c) => {
+        const [a, b] = honest(c);
+        return [
+          a!,
+          { ...b!, evaluatedElements: [g().add(b!.evaluatedElements[0]!, c.request.blindedElements[0]!)] },
+        ];
+      });
+      expect(named(wrongY.outputs)).toBe(3);
+      const flipped = run(g(), d, holders, inputs, 25, undefined, (c) => {
+        const [a, b] = honest(c);
+        const proof = a!.proof.slice();
+        proof[40]! ^= 2;
+        return [{ ...a!, proof }, b!];
+      });
+      expect(named(flipped.outputs)).toBe(1);
+      const swapped = run(g(), d, holders, inputs, 26, undefined, (c) => {
+        const [a] = honest(c);
+        return [a!, { ...a!, holder: 3 }];
+      });
+      expect(named(swapped.outputs)).toBe(3);
+    });
+  });
+});
