@@ -417,6 +417,38 @@ static int below_order(const unsigned char *s) {
   return 0;
 }
 
+/* (L − 1)/2 little-endian: a scalar above it is used as −(L − k) (see rist_msm). */
+static int above_half_order(const unsigned char *s) {
+  /* compare 2k with L − 1 byte by byte from the top: 2k > L − 1 ⟺ k > (L − 1)/2 */
+  unsigned char two_k[33];
+  unsigned carry = 0;
+  for (int i = 0; i < 32; i++) {
+    const unsigned v = 2u * s[i] + carry;
+    two_k[i] = (unsigned char)v;
+    carry = v >> 8;
+  }
+  two_k[32] = (unsigned char)carry;
+  if (two_k[32]) return 1;
+  unsigned char lm1[32];
+  memcpy(lm1, ORDER, 32);
+  lm1[0] -= 1; /* L is odd: no borrow */
+  for (int i = 31; i >= 0; i--) {
+    if (two_k[i] > lm1[i]) return 1;
+    if (two_k[i] < lm1[i]) return 0;
+  }
+  return 0;
+}
+
+/* out = L − k for 0 < k < L. */
+static void order_minus(unsigned char out[32], const unsigned char *k) {
+  int borrow = 0;
+  for (int i = 0; i < 32; i++) {
+    const int v = (int)ORDER[i] - (int)k[i] - borrow;
+    out[i] = (unsigned char)v;
+    borrow = v < 0;
+  }
+}
+
 static int is_zero32(const unsigned char *s) {
   unsigned char d = 0;
   for (int i = 0; i < 32; i++) d |= s[i];
@@ -625,7 +657,15 @@ int rist_msm(unsigned char out[32], const unsigned char *scalars, const unsigned
       break;
     }
     if (is_zero32(k) || is_zero32(points + i * 32)) continue;
-    memcpy(ks + m * 32, k, 32);
+    /* k·P = (L − k)·(−P): keep every scalar ≤ (L − 1)/2, so that small negative weights (a Lagrange
+     * coefficient −1 is L − 1) cost as few doublings as small positive ones. */
+    if (above_half_order(k)) {
+      order_minus(ks + m * 32, k);
+      fe_neg(&pts[m].X, &pts[m].X);
+      fe_neg(&pts[m].T, &pts[m].T);
+    } else {
+      memcpy(ks + m * 32, k, 32);
+    }
     m++;
   }
   if (code == MSM_OK) {

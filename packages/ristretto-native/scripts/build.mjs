@@ -48,7 +48,7 @@ try {
     "-fstack-protector-strong",
     `-I${nodeHeaders}`,
     ...(process.env.RISTRETTO_SANITIZE
-      ? ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g"]
+      ? ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"]
       : []),
     join(root, "native", "ristretto.c"),
     join(root, "native", "msm.c"),

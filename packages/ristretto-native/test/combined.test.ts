@@ -6,12 +6,15 @@
 import {
   blindInputs,
   type CombinedCheck,
+  combineResponses,
   evaluateAsHolder,
   evaluateUnproven,
   finishCombinedCheck,
+  fromHex,
   type Group,
   type HolderEvaluation,
   InvalidProofError,
+  lagrangeAtZero,
   nobleGroup,
   startCombinedCheck,
   toHex,
@@ -19,6 +22,7 @@ import {
 import { insecureTrustedDealerSplitForTestsOnly, seededRng } from "@relink/psi/testing";
 import { describe, expect, it } from "vitest";
 import { loadNativeGroup } from "../src/index.ts";
+import v9496 from "./vectors/rfc9496/ristretto255.json" with { type: "json" };
 
 const loaded = loadNativeGroup();
 const native = "group" in loaded ? loaded.group : undefined;
@@ -61,6 +65,73 @@ describe.runIf(present)("combined check on the native group (MSM for M and C)", 
       expect(toHex(a.check.request.blindedElements[0]!)).toBe(toHex(b.check.request.blindedElements[0]!));
       expect(toHex(a.check.combined)).toBe(toHex(b.check.combined));
       expect(a.outputs().map(toHex)).toEqual(b.outputs().map(toHex));
+    }
+  });
+
+  it("unblinding with one multiplication (small Lagrange weights, ADR 0039) equals noble's t multiplications", () => {
+    for (const [t, n, pick, seed] of [
+      [2, 3, [1, 2], 4],
+      [2, 3, [1, 3], 5],
+      [3, 5, [2, 4, 5], 6],
+      [4, 7, [1, 3, 6, 7], 7],
+    ] as const) {
+      const d = setup(t, n, seed);
+      const holders = pick.map((i) => d.keys[i - 1]!);
+      const inputs = Array.from({ length: 30 }, (_, i) => new Uint8Array([i, seed]));
+      const batch = blindInputs(E, inputs, { rng: seededRng(seed), group: native! });
+      const responses = holders.map((k) =>
+        evaluateAsHolder(k, batch.request, { group: native!, rng: seededRng(9) }),
+      );
+      expect(combineResponses(d.publicKeys, batch, responses, { group: native! }).map(toHex)).toEqual(
+        combineResponses(d.publicKeys, batch, responses, { group: nobleGroup }).map(toHex),
+      );
+    }
+  });
+
+  it("a bad round-1 element gets the same typed error as on noble; a column that sums to the identity is a named cheat", () => {
+    const d = setup(2, 3, 13);
+    const holders = [d.keys[0]!, d.keys[2]!];
+    const inputs = [1, 2, 3].map((i) => new Uint8Array([i]));
+    const errorOf = (group: Group, bad: Uint8Array) => {
+      try {
+        run(group, d, holders, inputs, 30, (es) =>
+          es.map((e) =>
+            e.holder === 3
+              ? { ...e, evaluatedElements: [e.evaluatedElements[0]!, bad, e.evaluatedElements[2]!] }
+              : e,
+          ),
+        );
+      } catch (e) {
+        return `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      return "no error";
+    };
+    const nonSquare = fromHex(v9496.invalidEncodings["non-square x^2"][0]!);
+    for (const bad of [new Uint8Array(32), nonSquare, new Uint8Array(31)]) {
+      const want = errorOf(nobleGroup, bad);
+      expect(want).not.toBe("no error");
+      expect(errorOf(native!, bad)).toBe(want);
+    }
+    // holders {1, 3}: λ1 = 3/2, λ3 = −1/2, so with Z_3j = 3·Z_1j the sum w·Z (w = 3, −1) is the identity
+    const lam = lagrangeAtZero([1, 3]);
+    expect(lam.size).toBe(2);
+    const three = new Uint8Array(32);
+    three[0] = 3;
+    for (const group of [nobleGroup, native!]) {
+      const r = run(group, d, holders, inputs, 31, (es) => {
+        const z1 = es.find((e) => e.holder === 1)!.evaluatedElements;
+        return es.map((e) =>
+          e.holder === 3
+            ? { ...e, evaluatedElements: [group.mul(three, z1[0]!), ...e.evaluatedElements.slice(1)] }
+            : e,
+        );
+      });
+      expect(() => r.outputs()).toThrow(InvalidProofError);
+      try {
+        r.outputs();
+      } catch (e) {
+        expect((e as InvalidProofError).holder, group.backend).toBe(3);
+      }
     }
   });
 

@@ -137,7 +137,20 @@ describe.runIf(present)("msm equals the sum of libsodium multiplications", () =>
       );
       expect(toHex(g!.add(fromHex(sumP), fromHex(minus)))).toBe(toHex(ZERO));
       same(
-        ps.map((_, j) => [ONE, le(2n), L_MINUS_1, le(BigInt(j + 1)), le(L - 2n), le(2n ** 252n)][j % 6]!),
+        ps.map(
+          (_, j) =>
+            [
+              ONE,
+              le(2n),
+              L_MINUS_1,
+              le(BigInt(j + 1)),
+              le(L - 2n),
+              le(2n ** 252n),
+              le((L - 1n) / 2n),
+              le((L + 1n) / 2n),
+              le(L - BigInt(j + 1)),
+            ][j % 9]!,
+        ),
         ps,
       );
       same(
