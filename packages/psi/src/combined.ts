@@ -8,6 +8,7 @@
  *                       M = Σ_j e_j · B_j                                   (multi-scalar multiplication)
  *                       N_j = Σ_i (λ_i r_j^-1) · Z_ij          (the unblinded outputs, withheld)
  *                       C = Σ_i λ_i · (Σ_j e_j · Z_ij)    (= Σ_j (e_j r_j) · N_j; MSMs, startCombinedCheck)
+ *                         = D^-1 · Σ_j e_j · S_j  with the unblinding's S_j = Σ_i (D λ_i) Z_ij (native)
  *   round 2  holder i   Y_i = k_i · M with an RFC 9497 VOPRF proof under PK_i — an ordinary one-element
  *                       evaluation (evaluateAsHolder on [M])
  *   client              verify each proof; accept iff Σ_i λ_i Y_i = C; else find the holder whose
@@ -44,7 +45,7 @@ import {
   lagrangeAtZero,
   type RandomOptions,
   type ThresholdPublicKeys,
-  unblindSum,
+  unblindDetailed,
   verifyHolderResponse,
 } from "./threshold.ts";
 
@@ -104,9 +105,18 @@ export const combinedPhases = {
     group: Group,
   ): { partialM: Uint8Array; partialC: Uint8Array; outputs: Uint8Array[] } {
     const partialM = msm(group, weights, blinded);
-    const n = unblindSum(blinds, lambdas, evaluated, group);
-    const composites = evaluated.map((z) => msm(group, weights, z.slice(0, blinds.length)));
-    const partialC = msm(group, lambdas, composites);
+    const u = unblindDetailed(blinds, lambdas, evaluated, group);
+    const n = u.unblinded;
+    // C = Σ_i λ_i Σ_j e_j Z_ij; with the unblinding's public sums S_j = Σ_i w_i Z_ij = D·Σ_i λ_i Z_ij it is
+    // D^-1 · Σ_j e_j S_j (n terms instead of t·n). Either way no weight involves r_j.
+    const partialC =
+      u.sums && u.denominatorInverse
+        ? msm(group, [u.denominatorInverse], [msm(group, weights, u.sums)])
+        : msm(
+            group,
+            lambdas,
+            evaluated.map((z) => msm(group, weights, z.slice(0, blinds.length))),
+          );
     const outputs = inputs.map((x, j) => finalizeHash(x, n[j]!));
     return { partialM, partialC, outputs };
   },

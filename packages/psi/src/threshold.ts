@@ -161,8 +161,30 @@ export function unblindSum(
   evaluated: readonly (readonly Uint8Array[])[],
   group: Group,
 ): Uint8Array[] {
+  return unblindDetailed(blinds, lambdas, evaluated, group).unblinded;
+}
+
+/**
+ * {@link unblindSum} plus, on a backend with a multi-scalar multiplication, the public sums S_j = Σ_i w_i Z_ij
+ * and D^-1 (so Σ_i λ_i Z_ij = D^-1 · S_j), which the combined check reuses for C (combined.ts).
+ */
+export function unblindDetailed(
+  blinds: readonly Uint8Array[],
+  lambdas: readonly Uint8Array[],
+  evaluated: readonly (readonly Uint8Array[])[],
+  group: Group,
+): { unblinded: Uint8Array[]; sums?: Uint8Array[]; denominatorInverse?: Uint8Array } {
   const small = group.msm ? smallLagrange(lambdas) : undefined;
   if (small) return unblindOneMultiplication(blinds, small, evaluated, group);
+  return { unblinded: unblindLoop(blinds, lambdas, evaluated, group) };
+}
+
+function unblindLoop(
+  blinds: readonly Uint8Array[],
+  lambdas: readonly Uint8Array[],
+  evaluated: readonly (readonly Uint8Array[])[],
+  group: Group,
+): Uint8Array[] {
   const rInv = scalarInvertMany(group, blinds);
   let n = mulEach(
     group,
@@ -223,7 +245,7 @@ function unblindOneMultiplication(
   small: { weights: bigint[]; denominator: bigint },
   evaluated: readonly (readonly Uint8Array[])[],
   group: Group,
-): Uint8Array[] {
+): { unblinded: Uint8Array[]; sums: Uint8Array[]; denominatorInverse: Uint8Array } {
   const w = small.weights.map((x) => bigintToScalar(x));
   const dInv = group.scalarInvert(bigintToScalar(small.denominator));
   const rInv = scalarInvertMany(group, blinds);
@@ -252,7 +274,7 @@ function unblindOneMultiplication(
   live.forEach((j, k) => {
     out[j] = done[k]!;
   });
-  return out;
+  return { unblinded: out, sums, denominatorInverse: dInv };
 }
 
 export const phases = {

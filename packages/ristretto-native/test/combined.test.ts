@@ -19,9 +19,10 @@ import {
   startCombinedCheck,
   toHex,
 } from "@relink/psi";
+import { createOprfPool } from "@relink/psi/pool";
 import { insecureTrustedDealerSplitForTestsOnly, seededRng } from "@relink/psi/testing";
 import { describe, expect, it } from "vitest";
-import { loadNativeGroup } from "../src/index.ts";
+import { loadNativeGroup, POOL_GROUP_MODULE } from "../src/index.ts";
 import v9496 from "./vectors/rfc9496/ristretto255.json" with { type: "json" };
 
 const loaded = loadNativeGroup();
@@ -132,6 +133,27 @@ describe.runIf(present)("combined check on the native group (MSM for M and C)", 
       } catch (e) {
         expect((e as InvalidProofError).holder, group.backend).toBe(3);
       }
+    }
+  });
+
+  it("the worker pool on the native group (MSM and one-multiplication unblinding in the workers) gives the same M, C and outputs", async () => {
+    const d = setup(2, 3, 14);
+    const holders = [d.keys[1]!, d.keys[2]!];
+    const inputs = Array.from({ length: 200 }, (_, i) => new Uint8Array([i, 14]));
+    const pool = await createOprfPool({ group: native!, groupModule: POOL_GROUP_MODULE, size: 2, chunk: 64 });
+    try {
+      const batch = blindInputs(E, inputs, { rng: seededRng(40), group: native! });
+      const evals = holders.map((k) => evaluateUnproven(k, batch.request, { group: native! }));
+      const viaPool = await pool.startCombinedCheck(d.publicKeys, batch, evals, seededRng(41));
+      const direct = startCombinedCheck(d.publicKeys, batch, evals, {
+        group: nobleGroup,
+        rng: seededRng(41),
+      });
+      expect(toHex(viaPool.request.blindedElements[0]!)).toBe(toHex(direct.request.blindedElements[0]!));
+      expect(toHex(viaPool.combined)).toBe(toHex(direct.combined));
+      expect(viaPool.outputs.map(toHex)).toEqual(direct.outputs.map(toHex));
+    } finally {
+      await pool.close();
     }
   });
 
