@@ -33,7 +33,16 @@
 import { type Rng, equalBytes as sameBytes, webCryptoRng } from "./bytes.ts";
 import { checkRequestEpoch, sameEpoch } from "./domain.ts";
 import { EpochMismatchError, InvalidInputError, InvalidProofError } from "./errors.ts";
-import { checkScalar, type Group, IDENTITY, msm, mulMany, nobleGroup, randomScalar } from "./group.ts";
+import {
+  checkScalar,
+  type Group,
+  IDENTITY,
+  isZero,
+  msm,
+  mulMany,
+  nobleGroup,
+  randomScalar,
+} from "./group.ts";
 import { finalizeHash } from "./rfc9497.ts";
 import {
   type ClientBatch,
@@ -130,9 +139,24 @@ export const combinedPhases = {
   },
 };
 
-/** Uniform non-zero weights e_j from the client's RNG (64 bytes reduced mod L each). */
+/**
+ * Uniform non-zero weights e_j from the client's RNG (64 bytes reduced mod L each), drawn 1,024 at a time (one
+ * 64 KiB call: WebCrypto's per-call limit) rather than one RNG call per weight; a zero (probability 2^-252)
+ * is redrawn as RandomScalar does.
+ */
 export function drawWeights(n: number, group: Group, rng: Rng = webCryptoRng): Uint8Array[] {
-  return Array.from({ length: n }, () => randomScalar(group, rng));
+  const out: Uint8Array[] = [];
+  while (out.length < n) {
+    const k = Math.min(1024, n - out.length);
+    const wide = rng(64 * k);
+    if (!(wide instanceof Uint8Array) || wide.length !== 64 * k)
+      throw new InvalidInputError(`rng: expected ${64 * k} bytes`);
+    for (let i = 0; i < k; i++) {
+      const s = group.scalarReduce(wide.subarray(64 * i, 64 * (i + 1)));
+      out.push(isZero(s) ? randomScalar(group, rng) : s);
+    }
+  }
+  return out;
 }
 
 /** Checks round-1 answers like checkResponses (epoch, known distinct holders, ≥ t, lengths). */

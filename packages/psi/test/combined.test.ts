@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../src/bytes.ts";
 import {
   type CombinedCheck,
+  drawWeights,
   evaluateUnproven,
   finishCombinedCheck,
   type HolderEvaluation,
@@ -185,6 +186,33 @@ describe("combined check (ADR 0013)", () => {
         expect(named(swapped.outputs)).toBe(3);
       });
     });
+
+  it("drawWeights: n canonical non-zero distinct weights in 1,024-weight RNG calls; a zero is redrawn; a short RNG is refused", () => {
+    const calls: number[] = [];
+    const seeded = seededRng(99);
+    const counting = (n: number) => {
+      calls.push(n);
+      return seeded(n);
+    };
+    const w = drawWeights(1025, nobleGroup, counting);
+    expect(w).toHaveLength(1025);
+    expect(calls).toEqual([65536, 64]);
+    expect(new Set(w.map(toHex)).size).toBe(1025);
+    for (const x of w) expect(x.some((b) => b !== 0) && (x[31]! & 0xf0) === 0).toBe(true);
+    expect(drawWeights(0, nobleGroup, counting)).toEqual([]);
+    // an RNG whose first block is all zeros: every weight is redrawn, none is zero
+    let first = true;
+    const zeros = (n: number) => {
+      if (first) {
+        first = false;
+        return new Uint8Array(n);
+      }
+      return seeded(n);
+    };
+    const z = drawWeights(3, nobleGroup, zeros);
+    expect(z.every((x) => x.some((b) => b !== 0))).toBe(true);
+    expect(() => drawWeights(2, nobleGroup, (n) => new Uint8Array(n - 1))).toThrow(/rng: expected 128 bytes/);
+  });
 
   it("the worker pool gives the same M, C and outputs, and names the same cheater", async () => {
     const d = setup(2, 3, 31);
