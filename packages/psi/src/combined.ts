@@ -5,9 +5,10 @@
  *
  *   round 1  holder i   Z_ij = k_i · B_j, no proof                                 (evaluateUnproven)
  *   client              e_j ← uniform non-zero scalars, drawn after every Z_ij arrived
- *                       M = Σ_j e_j · B_j
+ *                       M = Σ_j e_j · B_j                                   (multi-scalar multiplication)
  *                       N_j = Σ_i (λ_i r_j^-1) · Z_ij          (the unblinded outputs, withheld)
- *                       C = Σ_j (e_j r_j) · N_j                                      (startCombinedCheck)
+ *                       C = Σ_i λ_i · (Σ_j e_j · Z_ij)    (= Σ_j (e_j r_j) · N_j; MSMs, startCombinedCheck)
+ *                         = D^-1 · Σ_j e_j · S_j  with the unblinding's S_j = Σ_i (D λ_i) Z_ij (native)
  *   round 2  holder i   Y_i = k_i · M with an RFC 9497 VOPRF proof under PK_i — an ordinary one-element
  *                       evaluation (evaluateAsHolder on [M])
  *   client              verify each proof; accept iff Σ_i λ_i Y_i = C; else find the holder whose
@@ -21,12 +22,28 @@
  * Rabin, EUROCRYPT 1998, with full-size exponents). Holders see M, a uniformly random element given the
  * B_j (e is secret), and answer it like any blinded element: they learn nothing new, and the extra
  * element is one more metered evaluation.
+ *
+ * M and C are multi-scalar multiplications (ADR 0039), which run in variable time on the native backend, so
+ * none of their inputs may be secret when they run: B_j and Z_ij have been on the wire, λ_i follow from the
+ * public responder indices, and e only had to be unpredictable until the round-1 answers were fixed — they are
+ * (the weights are drawn after them), and round 2 leaves no freedom (each Y_i carries a DLEQ proof). C is
+ * therefore computed from the Z_ij, never as Σ_j (e_j r_j) · N_j, whose weights contain the secret blinds.
+ * The unblinding (weights λ_i r_j^-1) stays on the constant-time multiplications.
  */
 import { type Rng, equalBytes as sameBytes, webCryptoRng } from "./bytes.ts";
 import { checkRequestEpoch, sameEpoch } from "./domain.ts";
 import { EpochMismatchError, InvalidInputError, InvalidProofError } from "./errors.ts";
-import { checkScalar, type Group, IDENTITY, mulMany, nobleGroup, randomScalar } from "./group.ts";
-import { finalizeHash, mulLenient, weightedSum } from "./rfc9497.ts";
+import {
+  checkScalar,
+  type Group,
+  IDENTITY,
+  isZero,
+  msm,
+  mulMany,
+  nobleGroup,
+  randomScalar,
+} from "./group.ts";
+import { finalizeHash } from "./rfc9497.ts";
 import {
   type ClientBatch,
   checkResponses,
@@ -37,7 +54,7 @@ import {
   lagrangeAtZero,
   type RandomOptions,
   type ThresholdPublicKeys,
-  unblindSum,
+  unblindDetailed,
   verifyHolderResponse,
 } from "./threshold.ts";
 
@@ -57,7 +74,7 @@ export interface CombinedCheck {
   readonly evaluations: readonly (readonly Uint8Array[])[];
   readonly lambdas: readonly Uint8Array[];
   readonly weights: readonly Uint8Array[];
-  /** C = Σ_j (e_j r_j) · N_j. */
+  /** C = Σ_i λ_i Σ_j e_j Z_ij (= Σ_j (e_j r_j) · N_j). */
   readonly combined: Uint8Array;
   /** The finalized outputs, released only by finishCombinedCheck. */
   readonly outputs: readonly Uint8Array[];
@@ -84,7 +101,8 @@ export function evaluateUnproven(
 export const combinedPhases = {
   /**
    * For elements of one chunk: the partial M = Σ e_j B_j, the unblinded N_j = Σ_i (λ_i r_j^-1) Z_ij, the
-   * partial C = Σ (e_j r_j) N_j and the finalized outputs. `mul` validates every Z_ij.
+   * partial C = Σ_i λ_i (Σ_j e_j Z_ij) and the finalized outputs. The unblinding validates every Z_ij (and
+   * refuses the identity) before the multi-scalar multiplications see them; no MSM weight involves r_j.
    */
   chunk(
     inputs: readonly Uint8Array[],
@@ -95,13 +113,19 @@ export const combinedPhases = {
     weights: readonly Uint8Array[],
     group: Group,
   ): { partialM: Uint8Array; partialC: Uint8Array; outputs: Uint8Array[] } {
-    const partialM = weightedSum(group, weights, blinded);
-    const n = unblindSum(blinds, lambdas, evaluated, group);
-    const partialC = weightedSum(
-      group,
-      blinds.map((r, j) => group.scalarMul(weights[j]!, r)),
-      n,
-    );
+    const partialM = msm(group, weights, blinded);
+    const u = unblindDetailed(blinds, lambdas, evaluated, group);
+    const n = u.unblinded;
+    // C = Σ_i λ_i Σ_j e_j Z_ij; with the unblinding's public sums S_j = Σ_i w_i Z_ij = D·Σ_i λ_i Z_ij it is
+    // D^-1 · Σ_j e_j S_j (n terms instead of t·n). Either way no weight involves r_j.
+    const partialC =
+      u.sums && u.denominatorInverse
+        ? msm(group, [u.denominatorInverse], [msm(group, weights, u.sums)])
+        : msm(
+            group,
+            lambdas,
+            evaluated.map((z) => msm(group, weights, z.slice(0, blinds.length))),
+          );
     const outputs = inputs.map((x, j) => finalizeHash(x, n[j]!));
     return { partialM, partialC, outputs };
   },
@@ -111,13 +135,28 @@ export const combinedPhases = {
     weights: readonly Uint8Array[],
     group: Group,
   ): Uint8Array[] {
-    return evaluated.map((z) => weightedSum(group, weights, z));
+    return evaluated.map((z) => msm(group, weights, z));
   },
 };
 
-/** Uniform non-zero weights e_j from the client's RNG (64 bytes reduced mod L each). */
+/**
+ * Uniform non-zero weights e_j from the client's RNG (64 bytes reduced mod L each), drawn 1,024 at a time (one
+ * 64 KiB call: WebCrypto's per-call limit) rather than one RNG call per weight; a zero (probability 2^-252)
+ * is redrawn as RandomScalar does.
+ */
 export function drawWeights(n: number, group: Group, rng: Rng = webCryptoRng): Uint8Array[] {
-  return Array.from({ length: n }, () => randomScalar(group, rng));
+  const out: Uint8Array[] = [];
+  while (out.length < n) {
+    const k = Math.min(1024, n - out.length);
+    const wide = rng(64 * k);
+    if (!(wide instanceof Uint8Array) || wide.length !== 64 * k)
+      throw new InvalidInputError(`rng: expected ${64 * k} bytes`);
+    for (let i = 0; i < k; i++) {
+      const s = group.scalarReduce(wide.subarray(64 * i, 64 * (i + 1)));
+      out.push(isZero(s) ? randomScalar(group, rng) : s);
+    }
+  }
+  return out;
 }
 
 /** Checks round-1 answers like checkResponses (epoch, known distinct holders, ≥ t, lengths). */
@@ -203,8 +242,7 @@ export function finishCombinedCheck(
 ): Uint8Array[] {
   const group = opts.group ?? nobleGroup;
   const ys = verifyRound2(keys, check, proofs, group);
-  let sum = IDENTITY;
-  for (let i = 0; i < ys.length; i++) sum = group.add(sum, mulLenient(group, check.lambdas[i]!, ys[i]!));
+  const sum = msm(group, check.lambdas, ys); // λ_i public, Y_i received
   if (sameBytes(sum, check.combined)) return [...check.outputs];
   const composites =
     opts.holderComposites?.(check) ??

@@ -58,6 +58,51 @@ export interface Group {
   scalarInvertMany?(scalars: readonly Uint8Array[]): Uint8Array[];
   /** Σ k_j·P_j, where a zero k_j or an identity P_j contributes the identity (rfc9497.ts mulLenient). */
   mulSum?(scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array;
+  /**
+   * Multi-scalar multiplication Σ k_j·P_j in VARIABLE TIME (Straus / Pippenger, ADR 0039): call it only through
+   * {@link msm} and only on scalars and points that are public or no longer need secrecy. Zero scalars and
+   * identity points are allowed; every scalar must be < L and every point a canonical encoding, else the
+   * typed errors of {@link msm} naming the first bad index.
+   */
+  msm?(scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array;
+}
+
+/**
+ * Σ k_j·P_j (the identity for no terms): the backend's multi-scalar multiplication when it has one (native,
+ * ADR 0039), else one {@link Group.mul} per term and re-encoding additions (WASM, noble — the browser path).
+ * VARIABLE TIME on the native backend: for public scalars and points only (the combined check's weights
+ * once the round-1 answers are fixed, Lagrange coefficients, received elements). Zero scalars and identity
+ * points contribute the identity but are still checked. Errors, the same on every backend, for the first bad
+ * index j in order (scalar before point): {@link InvalidEncodingError} `msm scalar j: …` (wrong length or
+ * ≥ L) or `msm point j: …` (wrong length or not a canonical ristretto255 encoding); RangeError when the
+ * counts differ.
+ */
+export function msm(group: Group, scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array {
+  if (scalars.length !== points.length) throw new RangeError("msm: scalars and points differ in count");
+  if (group.msm) return group.msm(scalars, points);
+  let acc: Uint8Array | undefined;
+  for (let j = 0; j < scalars.length; j++) {
+    const k = checkScalar(scalars[j]!, `msm scalar ${j}`, false);
+    const p = points[j]!;
+    const what = `msm point ${j}`;
+    checkElementLength(p, what);
+    if (isZero(p)) continue;
+    if (isZero(k)) {
+      group.validate(p, what);
+      continue;
+    }
+    let term: Uint8Array;
+    try {
+      term = group.mul(k, p);
+    } catch (e) {
+      // the scalar is canonical and non-zero and the point is not the identity: only the encoding is left
+      if (e instanceof InvalidEncodingError)
+        throw new InvalidEncodingError(`${what}: not a canonical ristretto255 encoding`);
+      throw e;
+    }
+    acc = acc ? group.add(acc, term) : term;
+  }
+  return acc ?? IDENTITY.slice();
 }
 
 /** k·P_j for every j: the backend's batch form, or one {@link Group.mul} per element. */

@@ -32,7 +32,7 @@ export {
   type TagKeys,
 } from "./domain.ts";
 export * from "./errors.ts";
-export { ELEMENT_BYTES, type Group, nobleGroup, SCALAR_BYTES } from "./group.ts";
+export { ELEMENT_BYTES, type Group, msm, nobleGroup, SCALAR_BYTES } from "./group.ts";
 export {
   decodeLabel,
   encodeLabel,

@@ -19,7 +19,9 @@ import { checkEpochId, checkRequestEpoch, type EpochId, oprfInput, sameEpoch } f
 import {
   DuplicateHolderError,
   EpochMismatchError,
+  IdentityElementError,
   InsufficientHoldersError,
+  InvalidEncodingError,
   InvalidInputError,
   InvalidProofError,
   PsiError,
@@ -27,14 +29,19 @@ import {
 } from "./errors.ts";
 import {
   bigintToScalar,
+  checkElementLength,
   checkScalar,
   type Group,
+  IDENTITY,
+  isZero,
+  msm,
   mulEach,
   mulMany,
   nobleGroup,
   ORDER,
   randomScalar,
   scalarInvertMany,
+  scalarToBigint,
   validateMany,
 } from "./group.ts";
 import {
@@ -154,6 +161,30 @@ export function unblindSum(
   evaluated: readonly (readonly Uint8Array[])[],
   group: Group,
 ): Uint8Array[] {
+  return unblindDetailed(blinds, lambdas, evaluated, group).unblinded;
+}
+
+/**
+ * {@link unblindSum} plus, on a backend with a multi-scalar multiplication, the public sums S_j = Σ_i w_i Z_ij
+ * and D^-1 (so Σ_i λ_i Z_ij = D^-1 · S_j), which the combined check reuses for C (combined.ts).
+ */
+export function unblindDetailed(
+  blinds: readonly Uint8Array[],
+  lambdas: readonly Uint8Array[],
+  evaluated: readonly (readonly Uint8Array[])[],
+  group: Group,
+): { unblinded: Uint8Array[]; sums?: Uint8Array[]; denominatorInverse?: Uint8Array } {
+  const small = group.msm ? smallLagrange(lambdas) : undefined;
+  if (small) return unblindOneMultiplication(blinds, small, evaluated, group);
+  return { unblinded: unblindLoop(blinds, lambdas, evaluated, group) };
+}
+
+function unblindLoop(
+  blinds: readonly Uint8Array[],
+  lambdas: readonly Uint8Array[],
+  evaluated: readonly (readonly Uint8Array[])[],
+  group: Group,
+): Uint8Array[] {
   const rInv = scalarInvertMany(group, blinds);
   let n = mulEach(
     group,
@@ -169,6 +200,81 @@ export function unblindSum(
     n = n.map((x, j) => group.add(x, terms[j]!));
   }
   return n;
+}
+
+/** |a|, b below this bound count as a small fraction a/b (holder indices are < 2^16, so t ≤ 3 stays far below). */
+const SMALL = 1n << 64n;
+
+/**
+ * λ_i = w_i / D with small integers w_i (signed) and D > 0 when every λ_i is a fraction of small integers
+ * (Lagrange coefficients at 0 always are: Π m / Π (m − i) over holder indices); undefined otherwise. Each λ
+ * is recovered by the half-extended Euclidean algorithm on (L, λ) — rational reconstruction: the first
+ * remainder below 2^64 is a ≡ λ·b (mod L) with its cofactor b.
+ */
+export function smallLagrange(
+  lambdas: readonly Uint8Array[],
+): { weights: bigint[]; denominator: bigint } | undefined {
+  const fracs: [bigint, bigint][] = [];
+  for (const l of lambdas) {
+    const lam = scalarToBigint(l) % ORDER;
+    let [r0, r1, t0, t1] = [ORDER, lam, 0n, 1n];
+    while (r1 >= SMALL) {
+      const q = r0 / r1;
+      [r0, r1] = [r1, r0 - q * r1];
+      [t0, t1] = [t1, t0 - q * t1];
+    }
+    let [a, b] = [r1, t1];
+    if (b < 0n) [a, b] = [-a, -b];
+    if (b === 0n || b >= SMALL || (a - lam * b) % ORDER !== 0n) return undefined;
+    fracs.push([a, b]);
+  }
+  const gcd = (x: bigint, y: bigint): bigint => (y === 0n ? x : gcd(y, x % y));
+  const denominator = fracs.reduce((d, [, b]) => (d / gcd(d, b)) * b, 1n);
+  if (denominator >= SMALL) return undefined;
+  return { weights: fracs.map(([a, b]) => a * (denominator / b)), denominator };
+}
+
+/**
+ * N_j = (r_j^-1 D^-1) · S_j with S_j = Σ_i w_i Z_ij: the sum with the small public integers w_i = D·λ_i is a
+ * variable-time multi-scalar multiplication (public weights, received elements: nothing secret, ADR 0039),
+ * then ONE constant-time multiplication by the secret r_j^-1 D^-1 instead of t. Same N_j as the loop below;
+ * every Z_ij is checked as there (length, canonical encoding, not the identity), with the same errors.
+ */
+function unblindOneMultiplication(
+  blinds: readonly Uint8Array[],
+  small: { weights: bigint[]; denominator: bigint },
+  evaluated: readonly (readonly Uint8Array[])[],
+  group: Group,
+): { unblinded: Uint8Array[]; sums: Uint8Array[]; denominatorInverse: Uint8Array } {
+  const w = small.weights.map((x) => bigintToScalar(x));
+  const dInv = group.scalarInvert(bigintToScalar(small.denominator));
+  const rInv = scalarInvertMany(group, blinds);
+  const sums = blinds.map((_, j) => {
+    const column = evaluated.map((z) => z[j]!);
+    for (const z of column) {
+      checkElementLength(z, "element");
+      if (isZero(z)) throw new IdentityElementError("element: identity element");
+    }
+    try {
+      return msm(group, w, column);
+    } catch (e) {
+      if (e instanceof InvalidEncodingError)
+        throw new InvalidEncodingError("element: not a canonical ristretto255 encoding");
+      throw e;
+    }
+  });
+  // a sum that is the identity (holders' errors that cancel) stays the identity, as in the loop below
+  const live = sums.flatMap((s, j) => (isZero(s) ? [] : [j]));
+  const done = mulEach(
+    group,
+    live.map((j) => group.scalarMul(rInv[j]!, dInv)),
+    live.map((j) => sums[j]!),
+  );
+  const out = sums.map(() => IDENTITY);
+  live.forEach((j, k) => {
+    out[j] = done[k]!;
+  });
+  return { unblinded: out, sums, denominatorInverse: dInv };
 }
 
 export const phases = {

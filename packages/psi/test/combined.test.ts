@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { toHex } from "../src/bytes.ts";
 import {
   type CombinedCheck,
+  drawWeights,
   evaluateUnproven,
   finishCombinedCheck,
   type HolderEvaluation,
@@ -86,102 +87,131 @@ describe("combined check (ADR 0013)", () => {
     );
   });
 
-  describe("attacks by a holder are caught and the holder is named", () => {
-    const d = setup(2, 3, 11);
-    const holders = [d.keys[0]!, d.keys[2]!];
-    const inputs = [1, 2, 3, 4].map((i) => new Uint8Array([i]));
-    const named = (f: () => unknown) => {
-      try {
-        f();
-      } catch (e) {
-        expect(e).toBeInstanceOf(InvalidProofError);
-        return (e as InvalidProofError).holder;
-      }
-      throw new Error("the attack was not detected");
-    };
-    const edit = (h: number, f: (z: Uint8Array[]) => Uint8Array[]) => (es: HolderEvaluation[]) =>
-      es.map((e) => (e.holder === h ? { ...e, evaluatedElements: f([...e.evaluatedElements]) } : e));
+  for (const backend of ["noble", "sodium"] as const)
+    describe(`${backend}: attacks by a holder are caught and the holder is named`, () => {
+      const grp = () => (backend === "noble" ? nobleGroup : sodium);
+      const d = setup(2, 3, 11);
+      const holders = [d.keys[0]!, d.keys[2]!];
+      const inputs = [1, 2, 3, 4].map((i) => new Uint8Array([i]));
+      const named = (f: () => unknown) => {
+        try {
+          f();
+        } catch (e) {
+          expect(e).toBeInstanceOf(InvalidProofError);
+          return (e as InvalidProofError).holder;
+        }
+        throw new Error("the attack was not detected");
+      };
+      const edit = (h: number, f: (z: Uint8Array[]) => Uint8Array[]) => (es: HolderEvaluation[]) =>
+        es.map((e) => (e.holder === h ? { ...e, evaluatedElements: f([...e.evaluatedElements]) } : e));
 
-    it("one round-1 element replaced by another valid element", () => {
-      const r = run(
-        nobleGroup,
-        d,
-        holders,
-        inputs,
-        20,
-        edit(3, (z) => [z[1]!, ...z.slice(1)]),
-      );
-      expect(named(r.outputs)).toBe(3);
-    });
-    it("two round-1 elements swapped (their sum is unchanged)", () => {
-      const r = run(
-        nobleGroup,
-        d,
-        holders,
-        inputs,
-        21,
-        edit(1, (z) => [z[1]!, z[0]!, z[2]!, z[3]!]),
-      );
-      expect(named(r.outputs)).toBe(1);
-    });
-    it("round-1 errors +X and −X on two elements (they cancel under equal weights)", () => {
-      const x = nobleGroup.mulBase(new Uint8Array(32).fill(3, 0, 31));
-      const negX = nobleGroup.mulBase(
-        nobleGroup.scalarSub(new Uint8Array(32), new Uint8Array(32).fill(3, 0, 31)),
-      );
-      const r = run(
-        nobleGroup,
-        d,
-        holders,
-        inputs,
-        22,
-        edit(3, (z) => [nobleGroup.add(z[0]!, x), nobleGroup.add(z[1]!, negX), z[2]!, z[3]!]),
-      );
-      expect(named(r.outputs)).toBe(3);
-    });
-    it("round-1 answers computed with another key share (a holder of another epoch's key)", () => {
-      const other = setup(2, 3, 12);
-      const r = run(nobleGroup, d, holders, inputs, 23, (es, batch) =>
-        es.map((e) =>
-          e.holder === 1
-            ? {
-                ...e,
-                evaluatedElements: batch.request.blindedElements.map((b) =>
-                  nobleGroup.mul(other.keys[0]!.secretShare, b),
-                ),
-              }
-            : e,
-        ),
-      );
-      expect(named(r.outputs)).toBe(1);
-    });
-    it("a round-2 answer that is not k_i·M, a flipped proof bit, or another holder's answer", () => {
-      const honest = (c: CombinedCheck) =>
-        holders.map((k) => evaluateAsHolder(k, c.request, { rng: seededRng(5) }));
-      const wrongY = run(nobleGroup, d, holders, inputs, 24, undefined, (c) => {
-        const [a, b] = honest(c);
-        return [
-          a!,
-          {
-            ...b!,
-            evaluatedElements: [nobleGroup.add(b!.evaluatedElements[0]!, c.request.blindedElements[0]!)],
-          },
-        ];
+      it("one round-1 element replaced by another valid element", () => {
+        const r = run(
+          grp(),
+          d,
+          holders,
+          inputs,
+          20,
+          edit(3, (z) => [z[1]!, ...z.slice(1)]),
+        );
+        expect(named(r.outputs)).toBe(3);
       });
-      expect(named(wrongY.outputs)).toBe(3);
-      const flipped = run(nobleGroup, d, holders, inputs, 25, undefined, (c) => {
-        const [a, b] = honest(c);
-        const proof = a!.proof.slice();
-        proof[40]! ^= 2;
-        return [{ ...a!, proof }, b!];
+      it("two round-1 elements swapped (their sum is unchanged)", () => {
+        const r = run(
+          grp(),
+          d,
+          holders,
+          inputs,
+          21,
+          edit(1, (z) => [z[1]!, z[0]!, z[2]!, z[3]!]),
+        );
+        expect(named(r.outputs)).toBe(1);
       });
-      expect(named(flipped.outputs)).toBe(1);
-      const swapped = run(nobleGroup, d, holders, inputs, 26, undefined, (c) => {
-        const [a] = honest(c);
-        return [a!, { ...a!, holder: 3 }];
+      it("round-1 errors +X and −X on two elements (they cancel under equal weights)", () => {
+        const x = nobleGroup.mulBase(new Uint8Array(32).fill(3, 0, 31));
+        const negX = nobleGroup.mulBase(
+          nobleGroup.scalarSub(new Uint8Array(32), new Uint8Array(32).fill(3, 0, 31)),
+        );
+        const r = run(
+          grp(),
+          d,
+          holders,
+          inputs,
+          22,
+          edit(3, (z) => [nobleGroup.add(z[0]!, x), nobleGroup.add(z[1]!, negX), z[2]!, z[3]!]),
+        );
+        expect(named(r.outputs)).toBe(3);
       });
-      expect(named(swapped.outputs)).toBe(3);
+      it("round-1 answers computed with another key share (a holder of another epoch's key)", () => {
+        const other = setup(2, 3, 12);
+        const r = run(grp(), d, holders, inputs, 23, (es, batch) =>
+          es.map((e) =>
+            e.holder === 1
+              ? {
+                  ...e,
+                  evaluatedElements: batch.request.blindedElements.map((b) =>
+                    nobleGroup.mul(other.keys[0]!.secretShare, b),
+                  ),
+                }
+              : e,
+          ),
+        );
+        expect(named(r.outputs)).toBe(1);
+      });
+      it("a round-2 answer that is not k_i·M, a flipped proof bit, or another holder's answer", () => {
+        const honest = (c: CombinedCheck) =>
+          holders.map((k) => evaluateAsHolder(k, c.request, { rng: seededRng(5) }));
+        const wrongY = run(grp(), d, holders, inputs, 24, undefined, (c) => {
+          const [a, b] = honest(c);
+          return [
+            a!,
+            {
+              ...b!,
+              evaluatedElements: [nobleGroup.add(b!.evaluatedElements[0]!, c.request.blindedElements[0]!)],
+            },
+          ];
+        });
+        expect(named(wrongY.outputs)).toBe(3);
+        const flipped = run(grp(), d, holders, inputs, 25, undefined, (c) => {
+          const [a, b] = honest(c);
+          const proof = a!.proof.slice();
+          proof[40]! ^= 2;
+          return [{ ...a!, proof }, b!];
+        });
+        expect(named(flipped.outputs)).toBe(1);
+        const swapped = run(grp(), d, holders, inputs, 26, undefined, (c) => {
+          const [a] = honest(c);
+          return [a!, { ...a!, holder: 3 }];
+        });
+        expect(named(swapped.outputs)).toBe(3);
+      });
     });
+
+  it("drawWeights: n canonical non-zero distinct weights in 1,024-weight RNG calls; a zero is redrawn; a short RNG is refused", () => {
+    const calls: number[] = [];
+    const seeded = seededRng(99);
+    const counting = (n: number) => {
+      calls.push(n);
+      return seeded(n);
+    };
+    const w = drawWeights(1025, nobleGroup, counting);
+    expect(w).toHaveLength(1025);
+    expect(calls).toEqual([65536, 64]);
+    expect(new Set(w.map(toHex)).size).toBe(1025);
+    for (const x of w) expect(x.some((b) => b !== 0) && (x[31]! & 0xf0) === 0).toBe(true);
+    expect(drawWeights(0, nobleGroup, counting)).toEqual([]);
+    // an RNG whose first block is all zeros: every weight is redrawn, none is zero
+    let first = true;
+    const zeros = (n: number) => {
+      if (first) {
+        first = false;
+        return new Uint8Array(n);
+      }
+      return seeded(n);
+    };
+    const z = drawWeights(3, nobleGroup, zeros);
+    expect(z.every((x) => x.some((b) => b !== 0))).toBe(true);
+    expect(() => drawWeights(2, nobleGroup, (n) => new Uint8Array(n - 1))).toThrow(/rng: expected 128 bytes/);
   });
 
   it("the worker pool gives the same M, C and outputs, and names the same cheater", async () => {

@@ -20,6 +20,7 @@ import {
   evaluateAsHolder,
   type HolderResponse,
   lagrangeAtZero,
+  smallLagrange,
   verifyHolderResponse,
 } from "../src/threshold.ts";
 import { seededRng } from "./helpers/rng.ts";
@@ -86,6 +87,30 @@ describe("threshold VOPRF", () => {
     // λ1 = 2, λ2 = -1
     expect(l.get(1)![0]).toBe(2);
     expect(() => lagrangeAtZero([1, 1])).toThrow(DuplicateHolderError);
+  });
+
+  it("smallLagrange writes every responder set's coefficients as small integers over one denominator (ADR 0039)", () => {
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    const asBig = (s: Uint8Array) => s.reduceRight((n, b) => (n << 8n) | BigInt(b), 0n);
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 1, max: 255 }), { minLength: 1, maxLength: 5 }), (idx) => {
+        const l = lagrangeAtZero(idx);
+        const lambdas = idx.map((i) => l.get(i)!);
+        const small = smallLagrange(lambdas)!;
+        expect(small).toBeDefined();
+        expect(small.denominator > 0n).toBe(true);
+        lambdas.forEach((lam, k) => {
+          // w_k ≡ λ_k · D (mod L), with |w_k| small
+          expect((((small.weights[k]! - asBig(lam) * small.denominator) % L) + L) % L).toBe(0n);
+          expect(small.weights[k]! < 2n ** 64n && small.weights[k]! > -(2n ** 64n)).toBe(true);
+        });
+      }),
+      { numRuns: 200 },
+    );
+    const two = smallLagrange([...lagrangeAtZero([1, 2]).values()]);
+    expect(two).toEqual({ weights: [2n, -1n], denominator: 1n });
+    // a scalar that is no small fraction: the caller keeps the t-multiplication loop
+    expect(smallLagrange([nobleGroup.scalarReduce(new Uint8Array(64).fill(0x5a))])).toBeUndefined();
   });
 });
 

@@ -10,6 +10,8 @@
  * - client: an N-identifier 2-of-3 threshold batch with the combined check (blind, two holders' round 1,
  *   start, round 2, finish) against its floor, the 2 + t = 4 multiplications per identifier no variant can
  *   avoid, at the native rate on all cores.
+ * - MSM (ADR 0039): CPU time per term of the variable-time multi-scalar multiplication at n = 64, 1,024 and
+ *   4,096 against one native constant-time multiplication measured alternately on the same thread;
  * Load average (os.loadavg) is printed with the figures: other sessions share the machine. Because wall-clock
  * rates under contention measure the scheduler as much as the code, the same ratios are also given in CPU
  * time of this process (all threads): operations per CPU second ÷ native multiplications per CPU second.
@@ -114,6 +116,35 @@ try {
     throw new Error("async and pool evaluations disagree");
   const [, provenS] = await time(() => pool.evaluateAsHolder(holders[0]!, batch.request));
 
+  // MSM per term vs one native multiplication, CPU time on this thread, alternating so that load hits both.
+  const scalarOf = () => nativeGroup.scalarReduce(crypto.getRandomValues(new Uint8Array(64)));
+  const msmRows = [64, 1024, 4096].map((n) => {
+    const ks = Array.from({ length: n }, scalarOf);
+    const ps = Array.from({ length: n }, (_, j) => batch.request.blindedElements[j % N]!);
+    let msmCpu = 0;
+    let msmTerms = 0;
+    let mulCpu = 0;
+    let mulCount = 0;
+    const mulN = Math.min(n, 256);
+    for (let round = 0; round < 3; round++) {
+      const s0 = cpu();
+      do {
+        nativeGroup.msm(ks, ps);
+        msmTerms += n;
+      } while (cpu() - s0 < 0.1);
+      msmCpu += cpu() - s0;
+      const s1 = cpu();
+      do {
+        nativeGroup.mulEach!(ks.slice(0, mulN), ps.slice(0, mulN));
+        mulCount += mulN;
+      } while (cpu() - s1 < 0.1);
+      mulCpu += cpu() - s1;
+    }
+    const perTerm = (msmCpu / msmTerms) * 1e6;
+    const perMul = (mulCpu / mulCount) * 1e6;
+    return { n, perTerm, perMul, ratio: perTerm / perMul };
+  });
+
   const after = await rates();
   const nativeRate = (before.native + after.native) / 2;
   const wasmRate = (before.wasm + after.wasm) / 2;
@@ -171,6 +202,11 @@ try {
       batchCpu.toFixed(2),
       (batchCpu / batchCpuFloor).toFixed(2),
     ],
+    ...msmRows.map((m): [string, string, string] => [
+      `CPU time: MSM n = ${m.n}, µs / term (vs native mult ${m.perMul.toFixed(1)} µs)`,
+      m.perTerm.toFixed(2),
+      m.ratio.toFixed(3),
+    ]),
     ["load average (1 min) at start / end", `${loadStart} / ${load()}`, ""],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length));
@@ -196,6 +232,8 @@ try {
       nativeOverWasmCpu: +(nativeCpuRate / wasmCpuRate).toFixed(2),
       holderCpuRatio: +holderCpuRatio.toFixed(2),
       batchCpuFloorRatio: +(batchCpu / batchCpuFloor).toFixed(2),
+      batchCpuS: +batchCpu.toFixed(2),
+      msmPerTermOverMul: Object.fromEntries(msmRows.map((m) => [m.n, +m.ratio.toFixed(3)])),
       load: [loadStart, load()],
     })}`,
   );

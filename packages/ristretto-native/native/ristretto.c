@@ -2,8 +2,9 @@
  * ristretto255 (RFC 9496) batch operations on the system libsodium (>= 1.0.18), as a Node-API addon.
  *
  * Every group and scalar operation is libsodium's own (crypto_scalarmult_ristretto255*,
- * crypto_core_ristretto255_*); this file only checks arguments, loops over batches and implements
- * RFC 9380 §5.3.1 expand_message_xmd over libsodium's SHA-512 for RFC 9497 §4.1 HashToGroup.
+ * crypto_core_ristretto255_*), except `msm` / `msmAsync` / `reencodeMany`, which run the variable-time
+ * curve code of msm.c on public inputs only (ADR 0039); this file checks arguments, loops over batches and
+ * implements RFC 9380 §5.3.1 expand_message_xmd over libsodium's SHA-512 for RFC 9497 §4.1 HashToGroup.
  *
  * Defensive rules: every argument must be a Uint8Array (offsets: Uint32Array) of an exact length; otherwise a
  * JS TypeError / RangeError is thrown and no libsodium function is called. Domain failures (non-canonical
@@ -20,6 +21,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "msm.h"
 
 #define EB 32 /* element bytes */
 #define SB 32 /* scalar bytes */
@@ -105,7 +108,7 @@ static void hash_to_group1(unsigned char *out, const unsigned char *msg, size_t 
 
 /* ---- batch kernels (shared by sync and async entry points); return a code and set *at ---- */
 
-enum { OP_MUL_MANY, OP_MUL_EACH, OP_HASH_MANY, OP_VALIDATE_MANY, OP_MUL_SUM };
+enum { OP_MUL_MANY, OP_MUL_EACH, OP_HASH_MANY, OP_VALIDATE_MANY, OP_MUL_SUM, OP_MSM, OP_REENCODE };
 
 typedef struct {
   int op;
@@ -171,6 +174,17 @@ static void run_job(job_t *j) {
       memcpy(j->out, acc, EB);
       return;
     }
+    case OP_MSM: /* variable time: public scalars and points only (ADR 0039) */
+      j->code = rist_msm(j->out, j->scalars, j->points, j->n, &j->at);
+      return;
+    case OP_REENCODE:
+      for (size_t i = 0; i < j->n; i++)
+        if (rist_reencode(j->out + i * EB, j->points + i * EB) != 0) {
+          j->code = E_POINT_INVALID;
+          j->at = i;
+          return;
+        }
+      return;
   }
 }
 
@@ -269,7 +283,8 @@ static int parse_job(napi_env env, napi_callback_info info, int op, job_t *j) {
       j->out_len = j->n * EB;
       return 1;
     case OP_MUL_EACH:
-    case OP_MUL_SUM: {
+    case OP_MUL_SUM:
+    case OP_MSM: {
       size_t ns;
       if (!args(env, info, 2, argv) || !bytes_multiple(env, argv[0], "scalars", &j->scalars, &ns) ||
           !bytes_multiple(env, argv[1], "points", &j->points, &j->n))
@@ -279,12 +294,13 @@ static int parse_job(napi_env env, napi_callback_info info, int op, job_t *j) {
         return 0;
       }
       j->scalars_len = ns * SB;
-      j->out_len = op == OP_MUL_SUM ? EB : j->n * EB;
+      j->out_len = op == OP_MUL_EACH ? j->n * EB : EB;
       return 1;
     }
     case OP_VALIDATE_MANY:
+    case OP_REENCODE:
       if (!args(env, info, 1, argv) || !bytes_multiple(env, argv[0], "points", &j->points, &j->n)) return 0;
-      j->out_len = 0;
+      j->out_len = op == OP_REENCODE ? j->n * EB : 0;
       return 1;
     case OP_HASH_MANY: {
       size_t mlen, olen;
@@ -345,6 +361,8 @@ SYNC_OP(mul_each, OP_MUL_EACH)
 SYNC_OP(hash_many, OP_HASH_MANY)
 SYNC_OP(validate_many, OP_VALIDATE_MANY)
 SYNC_OP(mul_sum, OP_MUL_SUM)
+SYNC_OP(msm, OP_MSM)
+SYNC_OP(reencode_many, OP_REENCODE)
 
 /* ---- async: copies of the inputs, work on the libuv pool, Promise ---- */
 
@@ -439,6 +457,7 @@ ASYNC_OP(mul_many_async, OP_MUL_MANY)
 ASYNC_OP(mul_each_async, OP_MUL_EACH)
 ASYNC_OP(hash_many_async, OP_HASH_MANY)
 ASYNC_OP(validate_many_async, OP_VALIDATE_MANY)
+ASYNC_OP(msm_async, OP_MSM)
 
 /* ---- single operations ---- */
 
@@ -577,6 +596,9 @@ NAPI_MODULE_INIT() {
       {"mulMany", NULL, mul_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mulEach", NULL, mul_each, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mulSum", NULL, mul_sum, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"msm", NULL, msm, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"msmAsync", NULL, msm_async, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"reencodeMany", NULL, reencode_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"hashToGroupMany", NULL, hash_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"validateMany", NULL, validate_many, NULL, NULL, NULL, napi_enumerable, NULL},
       {"mulManyAsync", NULL, mul_many_async, NULL, NULL, NULL, napi_enumerable, NULL},

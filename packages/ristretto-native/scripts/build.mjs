@@ -47,7 +47,11 @@ try {
     "-D_FORTIFY_SOURCE=2",
     "-fstack-protector-strong",
     `-I${nodeHeaders}`,
+    ...(process.env.RISTRETTO_SANITIZE
+      ? ["-fsanitize=address,undefined", "-fno-sanitize-recover=undefined", "-fno-omit-frame-pointer", "-g"]
+      : []),
     join(root, "native", "ristretto.c"),
+    join(root, "native", "msm.c"),
     "-lsodium",
     "-o",
     tmp,

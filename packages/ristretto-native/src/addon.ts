@@ -11,6 +11,14 @@ export interface RawAddon {
   mulMany(scalar: Uint8Array, points: Uint8Array): Uint8Array;
   mulEach(scalars: Uint8Array, points: Uint8Array): Uint8Array;
   mulSum(scalars: Uint8Array, points: Uint8Array): Uint8Array;
+  /**
+   * Σ k_i·P_i by Straus / Pippenger in native/msm.c — VARIABLE TIME, public inputs only (ADR 0039). Zero scalars
+   * and identity points allowed; errors SCALAR_NONCANONICAL / POINT_INVALID with the first bad `index`.
+   */
+  msm(scalars: Uint8Array, points: Uint8Array): Uint8Array;
+  msmAsync(scalars: Uint8Array, points: Uint8Array): Promise<Uint8Array>;
+  /** msm.c's RFC 9496 decode then encode of every element (tests compare it with libsodium). */
+  reencodeMany(points: Uint8Array): Uint8Array;
   hashToGroupMany(messages: Uint8Array, offsets: Uint32Array, dst: Uint8Array): Uint8Array;
   validateMany(points: Uint8Array): void;
   mulManyAsync(scalar: Uint8Array, points: Uint8Array): Promise<Uint8Array>;

@@ -30,6 +30,46 @@ export interface NativeGroup extends Group {
   ): Promise<Uint8Array[]>;
   hashToGroupManyAsync(msgs: readonly Uint8Array[], dst: Uint8Array, parts?: number): Promise<Uint8Array[]>;
   validateManyAsync(points: readonly Uint8Array[], what: string, parts?: number): Promise<void>;
+  /** Σ k_j·P_j (native/msm.c, VARIABLE TIME: public inputs only, ADR 0039); psi's `msm` helper calls it. */
+  msm(scalars: readonly Uint8Array[], points: readonly Uint8Array[]): Uint8Array;
+  /**
+   * {@link msm} on the libuv thread pool, split into up to `parts` jobs of at least 1,024 terms whose sums are
+   * added (default: one job). Same errors as `msm`, with the index in the whole input.
+   */
+  msmAsync(
+    scalars: readonly Uint8Array[],
+    points: readonly Uint8Array[],
+    parts?: number,
+  ): Promise<Uint8Array>;
+  /** msm.c's RFC 9496 decode and encode of each element (for tests against libsodium). */
+  reencodeMany(points: readonly Uint8Array[]): Uint8Array[];
+}
+
+/** Flat scalars and points for msm, checked in index order (scalar j before point j) like psi's fallback. */
+function packMsm(
+  scalars: readonly Uint8Array[],
+  points: readonly Uint8Array[],
+): { ks: Uint8Array; ps: Uint8Array } {
+  if (!Array.isArray(scalars) || !Array.isArray(points) || scalars.length !== points.length)
+    throw new RangeError("msm: scalars and points differ in count");
+  const ks = new Uint8Array(scalars.length * 32);
+  const ps = new Uint8Array(points.length * 32);
+  for (let j = 0; j < scalars.length; j++) {
+    ks.set(scalarBytes(scalars[j]!, `msm scalar ${j}`), j * 32);
+    ps.set(elementBytes(points[j]!, `msm point ${j}`), j * 32);
+  }
+  return { ks, ps };
+}
+
+/** An addon msm error (code, index within a part starting at `offset`) as psi's typed error. */
+function msmError(e: unknown, offset = 0): Error {
+  const code = (e as { code?: unknown }).code;
+  const j = offset + Number((e as { index?: unknown }).index ?? 0);
+  if (code === "SCALAR_NONCANONICAL")
+    return new InvalidEncodingError(`msm scalar ${j}: non-canonical scalar (>= L)`);
+  if (code === "POINT_INVALID")
+    return new InvalidEncodingError(`msm point ${j}: not a canonical ristretto255 encoding`);
+  return e as Error;
 }
 
 interface Names {
@@ -201,6 +241,41 @@ export function makeNativeGroup(raw: RawAddon): NativeGroup {
       const ks = pack(scalars, sc);
       const ps = pack(points, el);
       return call(() => raw.mulSum(ks, ps));
+    },
+    msm(scalars, points) {
+      const { ks, ps } = packMsm(scalars, points);
+      try {
+        return raw.msm(ks, ps);
+      } catch (e) {
+        throw msmError(e);
+      }
+    },
+    async msmAsync(scalars, points, parts = 1) {
+      const { ks, ps } = packMsm(scalars, points);
+      const per = Math.max(1024, Math.ceil(scalars.length / Math.max(1, parts)));
+      const jobs: Promise<Uint8Array>[] = [];
+      for (let s = 0; s < scalars.length || s === 0; s += per) {
+        const t = Math.min(scalars.length, s + per);
+        jobs.push(raw.msmAsync(ks.subarray(s * 32, t * 32), ps.subarray(s * 32, t * 32)));
+      }
+      // every job settles before deciding, so that the first bad index (in the earliest part) wins as in msm
+      const done = await Promise.allSettled(jobs);
+      const failed = done.findIndex((r) => r.status === "rejected");
+      if (failed >= 0) throw msmError((done[failed] as PromiseRejectedResult).reason, failed * per);
+      return (done as PromiseFulfilledResult<Uint8Array>[])
+        .map((r) => r.value)
+        .reduce((acc, x) => raw.add(acc, x));
+    },
+    reencodeMany(points) {
+      const flat = pack(points, el);
+      try {
+        return unpack(raw.reencodeMany(flat));
+      } catch (e) {
+        const j = Number((e as { index?: unknown }).index ?? 0);
+        if ((e as { code?: unknown }).code === "POINT_INVALID")
+          throw new InvalidEncodingError(`element ${j}: not a canonical ristretto255 encoding`);
+        throw e;
+      }
     },
     async mulManyAsync(scalar, points, parts = defaultParts) {
       sc(scalar);

@@ -51,6 +51,10 @@ describe.runIf(present)("raw addon: hostile arguments throw, never crash", () =>
       ["scalarReduce", (x) => (r().scalarReduce as Fn)(x)],
       ["fromUniformBytes", (x) => (r().fromUniformBytes as Fn)(x)],
       ["mulMany scalar", (x) => (r().mulMany as Fn)(x, P)],
+      ["msm scalars", (x) => (r().msm as Fn)(x, P)],
+      ["msm points", (x) => (r().msm as Fn)(k, x)],
+      ["msmAsync scalars", (x) => (r().msmAsync as Fn)(x, P)],
+      ["msmAsync points", (x) => (r().msmAsync as Fn)(k, x)],
     ];
     for (const [name, f] of calls)
       for (const [kind, x] of junk) {
@@ -80,6 +84,10 @@ describe.runIf(present)("raw addon: hostile arguments throw, never crash", () =>
       ["no arguments", () => (r().mulMany as Fn)()],
       ["too many arguments", () => (r().validateMany as Fn)(P, P)],
       ["async misaligned", () => r().mulManyAsync(k, new Uint8Array(31))],
+      ["msm count", () => r().msm(new Uint8Array(64), new Uint8Array(32))],
+      ["msmAsync count", () => r().msmAsync(new Uint8Array(32), new Uint8Array(0))],
+      ["reencodeMany misaligned", () => r().reencodeMany(new Uint8Array(33))],
+      ["reencodeMany not bytes", () => (r().reencodeMany as Fn)([0])],
     ];
     for (const [name, f] of bad)
       expect(f, name).toThrow(expect.objectContaining({ code: "ERR_RISTRETTO_ARG" }));
