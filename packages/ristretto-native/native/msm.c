@@ -348,23 +348,23 @@ static void ge_to_cached(ge_cached *c, const ge *p) {
   fe_mul(&c->t2d, &p->T, &FE_D2);
 }
 
-/* add-2008-hwcd-3 (a = −1, k = 2d): r = p ± q. */
-static void ge_add_cached(ge *r, const ge *p, const ge_cached *q, int sub) {
-  fe a, b, c, d, e, f, g, h, t;
+/* add-2008-hwcd-3 (a = −1, k = 2d): r = p ± q, given q's (Y + X, Y − X, 2dT) and D = 2·Z_p·Z_q. */
+static inline void ge_add_core(ge *r, const ge *p, const fe *q_ypx, const fe *q_ymx, const fe *q_t2d,
+                               const fe *d, int sub) {
+  fe a, b, c, e, f, g, h, t;
   fe_sub(&t, &p->Y, &p->X);
-  fe_mul(&a, &t, sub ? &q->ypx : &q->ymx);
+  fe_mul(&a, &t, sub ? q_ypx : q_ymx);
   fe_add(&t, &p->Y, &p->X);
-  fe_mul(&b, &t, sub ? &q->ymx : &q->ypx);
-  fe_mul(&c, &p->T, &q->t2d);
-  fe_mul(&d, &p->Z, &q->z2);
+  fe_mul(&b, &t, sub ? q_ymx : q_ypx);
+  fe_mul(&c, &p->T, q_t2d);
   fe_sub(&e, &b, &a);
   fe_add(&h, &b, &a);
   if (sub) {
-    fe_add(&f, &d, &c);
-    fe_sub(&g, &d, &c);
+    fe_add(&f, d, &c);
+    fe_sub(&g, d, &c);
   } else {
-    fe_sub(&f, &d, &c);
-    fe_add(&g, &d, &c);
+    fe_sub(&f, d, &c);
+    fe_add(&g, d, &c);
   }
   fe_mul(&r->X, &e, &f);
   fe_mul(&r->Y, &g, &h);
@@ -372,28 +372,18 @@ static void ge_add_cached(ge *r, const ge *p, const ge_cached *q, int sub) {
   fe_mul(&r->Z, &f, &g);
 }
 
-/* Mixed addition with an affine point (Z2 = 1): 7 multiplications. */
+/* r = p ± q with q cached (full addition). */
+static void ge_add_cached(ge *r, const ge *p, const ge_cached *q, int sub) {
+  fe d;
+  fe_mul(&d, &p->Z, &q->z2);
+  ge_add_core(r, p, &q->ypx, &q->ymx, &q->t2d, &d, sub);
+}
+
+/* Mixed addition with an affine point (Z2 = 1, so D = 2·Z_p): 7 multiplications. */
 static void ge_add_niels(ge *r, const ge *p, const ge_niels *q, int sub) {
-  fe a, b, c, d, e, f, g, h, t;
-  fe_sub(&t, &p->Y, &p->X);
-  fe_mul(&a, &t, sub ? &q->ypx : &q->ymx);
-  fe_add(&t, &p->Y, &p->X);
-  fe_mul(&b, &t, sub ? &q->ymx : &q->ypx);
-  fe_mul(&c, &p->T, &q->xy2d);
+  fe d;
   fe_add(&d, &p->Z, &p->Z);
-  fe_sub(&e, &b, &a);
-  fe_add(&h, &b, &a);
-  if (sub) {
-    fe_add(&f, &d, &c);
-    fe_sub(&g, &d, &c);
-  } else {
-    fe_sub(&f, &d, &c);
-    fe_add(&g, &d, &c);
-  }
-  fe_mul(&r->X, &e, &f);
-  fe_mul(&r->Y, &g, &h);
-  fe_mul(&r->T, &e, &h);
-  fe_mul(&r->Z, &f, &g);
+  ge_add_core(r, p, &q->ypx, &q->ymx, &q->xy2d, &d, sub);
 }
 
 static void ge_add(ge *r, const ge *p, const ge *q) {
