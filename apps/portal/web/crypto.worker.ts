@@ -262,77 +262,76 @@ async function optOutTags(
 // ------------------------------------------------------------------------------------ key rotation
 
 /**
- * ADR 0068: a new Ed25519 key is made here (non-extractable once imported; its seed only in the key file the
- * page offers for download), the hub is asked — signed with the current key — to switch to it, with the new
- * key's proof of possession; then the stored key is replaced. Nothing secret is sent.
+ * Rotation from the browser (ADRs 0068, 0037): a new Ed25519 key is made here (non-extractable once imported;
+ * its seed only in the key file the page offers for download), the hub is asked — signed with the current
+ * key — to switch to it, with the new key's proof of possession; then the stored key is replaced. Nothing
+ * secret is sent. `rotate` is the SDK call for the key's kind, `store` replaces the stored key.
  */
-async function rotateKey(): Promise<WorkerResult> {
-  const current = await loadMemberKey();
-  if (!current) throw new Error("no member key in this browser");
-  const next = await newMemberSigningKey(current, self.location.origin);
-  const signer = webCryptoSigner(current.privateKey, current.publicKey);
+async function rotateStoredKey(o: {
+  op: "rotate-key" | "rotate-dpo-key";
+  current: { privateKey: CryptoKey; publicKey: Uint8Array };
+  next: { privateKey: CryptoKey; publicKey: Uint8Array; keyFile: string };
+  rotate: typeof rotateSigningKey;
+  store: () => Promise<unknown>;
+}): Promise<WorkerResult> {
+  const signer = webCryptoSigner(o.current.privateKey, o.current.publicKey);
   const client = createHubClient({
     url: `${self.location.origin}/api`,
     signer,
     networkId: await networkId(),
   });
-  const r = await rotateSigningKey(client, {
+  const r = await o.rotate(client, {
     currentFingerprint: signer.fingerprint,
-    newKey: { publicKey: next.publicKey, sign: webCryptoSigner(next.privateKey, next.publicKey).sign },
+    newKey: { publicKey: o.next.publicKey, sign: webCryptoSigner(o.next.privateKey, o.next.publicKey).sign },
   });
   // The hub has switched: the old key is refused from now on. Keep the key file even if storing fails.
   let stored = true;
   try {
-    await replaceMemberSigningKey(current, next);
+    await o.store();
   } catch {
     stored = false;
   }
   return {
-    op: "rotate-key",
+    op: o.op,
     oldFingerprint: r.oldFingerprint,
     newFingerprint: r.newFingerprint,
     rotatedAt: r.rotatedAt,
-    keyFile: next.keyFile,
+    keyFile: o.next.keyFile,
     stored,
     receipts: [r.receipt],
   };
 }
 
+/** The member's request-signing key (ADR 0068). */
+async function rotateKey(): Promise<WorkerResult> {
+  const current = await loadMemberKey();
+  if (!current) throw new Error("no member key in this browser");
+  const next = await newMemberSigningKey(current, self.location.origin);
+  return rotateStoredKey({
+    op: "rotate-key",
+    current,
+    next,
+    rotate: rotateSigningKey,
+    store: () => replaceMemberSigningKey(current, next),
+  });
+}
+
 // ----------------------------------------------------------------------------------------------- DPO
 
 /**
- * ADR 0037: a member DPO's key rotates like the member's signing key — the new key is made here, the hub is
- * asked (signed with the current DPO key) to switch to it with the new key's proof of possession, then the
- * stored key is replaced. A network DPO's key lives in the hub's configuration: the hub refuses (FORBIDDEN).
+ * ADR 0037: a member DPO's key rotates like the member's signing key. A network DPO's key lives in the hub's
+ * configuration: the hub refuses (FORBIDDEN).
  */
 async function rotateDpo(): Promise<WorkerResult> {
   const current = await dpoKey();
   const next = await newDpoKey();
-  const signer = webCryptoSigner(current.privateKey, current.publicKey);
-  const client = createHubClient({
-    url: `${self.location.origin}/api`,
-    signer,
-    networkId: await networkId(),
-  });
-  const r = await rotateDpoKey(client, {
-    currentFingerprint: signer.fingerprint,
-    newKey: { publicKey: next.publicKey, sign: webCryptoSigner(next.privateKey, next.publicKey).sign },
-  });
-  let stored = true;
-  try {
-    await replaceDpoKey(next);
-  } catch {
-    stored = false;
-  }
-  return {
+  return rotateStoredKey({
     op: "rotate-dpo-key",
-    oldFingerprint: r.oldFingerprint,
-    newFingerprint: r.newFingerprint,
-    rotatedAt: r.rotatedAt,
-    keyFile: next.keyFile,
-    stored,
-    receipts: [r.receipt],
-  };
+    current,
+    next,
+    rotate: rotateDpoKey,
+    store: () => replaceDpoKey(next),
+  });
 }
 
 async function dpoKey() {
